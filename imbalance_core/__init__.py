@@ -1,0 +1,12 @@
+"""Framework-neutral NumPy core of classbalance: argument validation and its messages,
+class-weight formulas and the balanced batch schedule. Depends on NumPy alone."""
+
+import importlib
+
+_SUBMODULES = ("validation", "class_weights", "schedule", "metrics")
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,224 @@
+"""Argument validation shared by tf_impl and torch_impl.
+
+Every check here raises the same exception type with the same message in both frameworks:
+the message names the argument, the value received and what is allowed. Arguments are
+checked when a loss/metric/sampler is built; tensor contents are checked at call time by the
+frameworks, which format their messages with the ``*_message`` helpers below so the text is
+identical.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Optional, Sequence
+
+import numpy as np
+
+__all__ = [
+    "TORCH_REDUCTIONS",
+    "KERAS_REDUCTIONS",
+    "to_numpy",
+    "describe",
+    "check_choice",
+    "check_number",
+    "check_weight_vector",
+    "check_priors",
+    "check_same_shape",
+    "check_values_in_range",
+    "check_class_indices",
+    "check_float_dtype",
+    "range_message",
+    "index_message",
+    "shape_message",
+]
+
+TORCH_REDUCTIONS = ("mean", "sum", "none")
+# Keras's own set (keras.src.losses.loss.standardize_reduction); the design's three first.
+KERAS_REDUCTIONS = ("sum_over_batch_size", "sum", "none", None, "mean", "mean_with_sample_weight")
+
+
+def to_numpy(value: Any) -> np.ndarray:
+    """Converts scalars, sequences, NumPy arrays and native tensors (tf, torch, jax) to NumPy.
+
+    Duck-typed so that imbalance_core never imports a framework.
+    """
+    if isinstance(value, np.ndarray):
+        return value
+    if hasattr(value, "detach") and hasattr(value, "cpu"):  # torch.Tensor
+        value = value.detach().cpu()
+        if str(value.dtype) == "torch.bfloat16":  # NumPy has no bfloat16
+            value = value.float()
+        return value.numpy()
+    if hasattr(value, "numpy") and callable(value.numpy):  # tf.Tensor / tf.Variable (eager)
+        return np.asarray(value.numpy())
+    return np.asarray(value)
+
+
+def describe(value: Any, limit: int = 6) -> str:
+    """A short, readable rendering of a received value for error messages."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return repr(value)
+    try:
+        arr = np.asarray(to_numpy(value))
+    except Exception:  # pragma: no cover - exotic objects
+        return repr(value)
+    if arr.ndim == 0:
+        return repr(arr.item())
+    flat = arr.ravel()
+    body = ", ".join(f"{v:g}" if isinstance(v, (float, np.floating)) else str(v) for v in flat[:limit].tolist())
+    if flat.size > limit:
+        body += ", ..."
+    return f"[{body}] (shape {tuple(arr.shape)})"
+
+
+def check_choice(name: str, value: Any, allowed: Sequence[Any]) -> Any:
+    """`value` must be one of `allowed` (e.g. a reduction, mode or method name)."""
+    if value not in allowed:
+        raise ValueError(
+            f"Invalid `{name}`: received {value!r}; allowed values are "
+            f"{', '.join(repr(a) for a in allowed)}."
+        )
+    return value
+
+
+def _interval(low: Optional[float], high: Optional[float], low_open: bool, high_open: bool) -> str:
+    if high is None:
+        return f"{'>' if low_open else '>='} {low:g}"
+    if low is None:
+        return f"{'<' if high_open else '<='} {high:g}"
+    return f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+
+
+def check_number(
+    name: str,
+    value: Any,
+    *,
+    low: Optional[float] = None,
+    high: Optional[float] = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    allow_none: bool = False,
+) -> Optional[float]:
+    """A finite real scalar within an interval; returns it as a Python float."""
+    if value is None and allow_none:
+        return None
+    allowed = "a finite number " + _interval(low, high, low_open, high_open) if (low is not None or high is not None) else "a finite number"
+    if allow_none:
+        allowed += " or None"
+    try:
+        arr = np.asarray(to_numpy(value))
+        ok = arr.ndim == 0 and arr.dtype.kind in "biuf" and arr.dtype != bool
+        number = float(arr) if ok else float("nan")
+    except Exception:
+        ok, number = False, float("nan")
+    if not ok or not math.isfinite(number):
+        raise ValueError(f"Invalid `{name}`: received {describe(value)}; expected {allowed}.")
+    if (
+        (low is not None and (number < low or (low_open and number == low)))
+        or (high is not None and (number > high or (high_open and number == high)))
+    ):
+        raise ValueError(f"Invalid `{name}`: received {number:g}; expected {allowed}.")
+    return number
+
+
+def check_weight_vector(
+    name: str,
+    value: Any,
+    *,
+    length: Optional[int] = None,
+    allow_scalar: bool = True,
+    allow_zero: bool = True,
+) -> Optional[np.ndarray]:
+    """Non-negative, finite weights: a scalar or a 1-D vector (of `length`, when given).
+
+    Accepts Python scalars, sequences, NumPy arrays and native tensors; returns float64 NumPy
+    (0-d for a scalar) or None when `value` is None.
+    """
+    if value is None:
+        return None
+    what = "a non-negative finite scalar or 1-D vector" if allow_scalar else "a non-negative finite 1-D vector"
+    if not allow_zero:
+        what = what.replace("non-negative", "positive")
+    try:
+        arr = np.asarray(to_numpy(value), dtype=np.float64)
+    except Exception:
+        raise ValueError(f"Invalid `{name}`: received {describe(value)}; expected {what}.") from None
+    if arr.ndim > 1 or (arr.ndim == 0 and not allow_scalar):
+        raise ValueError(
+            f"Invalid `{name}`: received shape {tuple(arr.shape)}; expected {what}"
+            + (f" of length {length}." if length is not None else ".")
+        )
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"Invalid `{name}`: received {describe(arr)}; expected {what} (no NaN or inf).")
+    if np.any(arr < 0) or (not allow_zero and np.any(arr == 0)):
+        raise ValueError(f"Invalid `{name}`: received {describe(arr)}; expected {what}.")
+    if arr.ndim == 1 and arr.size == 0:
+        raise ValueError(f"Invalid `{name}`: received an empty vector; expected {what}.")
+    if length is not None and arr.ndim == 1 and arr.shape[0] != length:
+        raise ValueError(
+            f"Invalid `{name}`: received length {arr.shape[0]}; expected length {length} "
+            f"(one entry per class)."
+        )
+    return arr
+
+
+def check_priors(name: str, value: Any, *, length: Optional[int] = None) -> np.ndarray:
+    """Strictly positive, finite class priors, returned normalised to sum to 1."""
+    if value is None:
+        raise ValueError(f"Invalid `{name}`: received None; expected a positive finite 1-D vector.")
+    arr = check_weight_vector(name, value, length=length, allow_scalar=False, allow_zero=False)
+    return arr / arr.sum()
+
+
+def shape_message(target_name: str, target_shape: Iterable[int], input_name: str, input_shape: Iterable[int]) -> str:
+    return (
+        f"Shape mismatch: `{target_name}` has shape {tuple(target_shape)} but `{input_name}` has "
+        f"shape {tuple(input_shape)}; they must be equal (no silent broadcasting). Reshape one "
+        f"of them, e.g. (B,) -> (B, 1)."
+    )
+
+
+def check_same_shape(target_name: str, target_shape, input_name: str, input_shape) -> None:
+    if tuple(target_shape) != tuple(input_shape):
+        raise ValueError(shape_message(target_name, target_shape, input_name, input_shape))
+
+
+def range_message(name: str, low: float, high: float, what: str = "values") -> str:
+    return f"Invalid `{name}`: {what} must lie in [{low:g}, {high:g}]"
+
+
+def check_values_in_range(name: str, values: Any, low: float, high: float, what: str = "values") -> None:
+    """Tensor content check (targets in [0, 1], probabilities in [0, 1]); NaN is rejected."""
+    arr = np.asarray(to_numpy(values))
+    if arr.size == 0:
+        return
+    lo, hi = float(np.min(arr)), float(np.max(arr))
+    if math.isnan(lo) or math.isnan(hi) or lo < low or hi > high:
+        raise ValueError(f"{range_message(name, low, high, what)}; received values in [{lo:g}, {hi:g}].")
+
+
+def index_message(name: str, num_classes: int, ignore_index: Optional[int]) -> str:
+    extra = f" or equal ignore_index={ignore_index}" if ignore_index is not None else ""
+    return f"Invalid `{name}`: class indices must lie in [0, {num_classes}){extra}"
+
+
+def check_class_indices(name: str, values: Any, num_classes: int, ignore_index: Optional[int] = None) -> None:
+    arr = np.asarray(to_numpy(values))
+    if arr.size == 0:
+        return
+    bad = (arr < 0) | (arr >= num_classes)
+    if ignore_index is not None:
+        bad &= arr != ignore_index
+    if np.any(bad):
+        first = arr[bad].ravel()[:6].tolist()
+        raise ValueError(f"{index_message(name, num_classes, ignore_index)}; received {first}.")
+
+
+def check_float_dtype(name: str, dtype: Any) -> None:
+    """Logits must be floating point (a TypeError, as in both frameworks' own ops)."""
+    text = str(dtype).replace("torch.", "")
+    if not any(k in text for k in ("float", "half", "bfloat")):
+        raise TypeError(
+            f"Invalid `{name}` dtype: received {text}; expected a floating dtype "
+            f"(float16, bfloat16, float32 or float64)."
+        )

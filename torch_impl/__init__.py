@@ -1,0 +1,16 @@
+"""classbalance for PyTorch: nn.Module losses, torchmetrics metrics, class weights and
+DataLoader batch samplers. The mirror of tf_impl: same names, arguments and defaults.
+
+Submodules load on first access: `torch_impl.losses`, `torch_impl.metrics`,
+`torch_impl.class_weights`, `torch_impl.data`. Never imports tensorflow or keras.
+"""
+
+import importlib
+
+_SUBMODULES = ("losses", "metrics", "class_weights", "data")
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
