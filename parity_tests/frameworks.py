@@ -1,0 +1,134 @@
+"""Framework adapters: run one functional loss on native tensors and return value and gradient.
+
+Three frameworks: "torch" (torch_impl), and "keras/<backend>" (tf_impl under the Keras
+backend of this process, chosen by KERAS_BACKEND before Keras is imported: tensorflow or
+torch). Each adapter takes float64 NumPy inputs that are already rounded to the cell's dtype
+(so every framework's cast is exact), evaluates the loss in that dtype on the requested device,
+and returns (value, d/dx sum(v * value)) as float64 NumPy. `fn` is a functional name in the
+package, or any callable taking the framework's own argument order (the parity API).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+from typing import Optional
+
+import numpy as np
+
+DEVICES = ("cpu", "gpu")
+
+
+def keras_backend() -> str:
+    return os.environ.get("KERAS_BACKEND", "tensorflow")
+
+
+def _have(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+class TorchFramework:
+    name = "torch"
+
+    def __init__(self):
+        import torch
+
+        self.torch = torch
+        if torch.cuda.is_available():  # TF32 off: the comparison is against float32 math
+            torch.backends.cuda.matmul.allow_tf32 = False
+            torch.backends.cudnn.allow_tf32 = False
+
+    def device_missing(self, device: str) -> Optional[str]:
+        if device == "gpu" and not self.torch.cuda.is_available():
+            return "no CUDA device visible to torch"
+        return None
+
+    def evaluate(self, fn_name, kwargs, logits, target, index_target, dtype, device, cotangent):
+        fn = _resolve(fn_name, "torch_impl.losses")
+        return _torch_value_and_grad(lambda x, y: fn(x, y, **kwargs), logits, target, index_target, dtype, device, cotangent)
+
+
+class KerasFramework:
+    def __init__(self):
+        import keras
+
+        self.keras = keras
+        self.backend = keras.backend.backend()
+        self.name = f"keras/{self.backend}"
+        if self.backend == "tensorflow":
+            import tensorflow as tf
+
+            self.tf = tf
+            tf.config.experimental.enable_tensor_float_32_execution(False)
+        elif self.backend == "torch":
+            import torch
+
+            self.torch = torch
+            if torch.cuda.is_available():
+                torch.backends.cuda.matmul.allow_tf32 = False
+                torch.backends.cudnn.allow_tf32 = False
+        else:
+            raise RuntimeError(f"parity: Keras backend {self.backend!r} is not supported (tensorflow, torch)")
+
+    def device_missing(self, device: str) -> Optional[str]:
+        if device != "gpu":
+            return None
+        if self.backend == "tensorflow" and not self.tf.config.list_physical_devices("GPU"):
+            return "no GPU visible to TensorFlow"
+        if self.backend == "torch" and not self.torch.cuda.is_available():
+            return "no CUDA device visible to torch"
+        return None
+
+    def evaluate(self, fn_name, kwargs, logits, target, index_target, dtype, device, cotangent):
+        fn = _resolve(fn_name, "tf_impl.losses")
+        kdev = ("gpu:0" if self.backend == "tensorflow" else "cuda:0") if device == "gpu" else "cpu:0"
+        with self.keras.device(kdev):
+            if self.backend == "tensorflow":
+                tf = self.tf
+                x = tf.cast(tf.constant(logits, tf.float64), dtype)
+                y = tf.constant(target, tf.int64) if index_target else tf.cast(tf.constant(target, tf.float64), dtype)
+                with tf.GradientTape() as tape:
+                    tape.watch(x)
+                    out = fn(y, x, **kwargs)
+                    total = tf.reduce_sum(tf.cast(out, tf.float64) * cotangent)
+                grad = tape.gradient(total, x)
+                if out.dtype != x.dtype:
+                    raise AssertionError(f"{fn_name} returned {out.dtype} for {x.dtype} input")
+                return tf.cast(out, tf.float64).numpy(), tf.cast(grad, tf.float64).numpy()
+            return _torch_value_and_grad(
+                lambda x, y: fn(y, x, **kwargs), logits, target, index_target, dtype, device, cotangent
+            )
+
+
+def _resolve(fn, module: str):
+    """A functional name in `module`, or a user's own callable (the parity API)."""
+    if callable(fn):
+        return fn
+    return getattr(importlib.import_module(module), fn)
+
+
+def _torch_value_and_grad(call, logits, target, index_target, dtype, device, cotangent):
+    """Value and d/dx sum(v * value) with torch autograd (torch_impl, or Keras on torch)."""
+    import torch
+
+    dev = "cuda" if device == "gpu" else "cpu"
+    tdt = getattr(torch, dtype)
+    x = torch.tensor(logits, dtype=torch.float64, device=dev).to(tdt).requires_grad_(True)
+    y = torch.tensor(target, device=dev)
+    y = y.to(torch.int64) if index_target else y.to(torch.float64).to(tdt)
+    out = call(x, y)
+    if out.dtype != tdt:
+        raise AssertionError(f"the loss returned {out.dtype} for {tdt} input")
+    (out.double() * torch.tensor(cotangent, dtype=torch.float64, device=dev)).sum().backward()
+    return out.detach().double().cpu().numpy(), x.grad.double().cpu().numpy()
+
+
+def in_process_frameworks(include_torch: bool = True) -> list:
+    """The frameworks this process can run: torch, and Keras on this process's backend."""
+    found = []
+    if include_torch and _have("torch"):
+        found.append(TorchFramework())
+    if _have("keras"):
+        found.append(KerasFramework())
+    return found
