@@ -63,7 +63,8 @@ def describe(value: Any, limit: int = 6) -> str:
     except Exception:  # pragma: no cover - exotic objects
         return repr(value)
     if arr.ndim == 0:
-        return repr(arr.item())
+        item = arr.item()
+        return f"{item:g}" if isinstance(item, float) else repr(item)
     flat = arr.ravel()
     body = ", ".join(f"{v:g}" if isinstance(v, (float, np.floating)) else str(v) for v in flat[:limit].tolist())
     if flat.size > limit:
@@ -222,3 +223,63 @@ def check_float_dtype(name: str, dtype: Any) -> None:
             f"Invalid `{name}` dtype: received {text}; expected a floating dtype "
             f"(float16, bfloat16, float32 or float64)."
         )
+
+
+def check_integer(name: str, value: Any, *, low: Optional[int] = None, allow_none: bool = False) -> Optional[int]:
+    """A whole number (Python or NumPy int, not bool) >= `low`; returns it as a Python int."""
+    if value is None and allow_none:
+        return None
+    allowed = "an integer" + (f" >= {low}" if low is not None else "") + (" or None" if allow_none else "")
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"Invalid `{name}`: received {describe(value)}; expected {allowed}.")
+    if low is not None and value < low:
+        raise ValueError(f"Invalid `{name}`: received {int(value)}; expected {allowed}.")
+    return int(value)
+
+
+def check_integer(
+    name: str,
+    value: Any,
+    *,
+    low: Optional[int] = None,
+    high: Optional[int] = None,
+    allow_none: bool = False,
+) -> Optional[int]:
+    """An integer scalar (Python int, NumPy or 0-d tensor integer; never bool or float) in
+    [low, high]; returns it as a Python int."""
+    if value is None and allow_none:
+        return None
+    if low is not None and high is not None:
+        allowed = f"an integer in [{low}, {high}]"
+    elif low is not None:
+        allowed = f"an integer >= {low}"
+    elif high is not None:
+        allowed = f"an integer <= {high}"
+    else:
+        allowed = "an integer"
+    if allow_none:
+        allowed += " or None"
+    try:
+        arr = np.asarray(to_numpy(value))
+        ok = arr.ndim == 0 and arr.dtype.kind in "iu"
+    except Exception:
+        ok = False
+    if not ok:
+        raise ValueError(f"Invalid `{name}`: received {describe(value)}; expected {allowed}.")
+    number = int(arr)
+    if (low is not None and number < low) or (high is not None and number > high):
+        raise ValueError(f"Invalid `{name}`: received {number}; expected {allowed}.")
+    return number
+
+
+def check_fractions(name: str, value: Any, *, length: Optional[int] = None, atol: float = 1e-6) -> np.ndarray:
+    """Non-negative finite fractions summing to 1 (within `atol`); returned renormalised so
+    that they sum to 1 exactly in float64."""
+    arr = check_weight_vector(name, value, length=length, allow_scalar=False)
+    total = float(arr.sum())
+    if abs(total - 1.0) > atol:
+        raise ValueError(
+            f"Invalid `{name}`: received {describe(arr)} (sum {total:g}); expected non-negative "
+            f"fractions summing to 1 (within {atol:g})."
+        )
+    return arr / total

@@ -1,0 +1,61 @@
+"""Run the same loss in either framework from NumPy, for tests written once for both.
+
+`FRAMEWORKS` parametrizes a test over torch and Keras (the Keras param is marked `keras`, so
+the second pytest process re-runs it on Keras's torch backend). Both helpers take
+(logits, target) in NumPy and hide the argument-order difference (torch: input, target;
+Keras: y_true, y_pred).
+"""
+
+import numpy as np
+import pytest
+
+FRAMEWORKS = [pytest.param("torch", id="torch"), pytest.param("keras", id="keras", marks=pytest.mark.keras)]
+
+
+def to_numpy(t):
+    if hasattr(t, "detach"):
+        return t.detach().double().cpu().numpy()
+    from keras import ops
+
+    return np.asarray(ops.convert_to_numpy(ops.cast(t, "float64")))
+
+
+def functional(framework, name):
+    """fn(logits, target, **kw) -> NumPy, calling `name` in torch_impl or tf_impl."""
+    if framework == "torch":
+        import torch
+
+        import torch_impl.losses as L
+
+        fn = getattr(L, name)
+        return lambda x, y, **kw: to_numpy(fn(torch.as_tensor(x), torch.as_tensor(y), **kw))
+    import tf_impl.losses as L
+
+    fn = getattr(L, name)
+    return lambda x, y, **kw: to_numpy(fn(y, x, **kw))
+
+
+def loss_object(framework, name, **kwargs):
+    """obj(logits, target, sample_weight=None) -> NumPy, for the loss class `name`."""
+    if framework == "torch":
+        import torch
+
+        import torch_impl.losses as L
+
+        obj = getattr(L, name)(**kwargs)
+
+        def call(x, y, sample_weight=None):
+            sw = None if sample_weight is None else torch.as_tensor(sample_weight)
+            return to_numpy(obj(torch.as_tensor(x), torch.as_tensor(y), sample_weight=sw))
+
+        return call
+    import tf_impl.losses as L
+
+    obj = getattr(L, name)(**kwargs)
+    return lambda x, y, sample_weight=None: to_numpy(obj(y, x, sample_weight=sample_weight))
+
+
+def raises_in(framework, build, exc, match):
+    """Both frameworks must raise the same exception type with the same message."""
+    with pytest.raises(exc, match=match):
+        build(framework)
