@@ -225,18 +225,6 @@ def check_float_dtype(name: str, dtype: Any) -> None:
         )
 
 
-def check_integer(name: str, value: Any, *, low: Optional[int] = None, allow_none: bool = False) -> Optional[int]:
-    """A whole number (Python or NumPy int, not bool) >= `low`; returns it as a Python int."""
-    if value is None and allow_none:
-        return None
-    allowed = "an integer" + (f" >= {low}" if low is not None else "") + (" or None" if allow_none else "")
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"Invalid `{name}`: received {describe(value)}; expected {allowed}.")
-    if low is not None and value < low:
-        raise ValueError(f"Invalid `{name}`: received {int(value)}; expected {allowed}.")
-    return int(value)
-
-
 def check_integer(
     name: str,
     value: Any,
