@@ -1,0 +1,290 @@
+"""imbalance_core.schedule: the balanced batch schedule shared by tf_impl.data and
+torch_impl.data (NumPy only)."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from imbalance_core.schedule import (
+    BalancedSchedule,
+    StreamBalancer,
+    balanced_schedule,
+    largest_remainder,
+)
+
+
+def _labels(n, fractions, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.choice(len(fractions), size=n, p=fractions).astype(np.int64)
+
+
+def _per_batch_counts(labels, batches, k):
+    return np.stack([np.bincount(labels[row], minlength=k) for row in batches])
+
+
+@pytest.mark.parametrize(
+    "fractions, total, expected",
+    [
+        ([0.5, 0.3, 0.2], 7, [4, 2, 1]),  # quotas 3.5, 2.1, 1.4: the 0.5 remainder wins
+        ([1 / 3, 1 / 3, 1 / 3], 10, [4, 3, 3]),  # ties go to the lower class index
+        ([1 / 3, 1 / 3, 1 / 3], 3, [1, 1, 1]),  # 1/3 * 3 must not round down to 0.999...
+        ([0.0, 0.25, 0.75], 5, [0, 1, 4]),  # a zero fraction never gets a remainder slot
+        ([0.01, 0.99], 64, [1, 63]),
+    ],
+)
+def test_largest_remainder(fractions, total, expected):
+    counts = largest_remainder(np.array(fractions), total)
+    assert counts.tolist() == expected
+    assert counts.sum() == total
+
+
+@pytest.mark.parametrize(
+    "label_fractions, class_fractions, batch_size, num_replicas",
+    [
+        ([0.99, 0.01], None, 32, 1),
+        ([0.9999, 0.0001], [0.5, 0.5], 16, 1),
+        ([0.7, 0.2, 0.08, 0.02], [0.1, 0.2, 0.3, 0.4], 25, 1),
+        ([0.7, 0.2, 0.08, 0.02], None, 13, 3),
+        ([0.6, 0.3, 0.1], [0.5, 0.0, 0.5], 10, 2),
+    ],
+)
+def test_exact_composition_of_every_batch(label_fractions, class_fractions, batch_size, num_replicas):
+    y = _labels(20_000, label_fractions)
+    k = len(label_fractions)
+    sched = BalancedSchedule(y, batch_size, class_fractions=class_fractions, seed=7, num_replicas=num_replicas)
+    target = np.full(k, 1.0 / k) if class_fractions is None else np.array(class_fractions)
+    expected = largest_remainder(target, batch_size)
+    for epoch in (0, 1):
+        batches = sched.epoch_batches(epoch)
+        assert batches.shape == (math.ceil(20_000 / (batch_size * num_replicas)), num_replicas * batch_size)
+        for r in range(num_replicas):
+            part = batches[:, r * batch_size : (r + 1) * batch_size]
+            counts = _per_batch_counts(y, part, k)
+            assert (counts == expected).all()
+            np.testing.assert_array_equal(part, sched.replica_batches(epoch, r))
+
+
+def test_batches_are_shuffled_within_the_batch():
+    # Exact mode: the minority's share sits at uniformly random positions of each batch.
+    y = _labels(50_000, [0.95, 0.05])
+    batches = BalancedSchedule(y, 8, seed=3).epoch_batches(0)
+    is_minor = y[batches] == 1  # 4 of 8 slots per batch
+    per_position = is_minor.sum(axis=0)
+    _, p = stats.chisquare(per_position)
+    assert p > 1e-3
+    assert len({tuple(row) for row in is_minor.tolist()}) > 30  # many distinct patterns
+
+
+def test_each_class_drawn_without_replacement_and_pool_refilled():
+    y = _labels(5_000, [0.98, 0.02], seed=1)
+    minority = np.flatnonzero(y == 1)
+    sched = BalancedSchedule(y, 20, seed=5)
+    stream = [row[y[row] == 1] for row in sched.epoch_batches(0)]
+    drawn = np.concatenate(stream)  # the minority's pool stream, in order
+    n = minority.size
+    assert drawn.size > 3 * n  # the pool wraps several times
+    for cycle in range(drawn.size // n):
+        # every full reshuffle is a permutation of the minority, each one in a new order
+        np.testing.assert_array_equal(np.sort(drawn[cycle * n : (cycle + 1) * n]), minority)
+    assert not np.array_equal(drawn[:n], drawn[n : 2 * n])
+    majority = np.concatenate([row[y[row] == 0] for row in sched.epoch_batches(0)])
+    assert np.unique(majority).size == majority.size  # no repeats while the pool lasts
+
+
+def test_majority_pointer_carries_over_epochs():
+    y = _labels(3_000, [0.9, 0.1], seed=2)
+    sched = BalancedSchedule(y, 10, seed=0)
+    majority = np.flatnonzero(y == 0)
+    walked = np.concatenate([b[y[b] == 0] for e in range(3) for b in sched.epoch_batches(e)])
+    # the first len(majority) draws over epochs 0..2 visit every majority sample exactly once
+    np.testing.assert_array_equal(np.sort(walked[: majority.size]), majority)
+
+
+def test_reproducible_and_epochs_and_seeds_differ():
+    y = _labels(4_000, [0.8, 0.15, 0.05])
+    a = balanced_schedule(y, 32, seed=11, epoch=2)
+    b = BalancedSchedule(y, 32, seed=11).epoch_batches(2)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, balanced_schedule(y, 32, seed=11, epoch=3))
+    assert not np.array_equal(a, balanced_schedule(y, 32, seed=12, epoch=2))
+    # sampled mode: epoch 2 computed directly equals epoch 2 computed after epochs 0 and 1
+    late = BalancedSchedule(y, 32, seed=11, mode="sampled").epoch_batches(2)
+    walked = BalancedSchedule(y, 32, seed=11, mode="sampled")
+    first = walked.epoch_batches(0)
+    walked.epoch_batches(1)
+    np.testing.assert_array_equal(late, walked.epoch_batches(2))
+    assert not np.array_equal(first, late)
+
+
+def test_sampled_mode_chi_square():
+    y = _labels(10_000, [0.7, 0.25, 0.05])
+    fractions = np.array([0.2, 0.3, 0.5])
+    batches = BalancedSchedule(y, 50, class_fractions=fractions, mode="sampled", seed=4, steps_per_epoch=400).epoch_batches(0)
+    counts = np.bincount(y[batches].ravel(), minlength=3)
+    _, p = stats.chisquare(counts, fractions * counts.sum())
+    assert p > 1e-3
+    # per batch, the class count of class 2 is Binomial(50, 0.5): chi-square on its histogram
+    per_batch = (y[batches] == 2).sum(axis=1)
+    observed = np.bincount(per_batch, minlength=51)
+    expected = stats.binom.pmf(np.arange(51), 50, 0.5) * per_batch.size
+    keep = expected >= 5  # pool the thin tails into one cell
+    obs = np.append(observed[keep], observed[~keep].sum())
+    exp = np.append(expected[keep], expected[~keep].sum())
+    _, p = stats.chisquare(obs, exp * obs.sum() / exp.sum())
+    assert p > 1e-3
+    assert np.unique(per_batch).size > 5  # not an exact composition
+
+
+def test_sampled_mode_wrong_fractions_are_detected():
+    # The chi-square above would fail on a sampler that ignores class_fractions.
+    y = _labels(10_000, [0.5, 0.5])
+    batches = BalancedSchedule(y, 50, mode="sampled", seed=4, steps_per_epoch=200).epoch_batches(0)
+    counts = np.bincount(y[batches].ravel(), minlength=2)
+    _, p = stats.chisquare(counts, np.array([0.4, 0.6]) * counts.sum())
+    assert p < 1e-6
+
+
+def test_defaults_and_equal_fractions_over_present_classes():
+    y = np.array([0, 0, 0, 0, 2, 2, 2, 5] * 10)  # classes 1, 3, 4 absent
+    sched = BalancedSchedule(y, 9)
+    assert sched.steps_per_epoch == math.ceil(80 / 9)
+    np.testing.assert_allclose(sched.fractions, [1 / 3, 0, 1 / 3, 0, 0, 1 / 3])
+    counts = _per_batch_counts(y, sched.epoch_batches(0), 6)
+    assert (counts == [3, 0, 3, 0, 0, 3]).all()
+    assert BalancedSchedule(y, 9, num_replicas=4).steps_per_epoch == math.ceil(80 / 36)
+    assert BalancedSchedule(np.array([True, False, False]), 2).composition.tolist() == [1, 1]
+
+
+def test_replica_shards_disjoint_and_balanced():
+    y = _labels(12_000, [0.6, 0.4])
+    sched = BalancedSchedule(y, 16, num_replicas=4, seed=9, steps_per_epoch=50)  # 3200 draws: no pool wraps
+    parts = [sched.replica_batches(0, r) for r in range(4)]
+    every = np.concatenate([p.ravel() for p in parts])
+    assert np.unique(every).size == every.size
+    for p in parts:
+        assert (_per_batch_counts(y, p, 2) == [8, 8]).all()
+    # a wrapping minority still gives each replica its exact share, disjoint within each step
+    y = _labels(12_000, [0.99, 0.01])
+    sched = BalancedSchedule(y, 16, num_replicas=2, seed=9)
+    g = sched.epoch_batches(0)
+    for r in range(2):
+        assert (_per_batch_counts(y, g[:, r * 16 : (r + 1) * 16], 2) == [8, 8]).all()
+    assert (y[g] == 1).sum() > (y == 1).sum()  # the minority did wrap
+
+
+def test_large_label_array_beyond_multinomial_limit():
+    # 2**24 + 1000 labels with a 0.01% minority: vectorised, so this takes seconds.
+    n = (1 << 24) + 1000
+    y = np.zeros(n, dtype=np.int8)
+    y[np.random.default_rng(0).choice(n, n // 10_000, replace=False)] = 1
+    sched = BalancedSchedule(y, 512, seed=1)
+    batches = sched.epoch_batches(0)
+    assert batches.shape == (math.ceil(n / 512), 512)
+    assert batches.min() >= 0 and batches.max() < n
+    minority_per_batch = (y[batches] == 1).sum(axis=1)
+    assert (minority_per_batch == 256).all()
+    majority = batches[y[batches] == 0]
+    assert np.bincount(majority, minlength=n).max() == 1  # no repeats (np.unique is slow here)
+
+
+def test_stream_balancer_exact_and_every_element_once():
+    y = _labels(3_000, [0.9, 0.1], seed=3)
+    bal = StreamBalancer(10, class_fractions=[0.5, 0.5], seed=0, buffer_size=10_000)
+    batches = list(bal.batches(((int(c), i) for i, c in enumerate(y)), epoch=0))
+    for b in batches:
+        assert len(b) == 10 and (y[b] == 1).sum() == 5
+    emitted = np.concatenate(batches)
+    np.testing.assert_array_equal(np.unique(emitted), np.arange(3_000))  # nothing lost
+    majority = emitted[y[emitted] == 0]
+    assert np.unique(majority).size == majority.size  # the majority streamed once
+    again = list(bal.batches(((int(c), i) for i, c in enumerate(y)), epoch=0))
+    assert [list(b) for b in again] == [list(b) for b in batches]
+    other = list(bal.batches(((int(c), i) for i, c in enumerate(y)), epoch=1))
+    assert [list(b) for b in other] != [list(b) for b in batches]
+
+
+def test_stream_balancer_bounded_buffers_and_sampled():
+    # The minority appears only at the end: the majority beyond buffer_size is dropped.
+    y = np.array([0] * 500 + [1] * 20 + [0] * 100)
+    bal = StreamBalancer(4, num_classes=2, buffer_size=50)
+    batches = list(bal.batches(((int(c), i) for i, c in enumerate(y))))
+    for b in batches:
+        assert (y[b] == 1).sum() == 2
+    emitted = set(np.concatenate(batches).tolist())
+    assert emitted.isdisjoint(range(450))  # older than the fresh buffer: dropped
+    sampled = StreamBalancer(20, class_fractions=[0.25, 0.75], mode="sampled", seed=2)
+    y = _labels(20_000, [0.5, 0.5], seed=4)
+    out = np.concatenate(list(sampled.batches(((int(c), i) for i, c in enumerate(y)))))
+    counts = np.bincount(y[out], minlength=2)
+    _, p = stats.chisquare(counts, np.array([0.25, 0.75]) * counts.sum())
+    assert p > 1e-3
+
+
+BAD_SCHEDULES = [
+    (dict(labels=np.array([0.0, 1.0]), batch_size=2), TypeError,
+     "Invalid `labels` dtype: received float64; expected integer class indices (a 1-D array of int)."),
+    (dict(labels=np.zeros((4, 2), int), batch_size=2), ValueError,
+     "Invalid `labels`: received shape (4, 2); expected a 1-D array of integer class indices (for one-hot labels pass labels.argmax(-1))."),
+    (dict(labels=np.array([], int), batch_size=2), ValueError,
+     "Invalid `labels`: received an empty array; expected at least one label."),
+    (dict(labels=np.array([0, -1, 1]), batch_size=2), ValueError,
+     "Invalid `labels`: class indices must be >= 0; received [-1]."),
+    (dict(labels=np.array([0, 1, 1]), batch_size=4, class_fractions=[1.2, -0.2]), ValueError,
+     "Invalid `class_fractions`: received [1.2, -0.2] (shape (2,)); expected a non-negative finite 1-D vector."),
+    (dict(labels=np.array([0, 1, 1]), batch_size=4, class_fractions=[0.5, 0.4]), ValueError,
+     "Invalid `class_fractions`: received [0.5, 0.4] (shape (2,)) (sum 0.9); expected non-negative fractions summing to 1 (within 1e-06)."),
+    (dict(labels=np.array([0, 1, 2]), batch_size=4, class_fractions=[0.5, 0.5]), ValueError,
+     "Invalid `labels`: class indices must lie in [0, 2) (one class per entry of `class_fractions`); received labels up to 2."),
+    (dict(labels=np.array([0, 0, 2]), batch_size=4, class_fractions=[0.4, 0.3, 0.3]), ValueError,
+     "Invalid `class_fractions`: class 1 is requested (fraction 0.3) but has no samples in `labels`; give it fraction 0 or add samples of it."),
+    (dict(labels=np.array([0, 1, 2]), batch_size=5, class_fractions=[0.9, 0.05, 0.05]), ValueError,
+     "Invalid `batch_size`: received 5; mode='exact' needs at least one slot per requested class, but class 1 (fraction 0.05) gets 0 of 5 slots by largest-remainder rounding; use batch_size >= 20 or mode='sampled'."),
+    (dict(labels=np.array([0, 1]), batch_size=2, mode="balanced"), ValueError,
+     "Invalid `mode`: received 'balanced'; allowed values are 'exact', 'sampled'."),
+    (dict(labels=np.array([0, 1]), batch_size=0), ValueError,
+     "Invalid `batch_size`: received 0; expected an integer >= 1."),
+    (dict(labels=np.array([0, 1]), batch_size=2.0), ValueError,
+     "Invalid `batch_size`: received 2.0; expected an integer >= 1."),
+    (dict(labels=np.array([0, 1]), batch_size=2, num_replicas=0), ValueError,
+     "Invalid `num_replicas`: received 0; expected an integer >= 1."),
+    (dict(labels=np.array([0, 1]), batch_size=2, seed=-1), ValueError,
+     "Invalid `seed`: received -1; expected an integer >= 0."),
+    (dict(labels=np.array([0, 1]), batch_size=2, steps_per_epoch=0), ValueError,
+     "Invalid `steps_per_epoch`: received 0; expected an integer >= 1 or None."),
+]
+
+
+@pytest.mark.parametrize("kwargs, exc, message", BAD_SCHEDULES)
+def test_bad_input(kwargs, exc, message):
+    kwargs = dict(kwargs)
+    labels, batch_size = kwargs.pop("labels"), kwargs.pop("batch_size")
+    with pytest.raises(exc) as info:
+        BalancedSchedule(labels, batch_size, **kwargs)
+    assert str(info.value) == message
+    assert type(info.value) is exc
+
+
+def test_bad_rank_and_epoch():
+    sched = BalancedSchedule(np.array([0, 1, 0, 1]), 2, num_replicas=2)
+    with pytest.raises(ValueError, match=r"Invalid `rank`: received 2; expected an integer in \[0, 1\]\."):
+        sched.replica_batches(0, 2)
+    with pytest.raises(ValueError, match=r"Invalid `epoch`: received -1; expected an integer >= 0\."):
+        sched.epoch_batches(-1)
+
+
+def test_stream_bad_input():
+    with pytest.raises(ValueError, match=r"a stream's classes are not known in advance"):
+        StreamBalancer(4)
+    bal = StreamBalancer(4, num_classes=3)
+    with pytest.raises(ValueError) as info:
+        list(bal.batches([(0, "a"), (2, "b"), (0, "c")]))
+    assert str(info.value) == (
+        "Invalid `class_fractions`: class 1 is requested (fraction 0.333333) but has no samples in "
+        "the stream; give it fraction 0 or add samples of it."
+    )
+    with pytest.raises(ValueError, match=r"class_fn output`: class indices must lie in \[0, 3\); received 3\."):
+        list(bal.batches([(3, "a")]))
+    with pytest.raises(TypeError, match=r"Invalid `class_fn` output dtype: received float64"):
+        list(bal.batches([(np.float64(1.0), "a")]))
