@@ -39,6 +39,11 @@ def as_tensor_like(value: Any, like: torch.Tensor, dtype: Optional[torch.dtype] 
     return torch.as_tensor(np.asarray(value), dtype=dtype, device=like.device)
 
 
+def to_host(value: Any) -> np.ndarray:
+    """A (small) weight as NumPy, wherever it lives."""
+    return V.to_numpy(value)
+
+
 def check_same_shape(target_name: str, target: torch.Tensor, input_name: str, x: torch.Tensor) -> None:
     V.check_same_shape(target_name, tuple(target.shape), input_name, tuple(x.shape))
 

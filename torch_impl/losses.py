@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -35,7 +36,12 @@ def _check_wbce_args(pos_weight, neg_weight, label_smoothing):
     )
 
 
-def _weighted_binary_crossentropy(x, y, pos_weight, neg_weight, label_smoothing, from_logits, validate_args):
+def _all_positive(w) -> bool:
+    return w is None or bool(np.all(np.asarray(_ops.to_host(w)) > 0))
+
+
+def _weighted_binary_crossentropy(x, y, pos_weight, neg_weight, label_smoothing, from_logits, validate_args,
+                                  neg_weight_positive=None):
     x = _ops.check_logits("input", x)
     if not isinstance(y, torch.Tensor):
         y = torch.as_tensor(y)
@@ -54,14 +60,22 @@ def _weighted_binary_crossentropy(x, y, pos_weight, neg_weight, label_smoothing,
         xc = _ops.probabilities_to_logits(xc)
     if label_smoothing:
         yc = yc * (1.0 - label_smoothing) + 0.5 * label_smoothing
-    # Two log-sigmoids rather than one softplus identity: no cancellation for large |x|.
-    pos = yc * F.logsigmoid(xc)
-    neg = (1.0 - yc) * F.logsigmoid(-xc)
-    if pos_weight is not None:
-        pos = pos * _ops.as_tensor_like(pos_weight, xc)
-    if neg_weight is not None:
-        neg = neg * _ops.as_tensor_like(neg_weight, xc)
-    return (-(pos + neg)).to(x.dtype)
+    pw = _ops.as_tensor_like(pos_weight, xc)
+    nw = _ops.as_tensor_like(neg_weight, xc)
+    if neg_weight_positive is None:
+        neg_weight_positive = _all_positive(neg_weight)
+    if neg_weight_positive:
+        # torch's fused kernel (log-sigmoid based) is the fastest eager path:
+        # w- * BCEWithLogits(pos_weight=w+/w-) == -[w+ y log s(x) + w- (1-y) log s(-x)].
+        if nw is not None:
+            pw = nw.reciprocal() if pw is None else pw / nw
+        loss = F.binary_cross_entropy_with_logits(xc, yc, weight=nw, pos_weight=pw, reduction="none")
+    else:  # zero negative weights: the direct form (two log-sigmoids, no cancellation)
+        pos = yc * F.logsigmoid(xc)
+        if pw is not None:
+            pos = pos * pw
+        loss = -(pos + nw * ((1.0 - yc) * F.logsigmoid(-xc)))
+    return loss.to(x.dtype)
 
 
 def weighted_binary_crossentropy(
@@ -138,12 +152,14 @@ class WeightedBinaryCrossentropy(_Loss):
         pos_weight, neg_weight, self.label_smoothing = _check_wbce_args(pos_weight, neg_weight, label_smoothing)
         self._register_weight("pos_weight", pos_weight)
         self._register_weight("neg_weight", neg_weight)
+        self._neg_weight_positive = _all_positive(neg_weight)  # decided once, not per call
         self.from_logits = bool(from_logits)
         self.validate_args = bool(validate_args)
 
     def forward(self, input: torch.Tensor, target: torch.Tensor, sample_weight: Optional[Any] = None) -> torch.Tensor:
         loss = _weighted_binary_crossentropy(
-            input, target, self.pos_weight, self.neg_weight, self.label_smoothing, self.from_logits, self.validate_args
+            input, target, self.pos_weight, self.neg_weight, self.label_smoothing, self.from_logits,
+            self.validate_args, self._neg_weight_positive,
         )
         return _ops.reduce(loss, self.reduction, sample_weight, per_sample_ndim=max(loss.ndim - 1, 1))
 

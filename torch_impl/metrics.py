@@ -1,0 +1,350 @@
+"""Imbalance metrics for PyTorch. The mirror of tf_impl/metrics.py.
+
+`torchmetrics.Metric` subclasses (`update(preds, target, sample_weight=None)`, `compute()`,
+state synced under DDP by summation) and functional forms `fn(preds, target, **kw)`, in
+torchmetrics's (preds, target) order.
+
+State: a K x K confusion matrix of summed sample weights, C[true, predicted], in float64 so
+that counts stay exact over long streams (K = 2 in binary mode), registered with
+`dist_reduce_fx="sum"`; the result is computed from it in float64 and returned in
+`torch.get_default_dtype()`. Formulas, checks and messages come from
+`imbalance_core.metrics` (scikit-learn's definitions):
+
+- binary (`num_classes=None`): target of 0/1, preds probabilities (or logits with
+  `from_logits=True`) of the same shape; predicted positive when preds > threshold
+  (logit(threshold) on logits). Every element is one decision (multi-label: micro).
+- multi-class (`num_classes=K`): preds (..., K) scores, predicted class = argmax; target
+  class indices (...) or (..., 1), or one-hot (..., K). `threshold`/`from_logits` only decide
+  whether preds must be probabilities in [0, 1].
+- `sample_weight`: a scalar, or the leading axes of the per-decision shape (broadcast).
+
+Error messages name the arguments `y_true`/`y_pred` (the Keras names) so that both packages
+raise identical text: `y_true` is `target`, `y_pred` is `preds`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import torch
+from torchmetrics import Metric
+
+from imbalance_core import metrics as M
+from imbalance_core.validation import check_float_dtype, check_number
+
+__all__ = [
+    "BalancedAccuracy",
+    "TruePositiveRate",
+    "TrueNegativeRate",
+    "WeightedBalancedAccuracy",
+    "balanced_accuracy",
+    "true_positive_rate",
+    "true_negative_rate",
+    "weighted_balanced_accuracy",
+]
+
+
+def _one_hot(idx: torch.Tensor, k: int) -> torch.Tensor:
+    # Comparison rather than F.one_hot: an out-of-range index (validate_args=False) gives a
+    # zero row instead of an error, exactly as tf_impl does.
+    return (idx.unsqueeze(-1) == torch.arange(k, device=idx.device)).to(torch.float64)
+
+
+def _confusion(preds, target, sample_weight, num_classes, cut, from_logits, validate_args) -> torch.Tensor:
+    """The K x K float64 confusion-matrix increment of one batch."""
+    preds = torch.as_tensor(preds)
+    check_float_dtype("y_pred", preds.dtype)
+    target = torch.as_tensor(target, device=preds.device)
+    mode = M.input_mode(num_classes, tuple(target.shape), tuple(preds.shape))
+    per_sample = M.sample_shape(mode, tuple(target.shape))
+    if sample_weight is not None:
+        sample_weight = torch.as_tensor(sample_weight, device=preds.device)
+        message = M.sample_weight_shape_error(tuple(sample_weight.shape), per_sample)
+        if message:
+            raise ValueError(message)
+    if validate_args:
+        M.check_metric_values(mode, num_classes, from_logits, target, preds, sample_weight)
+
+    k = num_classes or 2
+    if mode == "binary":
+        # Compared in preds' dtype (the cut is a weak Python scalar), like tf_impl.
+        t = (target.to(torch.float32) > 0.5).to(torch.int64)
+        p = (preds > cut).to(torch.int64)
+    else:
+        p = preds.argmax(dim=-1)
+        if mode == "onehot":
+            t = target.argmax(dim=-1)
+        else:
+            t = target.to(torch.int64)
+            if target.ndim == preds.ndim:  # (..., 1) sparse labels
+                t = t.squeeze(-1)
+    t_hot = _one_hot(t.reshape(-1), k)
+    if sample_weight is not None:
+        w = sample_weight.to(torch.float64)
+        w = w.reshape(tuple(w.shape) + (1,) * (len(per_sample) - w.ndim)).expand(t.shape)
+        t_hot = t_hot * w.reshape(-1, 1)
+    return t_hot.T @ _one_hot(p.reshape(-1), k)
+
+
+def _balanced_accuracy(cm: torch.Tensor, adjusted: bool) -> torch.Tensor:
+    support = cm.sum(dim=1)
+    present = support > 0
+    recall = torch.where(present, cm.diagonal() / torch.where(present, support, 1.0), 0.0)
+    n = present.to(cm.dtype).sum()
+    score = recall.sum() / n.clamp(min=1.0)
+    if adjusted:
+        # Chance level 1/P over P present classes; undefined for P <= 1, where we return 0.
+        chance = 1.0 / n.clamp(min=1.0)
+        score = torch.where(n > 1.0, (score - chance) / torch.where(n > 1.0, 1.0 - chance, 1.0), 0.0)
+    return score
+
+
+def _ratio(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
+    return torch.where(den > 0, num / torch.where(den > 0, den, 1.0), 0.0)
+
+
+def _true_positive_rate(cm: torch.Tensor) -> torch.Tensor:
+    return _ratio(cm[1, 1], cm[1, 0] + cm[1, 1])
+
+
+def _true_negative_rate(cm: torch.Tensor) -> torch.Tensor:
+    return _ratio(cm[0, 0], cm[0, 0] + cm[0, 1])
+
+
+def _weighted_balanced_accuracy(cm: torch.Tensor, alpha: float) -> torch.Tensor:
+    return alpha * _true_positive_rate(cm) + (1.0 - alpha) * _true_negative_rate(cm)
+
+
+def _check_alpha(alpha) -> float:
+    return check_number("alpha", alpha, low=0.0, high=1.0)
+
+
+def _batch_confusion(preds, target, sample_weight, num_classes, threshold, from_logits, validate_args):
+    num_classes, threshold, from_logits = M.check_metric_args(num_classes, threshold, from_logits)
+    validate_args = M.check_bool("validate_args", validate_args)
+    cut = M.decision_threshold(threshold, from_logits)
+    return _confusion(preds, target, sample_weight, num_classes, cut, from_logits, validate_args)
+
+
+def _default_float(x: torch.Tensor) -> torch.Tensor:
+    return x.to(torch.get_default_dtype())
+
+
+# --------------------------------------------------------------------------------------------
+# Functional forms: one batch, no state. Return a scalar tensor in torch.get_default_dtype().
+# --------------------------------------------------------------------------------------------
+
+
+def balanced_accuracy(
+    preds,
+    target,
+    *,
+    num_classes: Optional[int] = None,
+    threshold: float = 0.5,
+    from_logits: bool = False,
+    adjusted: bool = False,
+    sample_weight=None,
+    validate_args: bool = True,
+) -> torch.Tensor:
+    """Balanced accuracy of one batch: mean recall over the classes present in `target`.
+
+    recall_c = C[c, c] / sum_j C[c, j] (C: weighted confusion matrix); adjusted:
+    (score - 1/P) / (1 - 1/P) over P present classes (0 when P <= 1).
+
+    Args:
+        preds: probabilities (logits with `from_logits=True`); (..., K) scores for K classes.
+        target: binary 0/1 labels shaped like `preds` (num_classes=None); or class indices
+            (...)/(..., 1) or one-hot (..., K).
+        num_classes: None for binary, K >= 2 for multi-class (argmax).
+        threshold: in [0, 1]; binary prediction is preds > threshold.
+        from_logits: preds are logits (compared with logit(threshold)).
+        adjusted: chance-adjusted score (0 at chance, 1 perfect).
+        sample_weight: scalar or the leading axes of the per-decision shape.
+        validate_args: check label/probability values.
+
+    Anchor: `sklearn.metrics.balanced_accuracy_score(adjusted=...)`.
+    """
+    adjusted = M.check_bool("adjusted", adjusted)
+    cm = _batch_confusion(preds, target, sample_weight, num_classes, threshold, from_logits, validate_args)
+    return _default_float(_balanced_accuracy(cm, adjusted))
+
+
+def true_positive_rate(preds, target, *, threshold: float = 0.5, from_logits: bool = False, sample_weight=None, validate_args: bool = True) -> torch.Tensor:
+    """TPR (recall, sensitivity) of one batch: TP / (TP + FN); 0 when there is no positive.
+
+    Args: as `balanced_accuracy` in binary mode.
+    Anchor: `sklearn.metrics.recall_score(pos_label=1)`.
+    """
+    cm = _batch_confusion(preds, target, sample_weight, None, threshold, from_logits, validate_args)
+    return _default_float(_true_positive_rate(cm))
+
+
+def true_negative_rate(preds, target, *, threshold: float = 0.5, from_logits: bool = False, sample_weight=None, validate_args: bool = True) -> torch.Tensor:
+    """TNR (specificity) of one batch: TN / (TN + FP); 0 when there is no negative.
+
+    Args: as `balanced_accuracy` in binary mode.
+    Anchor: `sklearn.metrics.recall_score(pos_label=0)`.
+    """
+    cm = _batch_confusion(preds, target, sample_weight, None, threshold, from_logits, validate_args)
+    return _default_float(_true_negative_rate(cm))
+
+
+def weighted_balanced_accuracy(
+    preds,
+    target,
+    *,
+    alpha: float = 0.5,
+    threshold: float = 0.5,
+    from_logits: bool = False,
+    sample_weight=None,
+    validate_args: bool = True,
+) -> torch.Tensor:
+    """alpha TPR + (1 - alpha) TNR of one batch (binary); alpha in [0, 1].
+
+    Unlike `balanced_accuracy`, an absent class is not dropped: its rate counts as 0.
+
+    Args: as `balanced_accuracy` in binary mode, plus `alpha`, the weight of the TPR.
+    Anchor: alpha recall_score(pos_label=1) + (1 - alpha) recall_score(pos_label=0).
+    """
+    alpha = _check_alpha(alpha)
+    cm = _batch_confusion(preds, target, sample_weight, None, threshold, from_logits, validate_args)
+    return _default_float(_weighted_balanced_accuracy(cm, alpha))
+
+
+# --------------------------------------------------------------------------------------------
+# Stateful metrics
+# --------------------------------------------------------------------------------------------
+
+
+class _ConfusionMetric(Metric):
+    """Shared state: the float64 confusion matrix, summed across processes under DDP."""
+
+    is_differentiable = False
+    higher_is_better = True
+    full_state_update = False
+
+    def __init__(self, *, num_classes, threshold, from_logits, validate_args, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.num_classes, self.threshold, self.from_logits = M.check_metric_args(num_classes, threshold, from_logits)
+        self.validate_args = M.check_bool("validate_args", validate_args)
+        self._cut = M.decision_threshold(self.threshold, self.from_logits)
+        k = self.num_classes or 2
+        self.add_state("confusion", default=torch.zeros(k, k, dtype=torch.float64), dist_reduce_fx="sum")
+
+    def update(self, preds, target, sample_weight=None) -> None:
+        self.confusion += _confusion(
+            preds, target, sample_weight, self.num_classes, self._cut, self.from_logits, self.validate_args
+        ).to(self.confusion.device)
+
+    def _score(self, cm: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError  # each subclass defines its formula
+
+    def compute(self) -> torch.Tensor:
+        return _default_float(self._score(self.confusion))
+
+
+class BalancedAccuracy(_ConfusionMetric):
+    """Balanced accuracy over a stream: mean recall over the classes present in `target`.
+
+    recall_c = C[c, c] / sum_j C[c, j] on the confusion matrix C accumulated over batches
+    (summed sample weights); adjusted: (score - 1/P) / (1 - 1/P), P present classes (0 when
+    P <= 1, where scikit-learn divides by zero). 0 before any sample.
+
+    Args:
+        num_classes: None for binary (0/1 labels, preds thresholded), K >= 2 for
+            multi-class (preds (..., K), argmax; target indices or one-hot).
+        threshold: in [0, 1]; binary prediction is preds > threshold.
+        from_logits: preds are logits (compared with logit(threshold)).
+        adjusted: chance-adjusted score.
+        validate_args: check label/probability values.
+        kwargs: torchmetrics's (`dist_sync_on_step`, `sync_on_compute`, ...).
+
+    Anchor: `sklearn.metrics.balanced_accuracy_score(y_true, y_pred, sample_weight, adjusted)`.
+    """
+
+    def __init__(
+        self,
+        *,
+        num_classes: Optional[int] = None,
+        threshold: float = 0.5,
+        from_logits: bool = False,
+        adjusted: bool = False,
+        validate_args: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            num_classes=num_classes, threshold=threshold, from_logits=from_logits,
+            validate_args=validate_args, **kwargs,
+        )
+        self.adjusted = M.check_bool("adjusted", adjusted)
+
+    def _score(self, cm):
+        return _balanced_accuracy(cm, self.adjusted)
+
+
+class TruePositiveRate(_ConfusionMetric):
+    """TPR (recall, sensitivity) over a stream: TP / (TP + FN), weighted; 0 with no positive.
+
+    Args:
+        threshold: in [0, 1]; predicted positive when preds > threshold.
+        from_logits: preds are logits (compared with logit(threshold)).
+        validate_args: check label/probability values.
+        kwargs: torchmetrics's.
+
+    Anchor: `sklearn.metrics.recall_score(pos_label=1)`.
+    """
+
+    def __init__(self, *, threshold: float = 0.5, from_logits: bool = False, validate_args: bool = True, **kwargs: Any) -> None:
+        super().__init__(
+            num_classes=None, threshold=threshold, from_logits=from_logits, validate_args=validate_args, **kwargs
+        )
+
+    def _score(self, cm):
+        return _true_positive_rate(cm)
+
+
+class TrueNegativeRate(_ConfusionMetric):
+    """TNR (specificity) over a stream: TN / (TN + FP), weighted; 0 with no negative.
+
+    Args: as `TruePositiveRate`.
+    Anchor: `sklearn.metrics.recall_score(pos_label=0)`.
+    """
+
+    def __init__(self, *, threshold: float = 0.5, from_logits: bool = False, validate_args: bool = True, **kwargs: Any) -> None:
+        super().__init__(
+            num_classes=None, threshold=threshold, from_logits=from_logits, validate_args=validate_args, **kwargs
+        )
+
+    def _score(self, cm):
+        return _true_negative_rate(cm)
+
+
+class WeightedBalancedAccuracy(_ConfusionMetric):
+    """alpha TPR + (1 - alpha) TNR over a stream (binary).
+
+    alpha = 0.5 equals `BalancedAccuracy` when both classes occur; unlike it, an absent
+    class is not dropped (its rate counts as 0).
+
+    Args:
+        alpha: weight of the TPR, in [0, 1].
+        threshold, from_logits, validate_args, kwargs: as `TruePositiveRate`.
+
+    Anchor: alpha recall_score(pos_label=1) + (1 - alpha) recall_score(pos_label=0).
+    """
+
+    def __init__(
+        self,
+        *,
+        alpha: float = 0.5,
+        threshold: float = 0.5,
+        from_logits: bool = False,
+        validate_args: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            num_classes=None, threshold=threshold, from_logits=from_logits, validate_args=validate_args, **kwargs
+        )
+        self.alpha = _check_alpha(alpha)
+
+    def _score(self, cm):
+        return _weighted_balanced_accuracy(cm, self.alpha)
