@@ -22,9 +22,11 @@ An epoch is ``steps_per_epoch`` global batches of ``num_replicas * batch_size`` 
   (drawn as multinomial totals for the epoch, then randomly arranged: the same law).
 
 Then the slots of class c, in order (step, replica, position), take the next ``T_c`` positions
-of class c's pool stream. Replicas therefore receive disjoint samples within a step (and
-across the epoch while no pool wraps around), each with the same exact composition; replica r
-of a global batch is its columns ``[r * batch_size, (r + 1) * batch_size)``.
+of class c's pool stream. Replicas therefore receive disjoint samples, each with the same
+exact composition, as long as no pool wraps around; a class drawn more often than it has
+samples is necessarily repeated, and at a reshuffle a sample may appear in two replicas' shares
+of the same step. Replica r of a global batch is its columns
+``[r * batch_size, (r + 1) * batch_size)``.
 
 Cost: O(N) time and memory (int64 index arrays of the epoch's N slots, plus the grouping);
 no Python loop over samples, only over classes and pool blocks.
@@ -32,23 +34,24 @@ no Python loop over samples, only over classes and pool blocks.
 Streams (`StreamBalancer`)
 --------------------------
 For sources that cannot be indexed (records on disk), one pass over the source per epoch with
-bounded per-class buffers: each class keeps a FIFO of *fresh* (not yet emitted) elements, at
-most ``buffer_size`` (the oldest is dropped beyond that), and a ring of its last
-``buffer_size`` emitted elements for replays. Once every requested class has been seen, a
-batch is emitted whenever some class has a full share of fresh elements; every class then
-contributes its share, fresh elements first (oldest first), the rest replayed at random from
-its ring (without replacement when the ring is large enough). The batch is shuffled. At the
-end of the pass, leftover fresh elements are flushed in a last batch (topped up with replays).
-So the abundant classes are streamed through once, each element emitted once, and rare
-classes are replayed from their recent history; memory is at most ``2 * buffer_size``
-elements per class. The source should already be shuffled (the balancer only reorders within
-its buffers): elements dropped before the rarest class first appears are lost for the epoch.
+bounded per-class buffers: each class keeps a buffer of *fresh* (not yet emitted) elements, at
+most ``buffer_size``, and a ring of its last ``buffer_size`` emitted elements for replays.
+Once every requested class has been seen, a batch is emitted whenever every class has a full
+share of fresh elements, or some class's fresh buffer is full and must spill; every class then
+contributes its share, fresh elements first (drawn at random from its buffer, which therefore
+also acts as a shuffle buffer), the rest replayed at random from its ring (without replacement
+when the ring is large enough). The batch is shuffled. At the end of the pass the remaining
+fresh elements are flushed (topped up with replays). So the class that is most abundant
+relative to its share drives the output and each of its elements is emitted exactly once; the
+others are emitted at least once and replayed from their recent history. Until the rarest
+class first appears, a class's fresh buffer drops a random element when it overflows (those
+are lost for the epoch). Memory: at most ``2 * buffer_size`` elements per class. The source
+should already be shuffled (the balancer only mixes within its buffers).
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
 from typing import Any, Iterable, Iterator, List, Optional, Tuple
 
 import numpy as np
@@ -460,7 +463,7 @@ class StreamBalancer:
         rng = _rng(self.seed, epoch, stream_id, _SALT_STREAM)
         k, cap = self.num_classes, self.buffer_size
         requested = (self.fractions > 0).tolist()
-        fresh = [deque() for _ in range(k)]
+        fresh: List[List[Any]] = [[] for _ in range(k)]
         ring: List[List[Any]] = [[] for _ in range(k)]
         ring_pos = [0] * k
         seen = [False] * k
@@ -471,29 +474,36 @@ class StreamBalancer:
                 return self.composition.tolist()
             return rng.multinomial(self.batch_size, self.fractions).tolist()
 
-        need = next_need()
+        def count_short() -> int:
+            return sum(1 for c in range(k) if len(fresh[c]) < need[c])
 
-        def ready() -> bool:
-            return any(0 < need[c] <= len(fresh[c]) for c in range(k))
+        def take_random(items: List[Any], count: int) -> List[Any]:
+            # Partial Fisher-Yates with swap-pop: a uniform draw without replacement, O(count).
+            u = rng.random(count).tolist()
+            out = []
+            for i in range(count):
+                j = int(u[i] * len(items))
+                out.append(items[j])
+                items[j] = items[-1]
+                items.pop()
+            return out
 
         def emit() -> List[Any]:
-            nonlocal need
+            nonlocal need, short
             batch: List[Any] = []
             for c in range(k):
                 n = need[c]
                 if n == 0:
                     continue
-                q = fresh[c]
-                got = [q.popleft() for _ in range(min(n, len(q)))]
+                got = take_random(fresh[c], min(n, len(fresh[c])))
                 rest = n - len(got)
+                replays: List[Any] = []
                 if rest:
                     # Replays come from earlier emissions when there are any.
                     pool = ring[c] if ring[c] else got
                     m = len(pool)
                     idx = rng.choice(m, rest, replace=False) if rest <= m else rng.integers(0, m, rest)
-                    got_replays = [pool[i] for i in idx.tolist()]
-                else:
-                    got_replays = []
+                    replays = [pool[i] for i in idx.tolist()]
                 r = ring[c]
                 for e in got:
                     if len(r) < cap:
@@ -502,29 +512,39 @@ class StreamBalancer:
                         r[ring_pos[c]] = e
                         ring_pos[c] = (ring_pos[c] + 1) % cap
                 batch.extend(got)
-                batch.extend(got_replays)
+                batch.extend(replays)
             order = rng.permutation(len(batch)).tolist()
             need = next_need()
+            short = count_short()
             return [batch[i] for i in order]
 
+        def must_emit() -> bool:
+            # Every class has a fresh share, or some fresh buffer is full and must spill.
+            return short == 0 or any(len(q) >= cap for q in fresh)
+
+        need = next_need()
+        short = count_short()
         for value, element in pairs:
             c = _class_of(value, k)
             if not requested[c]:
                 continue
             q = fresh[c]
             q.append(element)
-            if len(q) > cap:
-                q.popleft()
-            if not seen[c]:
-                seen[c] = True
-                missing -= 1
-                if missing == 0:
-                    while ready():
-                        yield emit()
-                continue
-            if missing == 0 and 0 < need[c] <= len(q):
-                yield emit()
-                while ready():
+            if len(q) == need[c]:
+                short -= 1
+            if missing:
+                if not seen[c]:
+                    seen[c] = True
+                    missing -= 1
+                if missing:
+                    if len(q) > cap:  # waiting for a rare class: drop a random element
+                        take_random(q, 1)
+                        short = count_short()
+                    continue
+                while must_emit():  # the last missing class just appeared
+                    yield emit()
+            elif short == 0 or len(q) >= cap:
+                while must_emit():
                     yield emit()
         if missing:  # a requested class never appeared: this raises
             _check_requested_present(self.fractions, np.asarray(seen, dtype=np.int64), "the stream")
