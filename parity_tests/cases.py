@@ -77,6 +77,60 @@ def _probabilities(shape):
     return make
 
 
+# ---------------------------------------------------------------- input generators (softmax)
+
+
+def _class_indices(shape, k, scale=3.0, absent=(), ignore=None, ignore_frac=0.0):
+    """Logits (shape + (k,)) and class indices, optionally leaving classes out or ignoring some."""
+
+    def make(rng):
+        x = rng.normal(size=shape + (k,)) * scale
+        allowed = [c for c in range(k) if c not in absent]
+        t = rng.choice(allowed, size=shape)
+        if ignore is not None:
+            t = np.where(rng.random(shape) < ignore_frac, ignore, t)
+        return x, t.astype(np.int64)
+
+    return make
+
+
+def _class_extreme(shape, k):
+    """Saturated softmax rows: entries of +-100, +-50 and 0; targets on both the top class and others."""
+
+    def make(rng):
+        x = rng.choice([-100.0, -50.0, 0.0, 50.0, 100.0], size=shape + (k,))
+        return x, rng.integers(0, k, size=shape).astype(np.int64)
+
+    return make
+
+
+def _one_hot(make_indices, k):
+    def make(rng):
+        x, t = make_indices(rng)
+        return x, np.eye(k)[t]
+
+    return make
+
+
+def _soft_rows(shape, k, scale=3.0):
+    def make(rng):
+        return rng.normal(size=shape + (k,)) * scale, rng.dirichlet(np.ones(k), size=shape)
+
+    return make
+
+
+def _probability_rows(shape, k):
+    def make(rng):
+        p = rng.uniform(0.05, 1.0, size=shape + (k,))
+        return p / p.sum(axis=-1, keepdims=True), rng.integers(0, k, size=shape).astype(np.int64)
+
+    return make
+
+
+W5 = np.array([1.0, 0.0, 2.5, 0.5, 4.0])  # a zero class weight included
+PRIORS = np.array([0.6, 0.25, 0.1, 0.04, 0.01])
+COUNTS = np.array([5000.0, 1200.0, 300.0, 40.0, 3.0])
+
 CASES: list[Case] = [
     # weighted binary cross-entropy
     Case("wbce/plain", "weighted_binary_crossentropy", _random_logits((8, 5))),
@@ -102,6 +156,55 @@ CASES: list[Case] = [
     Case("wbce/probabilities", "weighted_binary_crossentropy", _probabilities((6, 4)), dict(from_logits=False)),
     Case("wbce/binary_1d", "weighted_binary_crossentropy", _random_logits((16,)), dict(pos_weight=9.0)),
     Case("wbce/binary_b1", "weighted_binary_crossentropy", _random_logits((16, 1)), dict(neg_weight=0.1)),
+    # binary focal loss
+    Case("bfocal/default", "binary_focal_loss", _random_logits((8, 5))),
+    Case("bfocal/gamma_0.5_extreme", "binary_focal_loss", _extreme_logits((8, 6)), dict(alpha=None, gamma=0.5)),
+    Case("bfocal/gamma_0", "binary_focal_loss", _random_logits((6, 4)), dict(alpha=0.75, gamma=0.0)),
+    Case("bfocal/gamma_5_smoothing", "binary_focal_loss", _extreme_logits((6, 5)), dict(gamma=5.0, label_smoothing=0.2)),
+    Case("bfocal/soft_labels", "binary_focal_loss", _soft_labels((6, 4)), dict(alpha=0.4, gamma=1.0)),
+    Case("bfocal/probabilities", "binary_focal_loss", _probabilities((6, 4)), dict(from_logits=False)),
+    # weighted softmax cross-entropy
+    Case("wcce/indices", "weighted_categorical_crossentropy", _class_indices((8,), 5), dict(class_weight=W5), index_target=True),
+    Case("wcce/one_hot", "weighted_categorical_crossentropy", _one_hot(_class_indices((8,), 5), 5), dict(class_weight=W5)),
+    Case("wcce/smoothing_ignore", "weighted_categorical_crossentropy",
+         _class_indices((10,), 5, ignore=-100, ignore_frac=0.3),
+         dict(class_weight=W5, label_smoothing=0.1, ignore_index=-100), index_target=True),
+    Case("wcce/all_ignored", "weighted_categorical_crossentropy", _class_indices((4,), 5, ignore=7, ignore_frac=1.0),
+         dict(ignore_index=7, label_smoothing=0.2), index_target=True),
+    Case("wcce/extreme", "weighted_categorical_crossentropy", _class_extreme((8,), 5), dict(label_smoothing=0.05), index_target=True),
+    Case("wcce/soft_labels_3d", "weighted_categorical_crossentropy", _soft_rows((3, 4), 5), dict(class_weight=W5, label_smoothing=0.1)),
+    Case("wcce/class_absent", "weighted_categorical_crossentropy", _class_indices((8,), 5, absent=(1, 3)),
+         dict(class_weight=W5), index_target=True),
+    Case("wcce/probabilities", "weighted_categorical_crossentropy", _probability_rows((6,), 4), dict(from_logits=False), index_target=True),
+    # softmax focal loss
+    Case("cfocal/default", "categorical_focal_loss", _class_indices((8,), 5), index_target=True),
+    Case("cfocal/alpha_vector_smoothing", "categorical_focal_loss", _one_hot(_class_indices((8,), 5), 5),
+         dict(alpha=np.array([0.1, 0.2, 0.3, 0.25, 0.15]), gamma=1.5, label_smoothing=0.1)),
+    Case("cfocal/gamma_0.5_extreme", "categorical_focal_loss", _class_extreme((10,), 4), dict(gamma=0.5, alpha=0.25), index_target=True),
+    Case("cfocal/gamma_5_ignore", "categorical_focal_loss", _class_indices((8,), 5, ignore=-1, ignore_frac=0.25),
+         dict(gamma=5.0, ignore_index=-1), index_target=True),
+    Case("cfocal/soft_labels", "categorical_focal_loss", _soft_rows((6,), 4), dict(gamma=2.0)),
+    Case("cfocal/probabilities", "categorical_focal_loss", _probability_rows((6,), 4), dict(from_logits=False, gamma=1.0), index_target=True),
+    # asymmetric loss
+    Case("asl/default", "asymmetric_loss", _random_logits((8, 6))),
+    Case("asl/no_clip", "asymmetric_loss", _random_logits((8, 5)), dict(gamma_pos=2.0, gamma_neg=2.0, clip=0.0)),
+    Case("asl/stop_focal_gradient", "asymmetric_loss", _random_logits((8, 5), scale=2.0), dict(stop_focal_gradient=True)),
+    Case("asl/extreme_gamma_0.5", "asymmetric_loss", _extreme_logits((8, 6)), dict(gamma_pos=0.5, gamma_neg=0.5, clip=0.1)),
+    Case("asl/soft_labels", "asymmetric_loss", _soft_labels((6, 4)), dict(gamma_pos=0.0, gamma_neg=3.0, clip=0.02)),
+    # class-balanced loss
+    Case("cb/softmax", "class_balanced_loss", _class_indices((8,), 5), dict(samples_per_class=COUNTS, beta=0.999), index_target=True),
+    Case("cb/sigmoid", "class_balanced_loss", _class_indices((8,), 5), dict(samples_per_class=COUNTS, beta=0.99, base="sigmoid"),
+         index_target=True),
+    Case("cb/focal_one_hot", "class_balanced_loss", _one_hot(_class_extreme((8,), 5), 5),
+         dict(samples_per_class=COUNTS, beta=0.9999, base="focal", gamma=0.5)),
+    Case("cb/beta_0", "class_balanced_loss", _class_indices((6,), 5), dict(samples_per_class=COUNTS, beta=0.0, base="focal"),
+         index_target=True),
+    # logit-adjusted cross-entropy
+    Case("la/default", "logit_adjusted_crossentropy", _class_indices((8,), 5), dict(class_priors=PRIORS), index_target=True),
+    Case("la/tau_ignore", "logit_adjusted_crossentropy", _class_indices((8,), 5, ignore=-100, ignore_frac=0.3),
+         dict(class_priors=PRIORS, tau=0.5, ignore_index=-100), index_target=True),
+    Case("la/extreme_one_hot", "logit_adjusted_crossentropy", _one_hot(_class_extreme((8,), 5), 5),
+         dict(class_priors=PRIORS * 7.0, tau=2.0)),
 ]
 
 

@@ -81,7 +81,8 @@ def _oracle_cell(case: Case, dtype: str):
     fn = _oracle_fn(case.fn)
     value = fn(x, y, **case.kwargs)
     cot = case.cotangent(np.shape(value))
-    grad = central_difference(lambda xx: fn(xx, y, **case.kwargs), x, cot)
+    frozen = {"_focal_logits": x} if case.kwargs.get("stop_focal_gradient") else {}  # factors held constant
+    grad = central_difference(lambda xx: fn(xx, y, **case.kwargs, **frozen), x, cot)
     return x, y, cot, value, grad
 
 

@@ -93,3 +93,98 @@ def reduce(loss: torch.Tensor, reduction: str, sample_weight: Optional[Any], per
     if reduction == "sum":
         return loss.sum()
     return loss.mean() if loss.numel() else loss.sum()
+
+
+# -------------------------------------------------------------------- softmax-family helpers
+
+
+def log_softmax_from(x: torch.Tensor, from_logits: bool) -> torch.Tensor:
+    """log p over the last axis: log_softmax of logits, or (from_logits=False) the log of the
+    rows divided by their sum and clipped to [eps, 1 - eps] (Keras's convention)."""
+    if from_logits:
+        return torch.log_softmax(x, dim=-1)
+    p = x / x.sum(dim=-1, keepdim=True)
+    return torch.log(p.clamp(EPSILON, 1.0 - EPSILON))
+
+
+def log1m_softmax(logp: torch.Tensor) -> torch.Tensor:
+    """log(1 - p_c) for every class, stable and with finite gradients when p_c -> 1.
+
+    The row's top class gets log(sum of the others) - logsumexp (a masked logsumexp, no
+    cancellation); every other class has p_c <= 1/2, where log1p(-p_c) is well conditioned.
+    Both branches see safe inputs, so the unselected one never sends inf/NaN to the gradient.
+    """
+    top = torch.nn.functional.one_hot(logp.argmax(dim=-1), logp.shape[-1]).to(torch.bool)
+    others = torch.logsumexp(logp.masked_fill(top, float("-inf")), dim=-1, keepdim=True)
+    p_safe = torch.exp(logp).masked_fill(top, 0.0)
+    return torch.where(top, others, torch.log1p(-p_safe))
+
+
+def focal_factor(log_base: torch.Tensor, gamma: float) -> Optional[torch.Tensor]:
+    """base^gamma as exp(gamma log base): finite gradients for every gamma >= 0, including
+    gamma < 1 where the power's own derivative 0^(gamma - 1) would be infinite."""
+    return None if gamma == 0 else torch.exp(gamma * log_base)
+
+
+def softmax_targets(
+    target: torch.Tensor,
+    logits: torch.Tensor,
+    *,
+    ignore_index: Optional[int],
+    label_smoothing: float,
+    class_weight: Optional[torch.Tensor],
+    validate_args: bool,
+    target_name: str = "target",
+    input_name: str = "input",
+):
+    """Normalises softmax-family targets to (q, valid, sample_norm_weight).
+
+    Targets are class indices (shape logits.shape[:-1], ignore_index allowed) or one-hot /
+    probability rows (the logits' shape). q: the smoothed target distribution q(1-e) + e/K,
+    zero on ignored samples; valid: 1 for samples that count; sample_norm_weight: the
+    per-sample weight used by normalization="weight" (w_{t_n}, or sum_c w_c q_nc before
+    smoothing), 0 on ignored samples.
+    """
+    num_classes = logits.shape[-1]
+    dtype = logits.dtype
+    if tuple(target.shape) == tuple(logits.shape):
+        if validate_args:
+            check_in_range(target_name, target, 0.0, 1.0, "probability targets")
+        q = target.to(dtype)
+        valid = torch.ones(q.shape[:-1], dtype=dtype, device=q.device)
+    elif tuple(target.shape) == tuple(logits.shape[:-1]):
+        if target.dtype.is_floating_point:
+            if validate_args and not bool(torch.all(target == torch.round(target))):
+                raise ValueError(f"Invalid `{target_name}`: class indices must be whole numbers; received {V.describe(target)}.")
+            target = target.to(torch.int64)
+        if validate_args:
+            V.check_class_indices(target_name, target, num_classes, ignore_index)
+        keep = torch.ones_like(target, dtype=torch.bool) if ignore_index is None else target != ignore_index
+        safe = torch.where(keep, target, torch.zeros_like(target)).to(torch.int64)
+        valid = keep.to(dtype)
+        q = torch.nn.functional.one_hot(safe, num_classes).to(dtype) * valid.unsqueeze(-1)
+    else:
+        raise ValueError(
+            f"Shape mismatch: `{target_name}` has shape {tuple(target.shape)} but `{input_name}` has "
+            f"shape {tuple(logits.shape)}; expected class indices of shape {tuple(logits.shape[:-1])} "
+            f"or probabilities of shape {tuple(logits.shape)} (no silent broadcasting)."
+        )
+    norm = (q if class_weight is None else q * class_weight).sum(dim=-1)
+    if label_smoothing:
+        q = (q * (1.0 - label_smoothing) + label_smoothing / num_classes) * valid.unsqueeze(-1)
+    return q, valid, norm
+
+
+def reduce_normalized(loss: torch.Tensor, reduction: str, sample_weight: Optional[Any], denominator: torch.Tensor) -> torch.Tensor:
+    """Softmax-family reduction: "mean" divides the (sample-weighted) sum by `denominator`
+    (the number of non-ignored samples, or their summed class weights); 0 when it is 0
+    (torch gives NaN when every target is ignored: a documented difference)."""
+    if sample_weight is not None:
+        loss = reduce(loss, "none", sample_weight, per_sample_ndim=loss.ndim)
+    if reduction == "none":
+        return loss
+    total = loss.sum()
+    if reduction == "sum":
+        return total
+    denominator = denominator.to(total.dtype)
+    return torch.where(denominator > 0, total / torch.where(denominator > 0, denominator, torch.ones_like(denominator)), torch.zeros_like(total))

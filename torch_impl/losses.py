@@ -16,11 +16,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from imbalance_core import loss_args as A
 from imbalance_core import validation as V
 
 from . import _ops
 
-__all__ = ["weighted_binary_crossentropy", "WeightedBinaryCrossentropy"]
+__all__ = [
+    "weighted_binary_crossentropy", "WeightedBinaryCrossentropy",
+    "binary_focal_loss", "BinaryFocalLoss",
+    "weighted_categorical_crossentropy", "WeightedCategoricalCrossentropy",
+    "categorical_focal_loss", "CategoricalFocalLoss",
+    "asymmetric_loss", "AsymmetricLoss",
+    "class_balanced_loss", "ClassBalancedLoss",
+    "logit_adjusted_crossentropy", "LogitAdjustedCrossentropy", "adjust_logits",
+]
 
 
 # --------------------------------------------------------------------------------------------
@@ -28,27 +37,17 @@ __all__ = ["weighted_binary_crossentropy", "WeightedBinaryCrossentropy"]
 # --------------------------------------------------------------------------------------------
 
 
-def _check_wbce_args(pos_weight, neg_weight, label_smoothing):
-    return (
-        V.check_weight_vector("pos_weight", pos_weight),
-        V.check_weight_vector("neg_weight", neg_weight),
-        V.check_number("label_smoothing", label_smoothing, low=0.0, high=1.0),
-    )
-
-
 def _all_positive(w) -> bool:
     return w is None or bool(np.all(np.asarray(_ops.to_host(w)) > 0))
 
 
-def _weighted_binary_crossentropy(x, y, pos_weight, neg_weight, label_smoothing, from_logits, validate_args,
-                                  neg_weight_positive=None):
+def _sigmoid_inputs(x, y, from_logits, label_smoothing, validate_args):
+    """Checks and prepares sigmoid-family inputs: (original logits, logits, targets) with the
+    last two in the compute dtype, probabilities turned into logits and targets smoothed."""
     x = _ops.check_logits("input", x)
     if not isinstance(y, torch.Tensor):
         y = torch.as_tensor(y)
     _ops.check_same_shape("target", y, "input", x)
-    num_labels = x.shape[-1] if x.ndim else 1
-    _ops.check_vector_length("pos_weight", pos_weight, num_labels)
-    _ops.check_vector_length("neg_weight", neg_weight, num_labels)
     if validate_args:
         _ops.check_in_range("target", y, 0.0, 1.0, "targets")
         if not from_logits:
@@ -60,6 +59,15 @@ def _weighted_binary_crossentropy(x, y, pos_weight, neg_weight, label_smoothing,
         xc = _ops.probabilities_to_logits(xc)
     if label_smoothing:
         yc = yc * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    return x, xc, yc
+
+
+def _weighted_binary_crossentropy(x, y, pos_weight, neg_weight, label_smoothing, from_logits, validate_args,
+                                  neg_weight_positive=None):
+    x, xc, yc = _sigmoid_inputs(x, y, from_logits, label_smoothing, validate_args)
+    num_labels = x.shape[-1] if x.ndim else 1
+    _ops.check_vector_length("pos_weight", pos_weight, num_labels)
+    _ops.check_vector_length("neg_weight", neg_weight, num_labels)
     pw = _ops.as_tensor_like(pos_weight, xc)
     nw = _ops.as_tensor_like(neg_weight, xc)
     if neg_weight_positive is None:
@@ -109,7 +117,7 @@ def weighted_binary_crossentropy(
     `pos_weight=w*p, neg_weight=w`; `tf.nn.weighted_cross_entropy_with_logits(pos_weight=p)`;
     Keras `BinaryCrossentropy(from_logits=True, label_smoothing=e)` (the mean over C).
     """
-    pos_weight, neg_weight, label_smoothing = _check_wbce_args(pos_weight, neg_weight, label_smoothing)
+    pos_weight, neg_weight, label_smoothing = A.wbce(pos_weight, neg_weight, label_smoothing)
     return _weighted_binary_crossentropy(
         input, target, pos_weight, neg_weight, label_smoothing, bool(from_logits), validate_args
     )
@@ -149,7 +157,7 @@ class WeightedBinaryCrossentropy(_Loss):
         reduction: str = "mean",
     ) -> None:
         super().__init__(reduction)
-        pos_weight, neg_weight, self.label_smoothing = _check_wbce_args(pos_weight, neg_weight, label_smoothing)
+        pos_weight, neg_weight, self.label_smoothing = A.wbce(pos_weight, neg_weight, label_smoothing)
         self._register_weight("pos_weight", pos_weight)
         self._register_weight("neg_weight", neg_weight)
         self._neg_weight_positive = _all_positive(neg_weight)  # decided once, not per call
@@ -165,3 +173,463 @@ class WeightedBinaryCrossentropy(_Loss):
 
     def extra_repr(self) -> str:
         return f"label_smoothing={self.label_smoothing}, from_logits={self.from_logits}, reduction={self.reduction!r}"
+
+
+# --------------------------------------------------------------------------------------------
+# Binary focal loss
+# --------------------------------------------------------------------------------------------
+
+
+def _binary_focal_loss(x, y, alpha, gamma, label_smoothing, from_logits, validate_args):
+    x, xc, yc = _sigmoid_inputs(x, y, from_logits, label_smoothing, validate_args)
+    log_p = F.logsigmoid(xc)
+    log_1mp = F.logsigmoid(-xc)
+    loss = -(yc * log_p + (1.0 - yc) * log_1mp)
+    if gamma:
+        # log(1 - p_t) = log(y sigma(-x) + (1 - y) sigma(x)), in log space: no cancellation and
+        # a finite gradient at |x| = 100 for every gamma (0^(gamma-1) never appears).
+        log_1m_pt = torch.logaddexp(torch.log(yc) + log_1mp, torch.log1p(-yc) + log_p)
+        loss = loss * _ops.focal_factor(log_1m_pt, gamma)
+    if alpha is not None:
+        loss = loss * (alpha * yc + (1.0 - alpha) * (1.0 - yc))
+    return loss.to(x.dtype)
+
+
+def binary_focal_loss(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    alpha: Optional[float] = 0.25,
+    gamma: float = 2.0,
+    label_smoothing: float = 0.0,
+    from_logits: bool = True,
+    validate_args: bool = True,
+) -> torch.Tensor:
+    """Element-wise binary focal loss (Lin et al. 2017, "Focal Loss for Dense Object Detection").
+
+    ce = -[y log sigma(x) + (1-y) log sigma(-x)], p_t = y sigma(x) + (1-y) sigma(-x),
+    l = a_t (1 - p_t)^gamma ce, a_t = alpha y + (1 - alpha)(1 - y) (alpha=None: a_t = 1).
+    Targets are smoothed first, y <- y(1-e) + e/2.
+
+    Args:
+        input: logits (probabilities when `from_logits=False`), any shape.
+        target: targets in [0, 1], the shape of `input`.
+        alpha: class balance in [0, 1], or None for no balancing.
+        gamma: focusing parameter >= 0 (0 gives cross-entropy).
+        label_smoothing: e in [0, 1].
+
+    Anchors: `torchvision.ops.sigmoid_focal_loss(reduction="none")` (alpha < 0 there = None
+    here); Keras `BinaryFocalCrossentropy(apply_class_balancing=True)` (its mean over C).
+    """
+    alpha = A.alpha(alpha, allow_vector=False)
+    gamma = A.gamma("gamma", gamma)
+    label_smoothing = A.label_smoothing(label_smoothing)
+    return _binary_focal_loss(input, target, alpha, gamma, label_smoothing, bool(from_logits), validate_args)
+
+
+class BinaryFocalLoss(_Loss):
+    """Binary focal loss as an `nn.Module`; see `binary_focal_loss`. Reductions as
+    `WeightedBinaryCrossentropy` ("mean" over every element, like torchvision's)."""
+
+    def __init__(self, *, alpha: Optional[float] = 0.25, gamma: float = 2.0, label_smoothing: float = 0.0,
+                 from_logits: bool = True, validate_args: bool = True, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.alpha = A.alpha(alpha, allow_vector=False)
+        self.gamma = A.gamma("gamma", gamma)
+        self.label_smoothing = A.label_smoothing(label_smoothing)
+        self.from_logits = bool(from_logits)
+        self.validate_args = bool(validate_args)
+
+    def forward(self, input, target, sample_weight=None):
+        loss = _binary_focal_loss(input, target, self.alpha, self.gamma, self.label_smoothing, self.from_logits, self.validate_args)
+        return _ops.reduce(loss, self.reduction, sample_weight, per_sample_ndim=max(loss.ndim - 1, 1))
+
+
+# --------------------------------------------------------------------------------------------
+# Softmax family: weighted categorical cross-entropy, categorical focal loss
+# --------------------------------------------------------------------------------------------
+
+
+def _softmax_inputs(x, target, from_logits, validate_args):
+    x = _ops.check_logits("input", x)
+    if x.ndim < 1:
+        raise ValueError(f"Invalid `input`: received a scalar; expected logits of shape (..., C).")
+    if not isinstance(target, torch.Tensor):
+        target = torch.as_tensor(target)
+    if validate_args and not from_logits:
+        _ops.check_in_range("input", x, 0.0, 1.0, "probabilities (from_logits=False)")
+    xc = x.to(_ops.compute_dtype(x))
+    return x, xc, target, _ops.log_softmax_from(xc, from_logits)
+
+
+def _softmax_loss(x, target, *, class_weight, alpha, gamma, label_smoothing, ignore_index, from_logits, validate_args):
+    """Per-sample -sum_c w_c alpha_c (1 - p_c)^gamma q_c log p_c, with the normalisers."""
+    x, xc, target, logp = _softmax_inputs(x, target, from_logits, validate_args)
+    num_classes = x.shape[-1]
+    _ops.check_vector_length("class_weight", class_weight, num_classes)
+    _ops.check_vector_length("alpha", alpha, num_classes)
+    w = _ops.as_tensor_like(class_weight, xc)
+    a = _ops.as_tensor_like(alpha, xc)
+    q, valid, norm = _ops.softmax_targets(
+        target, xc, ignore_index=ignore_index, label_smoothing=label_smoothing,
+        class_weight=w if w is not None else a, validate_args=validate_args,
+    )
+    term = q * logp
+    if gamma:
+        term = term * _ops.focal_factor(_ops.log1m_softmax(logp), gamma)
+    if w is not None:
+        term = term * w
+    if a is not None:
+        term = term * a
+    return (-term.sum(dim=-1)).to(x.dtype), valid, norm
+
+
+def weighted_categorical_crossentropy(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    class_weight: Optional[Any] = None,
+    label_smoothing: float = 0.0,
+    ignore_index: Optional[int] = None,
+    from_logits: bool = True,
+    validate_args: bool = True,
+) -> torch.Tensor:
+    """Per-sample weighted softmax cross-entropy.
+
+    q = one-hot (or the given probabilities), smoothed q(1-e) + e/K;
+    l_n = -sum_c w_c q_nc log softmax(x_n)_c; samples whose index equals `ignore_index` give 0.
+
+    Args:
+        input: logits (..., C) (probabilities when `from_logits=False`).
+        target: class indices (...) or one-hot / probability rows (..., C).
+        class_weight: w, a length-C non-negative vector (default 1).
+        label_smoothing: e in [0, 1].
+        ignore_index: a class-index value whose samples are ignored (index targets only).
+
+    Anchor: `torch.nn.CrossEntropyLoss(weight=w, label_smoothing=e, ignore_index=i,
+    reduction="none")`, exactly, smoothing included.
+    """
+    class_weight = V.check_weight_vector("class_weight", class_weight, allow_scalar=False)
+    label_smoothing = A.label_smoothing(label_smoothing)
+    return _softmax_loss(input, target, class_weight=class_weight, alpha=None, gamma=0.0,
+                         label_smoothing=label_smoothing, ignore_index=A.ignore_index(ignore_index),
+                         from_logits=bool(from_logits), validate_args=validate_args)[0]
+
+
+def categorical_focal_loss(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    alpha: Optional[Any] = None,
+    gamma: float = 2.0,
+    label_smoothing: float = 0.0,
+    ignore_index: Optional[int] = None,
+    from_logits: bool = True,
+    validate_args: bool = True,
+) -> torch.Tensor:
+    """Per-sample softmax focal loss (Lin et al. 2017, multi-class form).
+
+    l_n = -sum_c alpha_c (1 - p_nc)^gamma q_nc log p_nc, p = softmax(x), q smoothed as in
+    `weighted_categorical_crossentropy`. (1 - p)^gamma is computed as exp(gamma log(1 - p))
+    with a stable log(1 - p), so gradients stay finite for every gamma >= 0 and |x| = 100.
+
+    Args:
+        alpha: None (1), a scalar in [0, 1] or a length-C vector of values in [0, 1].
+        gamma: focusing parameter >= 0.
+
+    Anchor: Keras `CategoricalFocalCrossentropy(alpha, gamma, label_smoothing)` (whose
+    default alpha is 0.25; ours is None).
+    """
+    alpha = A.alpha(alpha, allow_vector=True)
+    gamma = A.gamma("gamma", gamma)
+    label_smoothing = A.label_smoothing(label_smoothing)
+    return _softmax_loss(input, target, class_weight=None, alpha=alpha, gamma=gamma,
+                         label_smoothing=label_smoothing, ignore_index=A.ignore_index(ignore_index),
+                         from_logits=bool(from_logits), validate_args=validate_args)[0]
+
+
+class _SoftmaxLoss(_Loss):
+    """Reduction for the softmax family: "mean" divides by the number of non-ignored samples
+    (normalization="count") or by their summed class weights ("weight")."""
+
+    normalization = "count"
+
+    def _reduce(self, loss, valid, norm, sample_weight):
+        denominator = (norm if self.normalization == "weight" else valid).sum()
+        return _ops.reduce_normalized(loss, self.reduction, sample_weight, denominator)
+
+
+class WeightedCategoricalCrossentropy(_SoftmaxLoss):
+    """Weighted softmax cross-entropy as an `nn.Module`; see `weighted_categorical_crossentropy`.
+
+    normalization="weight" (default): "mean" divides by sum_n w_{t_n} over non-ignored samples,
+    exactly `torch.nn.CrossEntropyLoss(weight, label_smoothing, ignore_index)`; "count" divides
+    by the number of non-ignored samples. Every target ignored: "mean" is 0 (torch: NaN).
+    """
+
+    def __init__(self, *, class_weight: Optional[Any] = None, label_smoothing: float = 0.0,
+                 ignore_index: Optional[int] = None, normalization: str = "weight", from_logits: bool = True,
+                 validate_args: bool = True, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self._register_weight("class_weight", V.check_weight_vector("class_weight", class_weight, allow_scalar=False))
+        self.label_smoothing = A.label_smoothing(label_smoothing)
+        self.ignore_index = A.ignore_index(ignore_index)
+        self.normalization = A.normalization(normalization)
+        self.from_logits = bool(from_logits)
+        self.validate_args = bool(validate_args)
+
+    def forward(self, input, target, sample_weight=None):
+        loss, valid, norm = _softmax_loss(
+            input, target, class_weight=self.class_weight, alpha=None, gamma=0.0,
+            label_smoothing=self.label_smoothing, ignore_index=self.ignore_index,
+            from_logits=self.from_logits, validate_args=self.validate_args)
+        return self._reduce(loss, valid, norm, sample_weight)
+
+
+class CategoricalFocalLoss(_SoftmaxLoss):
+    """Softmax focal loss as an `nn.Module`; see `categorical_focal_loss`. "mean" divides by the
+    number of non-ignored samples (normalization="count", default) or by sum_n alpha_{t_n}
+    ("weight")."""
+
+    def __init__(self, *, alpha: Optional[Any] = None, gamma: float = 2.0, label_smoothing: float = 0.0,
+                 ignore_index: Optional[int] = None, normalization: str = "count", from_logits: bool = True,
+                 validate_args: bool = True, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        alpha = A.alpha(alpha, allow_vector=True)
+        if isinstance(alpha, np.ndarray):
+            self._register_weight("alpha", alpha)
+        else:
+            self.alpha = alpha
+        self.gamma = A.gamma("gamma", gamma)
+        self.label_smoothing = A.label_smoothing(label_smoothing)
+        self.ignore_index = A.ignore_index(ignore_index)
+        self.normalization = A.normalization(normalization)
+        self.from_logits = bool(from_logits)
+        self.validate_args = bool(validate_args)
+
+    def forward(self, input, target, sample_weight=None):
+        loss, valid, norm = _softmax_loss(
+            input, target, class_weight=None, alpha=self.alpha, gamma=self.gamma,
+            label_smoothing=self.label_smoothing, ignore_index=self.ignore_index,
+            from_logits=self.from_logits, validate_args=self.validate_args)
+        return self._reduce(loss, valid, norm, sample_weight)
+
+
+# --------------------------------------------------------------------------------------------
+# Asymmetric loss
+# --------------------------------------------------------------------------------------------
+
+
+def _asymmetric_loss(x, y, gamma_pos, gamma_neg, clip, stop_focal_gradient, from_logits, validate_args):
+    x, xc, yc = _sigmoid_inputs(x, y, from_logits, 0.0, validate_args)
+    log_p = F.logsigmoid(xc)
+    if clip > 0:
+        # 1 - p_m = min(sigma(-x) + clip, 1) >= clip: its log needs no special care.
+        log_1m_pm = torch.log(torch.clamp(torch.sigmoid(-xc) + clip, max=1.0))
+        p = torch.sigmoid(xc)
+        above = p > clip
+        # log p_m with a safe input in the unselected branch (no inf/NaN into the gradient).
+        log_pm = torch.where(above, torch.log(torch.where(above, p - clip, torch.ones_like(p))),
+                             torch.full_like(p, float("-inf")))
+    else:
+        log_1m_pm = F.logsigmoid(-xc)
+        log_pm = log_p
+    pos = yc * log_p
+    neg = (1.0 - yc) * log_1m_pm
+    w_pos = _ops.focal_factor(F.logsigmoid(-xc), gamma_pos)  # (1 - p)^gamma_pos
+    w_neg = _ops.focal_factor(log_pm, gamma_neg)  # p_m^gamma_neg
+    if stop_focal_gradient:  # the ASL reference's disable_torch_grad_focal_loss
+        w_pos = None if w_pos is None else w_pos.detach()
+        w_neg = None if w_neg is None else w_neg.detach()
+    if w_pos is not None:
+        pos = pos * w_pos
+    if w_neg is not None:
+        neg = neg * w_neg
+    return (-(pos + neg)).to(x.dtype)
+
+
+def asymmetric_loss(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    gamma_pos: float = 1.0,
+    gamma_neg: float = 4.0,
+    clip: float = 0.05,
+    stop_focal_gradient: bool = False,
+    from_logits: bool = True,
+    validate_args: bool = True,
+) -> torch.Tensor:
+    """Element-wise asymmetric loss (Ridnik et al. 2021, "Asymmetric Loss For Multi-Label
+    Classification").
+
+    p = sigma(x), p_m = max(p - clip, 0);
+    l = -[y (1 - p)^gamma_pos log p + (1 - y) p_m^gamma_neg log(1 - p_m)].
+
+    Args:
+        gamma_pos, gamma_neg: focusing parameters >= 0.
+        clip: probability margin in [0, 1) shifting the negatives.
+        stop_focal_gradient: treat the focal factors as constants (the reference's default,
+            `disable_torch_grad_focal_loss=True`).
+
+    Anchor: the ASL reference `AsymmetricLoss(gamma_neg, gamma_pos, clip)`, which returns the
+    sum of this (it clamps probabilities at 1e-8, so it saturates for logits below about -18).
+    """
+    gamma_pos, gamma_neg, clip = A.asymmetric(gamma_pos, gamma_neg, clip)
+    return _asymmetric_loss(input, target, gamma_pos, gamma_neg, clip, bool(stop_focal_gradient),
+                            bool(from_logits), validate_args)
+
+
+class AsymmetricLoss(_Loss):
+    """Asymmetric loss as an `nn.Module`; see `asymmetric_loss`. "sum" is the ASL reference's
+    value; "mean" averages every element."""
+
+    def __init__(self, *, gamma_pos: float = 1.0, gamma_neg: float = 4.0, clip: float = 0.05,
+                 stop_focal_gradient: bool = False, from_logits: bool = True, validate_args: bool = True,
+                 reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.gamma_pos, self.gamma_neg, self.clip = A.asymmetric(gamma_pos, gamma_neg, clip)
+        self.stop_focal_gradient = bool(stop_focal_gradient)
+        self.from_logits = bool(from_logits)
+        self.validate_args = bool(validate_args)
+
+    def forward(self, input, target, sample_weight=None):
+        loss = _asymmetric_loss(input, target, self.gamma_pos, self.gamma_neg, self.clip,
+                                self.stop_focal_gradient, self.from_logits, self.validate_args)
+        return _ops.reduce(loss, self.reduction, sample_weight, per_sample_ndim=max(loss.ndim - 1, 1))
+
+
+# --------------------------------------------------------------------------------------------
+# Class-balanced loss
+# --------------------------------------------------------------------------------------------
+
+def _class_balanced_loss(x, target, weights, base, gamma, validate_args):
+    x = _ops.check_logits("input", x)
+    _ops.check_vector_length("samples_per_class", weights, x.shape[-1] if x.ndim else 1)
+    if base == "softmax":
+        loss, valid, _ = _softmax_loss(x, target, class_weight=weights, alpha=None, gamma=0.0, label_smoothing=0.0,
+                                       ignore_index=None, from_logits=True, validate_args=validate_args)
+        return loss, valid
+    if not isinstance(target, torch.Tensor):
+        target = torch.as_tensor(target)
+    xc = x.to(_ops.compute_dtype(x))
+    w = _ops.as_tensor_like(weights, xc)
+    q, valid, w_n = _ops.softmax_targets(target, xc, ignore_index=None, label_smoothing=0.0, class_weight=w,
+                                         validate_args=validate_args)
+    per_class = (_binary_focal_loss(xc, q, None, gamma if base == "focal" else 0.0, 0.0, True, False))
+    return (w_n * per_class.sum(dim=-1)).to(x.dtype), valid
+
+
+def class_balanced_loss(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    samples_per_class: Any,
+    beta: float = 0.9999,
+    base: str = "softmax",
+    gamma: float = 2.0,
+    validate_args: bool = True,
+) -> torch.Tensor:
+    """Per-sample class-balanced loss (Cui et al. 2019, "Class-Balanced Loss Based on Effective
+    Number of Samples").
+
+    w_c = (1 - beta) / (1 - beta^{n_c}), rescaled to sum to K. base="softmax": the weighted
+    softmax cross-entropy -sum_c w_c q_c log p_c; "sigmoid" / "focal": w_{t_n} times the sum
+    over classes of binary cross-entropy / focal loss (alpha=None, `gamma`) on one-hot targets.
+    beta=0 gives the plain loss.
+
+    Args:
+        input: logits (..., K).
+        target: class indices (...) or one-hot / probability rows (..., K).
+        samples_per_class: n_c, K positive counts.
+        beta: in [0, 1).
+        base: "softmax", "sigmoid" or "focal".
+        gamma: focal parameter >= 0 for base="focal".
+
+    Anchor: the paper's reference code (`CB_loss`), with the softmax base as weighted softmax
+    cross-entropy.
+    """
+    weights, beta, base, gamma = A.class_balanced(samples_per_class, beta, base, gamma)
+    return _class_balanced_loss(input, target, weights, base, gamma, validate_args)[0]
+
+
+class ClassBalancedLoss(_SoftmaxLoss):
+    """Class-balanced loss as an `nn.Module`; see `class_balanced_loss`. "mean" divides by the
+    number of samples."""
+
+    def __init__(self, *, samples_per_class: Any, beta: float = 0.9999, base: str = "softmax",
+                 gamma: float = 2.0, validate_args: bool = True, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        weights, self.beta, self.base, self.gamma = A.class_balanced(samples_per_class, beta, base, gamma)
+        self.samples_per_class = V.to_numpy(samples_per_class).astype(np.float64).tolist()
+        self._register_weight("class_weight", weights)
+        self.validate_args = bool(validate_args)
+
+    def forward(self, input, target, sample_weight=None):
+        loss, valid = _class_balanced_loss(input, target, self.class_weight, self.base, self.gamma, self.validate_args)
+        return _ops.reduce_normalized(loss, self.reduction, sample_weight, valid.sum())
+
+
+# --------------------------------------------------------------------------------------------
+# Logit-adjusted cross-entropy
+# --------------------------------------------------------------------------------------------
+
+
+def adjust_logits(input: torch.Tensor, class_priors: Any, *, tau: float = 1.0) -> torch.Tensor:
+    """Post-hoc logit adjustment (Menon et al. 2021): x - tau log pi.
+
+    Use on a model trained with plain cross-entropy to predict argmax(x - tau log pi), the
+    balanced-error-optimal rule. `class_priors` are normalised to sum to 1.
+    """
+    priors, tau = A.logit_adjusted(class_priors, tau)
+    x = _ops.check_logits("input", input)
+    _ops.check_vector_length("class_priors", priors, x.shape[-1])
+    return x - _ops.as_tensor_like(tau * np.log(priors), x)
+
+
+def _logit_adjusted_crossentropy(x, target, priors, tau, ignore_index, validate_args):
+    x = _ops.check_logits("input", x)
+    _ops.check_vector_length("class_priors", priors, x.shape[-1])
+    xc = x.to(_ops.compute_dtype(x))
+    shifted = xc + _ops.as_tensor_like(tau * np.log(_ops.to_host(priors)), xc)
+    loss, valid, _ = _softmax_loss(shifted, target, class_weight=None, alpha=None, gamma=0.0, label_smoothing=0.0,
+                                   ignore_index=ignore_index, from_logits=True, validate_args=validate_args)
+    return loss.to(x.dtype), valid
+
+
+def logit_adjusted_crossentropy(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    class_priors: Any,
+    tau: float = 1.0,
+    ignore_index: Optional[int] = None,
+    validate_args: bool = True,
+) -> torch.Tensor:
+    """Per-sample logit-adjusted softmax cross-entropy (Menon et al. 2021, "Long-tail learning
+    via logit adjustment").
+
+    l_n = CE(x_n + tau log pi, t_n), pi = class priors (> 0, normalised). tau=0 gives CE.
+
+    Anchor: google-research `logit_adjustment` (which adds log(pi^tau + 1e-12): equal for
+    priors >= 1e-6 to about 1e-6 relative).
+    """
+    priors, tau = A.logit_adjusted(class_priors, tau)
+    return _logit_adjusted_crossentropy(input, target, priors, tau, A.ignore_index(ignore_index), validate_args)[0]
+
+
+class LogitAdjustedCrossentropy(_SoftmaxLoss):
+    """Logit-adjusted cross-entropy as an `nn.Module`; see `logit_adjusted_crossentropy`.
+    "mean" divides by the number of non-ignored samples."""
+
+    def __init__(self, *, class_priors: Any, tau: float = 1.0, ignore_index: Optional[int] = None,
+                 validate_args: bool = True, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        priors, self.tau = A.logit_adjusted(class_priors, tau)
+        self._register_weight("class_priors", priors)
+        self.ignore_index = A.ignore_index(ignore_index)
+        self.validate_args = bool(validate_args)
+
+    def forward(self, input, target, sample_weight=None):
+        loss, valid = _logit_adjusted_crossentropy(input, target, self.class_priors, self.tau, self.ignore_index,
+                                                   self.validate_args)
+        return _ops.reduce_normalized(loss, self.reduction, sample_weight, valid.sum())

@@ -44,10 +44,13 @@ __all__ = [
 ]
 
 
-def _one_hot(idx: torch.Tensor, k: int) -> torch.Tensor:
-    # Comparison rather than F.one_hot: an out-of-range index (validate_args=False) gives a
-    # zero row instead of an error, exactly as tf_impl does.
-    return (idx.unsqueeze(-1) == torch.arange(k, device=idx.device)).to(torch.float64)
+def _scatter_confusion(t: torch.Tensor, p: torch.Tensor, w: torch.Tensor, k: int) -> torch.Tensor:
+    """C[t_i, p_i] += w_i in float64, O(N) memory. An index outside [0, k) (only possible
+    with validate_args=False) contributes nothing, exactly as in tf_impl."""
+    valid = (t >= 0) & (t < k)
+    ids = torch.where(valid, t * k + p, torch.zeros_like(t))
+    w = torch.where(valid, w, torch.zeros_like(w))
+    return torch.zeros(k * k, dtype=torch.float64, device=w.device).index_add_(0, ids, w).reshape(k, k)
 
 
 def _confusion(preds, target, sample_weight, num_classes, cut, from_logits, validate_args) -> torch.Tensor:
@@ -78,12 +81,12 @@ def _confusion(preds, target, sample_weight, num_classes, cut, from_logits, vali
             t = target.to(torch.int64)
             if target.ndim == preds.ndim:  # (..., 1) sparse labels
                 t = t.squeeze(-1)
-    t_hot = _one_hot(t.reshape(-1), k)
-    if sample_weight is not None:
+    if sample_weight is None:
+        w = torch.ones(t.shape, dtype=torch.float64, device=t.device)
+    else:
         w = sample_weight.to(torch.float64)
         w = w.reshape(tuple(w.shape) + (1,) * (len(per_sample) - w.ndim)).expand(t.shape)
-        t_hot = t_hot * w.reshape(-1, 1)
-    return t_hot.T @ _one_hot(p.reshape(-1), k)
+    return _scatter_confusion(t.reshape(-1), p.reshape(-1), w.reshape(-1), k)
 
 
 def _balanced_accuracy(cm: torch.Tensor, adjusted: bool) -> torch.Tensor:

@@ -1,0 +1,80 @@
+"""Hyperparameter checks of the losses, shared by tf_impl.losses and torch_impl.losses.
+
+Each function validates one loss's constructor/functional arguments and returns them in
+canonical form (floats, float64 NumPy vectors), raising the same ValueError in both
+frameworks. Class-balanced weights are computed here, once.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from . import validation as V
+from .class_weights import weights_from_counts
+
+NORMALIZATIONS = ("weight", "count")
+CB_BASES = ("softmax", "sigmoid", "focal")
+
+
+def gamma(name: str, value) -> float:
+    return V.check_number(name, value, low=0.0)
+
+
+def label_smoothing(value) -> float:
+    return V.check_number("label_smoothing", value, low=0.0, high=1.0)
+
+
+def alpha(value, *, allow_vector: bool):
+    """None, a scalar in [0, 1] or (softmax family) a vector of values in [0, 1]."""
+    if value is None:
+        return None
+    if not allow_vector or np.ndim(V.to_numpy(value)) == 0:
+        return V.check_number("alpha", value, low=0.0, high=1.0)
+    w = V.check_weight_vector("alpha", value, allow_scalar=False)
+    if np.any(w > 1):
+        raise ValueError(f"Invalid `alpha`: received {V.describe(w)}; expected None, a number in [0, 1] or a vector of values in [0, 1].")
+    return w
+
+
+def normalization(value) -> str:
+    return V.check_choice("normalization", value, NORMALIZATIONS)
+
+
+def ignore_index(value) -> Optional[int]:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"Invalid `ignore_index`: received {value!r}; expected an integer or None.")
+    return int(value)
+
+
+def wbce(pos_weight, neg_weight, smoothing):
+    return (V.check_weight_vector("pos_weight", pos_weight), V.check_weight_vector("neg_weight", neg_weight),
+            label_smoothing(smoothing))
+
+
+def asymmetric(gamma_pos, gamma_neg, clip):
+    return (gamma("gamma_pos", gamma_pos), gamma("gamma_neg", gamma_neg),
+            V.check_number("clip", clip, low=0.0, high=1.0, high_open=True))
+
+
+def class_balanced(samples_per_class: Any, beta, base, gamma_value):
+    """(weights, beta, base, gamma); weights w_c = (1-beta)/(1-beta^n_c) rescaled to sum to K."""
+    beta = V.check_number("beta", beta, low=0.0, high=1.0, high_open=True)
+    if samples_per_class is None:
+        raise ValueError("Invalid `samples_per_class`: received None; expected K positive counts.")
+    counts = V.check_weight_vector("samples_per_class", samples_per_class, allow_scalar=False)
+    empty = np.flatnonzero(counts == 0)
+    if empty.size:
+        raise ValueError(
+            f"Invalid `samples_per_class`: received {V.describe(counts)}; class {int(empty[0])} has no "
+            f"samples, and every class needs at least one to get a weight."
+        )
+    return (weights_from_counts(counts, "effective_number", beta), beta,
+            V.check_choice("base", base, CB_BASES), gamma("gamma", gamma_value))
+
+
+def logit_adjusted(class_priors, tau):
+    return V.check_priors("class_priors", class_priors), V.check_number("tau", tau, low=0.0)
