@@ -1,0 +1,376 @@
+"""Imbalance metrics in both frameworks against scikit-learn, per batch and accumulated.
+
+Tests taking `fw` run once for Keras (marked `keras`: again under KERAS_BACKEND=torch) and
+once for torch (torchmetrics), through the small adapters below, so every assertion is the
+same for both. Results are float32 (the frameworks' default) from float64 state, hence
+`atol=1e-7` against scikit-learn's float64: float32 rounding of a value in [-1, 1] is at most
+2^-24 ~ 6e-8.
+"""
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.metrics import balanced_accuracy_score, recall_score
+
+ATOL = 1e-7  # float32 result vs float64 scikit-learn, see the module docstring
+
+
+class KerasFW:
+    name = "keras"
+
+    def __init__(self):
+        import keras
+
+        from tf_impl import metrics
+
+        self.keras, self.m = keras, metrics
+
+    def make(self, cls, **kw):
+        return getattr(self.m, cls)(**kw)
+
+    def update(self, metric, y_true, y_pred, sample_weight=None):
+        metric.update_state(y_true, y_pred, sample_weight=sample_weight)
+
+    def result(self, metric):
+        return np.asarray(self.keras.ops.convert_to_numpy(metric.result()))
+
+    def reset(self, metric):
+        metric.reset_state()
+
+    def fn(self, name, y_true, y_pred, **kw):
+        return np.asarray(self.keras.ops.convert_to_numpy(getattr(self.m, name)(y_true, y_pred, **kw)))
+
+
+class TorchFW:
+    name = "torch"
+
+    def __init__(self):
+        import torch
+
+        from torch_impl import metrics
+
+        self.torch, self.m = torch, metrics
+
+    def _t(self, a):
+        return None if a is None else self.torch.as_tensor(a)
+
+    def make(self, cls, **kw):
+        return getattr(self.m, cls)(**kw)
+
+    def update(self, metric, y_true, y_pred, sample_weight=None):
+        metric.update(self._t(y_pred), self._t(y_true), sample_weight=self._t(sample_weight))
+
+    def result(self, metric):
+        return metric.compute().numpy()
+
+    def reset(self, metric):
+        metric.reset()
+
+    def fn(self, name, y_true, y_pred, **kw):
+        if "sample_weight" in kw:
+            kw["sample_weight"] = self._t(kw["sample_weight"])
+        return getattr(self.m, name)(self._t(y_pred), self._t(y_true), **kw).numpy()
+
+
+@pytest.fixture(params=[pytest.param("keras", marks=pytest.mark.keras), "torch"])
+def fw(request):
+    return KerasFW() if request.param == "keras" else TorchFW()
+
+
+def _sk_balanced(y, pred, w, adjusted):
+    """scikit-learn's score; with a single class present, adjusted is 0 here (scikit-learn
+    divides by zero there: documented difference)."""
+    present = np.unique(y[w > 0]) if w is not None else np.unique(y)
+    if adjusted and present.size <= 1:
+        return 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "y_pred contains classes not in y_true"
+        return balanced_accuracy_score(y, pred, sample_weight=w, adjusted=adjusted)
+
+
+def _binary_stream(seed, logits):
+    """20 batches of varying size; batches 3 and 11 hold no positive, batch 7 no negative."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(20):
+        b = int(rng.integers(5, 40))
+        y = (rng.random((b, 1)) < 0.2).astype(np.float32)
+        if i in (3, 11):
+            y[:] = 0
+        if i == 7:
+            y[:] = 1
+        score = rng.normal(size=(b, 1)) + 1.5 * (2 * y - 1)
+        pred = score if logits else 1 / (1 + np.exp(-score))
+        out.append((y, pred.astype(np.float32), rng.random(b).astype(np.float32) * 3))
+    return out
+
+
+BINARY_CASES = [(False, 0.5), (True, 0.5), (False, 0.3), (True, 0.7)]
+
+
+@pytest.mark.parametrize("from_logits, threshold", BINARY_CASES)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_binary_metrics_match_sklearn_per_batch_and_accumulated(fw, from_logits, threshold, weighted):
+    kw = dict(threshold=threshold, from_logits=from_logits)
+    metrics = {
+        "ba": fw.make("BalancedAccuracy", **kw),
+        "ba_adj": fw.make("BalancedAccuracy", adjusted=True, **kw),
+        "tpr": fw.make("TruePositiveRate", **kw),
+        "tnr": fw.make("TrueNegativeRate", **kw),
+        "wba": fw.make("WeightedBalancedAccuracy", alpha=0.3, **kw),
+    }
+    cut = np.log(threshold / (1 - threshold)) if from_logits else threshold
+    ys, preds, ws = [], [], []
+
+    def expected(y, hard, w):
+        r1 = recall_score(y, hard, pos_label=1, sample_weight=w, zero_division=0)
+        r0 = recall_score(y, hard, pos_label=0, sample_weight=w, zero_division=0)
+        return {
+            "ba": _sk_balanced(y, hard, w, False),
+            "ba_adj": _sk_balanced(y, hard, w, True),
+            "tpr": r1,
+            "tnr": r0,
+            "wba": 0.3 * r1 + 0.7 * r0,
+        }
+
+    for y, pred, w in _binary_stream(1, from_logits):
+        w = w if weighted else None
+        hard = (pred > np.float32(cut)).astype(int).ravel()  # compared in float32, as the metrics do
+        want = expected(y.ravel(), hard, w)
+        got = {
+            "ba": fw.fn("balanced_accuracy", y, pred, sample_weight=w, **kw),
+            "ba_adj": fw.fn("balanced_accuracy", y, pred, adjusted=True, sample_weight=w, **kw),
+            "tpr": fw.fn("true_positive_rate", y, pred, sample_weight=w, **kw),
+            "tnr": fw.fn("true_negative_rate", y, pred, sample_weight=w, **kw),
+            "wba": fw.fn("weighted_balanced_accuracy", y, pred, alpha=0.3, sample_weight=w, **kw),
+        }
+        for key in want:
+            np.testing.assert_allclose(got[key], want[key], rtol=0, atol=ATOL, err_msg=f"per batch: {key}")
+        for metric in metrics.values():
+            fw.update(metric, y, pred, w)
+        ys.append(y.ravel()), preds.append(hard), ws.append(w)
+
+    w_all = np.concatenate(ws) if weighted else None
+    want = expected(np.concatenate(ys), np.concatenate(preds), w_all)
+    for key, metric in metrics.items():
+        got = fw.result(metric)
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, want[key], rtol=0, atol=ATOL, err_msg=f"accumulated: {key}")
+        fw.reset(metric)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torchmetrics warns on compute() before update()
+            assert fw.result(metric) == 0.0  # reset empties the state: no sample, score 0
+
+
+def _multiclass_stream(seed, k=4):
+    """15 batches; class 3 is rare and absent from most batches, batch 5 holds class 0 only."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(15):
+        b = int(rng.integers(4, 30))
+        y = rng.choice(k, size=b, p=[0.55, 0.3, 0.12, 0.03])
+        if i == 5:
+            y[:] = 0
+        logits = rng.normal(size=(b, k)) + 1.2 * np.eye(k)[y]
+        probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+        out.append((y, probs.astype(np.float32), (rng.integers(0, 9, b) / 4).astype(np.float32)))
+    return out
+
+
+@pytest.mark.parametrize("label_format", ["sparse", "sparse_col", "onehot"])
+@pytest.mark.parametrize("adjusted", [False, True])
+def test_multiclass_balanced_accuracy_matches_sklearn(fw, label_format, adjusted):
+    metric = fw.make("BalancedAccuracy", num_classes=4, adjusted=adjusted)
+    unweighted = fw.make("BalancedAccuracy", num_classes=4, adjusted=adjusted)
+    ys, hards, ws = [], [], []
+    for y, probs, w in _multiclass_stream(2):
+        y_in = {"sparse": y, "sparse_col": y[:, None], "onehot": np.eye(4, dtype=np.float32)[y]}[label_format]
+        hard = probs.argmax(1)
+        got = fw.fn("balanced_accuracy", y_in, probs, num_classes=4, adjusted=adjusted, sample_weight=w)
+        np.testing.assert_allclose(got, _sk_balanced(y, hard, w, adjusted), rtol=0, atol=ATOL)
+        fw.update(metric, y_in, probs, w)
+        fw.update(unweighted, y_in, probs)
+        ys.append(y), hards.append(hard), ws.append(w)
+    y, hard, w = np.concatenate(ys), np.concatenate(hards), np.concatenate(ws)
+    np.testing.assert_allclose(fw.result(metric), _sk_balanced(y, hard, w, adjusted), rtol=0, atol=ATOL)
+    np.testing.assert_allclose(fw.result(unweighted), _sk_balanced(y, hard, None, adjusted), rtol=0, atol=ATOL)
+
+
+def test_multi_label_binary_and_broadcast_sample_weight(fw):
+    """Binary mode on (B, C): every element is one decision; a (B,) weight covers its row."""
+    rng = np.random.default_rng(3)
+    y = (rng.random((30, 3)) < 0.3).astype(np.float32)
+    p = rng.random((30, 3)).astype(np.float32)
+    w = rng.random(30).astype(np.float32)
+    want = recall_score(y.ravel(), (p > 0.5).ravel(), sample_weight=np.repeat(w, 3))
+    np.testing.assert_allclose(fw.fn("true_positive_rate", y, p, sample_weight=w), want, rtol=0, atol=ATOL)
+    np.testing.assert_allclose(fw.fn("true_positive_rate", y, p, sample_weight=2.0), recall_score(y.ravel(), (p > 0.5).ravel()), rtol=0, atol=ATOL)
+
+
+@pytest.mark.keras
+def test_keras_and_torch_identical_on_the_same_stream():
+    """Same batches through both packages: identical float32 numbers. Weights are multiples
+    of 1/4, so every float64 sum is exact and no summation order can make them differ."""
+    k, t = KerasFW(), TorchFW()
+    specs = [
+        ("BalancedAccuracy", {}),
+        ("BalancedAccuracy", {"adjusted": True, "from_logits": True}),
+        ("TruePositiveRate", {"threshold": 0.3}),
+        ("TrueNegativeRate", {}),
+        ("WeightedBalancedAccuracy", {"alpha": 0.8, "from_logits": True}),
+    ]
+    for cls, kw in specs:
+        mk, mt = k.make(cls, **kw), t.make(cls, **kw)
+        for y, pred, w in _binary_stream(4, kw.get("from_logits", False)):
+            w = np.round(w * 4) / 4
+            k.update(mk, y, pred, w), t.update(mt, y, pred, w)
+            assert k.result(mk).item() == t.result(mt).item(), cls
+    mk, mt = k.make("BalancedAccuracy", num_classes=4), t.make("BalancedAccuracy", num_classes=4)
+    for y, probs, w in _multiclass_stream(5):
+        k.update(mk, y, probs, w), t.update(mt, y, probs, w)
+        assert k.result(mk).item() == t.result(mt).item()
+
+
+# --------------------------------------------------------------------------------------------
+# Framework plumbing: model.compile/evaluate and serialisation (Keras), DDP state (torch)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.keras
+def test_keras_metrics_in_compiled_model_and_serialised():
+    import keras
+
+    from tf_impl import metrics as m
+
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(120, 4)).astype(np.float32)
+    y = (x[:, :1] + 0.8 * rng.normal(size=(120, 1)) > 1.0).astype(np.float32)
+    w = rng.random(120).astype(np.float32)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])  # logits
+    metrics = [
+        m.BalancedAccuracy(from_logits=True, adjusted=True),
+        m.TruePositiveRate(from_logits=True, threshold=0.4),
+        m.TrueNegativeRate(from_logits=True),
+        m.WeightedBalancedAccuracy(alpha=0.7, from_logits=True),
+    ]
+    # Keras passes sample_weight to `weighted_metrics` only; `metrics` are unweighted.
+    unweighted = m.BalancedAccuracy(from_logits=True, name="unweighted_balanced_accuracy")
+    model.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True), metrics=[unweighted], weighted_metrics=metrics)
+    # evaluate runs the compiled step (tf.function on the tensorflow backend), 4 batches.
+    got = model.evaluate(x, y, sample_weight=w, batch_size=32, verbose=0, return_dict=True)
+    logits = model.predict(x, verbose=0).ravel()
+    hard, hard40 = (logits > 0).astype(int), (logits > np.float32(np.log(0.4 / 0.6))).astype(int)
+    yt = y.ravel()
+    r1, r0 = (recall_score(yt, hard, pos_label=p, sample_weight=w) for p in (1, 0))
+    np.testing.assert_allclose(got["balanced_accuracy"], balanced_accuracy_score(yt, hard, sample_weight=w, adjusted=True), rtol=0, atol=ATOL)
+    np.testing.assert_allclose(got["unweighted_balanced_accuracy"], balanced_accuracy_score(yt, hard), rtol=0, atol=ATOL)
+    np.testing.assert_allclose(got["true_positive_rate"], recall_score(yt, hard40, sample_weight=w), rtol=0, atol=ATOL)
+    np.testing.assert_allclose(got["true_negative_rate"], r0, rtol=0, atol=ATOL)
+    np.testing.assert_allclose(got["weighted_balanced_accuracy"], 0.7 * r1 + 0.3 * r0, rtol=0, atol=ATOL)
+
+    for metric in metrics:
+        config = keras.saving.serialize_keras_object(metric)
+        assert config["registered_name"] == f"classbalance>{type(metric).__name__}"
+        clone = keras.saving.deserialize_keras_object(config)
+        assert type(clone) is type(metric) and clone.get_config() == metric.get_config()
+    assert m.BalancedAccuracy(num_classes=3, threshold=0.2).get_config()["num_classes"] == 3
+
+
+@pytest.mark.keras
+def test_keras_float64_result_dtype():
+    from tf_impl import metrics as m
+
+    y, p, w = _binary_stream(8, False)[0]
+    metric = m.BalancedAccuracy(dtype="float64")
+    metric.update_state(y, p, sample_weight=w)
+    got = KerasFW().result(metric)
+    assert got.dtype == np.float64
+    # float64 end to end: only the order of a handful of float64 additions differs.
+    np.testing.assert_allclose(got, balanced_accuracy_score(y.ravel(), (p > 0.5).ravel(), sample_weight=w), rtol=1e-13)
+
+
+def test_torchmetrics_state_sums_like_ddp():
+    """Two "processes" each update half the stream; merging by the registered reduction (sum,
+    what DDP sync does) gives the single-process value."""
+    import torch
+
+    from torch_impl import metrics as m
+
+    assert m.BalancedAccuracy()._reductions["confusion"].__name__ == "dim_zero_sum"
+    stream = _multiclass_stream(9)
+    whole, rank0, rank1 = (m.BalancedAccuracy(num_classes=4, adjusted=True) for _ in range(3))
+    for i, (y, p, w) in enumerate(stream):
+        args = (torch.as_tensor(p), torch.as_tensor(y))
+        whole.update(*args, sample_weight=torch.as_tensor(w))
+        (rank0 if i % 2 else rank1).update(*args, sample_weight=torch.as_tensor(w))
+    rank0.merge_state(rank1)
+    assert rank0.compute().item() == whole.compute().item()
+    assert rank0.confusion.dtype == torch.float64
+
+
+# --------------------------------------------------------------------------------------------
+# Bad input: the same error, the same message, in both frameworks
+# --------------------------------------------------------------------------------------------
+
+Y2 = np.array([[0.0], [1.0]], np.float32)
+P2 = np.array([[0.2], [0.9]], np.float32)
+YK = np.array([0, 2])
+PK = np.full((2, 3), 1 / 3, np.float32)
+
+BAD_ARGS = [
+    ("BalancedAccuracy", {"num_classes": 1}, "Invalid `num_classes`: received 1; expected an integer >= 2 or None"),
+    ("BalancedAccuracy", {"threshold": 1.5}, re.escape("Invalid `threshold`: received 1.5; expected a finite number in [0, 1]")),
+    ("BalancedAccuracy", {"adjusted": "yes"}, "Invalid `adjusted`: received 'yes'; expected True or False"),
+    ("TruePositiveRate", {"from_logits": None}, "Invalid `from_logits`: received None; expected True or False"),
+    ("WeightedBalancedAccuracy", {"alpha": -0.1}, re.escape("Invalid `alpha`: received -0.1; expected a finite number in [0, 1]")),
+]
+
+
+@pytest.mark.parametrize("cls, kw, pattern", BAD_ARGS, ids=[f"{c}-{next(iter(k))}" for c, k, _ in BAD_ARGS])
+def test_bad_arguments_same_error_in_both(fw, cls, kw, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        fw.make(cls, **kw)
+
+
+BAD_INPUTS = [
+    ("true_positive_rate", Y2.ravel(), P2, {}, ValueError, re.escape("Shape mismatch: `y_true` has shape (2,) but `y_pred` has shape (2, 1)")),
+    ("true_positive_rate", Y2 * 2, P2, {}, ValueError, re.escape("Invalid `y_true`: binary labels must be 0 or 1; received [2.0]")),
+    ("true_negative_rate", Y2, P2 + 0.5, {}, ValueError, re.escape("Invalid `y_pred`: probabilities must lie in [0, 1]; received values in [0.7, 1.4]")),
+    ("true_negative_rate", Y2, np.array([[0], [1]]), {}, TypeError, "Invalid `y_pred` dtype: received int"),
+    ("balanced_accuracy", YK + 1, PK, {"num_classes": 3}, ValueError, re.escape("Invalid `y_true`: class indices must lie in [0, 3); received [3]")),
+    ("balanced_accuracy", YK, PK, {"num_classes": 4}, ValueError, re.escape("Invalid `y_pred`: received shape (2, 3); expected a last axis of size num_classes=4")),
+    ("balanced_accuracy", Y2, P2, {"sample_weight": np.array([1.0, -1.0], np.float32)}, ValueError, "Invalid `sample_weight`: received \\[1, -1\\]"),
+    ("balanced_accuracy", Y2, P2, {"sample_weight": np.ones(3, np.float32)}, ValueError, re.escape("Invalid `sample_weight`: received shape (3,)")),
+]
+
+
+@pytest.mark.parametrize("name, y, p, kw, error, pattern", BAD_INPUTS, ids=[f"bad{i}" for i in range(len(BAD_INPUTS))])
+def test_bad_inputs_same_error_in_both(fw, name, y, p, kw, error, pattern):
+    with pytest.raises(error, match=pattern):
+        fw.fn(name, y, p, **kw)
+    cls = {"balanced_accuracy": "BalancedAccuracy", "true_positive_rate": "TruePositiveRate", "true_negative_rate": "TrueNegativeRate"}[name]
+    metric = fw.make(cls, num_classes=kw["num_classes"]) if "num_classes" in kw else fw.make(cls)
+    with pytest.raises(error, match=pattern):
+        fw.update(metric, y, p, kw.get("sample_weight"))
+
+
+def test_numpy_reference_matches_sklearn():
+    """imbalance_core.metrics, the float64 oracle of both implementations."""
+    from imbalance_core import metrics as core
+
+    rng = np.random.default_rng(10)
+    y, p, w = rng.integers(0, 5, 300), rng.integers(0, 5, 300), rng.random(300)
+    cm = core.confusion_matrix(y, p, 5, w)
+    for adjusted in (False, True):
+        assert core.balanced_accuracy_from_confusion(cm, adjusted) == pytest.approx(
+            balanced_accuracy_score(y, p, sample_weight=w, adjusted=adjusted), rel=1e-13, abs=0
+        )
+    yb, pb = y % 2, p % 2
+    cmb = core.confusion_matrix(yb, pb, 2, w)
+    assert core.true_positive_rate_from_confusion(cmb) == pytest.approx(recall_score(yb, pb, sample_weight=w), rel=1e-13)
+    assert core.true_negative_rate_from_confusion(cmb) == pytest.approx(recall_score(yb, pb, pos_label=0, sample_weight=w), rel=1e-13)
+    assert core.balanced_accuracy_from_confusion(np.zeros((2, 2))) == 0.0
+    assert core.decision_threshold(0.5, True) == 0.0 and core.decision_threshold(1.0, True) == np.inf
