@@ -33,8 +33,8 @@ __all__ = [
 ]
 
 TORCH_REDUCTIONS = ("mean", "sum", "none")
-# Keras's own set (keras.src.losses.loss.standardize_reduction); the design's three first.
-KERAS_REDUCTIONS = ("sum_over_batch_size", "sum", "none", None, "mean", "mean_with_sample_weight")
+# Keras's names for the reductions torch calls "mean", "sum", "none" (None = "none").
+KERAS_REDUCTIONS = ("sum_over_batch_size", "sum", "none", None)
 
 
 def to_numpy(value: Any) -> np.ndarray:

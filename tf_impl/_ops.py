@@ -117,3 +117,123 @@ def mean_last_axis(loss):
     A rank-1 loss (logits shaped (B,)) is already per sample.
     """
     return ops.mean(loss, axis=-1) if len(loss.shape) >= 2 else loss
+
+
+# -------------------------------------------------------------------- softmax-family helpers
+
+
+def log_softmax_from(x, from_logits: bool):
+    """log p over the last axis: log_softmax of logits, or (from_logits=False) the log of the
+    rows divided by their sum and clipped to [eps, 1 - eps] (Keras's convention)."""
+    if from_logits:
+        return ops.log_softmax(x, axis=-1)
+    p = x / ops.sum(x, axis=-1, keepdims=True)
+    return ops.log(ops.clip(p, EPSILON, 1.0 - EPSILON))
+
+
+def log1m_softmax(logp):
+    """log(1 - p_c) for every class, stable and with finite gradients when p_c -> 1.
+
+    The row's top class gets log(sum of the others) - logsumexp (a masked logsumexp, no
+    cancellation); every other class has p_c <= 1/2, where log1p(-p_c) is well conditioned.
+    Both branches see safe inputs, so the unselected one never sends inf/NaN to the gradient.
+    """
+    top = ops.cast(ops.one_hot(ops.argmax(logp, axis=-1), logp.shape[-1]), "bool")
+    neg_inf = ops.full_like(logp, float("-inf"))
+    others = ops.logsumexp(ops.where(top, neg_inf, logp), axis=-1, keepdims=True)
+    p_safe = ops.where(top, ops.zeros_like(logp), ops.exp(logp))
+    return ops.where(top, others, ops.log1p(-p_safe))
+
+
+def focal_factor(log_base, gamma: float):
+    """base^gamma as exp(gamma log base): finite gradients for every gamma >= 0, including
+    gamma < 1 where the power's own derivative 0^(gamma - 1) would be infinite."""
+    return None if gamma == 0 else ops.exp(gamma * log_base)
+
+
+def check_class_indices(name: str, t, num_classes: int, ignore_index: Optional[int]) -> None:
+    """Class indices in [0, K) or equal to ignore_index (a tf.debugging assertion in graphs)."""
+    if _tf_graph_tensor(t):
+        import tensorflow as tf
+
+        ok = (t >= 0) & (t < num_classes)
+        if ignore_index is not None:
+            ok = ok | (t == ignore_index)
+        tf.debugging.Assert(tf.reduce_all(ok), [V.index_message(name, num_classes, ignore_index)])
+        return
+    values = _concrete(t)
+    if values is not None:
+        V.check_class_indices(name, values, num_classes, ignore_index)
+
+
+def softmax_targets(target, logits, *, ignore_index, label_smoothing, class_weight, validate_args,
+                    target_name: str = "y_true", input_name: str = "y_pred"):
+    """Normalises softmax-family targets to (q, valid, sample_norm_weight).
+
+    Targets are class indices (shape logits.shape[:-1], ignore_index allowed) or one-hot /
+    probability rows (the logits' shape). q: the smoothed target distribution q(1-e) + e/K,
+    zero on ignored samples; valid: 1 for samples that count; sample_norm_weight: the
+    per-sample weight used by normalization="weight" (w_{t_n}, or sum_c w_c q_nc before
+    smoothing), 0 on ignored samples.
+    """
+    num_classes = logits.shape[-1]
+    dtype = dtype_of(logits)
+    ts, xs = _static_shape(target), _static_shape(logits)
+    same = lambda a, b: all(i is None or j is None or i == j for i, j in zip(a, b))  # noqa: E731
+    if len(ts) == len(xs) and same(ts, xs):
+        if validate_args:
+            check_in_range(target_name, target, 0.0, 1.0, "probability targets")
+        q = ops.cast(target, dtype)
+        valid = ops.ones_like(q[..., 0])
+    elif len(ts) == len(xs) - 1 and same(ts, xs[:-1]):
+        if "float" in keras.backend.standardize_dtype(target.dtype):
+            values = _concrete(target) if validate_args and not _tf_graph_tensor(target) else None
+            if values is not None and not np.all(values == np.round(values)):
+                raise ValueError(f"Invalid `{target_name}`: class indices must be whole numbers; received {V.describe(values)}.")
+            target = ops.cast(target, "int64")
+        if validate_args:
+            check_class_indices(target_name, target, num_classes, ignore_index)
+        keep = ops.ones_like(target, dtype="bool") if ignore_index is None else ops.not_equal(target, ignore_index)
+        safe = ops.where(keep, target, ops.zeros_like(target))
+        valid = ops.cast(keep, dtype)
+        q = ops.cast(ops.one_hot(safe, num_classes), dtype) * ops.expand_dims(valid, -1)
+    else:
+        raise ValueError(
+            f"Shape mismatch: `{target_name}` has shape {ts} but `{input_name}` has "
+            f"shape {xs}; expected class indices of shape {xs[:-1]} "
+            f"or probabilities of shape {xs} (no silent broadcasting)."
+        )
+    norm = ops.sum(q if class_weight is None else q * class_weight, axis=-1)
+    if label_smoothing:
+        q = (q * (1.0 - label_smoothing) + label_smoothing / num_classes) * ops.expand_dims(valid, -1)
+    return q, valid, norm
+
+
+def apply_sample_weight(loss, sample_weight):
+    """Multiplies per-sample losses by `sample_weight` (a scalar or one weight per sample)."""
+    if sample_weight is None:
+        return loss
+    sw = ops.cast(ops.convert_to_tensor(sample_weight), dtype_of(loss))
+    if len(sw.shape) == len(loss.shape) + 1 and sw.shape[-1] == 1:  # Keras adapters may add a unit axis
+        sw = ops.squeeze(sw, -1)
+    if len(sw.shape) and _static_shape(sw) != _static_shape(loss) and None not in _static_shape(sw) + _static_shape(loss):
+        raise ValueError(
+            f"Invalid `sample_weight`: received shape {_static_shape(sw)}; expected a scalar or "
+            f"shape {_static_shape(loss)} (one weight per sample)."
+        )
+    return loss * sw
+
+
+def reduce_normalized(loss, reduction, sample_weight, denominator):
+    """Softmax-family reduction: "sum_over_batch_size" divides the (sample-weighted) sum by
+    `denominator` (the number of non-ignored samples, or their summed class weights); 0 when
+    it is 0 (torch gives NaN when every target is ignored: a documented difference)."""
+    loss = apply_sample_weight(loss, sample_weight)
+    if reduction in ("none", None):
+        return loss
+    total = ops.sum(loss)
+    if reduction == "sum":
+        return total
+    denominator = ops.cast(denominator, dtype_of(total))
+    positive = denominator > 0
+    return ops.where(positive, total / ops.where(positive, denominator, ops.ones_like(denominator)), ops.zeros_like(total))

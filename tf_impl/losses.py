@@ -13,13 +13,23 @@ from __future__ import annotations
 from typing import Any, Optional
 
 import keras
+import numpy as np
 from keras import ops
 
+from imbalance_core import loss_args as A
 from imbalance_core import validation as V
 
 from . import _ops
 
-__all__ = ["weighted_binary_crossentropy", "WeightedBinaryCrossentropy"]
+__all__ = [
+    "weighted_binary_crossentropy", "WeightedBinaryCrossentropy",
+    "binary_focal_loss", "BinaryFocalLoss",
+    "weighted_categorical_crossentropy", "WeightedCategoricalCrossentropy",
+    "categorical_focal_loss", "CategoricalFocalLoss",
+    "asymmetric_loss", "AsymmetricLoss",
+    "class_balanced_loss", "ClassBalancedLoss",
+    "logit_adjusted_crossentropy", "LogitAdjustedCrossentropy", "adjust_logits",
+]
 
 
 # --------------------------------------------------------------------------------------------
@@ -27,21 +37,12 @@ __all__ = ["weighted_binary_crossentropy", "WeightedBinaryCrossentropy"]
 # --------------------------------------------------------------------------------------------
 
 
-def _check_wbce_args(pos_weight, neg_weight, label_smoothing):
-    return (
-        V.check_weight_vector("pos_weight", pos_weight),
-        V.check_weight_vector("neg_weight", neg_weight),
-        V.check_number("label_smoothing", label_smoothing, low=0.0, high=1.0),
-    )
-
-
-def _weighted_binary_crossentropy(y, x, pos_weight, neg_weight, label_smoothing, from_logits, validate_args):
+def _sigmoid_inputs(x, y, from_logits, label_smoothing, validate_args):
+    """Checks and prepares sigmoid-family inputs: (original logits, logits, targets) with the
+    last two in the compute dtype, probabilities turned into logits and targets smoothed."""
     x = _ops.check_logits("y_pred", x)
     y = ops.convert_to_tensor(y)
     _ops.check_same_shape("y_true", y, "y_pred", x)
-    num_labels = x.shape[-1] if len(x.shape) else 1
-    _ops.check_vector_length("pos_weight", pos_weight, num_labels)
-    _ops.check_vector_length("neg_weight", neg_weight, num_labels)
     if validate_args:
         _ops.check_in_range("y_true", y, 0.0, 1.0, "targets")
         if not from_logits:
@@ -53,6 +54,14 @@ def _weighted_binary_crossentropy(y, x, pos_weight, neg_weight, label_smoothing,
         xc = _ops.probabilities_to_logits(xc)
     if label_smoothing:
         yc = yc * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    return x, xc, yc
+
+
+def _weighted_binary_crossentropy(y, x, pos_weight, neg_weight, label_smoothing, from_logits, validate_args):
+    x, xc, yc = _sigmoid_inputs(x, y, from_logits, label_smoothing, validate_args)
+    num_labels = x.shape[-1] if len(x.shape) else 1
+    _ops.check_vector_length("pos_weight", pos_weight, num_labels)
+    _ops.check_vector_length("neg_weight", neg_weight, num_labels)
     # Two log-sigmoids rather than one softplus identity: no cancellation for large |x|.
     pos = yc * ops.log_sigmoid(xc)
     neg = (1.0 - yc) * ops.log_sigmoid(-xc)
@@ -94,7 +103,7 @@ def weighted_binary_crossentropy(
     `BinaryCrossentropy(from_logits=True, label_smoothing=e)` (the mean over C);
     torch `BCEWithLogitsLoss(weight=w, pos_weight=p)` as `pos_weight=w*p, neg_weight=w`.
     """
-    pos_weight, neg_weight, label_smoothing = _check_wbce_args(pos_weight, neg_weight, label_smoothing)
+    pos_weight, neg_weight, label_smoothing = A.wbce(pos_weight, neg_weight, label_smoothing)
     return _weighted_binary_crossentropy(
         y_true, y_pred, pos_weight, neg_weight, label_smoothing, bool(from_logits), validate_args
     )
@@ -133,7 +142,7 @@ class WeightedBinaryCrossentropy(_Loss):
         dtype=None,
     ) -> None:
         super().__init__(reduction=reduction, name=name, dtype=dtype)
-        self.pos_weight, self.neg_weight, self.label_smoothing = _check_wbce_args(
+        self.pos_weight, self.neg_weight, self.label_smoothing = A.wbce(
             pos_weight, neg_weight, label_smoothing
         )
         self.from_logits = bool(from_logits)
@@ -154,4 +163,520 @@ class WeightedBinaryCrossentropy(_Loss):
             from_logits=self.from_logits,
             validate_args=self.validate_args,
         )
+        return config
+
+
+# --------------------------------------------------------------------------------------------
+# Binary focal loss
+# --------------------------------------------------------------------------------------------
+
+
+def _binary_focal_loss(y, x, alpha, gamma, label_smoothing, from_logits, validate_args):
+    x, xc, yc = _sigmoid_inputs(x, y, from_logits, label_smoothing, validate_args)
+    log_p = ops.log_sigmoid(xc)
+    log_1mp = ops.log_sigmoid(-xc)
+    loss = -(yc * log_p + (1.0 - yc) * log_1mp)
+    if gamma:
+        # log(1 - p_t) = log(y sigma(-x) + (1 - y) sigma(x)), in log space: no cancellation and
+        # a finite gradient at |x| = 100 for every gamma (0^(gamma-1) never appears).
+        log_1m_pt = ops.logaddexp(ops.log(yc) + log_1mp, ops.log1p(-yc) + log_p)
+        loss = loss * _ops.focal_factor(log_1m_pt, gamma)
+    if alpha is not None:
+        loss = loss * (alpha * yc + (1.0 - alpha) * (1.0 - yc))
+    return ops.cast(loss, _ops.dtype_of(x))
+
+
+def binary_focal_loss(
+    y_true,
+    y_pred,
+    *,
+    alpha: Optional[float] = 0.25,
+    gamma: float = 2.0,
+    label_smoothing: float = 0.0,
+    from_logits: bool = True,
+    validate_args: bool = True,
+):
+    """Element-wise binary focal loss (Lin et al. 2017, "Focal Loss for Dense Object Detection").
+
+    ce = -[y log sigma(x) + (1-y) log sigma(-x)], p_t = y sigma(x) + (1-y) sigma(-x),
+    l = a_t (1 - p_t)^gamma ce, a_t = alpha y + (1 - alpha)(1 - y) (alpha=None: a_t = 1).
+    Targets are smoothed first, y <- y(1-e) + e/2.
+
+    Args:
+        y_true: targets in [0, 1], the shape of `y_pred`.
+        y_pred: logits (probabilities when `from_logits=False`), any shape.
+        alpha: class balance in [0, 1], or None for no balancing.
+        gamma: focusing parameter >= 0 (0 gives cross-entropy).
+        label_smoothing: e in [0, 1].
+
+    Anchors: Keras `BinaryFocalCrossentropy(apply_class_balancing=True)` (its mean over C;
+    Keras's own saturates on its torch and jax backends, this one does not);
+    `torchvision.ops.sigmoid_focal_loss(reduction="none")`.
+    """
+    alpha = A.alpha(alpha, allow_vector=False)
+    gamma = A.gamma("gamma", gamma)
+    label_smoothing = A.label_smoothing(label_smoothing)
+    return _binary_focal_loss(y_true, y_pred, alpha, gamma, label_smoothing, bool(from_logits), validate_args)
+
+
+@keras.saving.register_keras_serializable("classbalance")
+class BinaryFocalLoss(_Loss):
+    """Binary focal loss as a `keras.losses.Loss`; see `binary_focal_loss`. Per-sample loss =
+    mean over the last axis, as `WeightedBinaryCrossentropy`."""
+
+    def __init__(self, *, alpha: Optional[float] = 0.25, gamma: float = 2.0, label_smoothing: float = 0.0,
+                 from_logits: bool = True, validate_args: bool = True,
+                 reduction: Optional[str] = "sum_over_batch_size", name: str = "binary_focal_loss", dtype=None) -> None:
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+        self.alpha = A.alpha(alpha, allow_vector=False)
+        self.gamma = A.gamma("gamma", gamma)
+        self.label_smoothing = A.label_smoothing(label_smoothing)
+        self.from_logits = bool(from_logits)
+        self.validate_args = bool(validate_args)
+
+    def call(self, y_true, y_pred):
+        loss = _binary_focal_loss(y_true, y_pred, self.alpha, self.gamma, self.label_smoothing, self.from_logits,
+                                  self.validate_args)
+        return _ops.mean_last_axis(loss)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(alpha=self.alpha, gamma=self.gamma, label_smoothing=self.label_smoothing,
+                      from_logits=self.from_logits, validate_args=self.validate_args)
+        return config
+
+
+# --------------------------------------------------------------------------------------------
+# Softmax family: weighted categorical cross-entropy, categorical focal loss
+# --------------------------------------------------------------------------------------------
+
+
+def _softmax_inputs(x, target, from_logits, validate_args):
+    x = _ops.check_logits("y_pred", x)
+    if len(x.shape) < 1:
+        raise ValueError("Invalid `y_pred`: received a scalar; expected logits of shape (..., C).")
+    target = ops.convert_to_tensor(target)
+    if validate_args and not from_logits:
+        _ops.check_in_range("y_pred", x, 0.0, 1.0, "probabilities (from_logits=False)")
+    xc = ops.cast(x, _ops.compute_dtype(x))
+    return x, xc, target, _ops.log_softmax_from(xc, from_logits)
+
+
+def _softmax_loss(target, x, *, class_weight, alpha, gamma, label_smoothing, ignore_index, from_logits, validate_args):
+    """Per-sample -sum_c w_c alpha_c (1 - p_c)^gamma q_c log p_c, with the normalisers."""
+    x, xc, target, logp = _softmax_inputs(x, target, from_logits, validate_args)
+    num_classes = x.shape[-1]
+    _ops.check_vector_length("class_weight", class_weight, num_classes)
+    _ops.check_vector_length("alpha", alpha, num_classes)
+    w = _ops.as_tensor_like(class_weight, xc)
+    a = _ops.as_tensor_like(alpha, xc)
+    q, valid, norm = _ops.softmax_targets(
+        target, xc, ignore_index=ignore_index, label_smoothing=label_smoothing,
+        class_weight=w if w is not None else a, validate_args=validate_args,
+    )
+    term = q * logp
+    if gamma:
+        term = term * _ops.focal_factor(_ops.log1m_softmax(logp), gamma)
+    if w is not None:
+        term = term * w
+    if a is not None:
+        term = term * a
+    return ops.cast(-ops.sum(term, axis=-1), _ops.dtype_of(x)), valid, norm
+
+
+def weighted_categorical_crossentropy(
+    y_true,
+    y_pred,
+    *,
+    class_weight: Optional[Any] = None,
+    label_smoothing: float = 0.0,
+    ignore_index: Optional[int] = None,
+    from_logits: bool = True,
+    validate_args: bool = True,
+):
+    """Per-sample weighted softmax cross-entropy.
+
+    q = one-hot (or the given probabilities), smoothed q(1-e) + e/K;
+    l_n = -sum_c w_c q_nc log softmax(x_n)_c; samples whose index equals `ignore_index` give 0.
+
+    Args:
+        y_true: class indices (...) or one-hot / probability rows (..., C).
+        y_pred: logits (..., C) (probabilities when `from_logits=False`).
+        class_weight: w, a length-C non-negative vector (default 1).
+        label_smoothing: e in [0, 1].
+        ignore_index: a class-index value whose samples are ignored (index targets only).
+
+    Anchor: `torch.nn.CrossEntropyLoss(weight=w, label_smoothing=e, ignore_index=i,
+    reduction="none")`, exactly; Keras `CategoricalCrossentropy(from_logits=True)` without
+    weights.
+    """
+    class_weight = V.check_weight_vector("class_weight", class_weight, allow_scalar=False)
+    label_smoothing = A.label_smoothing(label_smoothing)
+    return _softmax_loss(y_true, y_pred, class_weight=class_weight, alpha=None, gamma=0.0,
+                         label_smoothing=label_smoothing, ignore_index=A.ignore_index(ignore_index),
+                         from_logits=bool(from_logits), validate_args=validate_args)[0]
+
+
+def categorical_focal_loss(
+    y_true,
+    y_pred,
+    *,
+    alpha: Optional[Any] = None,
+    gamma: float = 2.0,
+    label_smoothing: float = 0.0,
+    ignore_index: Optional[int] = None,
+    from_logits: bool = True,
+    validate_args: bool = True,
+):
+    """Per-sample softmax focal loss (Lin et al. 2017, multi-class form).
+
+    l_n = -sum_c alpha_c (1 - p_nc)^gamma q_nc log p_nc, p = softmax(x), q smoothed as in
+    `weighted_categorical_crossentropy`. (1 - p)^gamma is computed as exp(gamma log(1 - p))
+    with a stable log(1 - p), so gradients stay finite for every gamma >= 0 and |x| = 100.
+
+    Args:
+        alpha: None (1), a scalar in [0, 1] or a length-C vector of values in [0, 1].
+        gamma: focusing parameter >= 0.
+
+    Anchor: Keras `CategoricalFocalCrossentropy(alpha, gamma, label_smoothing)` (whose
+    default alpha is 0.25; ours is None).
+    """
+    alpha = A.alpha(alpha, allow_vector=True)
+    gamma = A.gamma("gamma", gamma)
+    label_smoothing = A.label_smoothing(label_smoothing)
+    return _softmax_loss(y_true, y_pred, class_weight=None, alpha=alpha, gamma=gamma,
+                         label_smoothing=label_smoothing, ignore_index=A.ignore_index(ignore_index),
+                         from_logits=bool(from_logits), validate_args=validate_args)[0]
+
+
+class _SoftmaxLoss(_Loss):
+    """Reduction for the softmax family: "sum_over_batch_size" divides by the number of
+    non-ignored samples (normalization="count") or by their summed class weights ("weight").
+
+    Keras's base `__call__` would divide by the batch size and cast integer targets to float,
+    so this class reduces itself; `call` still returns the per-sample losses.
+    """
+
+    normalization = "count"
+
+    def _parts(self, y_true, y_pred):  # (per-sample loss, valid, per-sample norm weight)
+        raise NotImplementedError
+
+    def call(self, y_true, y_pred):
+        return self._parts(y_true, y_pred)[0]
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        with keras.name_scope(self.name):
+            y_pred = ops.convert_to_tensor(y_pred, dtype=self.dtype)
+            loss, valid, norm = self._parts(y_true, y_pred)
+            denominator = ops.sum(norm if self.normalization == "weight" else valid)
+            return _ops.reduce_normalized(loss, self.reduction, sample_weight, denominator)
+
+
+@keras.saving.register_keras_serializable("classbalance")
+class WeightedCategoricalCrossentropy(_SoftmaxLoss):
+    """Weighted softmax cross-entropy as a `keras.losses.Loss`; see
+    `weighted_categorical_crossentropy`. Targets: class indices or one-hot/probability rows.
+
+    normalization="weight" (default): "sum_over_batch_size" divides by sum_n w_{t_n} over
+    non-ignored samples, exactly torch's `CrossEntropyLoss(weight, ...)` mean; "count" divides
+    by the number of non-ignored samples. Every target ignored: 0 (torch: NaN).
+    """
+
+    def __init__(self, *, class_weight: Optional[Any] = None, label_smoothing: float = 0.0,
+                 ignore_index: Optional[int] = None, normalization: str = "weight", from_logits: bool = True,
+                 validate_args: bool = True, reduction: Optional[str] = "sum_over_batch_size",
+                 name: str = "weighted_categorical_crossentropy", dtype=None) -> None:
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+        self.class_weight = V.check_weight_vector("class_weight", class_weight, allow_scalar=False)
+        self.label_smoothing = A.label_smoothing(label_smoothing)
+        self.ignore_index = A.ignore_index(ignore_index)
+        self.normalization = A.normalization(normalization)
+        self.from_logits = bool(from_logits)
+        self.validate_args = bool(validate_args)
+
+    def _parts(self, y_true, y_pred):
+        return _softmax_loss(y_true, y_pred, class_weight=self.class_weight, alpha=None, gamma=0.0,
+                             label_smoothing=self.label_smoothing, ignore_index=self.ignore_index,
+                             from_logits=self.from_logits, validate_args=self.validate_args)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(class_weight=_ops.weights_to_config(self.class_weight), label_smoothing=self.label_smoothing,
+                      ignore_index=self.ignore_index, normalization=self.normalization,
+                      from_logits=self.from_logits, validate_args=self.validate_args)
+        return config
+
+
+@keras.saving.register_keras_serializable("classbalance")
+class CategoricalFocalLoss(_SoftmaxLoss):
+    """Softmax focal loss as a `keras.losses.Loss`; see `categorical_focal_loss`.
+    "sum_over_batch_size" divides by the number of non-ignored samples
+    (normalization="count", default) or by sum_n alpha_{t_n} ("weight")."""
+
+    def __init__(self, *, alpha: Optional[Any] = None, gamma: float = 2.0, label_smoothing: float = 0.0,
+                 ignore_index: Optional[int] = None, normalization: str = "count", from_logits: bool = True,
+                 validate_args: bool = True, reduction: Optional[str] = "sum_over_batch_size",
+                 name: str = "categorical_focal_loss", dtype=None) -> None:
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+        self.alpha = A.alpha(alpha, allow_vector=True)
+        self.gamma = A.gamma("gamma", gamma)
+        self.label_smoothing = A.label_smoothing(label_smoothing)
+        self.ignore_index = A.ignore_index(ignore_index)
+        self.normalization = A.normalization(normalization)
+        self.from_logits = bool(from_logits)
+        self.validate_args = bool(validate_args)
+
+    def _parts(self, y_true, y_pred):
+        return _softmax_loss(y_true, y_pred, class_weight=None, alpha=self.alpha, gamma=self.gamma,
+                             label_smoothing=self.label_smoothing, ignore_index=self.ignore_index,
+                             from_logits=self.from_logits, validate_args=self.validate_args)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(alpha=_ops.weights_to_config(self.alpha), gamma=self.gamma, label_smoothing=self.label_smoothing,
+                      ignore_index=self.ignore_index, normalization=self.normalization,
+                      from_logits=self.from_logits, validate_args=self.validate_args)
+        return config
+
+
+# --------------------------------------------------------------------------------------------
+# Asymmetric loss
+# --------------------------------------------------------------------------------------------
+
+
+def _asymmetric_loss(y, x, gamma_pos, gamma_neg, clip, stop_focal_gradient, from_logits, validate_args):
+    x, xc, yc = _sigmoid_inputs(x, y, from_logits, 0.0, validate_args)
+    log_p = ops.log_sigmoid(xc)
+    if clip > 0:
+        # 1 - p_m = min(sigma(-x) + clip, 1) >= clip: its log needs no special care.
+        log_1m_pm = ops.log(ops.minimum(ops.sigmoid(-xc) + clip, 1.0))
+        p = ops.sigmoid(xc)
+        above = p > clip
+        # log p_m with a safe input in the unselected branch (no inf/NaN into the gradient).
+        log_pm = ops.where(above, ops.log(ops.where(above, p - clip, ops.ones_like(p))),
+                           ops.full_like(p, float("-inf")))
+    else:
+        log_1m_pm = ops.log_sigmoid(-xc)
+        log_pm = log_p
+    pos = yc * log_p
+    neg = (1.0 - yc) * log_1m_pm
+    w_pos = _ops.focal_factor(ops.log_sigmoid(-xc), gamma_pos)  # (1 - p)^gamma_pos
+    w_neg = _ops.focal_factor(log_pm, gamma_neg)  # p_m^gamma_neg
+    if stop_focal_gradient:  # the ASL reference's disable_torch_grad_focal_loss
+        w_pos = None if w_pos is None else ops.stop_gradient(w_pos)
+        w_neg = None if w_neg is None else ops.stop_gradient(w_neg)
+    if w_pos is not None:
+        pos = pos * w_pos
+    if w_neg is not None:
+        neg = neg * w_neg
+    return ops.cast(-(pos + neg), _ops.dtype_of(x))
+
+
+def asymmetric_loss(
+    y_true,
+    y_pred,
+    *,
+    gamma_pos: float = 1.0,
+    gamma_neg: float = 4.0,
+    clip: float = 0.05,
+    stop_focal_gradient: bool = False,
+    from_logits: bool = True,
+    validate_args: bool = True,
+):
+    """Element-wise asymmetric loss (Ridnik et al. 2021, "Asymmetric Loss For Multi-Label
+    Classification").
+
+    p = sigma(x), p_m = max(p - clip, 0);
+    l = -[y (1 - p)^gamma_pos log p + (1 - y) p_m^gamma_neg log(1 - p_m)].
+
+    Args:
+        gamma_pos, gamma_neg: focusing parameters >= 0.
+        clip: probability margin in [0, 1) shifting the negatives.
+        stop_focal_gradient: treat the focal factors as constants (the reference's default,
+            `disable_torch_grad_focal_loss=True`).
+
+    Anchor: the ASL reference `AsymmetricLoss(gamma_neg, gamma_pos, clip)`, which returns the
+    sum of this (it clamps probabilities at 1e-8, so it saturates for logits below about -18).
+    """
+    gamma_pos, gamma_neg, clip = A.asymmetric(gamma_pos, gamma_neg, clip)
+    return _asymmetric_loss(y_true, y_pred, gamma_pos, gamma_neg, clip, bool(stop_focal_gradient),
+                            bool(from_logits), validate_args)
+
+
+@keras.saving.register_keras_serializable("classbalance")
+class AsymmetricLoss(_Loss):
+    """Asymmetric loss as a `keras.losses.Loss`; see `asymmetric_loss`. Per-sample loss = mean
+    over the last axis; the ASL reference's summed value is C x the "sum" reduction."""
+
+    def __init__(self, *, gamma_pos: float = 1.0, gamma_neg: float = 4.0, clip: float = 0.05,
+                 stop_focal_gradient: bool = False, from_logits: bool = True, validate_args: bool = True,
+                 reduction: Optional[str] = "sum_over_batch_size", name: str = "asymmetric_loss", dtype=None) -> None:
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+        self.gamma_pos, self.gamma_neg, self.clip = A.asymmetric(gamma_pos, gamma_neg, clip)
+        self.stop_focal_gradient = bool(stop_focal_gradient)
+        self.from_logits = bool(from_logits)
+        self.validate_args = bool(validate_args)
+
+    def call(self, y_true, y_pred):
+        loss = _asymmetric_loss(y_true, y_pred, self.gamma_pos, self.gamma_neg, self.clip,
+                                self.stop_focal_gradient, self.from_logits, self.validate_args)
+        return _ops.mean_last_axis(loss)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(gamma_pos=self.gamma_pos, gamma_neg=self.gamma_neg, clip=self.clip,
+                      stop_focal_gradient=self.stop_focal_gradient, from_logits=self.from_logits,
+                      validate_args=self.validate_args)
+        return config
+
+
+# --------------------------------------------------------------------------------------------
+# Class-balanced loss
+# --------------------------------------------------------------------------------------------
+
+
+def _class_balanced_loss(target, x, weights, base, gamma, validate_args):
+    x = _ops.check_logits("y_pred", x)
+    _ops.check_vector_length("samples_per_class", weights, x.shape[-1] if len(x.shape) else 1)
+    if base == "softmax":
+        loss, valid, _ = _softmax_loss(target, x, class_weight=weights, alpha=None, gamma=0.0, label_smoothing=0.0,
+                                       ignore_index=None, from_logits=True, validate_args=validate_args)
+        return loss, valid
+    target = ops.convert_to_tensor(target)
+    xc = ops.cast(x, _ops.compute_dtype(x))
+    w = _ops.as_tensor_like(weights, xc)
+    q, valid, w_n = _ops.softmax_targets(target, xc, ignore_index=None, label_smoothing=0.0, class_weight=w,
+                                         validate_args=validate_args)
+    per_class = _binary_focal_loss(q, xc, None, gamma if base == "focal" else 0.0, 0.0, True, False)
+    return ops.cast(w_n * ops.sum(per_class, axis=-1), _ops.dtype_of(x)), valid
+
+
+def class_balanced_loss(
+    y_true,
+    y_pred,
+    *,
+    samples_per_class: Any,
+    beta: float = 0.9999,
+    base: str = "softmax",
+    gamma: float = 2.0,
+    validate_args: bool = True,
+):
+    """Per-sample class-balanced loss (Cui et al. 2019, "Class-Balanced Loss Based on Effective
+    Number of Samples").
+
+    w_c = (1 - beta) / (1 - beta^{n_c}), rescaled to sum to K. base="softmax": the weighted
+    softmax cross-entropy -sum_c w_c q_c log p_c; "sigmoid" / "focal": w_{t_n} times the sum
+    over classes of binary cross-entropy / focal loss (alpha=None, `gamma`) on one-hot targets.
+    beta=0 gives the plain loss.
+
+    Args:
+        y_true: class indices (...) or one-hot / probability rows (..., K).
+        y_pred: logits (..., K).
+        samples_per_class: n_c, K positive counts.
+        beta: in [0, 1).
+        base: "softmax", "sigmoid" or "focal".
+        gamma: focal parameter >= 0 for base="focal".
+
+    Anchor: the paper's reference code (`CB_loss`), with the softmax base as weighted softmax
+    cross-entropy.
+    """
+    weights, beta, base, gamma = A.class_balanced(samples_per_class, beta, base, gamma)
+    return _class_balanced_loss(y_true, y_pred, weights, base, gamma, validate_args)[0]
+
+
+@keras.saving.register_keras_serializable("classbalance")
+class ClassBalancedLoss(_SoftmaxLoss):
+    """Class-balanced loss as a `keras.losses.Loss`; see `class_balanced_loss`.
+    "sum_over_batch_size" divides by the number of samples."""
+
+    def __init__(self, *, samples_per_class: Any, beta: float = 0.9999, base: str = "softmax", gamma: float = 2.0,
+                 validate_args: bool = True, reduction: Optional[str] = "sum_over_batch_size",
+                 name: str = "class_balanced_loss", dtype=None) -> None:
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+        self.class_weight, self.beta, self.base, self.gamma = A.class_balanced(samples_per_class, beta, base, gamma)
+        self.samples_per_class = V.to_numpy(samples_per_class).astype("float64").tolist()
+        self.validate_args = bool(validate_args)
+
+    def _parts(self, y_true, y_pred):
+        loss, valid = _class_balanced_loss(y_true, y_pred, self.class_weight, self.base, self.gamma, self.validate_args)
+        return loss, valid, valid
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(samples_per_class=self.samples_per_class, beta=self.beta, base=self.base, gamma=self.gamma,
+                      validate_args=self.validate_args)
+        return config
+
+
+# --------------------------------------------------------------------------------------------
+# Logit-adjusted cross-entropy
+# --------------------------------------------------------------------------------------------
+
+
+def adjust_logits(y_pred, class_priors: Any, *, tau: float = 1.0):
+    """Post-hoc logit adjustment (Menon et al. 2021): x - tau log pi.
+
+    Use on a model trained with plain cross-entropy to predict argmax(x - tau log pi), the
+    balanced-error-optimal rule. `class_priors` are normalised to sum to 1.
+    """
+    priors, tau = A.logit_adjusted(class_priors, tau)
+    x = _ops.check_logits("y_pred", y_pred)
+    _ops.check_vector_length("class_priors", priors, x.shape[-1])
+    return x - _ops.as_tensor_like(tau * np.log(priors), x)
+
+
+def _logit_adjusted_crossentropy(target, x, priors, tau, ignore_index, validate_args):
+    x = _ops.check_logits("y_pred", x)
+    _ops.check_vector_length("class_priors", priors, x.shape[-1])
+    xc = ops.cast(x, _ops.compute_dtype(x))
+    shifted = xc + _ops.as_tensor_like(tau * np.log(priors), xc)
+    loss, valid, _ = _softmax_loss(target, shifted, class_weight=None, alpha=None, gamma=0.0, label_smoothing=0.0,
+                                   ignore_index=ignore_index, from_logits=True, validate_args=validate_args)
+    return ops.cast(loss, _ops.dtype_of(x)), valid
+
+
+def logit_adjusted_crossentropy(
+    y_true,
+    y_pred,
+    *,
+    class_priors: Any,
+    tau: float = 1.0,
+    ignore_index: Optional[int] = None,
+    validate_args: bool = True,
+):
+    """Per-sample logit-adjusted softmax cross-entropy (Menon et al. 2021, "Long-tail learning
+    via logit adjustment").
+
+    l_n = CE(x_n + tau log pi, t_n), pi = class priors (> 0, normalised). tau=0 gives CE.
+
+    Anchor: google-research `logit_adjustment` (which adds log(pi^tau + 1e-12): equal for
+    priors >= 1e-6 to about 1e-6 relative).
+    """
+    priors, tau = A.logit_adjusted(class_priors, tau)
+    return _logit_adjusted_crossentropy(y_true, y_pred, priors, tau, A.ignore_index(ignore_index), validate_args)[0]
+
+
+@keras.saving.register_keras_serializable("classbalance")
+class LogitAdjustedCrossentropy(_SoftmaxLoss):
+    """Logit-adjusted cross-entropy as a `keras.losses.Loss`; see `logit_adjusted_crossentropy`.
+    "sum_over_batch_size" divides by the number of non-ignored samples."""
+
+    def __init__(self, *, class_priors: Any, tau: float = 1.0, ignore_index: Optional[int] = None,
+                 validate_args: bool = True, reduction: Optional[str] = "sum_over_batch_size",
+                 name: str = "logit_adjusted_crossentropy", dtype=None) -> None:
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+        self.class_priors, self.tau = A.logit_adjusted(class_priors, tau)
+        self.ignore_index = A.ignore_index(ignore_index)
+        self.validate_args = bool(validate_args)
+
+    def _parts(self, y_true, y_pred):
+        loss, valid = _logit_adjusted_crossentropy(y_true, y_pred, self.class_priors, self.tau, self.ignore_index,
+                                                   self.validate_args)
+        return loss, valid, valid
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(class_priors=_ops.weights_to_config(self.class_priors), tau=self.tau,
+                      ignore_index=self.ignore_index, validate_args=self.validate_args)
         return config
