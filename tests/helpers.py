@@ -51,6 +51,9 @@ def loss_object(framework, name, **kwargs):
         return call
     import tf_impl.losses as L
 
+    # Keras loss classes compute in their dtype policy (float32 by default); float64 here so
+    # that tests can compare with float64 anchors at tight tolerances.
+    kwargs.setdefault("dtype", "float64")
     obj = getattr(L, name)(**kwargs)
     return lambda x, y, sample_weight=None: to_numpy(obj(y, x, sample_weight=sample_weight))
 

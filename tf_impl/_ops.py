@@ -97,9 +97,26 @@ def check_vector_length(name: str, w: Optional[np.ndarray], length) -> None:
         )
 
 
+# Keras 3.15's torch backend computes some float64 ops in float32 (ops.logaddexp,
+# ops.minimum/maximum, ops.mean) or rounds their Python-float arguments to float32 (ops.clip); these two
+# helpers keep every dtype exact on every backend.
+
+
+def clip(x, low: float, high: float):
+    """ops.clip with bounds in x's own dtype."""
+    x = ops.where(x < low, ops.full_like(x, low), x)
+    return ops.where(x > high, ops.full_like(x, high), x)
+
+
+def logaddexp(a, b):
+    """log(exp(a) + exp(b)), stable, -inf-safe (a finite gradient when one side is -inf)."""
+    top = ops.where(a > b, a, b)
+    return top + ops.log1p(ops.exp(-ops.abs(a - b)))
+
+
 def probabilities_to_logits(p):
     """from_logits=False, sigmoid family: clip to [eps, 1-eps], then log p - log(1-p)."""
-    p = ops.clip(p, EPSILON, 1.0 - EPSILON)
+    p = clip(p, EPSILON, 1.0 - EPSILON)
     return ops.log(p) - ops.log1p(-p)
 
 
@@ -116,7 +133,10 @@ def mean_last_axis(loss):
 
     A rank-1 loss (logits shaped (B,)) is already per sample.
     """
-    return ops.mean(loss, axis=-1) if len(loss.shape) >= 2 else loss
+    if len(loss.shape) < 2:
+        return loss
+    # sum / C rather than ops.mean: Keras 3.15's torch backend takes float64 means in float32.
+    return ops.sum(loss, axis=-1) / loss.shape[-1]
 
 
 # -------------------------------------------------------------------- softmax-family helpers
@@ -128,7 +148,7 @@ def log_softmax_from(x, from_logits: bool):
     if from_logits:
         return ops.log_softmax(x, axis=-1)
     p = x / ops.sum(x, axis=-1, keepdims=True)
-    return ops.log(ops.clip(p, EPSILON, 1.0 - EPSILON))
+    return ops.log(clip(p, EPSILON, 1.0 - EPSILON))
 
 
 def log1m_softmax(logp):

@@ -179,7 +179,7 @@ def _binary_focal_loss(y, x, alpha, gamma, label_smoothing, from_logits, validat
     if gamma:
         # log(1 - p_t) = log(y sigma(-x) + (1 - y) sigma(x)), in log space: no cancellation and
         # a finite gradient at |x| = 100 for every gamma (0^(gamma-1) never appears).
-        log_1m_pt = ops.logaddexp(ops.log(yc) + log_1mp, ops.log1p(-yc) + log_p)
+        log_1m_pt = _ops.logaddexp(ops.log(yc) + log_1mp, ops.log1p(-yc) + log_p)
         loss = loss * _ops.focal_factor(log_1m_pt, gamma)
     if alpha is not None:
         loss = loss * (alpha * yc + (1.0 - alpha) * (1.0 - yc))
@@ -450,7 +450,7 @@ def _asymmetric_loss(y, x, gamma_pos, gamma_neg, clip, stop_focal_gradient, from
     log_p = ops.log_sigmoid(xc)
     if clip > 0:
         # 1 - p_m = min(sigma(-x) + clip, 1) >= clip: its log needs no special care.
-        log_1m_pm = ops.log(ops.minimum(ops.sigmoid(-xc) + clip, 1.0))
+        log_1m_pm = ops.log(_ops.clip(ops.sigmoid(-xc) + clip, 0.0, 1.0))
         p = ops.sigmoid(xc)
         above = p > clip
         # log p_m with a safe input in the unselected branch (no inf/NaN into the gradient).
