@@ -21,18 +21,27 @@ import time
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import warnings  # noqa: E402
+
 import numpy as np  # noqa: E402
 
+# dynamo traces NumPy weights as tensors and warns about copy-constructing them; harmless here
+warnings.filterwarnings("ignore", message="To copy construct from a tensor")
 
-def _median_time(step, repeats: int, warmup: int = 3) -> float:
+
+def _paired_times(step_anchor, step_ours, repeats: int, warmup: int = 3) -> tuple[float, float]:
+    """Median times of the two steps, measured alternately so that load on the machine hits
+    both alike; the ratio is what the benchmark reports."""
     for _ in range(warmup):
-        step()
-    times = []
+        step_anchor()
+        step_ours()
+    t_a, t_o = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        for step, out in ((step_anchor, t_a), (step_ours, t_o)):
+            t0 = time.perf_counter()
+            step()
+            out.append(time.perf_counter() - t0)
+    return statistics.median(t_a), statistics.median(t_o)
 
 
 # ------------------------------------------------------------------------------ the entries
@@ -80,7 +89,258 @@ def _wbce_entry():
     )
 
 
-BENCHES = [_wbce_entry]
+def _softmax_inputs(rows, cols, rng):
+    x = rng.normal(size=(rows, cols)).astype(np.float32) * 3
+    # long-tailed labels: class c drawn with probability ~ 1/(c+1)
+    p = 1.0 / np.arange(1, cols + 1)
+    return x, rng.choice(cols, size=rows, p=p / p.sum()).astype(np.int64)
+
+
+def _binary_focal_entry():
+    def torch_ours(validate=False):
+        from torch_impl.losses import binary_focal_loss
+
+        return lambda x, y: binary_focal_loss(x, y, alpha=0.25, gamma=2.0, validate_args=validate).mean()
+
+    def torch_anchor():  # torchvision.ops.sigmoid_focal_loss, written with plain torch ops
+        import torch
+        import torch.nn.functional as F
+
+        def fl(x, y):
+            p = torch.sigmoid(x)
+            ce = F.binary_cross_entropy_with_logits(x, y, reduction="none")
+            p_t = p * y + (1 - p) * (1 - y)
+            return ((0.25 * y + 0.75 * (1 - y)) * ce * (1 - p_t) ** 2).mean()
+
+        return fl
+
+    def tf_ours(validate=False):
+        import tensorflow as tf
+
+        from tf_impl.losses import binary_focal_loss
+
+        return lambda x, y: tf.reduce_mean(binary_focal_loss(y, x, alpha=0.25, gamma=2.0, validate_args=validate))
+
+    def tf_anchor():
+        import keras
+        import tensorflow as tf
+
+        return lambda x, y: tf.reduce_mean(keras.losses.binary_focal_crossentropy(
+            y, x, apply_class_balancing=True, alpha=0.25, gamma=2.0, from_logits=True))
+
+    return dict(name="BinaryFocalLoss", inputs=_sigmoid_inputs,
+                torch=(torch_ours, torch_anchor, "torchvision sigmoid_focal_loss formula"),
+                tf=(tf_ours, tf_anchor, "keras binary_focal_crossentropy"))
+
+
+def _class_weights(cols):
+    return (np.arange(1, cols + 1) / cols * 2).astype(np.float32)
+
+
+def _wcce_entry():
+    def torch_ours(validate=False):
+        from torch_impl.losses import weighted_categorical_crossentropy
+
+        def f(x, y):
+            w = _class_weights(x.shape[-1])
+            return weighted_categorical_crossentropy(x, y, class_weight=w, label_smoothing=0.1, validate_args=validate).mean()
+
+        return f
+
+    def torch_anchor():
+        import torch
+
+        def f(x, y):
+            w = torch.tensor(_class_weights(x.shape[-1]))
+            return torch.nn.functional.cross_entropy(x, y, weight=w, label_smoothing=0.1, reduction="none").mean()
+
+        return f
+
+    def tf_ours(validate=False):
+        import tensorflow as tf
+
+        from tf_impl.losses import weighted_categorical_crossentropy
+
+        return lambda x, y: tf.reduce_mean(weighted_categorical_crossentropy(
+            y, x, class_weight=_class_weights(x.shape[-1]), validate_args=validate))
+
+    def tf_anchor():  # the usual TF weighting: per-sample CE times w[t]
+        import tensorflow as tf
+
+        return lambda x, y: tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, x)
+                                           * tf.gather(_class_weights(x.shape[-1]), y))
+
+    return dict(name="WeightedCategoricalCrossentropy", inputs=_softmax_inputs,
+                torch=(torch_ours, torch_anchor, "CrossEntropyLoss(weight, smoothing)"),
+                tf=(tf_ours, tf_anchor, "sparse_softmax_ce * w[t]"))
+
+
+def _categorical_focal_entry():
+    def torch_ours(validate=False):
+        from torch_impl.losses import categorical_focal_loss
+
+        return lambda x, y: categorical_focal_loss(x, y, alpha=0.25, gamma=2.0, validate_args=validate).mean()
+
+    def torch_anchor():  # Keras's CategoricalFocalCrossentropy formula, in torch ops
+        import torch
+
+        def f(x, y):
+            p = torch.softmax(x, -1).clamp(1e-7, 1 - 1e-7)
+            q = torch.nn.functional.one_hot(y, x.shape[-1]).to(x.dtype)
+            return (-(0.25 * (1 - p) ** 2 * q * torch.log(p)).sum(-1)).mean()
+
+        return f
+
+    def tf_ours(validate=False):
+        import tensorflow as tf
+
+        from tf_impl.losses import categorical_focal_loss
+
+        return lambda x, y: tf.reduce_mean(categorical_focal_loss(y, x, alpha=0.25, gamma=2.0, validate_args=validate))
+
+    def tf_anchor():
+        import keras
+        import tensorflow as tf
+
+        return lambda x, y: tf.reduce_mean(keras.losses.categorical_focal_crossentropy(
+            tf.one_hot(y, x.shape[-1]), x, alpha=0.25, gamma=2.0, from_logits=True))
+
+    return dict(name="CategoricalFocalLoss", inputs=_softmax_inputs,
+                torch=(torch_ours, torch_anchor, "Keras focal formula in torch ops"),
+                tf=(tf_ours, tf_anchor, "keras categorical_focal_crossentropy"))
+
+
+def _asymmetric_entry():
+    def torch_ours(validate=False):
+        from torch_impl.losses import asymmetric_loss
+
+        return lambda x, y: asymmetric_loss(x, y, stop_focal_gradient=True, validate_args=validate).sum()
+
+    def torch_anchor():  # the ASL reference AsymmetricLoss.forward (Ridnik et al. 2021)
+        import torch
+
+        def f(x, y):
+            xs_pos = torch.sigmoid(x)
+            xs_neg = (1 - xs_pos + 0.05).clamp(max=1)
+            loss = y * torch.log(xs_pos.clamp(min=1e-8)) + (1 - y) * torch.log(xs_neg.clamp(min=1e-8))
+            with torch.no_grad():
+                pt = xs_pos * y + xs_neg * (1 - y)
+                w = torch.pow(1 - pt, 1.0 * y + 4.0 * (1 - y))
+            return -(loss * w).sum()
+
+        return f
+
+    def tf_ours(validate=False):
+        import tensorflow as tf
+
+        from tf_impl.losses import asymmetric_loss
+
+        return lambda x, y: tf.reduce_sum(asymmetric_loss(y, x, stop_focal_gradient=True, validate_args=validate))
+
+    def tf_anchor():  # no TF reference exists: plain sigmoid cross-entropy, for scale
+        import tensorflow as tf
+
+        return lambda x, y: tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(y, x))
+
+    return dict(name="AsymmetricLoss", inputs=_sigmoid_inputs,
+                torch=(torch_ours, torch_anchor, "ASL reference (torch)"),
+                tf=(tf_ours, tf_anchor, "sigmoid_cross_entropy (no TF ref)"))
+
+
+def _counts(cols):
+    return np.maximum(1, (10000 / np.arange(1, cols + 1))).astype(np.float64)
+
+
+def _class_balanced_entry():
+    def torch_ours(validate=False):
+        from torch_impl.losses import class_balanced_loss
+
+        return lambda x, y: class_balanced_loss(x, y, samples_per_class=_counts(x.shape[-1]), beta=0.999, base="focal",
+                                                gamma=2.0, validate_args=validate).mean()
+
+    def torch_anchor():  # Cui et al.'s reference CB_loss, focal variant
+        import torch
+        import torch.nn.functional as F
+
+        def f(x, y):
+            k = x.shape[-1]
+            w = (1 - 0.999) / (1 - np.power(0.999, _counts(k)))
+            w = torch.tensor(w / w.sum() * k, dtype=x.dtype)
+            q = F.one_hot(y, k).to(x.dtype)
+            wn = (q * w).sum(1, keepdim=True)
+            bc = F.binary_cross_entropy_with_logits(x, q, reduction="none")
+            mod = torch.exp(-2.0 * q * x - 2.0 * torch.log(1 + torch.exp(-1.0 * x)))
+            return torch.sum(wn * mod * bc) / torch.sum(q)
+
+        return f
+
+    def tf_ours(validate=False):
+        import tensorflow as tf
+
+        from tf_impl.losses import class_balanced_loss
+
+        return lambda x, y: tf.reduce_mean(class_balanced_loss(y, x, samples_per_class=_counts(x.shape[-1]), beta=0.999,
+                                                               base="focal", gamma=2.0, validate_args=validate))
+
+    def tf_anchor():  # Cui's formula written with TF ops
+        import tensorflow as tf
+
+        def f(x, y):
+            k = x.shape[-1]
+            w = (1 - 0.999) / (1 - np.power(0.999, _counts(k)))
+            w = tf.constant(w / w.sum() * k, tf.float32)
+            q = tf.one_hot(y, k)
+            wn = tf.reduce_sum(q * w, 1, keepdims=True)
+            bc = tf.nn.sigmoid_cross_entropy_with_logits(q, x)
+            mod = tf.exp(-2.0 * q * x - 2.0 * tf.math.log1p(tf.exp(-x)))
+            return tf.reduce_sum(wn * mod * bc) / tf.reduce_sum(q)
+
+        return f
+
+    return dict(name="ClassBalancedLoss(focal)", inputs=_softmax_inputs,
+                torch=(torch_ours, torch_anchor, "Cui et al. reference CB_loss"),
+                tf=(tf_ours, tf_anchor, "Cui et al. formula in TF ops"))
+
+
+def _logit_adjusted_entry():
+    def priors(k):
+        p = 1.0 / np.arange(1, k + 1)
+        return p / p.sum()
+
+    def torch_ours(validate=False):
+        from torch_impl.losses import logit_adjusted_crossentropy
+
+        return lambda x, y: logit_adjusted_crossentropy(x, y, class_priors=priors(x.shape[-1]), validate_args=validate).mean()
+
+    def torch_anchor():
+        import torch
+
+        return lambda x, y: torch.nn.functional.cross_entropy(x + torch.tensor(np.log(priors(x.shape[-1])), dtype=x.dtype), y)
+
+    def tf_ours(validate=False):
+        import tensorflow as tf
+
+        from tf_impl.losses import logit_adjusted_crossentropy
+
+        return lambda x, y: tf.reduce_mean(logit_adjusted_crossentropy(y, x, class_priors=priors(x.shape[-1]),
+                                                                       validate_args=validate))
+
+    def tf_anchor():  # google-research logit_adjustment
+        import tensorflow as tf
+
+        def f(x, y):
+            adjusted = x + tf.math.log(tf.cast(priors(x.shape[-1]) ** 1.0 + 1e-12, tf.float32))
+            return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, adjusted))
+
+        return f
+
+    return dict(name="LogitAdjustedCrossentropy", inputs=_softmax_inputs,
+                torch=(torch_ours, torch_anchor, "cross_entropy(x + log pi)"),
+                tf=(tf_ours, tf_anchor, "google-research logit_adjustment"))
+
+
+BENCHES = [_wbce_entry, _binary_focal_entry, _wcce_entry, _categorical_focal_entry, _asymmetric_entry,
+           _class_balanced_entry, _logit_adjusted_entry]
 
 
 # ------------------------------------------------------------------------------ the runners
@@ -100,17 +360,13 @@ def bench_torch(entry, x_np, y_np, repeats):
     torch.set_num_threads(os.cpu_count() or 1)
     ours, anchor, anchor_name = entry["torch"]
     x = torch.tensor(x_np, requires_grad=True)
-    y = torch.tensor(y_np)
-    rows = []
-    t_anchor = _median_time(_torch_step(anchor(), x, y), repeats)
-    t_ours = _median_time(_torch_step(ours(), x, y), repeats)
-    rows.append(("torch eager", anchor_name, t_anchor, t_ours))
-    t_val = _median_time(_torch_step(ours(validate=True), x, y), repeats)
-    rows.append(("torch eager, validate_args=True", anchor_name, t_anchor, t_val))
+    y = torch.tensor(y_np)  # int64 class indices for the softmax family
+    rows = [("torch eager", anchor_name, *_paired_times(_torch_step(anchor(), x, y), _torch_step(ours(), x, y), repeats))]
+    rows.append(("torch eager, validate_args=True", anchor_name,
+                 *_paired_times(_torch_step(anchor(), x, y), _torch_step(ours(validate=True), x, y), repeats)))
     torch._dynamo.reset()
-    t_anchor_c = _median_time(_torch_step(torch.compile(anchor()), x, y), repeats)
-    t_ours_c = _median_time(_torch_step(torch.compile(ours()), x, y), repeats)
-    rows.append(("torch.compile", anchor_name, t_anchor_c, t_ours_c))
+    rows.append(("torch.compile", anchor_name, *_paired_times(_torch_step(torch.compile(anchor()), x, y),
+                                                               _torch_step(torch.compile(ours()), x, y), repeats)))
     return rows
 
 
@@ -132,15 +388,11 @@ def bench_tf(entry, x_np, y_np, repeats):
             grad = tf.function(grad, jit_compile=(mode == "xla"))
         return lambda: grad(x, y).numpy()
 
-    rows = []
-    t_anchor = _median_time(make_step(anchor(), "eager"), repeats)
-    t_ours = _median_time(make_step(ours(), "eager"), repeats)
-    rows.append(("tf eager", anchor_name, t_anchor, t_ours))
-    t_val = _median_time(make_step(ours(validate=True), "eager"), repeats)
-    rows.append(("tf eager, validate_args=True", anchor_name, t_anchor, t_val))
-    t_anchor_x = _median_time(make_step(anchor(), "xla"), repeats)
-    t_ours_x = _median_time(make_step(ours(), "xla"), repeats)
-    rows.append(("tf.function(jit_compile=True)", anchor_name, t_anchor_x, t_ours_x))
+    rows = [("tf eager", anchor_name, *_paired_times(make_step(anchor(), "eager"), make_step(ours(), "eager"), repeats))]
+    rows.append(("tf eager, validate_args=True", anchor_name,
+                 *_paired_times(make_step(anchor(), "eager"), make_step(ours(validate=True), "eager"), repeats)))
+    rows.append(("tf.function(jit_compile=True)", anchor_name,
+                 *_paired_times(make_step(anchor(), "xla"), make_step(ours(), "xla"), repeats)))
     return rows
 
 

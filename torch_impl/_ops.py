@@ -126,6 +126,31 @@ def focal_factor(log_base: torch.Tensor, gamma: float) -> Optional[torch.Tensor]
     return None if gamma == 0 else torch.exp(gamma * log_base)
 
 
+def _target_kind(target: torch.Tensor, logits: torch.Tensor, target_name: str, input_name: str) -> str:
+    """"probabilities" (the logits' shape) or "indices" (logits.shape[:-1]); else a shape error."""
+    if tuple(target.shape) == tuple(logits.shape):
+        return "probabilities"
+    if tuple(target.shape) == tuple(logits.shape[:-1]):
+        return "indices"
+    raise ValueError(
+        f"Shape mismatch: `{target_name}` has shape {tuple(target.shape)} but `{input_name}` has "
+        f"shape {tuple(logits.shape)}; expected class indices of shape {tuple(logits.shape[:-1])} "
+        f"or probabilities of shape {tuple(logits.shape)} (no silent broadcasting)."
+    )
+
+
+def _class_indices(target: torch.Tensor, num_classes: int, ignore_index, validate_args: bool, target_name: str):
+    """int64 indices, the keep mask and the indices made safe (ignored -> 0) for gathering."""
+    if target.dtype.is_floating_point:
+        if validate_args and not bool(torch.all(target == torch.round(target))):
+            raise ValueError(f"Invalid `{target_name}`: class indices must be whole numbers; received {V.describe(target)}.")
+        target = target.to(torch.int64)
+    if validate_args:
+        V.check_class_indices(target_name, target, num_classes, ignore_index)
+    keep = torch.ones_like(target, dtype=torch.bool) if ignore_index is None else target != ignore_index
+    return target.to(torch.int64), keep, torch.where(keep, target, torch.zeros_like(target)).to(torch.int64)
+
+
 def softmax_targets(
     target: torch.Tensor,
     logits: torch.Tensor,
@@ -147,32 +172,54 @@ def softmax_targets(
     """
     num_classes = logits.shape[-1]
     dtype = logits.dtype
-    if tuple(target.shape) == tuple(logits.shape):
+    if _target_kind(target, logits, target_name, input_name) == "probabilities":
         if validate_args:
             check_in_range(target_name, target, 0.0, 1.0, "probability targets")
         q = target.to(dtype)
         valid = torch.ones(q.shape[:-1], dtype=dtype, device=q.device)
-    elif tuple(target.shape) == tuple(logits.shape[:-1]):
-        if target.dtype.is_floating_point:
-            if validate_args and not bool(torch.all(target == torch.round(target))):
-                raise ValueError(f"Invalid `{target_name}`: class indices must be whole numbers; received {V.describe(target)}.")
-            target = target.to(torch.int64)
-        if validate_args:
-            V.check_class_indices(target_name, target, num_classes, ignore_index)
-        keep = torch.ones_like(target, dtype=torch.bool) if ignore_index is None else target != ignore_index
-        safe = torch.where(keep, target, torch.zeros_like(target)).to(torch.int64)
+    else:
+        _, keep, safe = _class_indices(target, num_classes, ignore_index, validate_args, target_name)
         valid = keep.to(dtype)
         q = torch.nn.functional.one_hot(safe, num_classes).to(dtype) * valid.unsqueeze(-1)
-    else:
-        raise ValueError(
-            f"Shape mismatch: `{target_name}` has shape {tuple(target.shape)} but `{input_name}` has "
-            f"shape {tuple(logits.shape)}; expected class indices of shape {tuple(logits.shape[:-1])} "
-            f"or probabilities of shape {tuple(logits.shape)} (no silent broadcasting)."
-        )
     norm = (q if class_weight is None else q * class_weight).sum(dim=-1)
     if label_smoothing:
         q = (q * (1.0 - label_smoothing) + label_smoothing / num_classes) * valid.unsqueeze(-1)
     return q, valid, norm
+
+
+def cross_entropy(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    ignore_index: Optional[int],
+    label_smoothing: float,
+    class_weight: Optional[torch.Tensor],
+    validate_args: bool,
+    target_name: str = "target",
+    input_name: str = "input",
+):
+    """The plain weighted softmax cross-entropy through torch's fused `F.cross_entropy` (the
+    same formula, smoothing included), with the (valid, sample_norm_weight) of softmax_targets."""
+    num_classes = logits.shape[-1]
+    dtype = logits.dtype
+    channels_first = (lambda t: t.movedim(-1, 1)) if logits.ndim > 2 else (lambda t: t)  # noqa: E731
+    if _target_kind(target, logits, target_name, input_name) == "probabilities":
+        if validate_args:
+            check_in_range(target_name, target, 0.0, 1.0, "probability targets")
+        q = target.to(dtype)
+        loss = torch.nn.functional.cross_entropy(channels_first(logits), channels_first(q), weight=class_weight,
+                                                 label_smoothing=label_smoothing, reduction="none")
+        valid = torch.ones(q.shape[:-1], dtype=dtype, device=q.device)
+        norm = (q if class_weight is None else q * class_weight).sum(dim=-1)
+        return loss, valid, norm
+    t, keep, safe = _class_indices(target, num_classes, ignore_index, validate_args, target_name)
+    loss = torch.nn.functional.cross_entropy(
+        channels_first(logits), t, weight=class_weight, label_smoothing=label_smoothing, reduction="none",
+        ignore_index=-100 if ignore_index is None else ignore_index,
+    )
+    valid = keep.to(dtype)
+    norm = valid if class_weight is None else class_weight[safe] * valid
+    return loss, valid, norm
 
 
 def reduce_normalized(loss: torch.Tensor, reduction: str, sample_weight: Optional[Any], denominator: torch.Tensor) -> torch.Tensor:
