@@ -9,7 +9,7 @@ implementations. Every case runs on framework x device x dtype x (value, gradien
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -21,13 +21,14 @@ COTANGENT_VALUES = np.array([0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0])
 @dataclass(frozen=True)
 class Case:
     name: str
-    fn: str
+    fn: Any  # a functional name; or {"torch": fn, "keras": fn} for a user's pair (parity API)
     make_inputs: Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]]
     kwargs: dict = field(default_factory=dict)
     index_target: bool = False  # class indices (int64) rather than float targets
     tol: Optional[dict] = None  # {dtype: (rtol, atol)}; requires `reason`
     reason: str = ""
     seed: int = 0
+    oracle: Optional[Callable] = None  # parity API: a user's float64 reference (logits, target)
 
     def __post_init__(self):
         if self.tol and not self.reason:

@@ -102,9 +102,10 @@ class KerasFramework:
 
 
 def _resolve(fn, module: str):
-    """A functional name in `module`, or a user's own callable (the parity API)."""
-    if callable(fn):
-        return fn
+    """A functional name in `module`, or a user's own callables (the parity API): a dict
+    {"torch": fn, "keras": fn}, each in its framework's own argument order."""
+    if isinstance(fn, dict):
+        return fn["torch" if module.startswith("torch") else "keras"]
     return getattr(importlib.import_module(module), fn)
 
 
