@@ -1,0 +1,248 @@
+"""Balanced input pipelines: throughput and peak memory against the anchors, in one run.
+
+tf.data (features (N, D) float32, labels with a 1% or 0.01% minority, target 50/50):
+  plain     from_tensor_slices((x, y)).shuffle(10_000).batch(B)        (anchor, unbalanced)
+  balanced  tf_impl.data.balanced_batches(x, y, B)                     (exact 50/50)
+  rejection from_tensor_slices(...).shuffle(10_000).repeat().rejection_resample(target
+            50/50, initial_dist given), counted unbatched (a batch takes minutes at 0.01%)
+  oversample  TensorFlow's imbalanced-data tutorial: per-class copies of the features,
+            from_tensor_slices(...).shuffle(10_000).repeat() per class,
+            sample_from_datasets([pos, neg], [0.5, 0.5]).batch(B)
+PyTorch (index batches plus the feature gather x[idx]):
+  BalancedBatchSampler(y, B) against BatchSampler(WeightedRandomSampler(w, N), B), and both at
+  N = 30,000,000 labels (beyond torch.multinomial's 2**24 categories), index batches only.
+
+Each case runs in its own subprocess so that its peak memory (ru_maxrss growth over the state
+after imports and data creation) is its own. Throughput = samples delivered per second after
+a warm-up (the first batch, which includes computing the epoch's schedule, is timed
+separately as "first batch"). Ratios are against the anchors measured in the same run.
+
+Usage: python benchmarks/bench_pipeline.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+N, D, B = 1_000_000, 32, 256
+BIG_N = 30_000_000
+
+
+def _rss_mb() -> float:
+    """Current resident memory (Linux /proc), the baseline a case's peak is measured from."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return 0.0
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
+
+
+def _data(minority: float):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(N) < minority).astype(np.int64)
+    # float32 directly: no float64 temporary to inflate the memory high-water mark
+    x = rng.standard_normal(size=(N, D), dtype=np.float32)
+    return x, y
+
+
+def _measure(iterator, seconds: float, labels_of, warmup: int = 5) -> dict:
+    """Samples per second over `seconds` (after the first item and `warmup` more), and the
+    minority share of the measured samples (labels_of(item) -> NumPy labels)."""
+    import numpy as np
+
+    t0 = time.perf_counter()
+    next(iterator)
+    t_first = time.perf_counter() - t0
+    for _ in range(warmup):
+        next(iterator)
+    samples = minority = 0
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        labels = np.asarray(labels_of(next(iterator))).reshape(-1)
+        samples += labels.size
+        minority += int(labels.sum())
+    elapsed = time.perf_counter() - t0
+    return {"samples_per_s": samples / elapsed, "first_batch_s": t_first, "samples": samples,
+            "minority_share": minority / max(samples, 1)}
+
+
+def run_tf_case(name: str, minority: float, seconds: float) -> dict:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import numpy as np
+    import tensorflow as tf
+
+    from tf_impl.data import balanced_batches
+
+    x, y = _data(minority)
+    base = _rss_mb()
+    if name == "plain":
+        ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(10_000).batch(B).prefetch(tf.data.AUTOTUNE)
+    elif name == "balanced":
+        ds = balanced_batches(x, y, B, seed=0)
+    elif name == "rejection":
+        ds = (
+            tf.data.Dataset.from_tensor_slices((x, y))
+            .shuffle(10_000)
+            .repeat()
+            .rejection_resample(
+                lambda xi, yi: tf.cast(yi, tf.int32),
+                target_dist=[0.5, 0.5],
+                initial_dist=[1.0 - float(y.mean()), float(y.mean())],
+                seed=0,
+            )
+            .map(lambda cls, xy: xy)
+            .prefetch(tf.data.AUTOTUNE)
+        )  # unbatched: at 0.01% minority a batch of 256 takes minutes
+    elif name == "oversample":
+        pos, neg = y == 1, y == 0  # the tutorial's per-class copies of the features
+        pos_ds = tf.data.Dataset.from_tensor_slices((x[pos], y[pos])).shuffle(10_000).repeat()
+        neg_ds = tf.data.Dataset.from_tensor_slices((x[neg], y[neg])).shuffle(10_000).repeat()
+        ds = tf.data.Dataset.sample_from_datasets([pos_ds, neg_ds], weights=[0.5, 0.5], seed=0)
+        ds = ds.batch(B).prefetch(tf.data.AUTOTUNE)
+    else:
+        raise ValueError(name)
+    if name in ("plain", "balanced"):
+        ds = ds.repeat()
+    out = _measure(iter(ds), seconds, lambda item: item[1].numpy(), warmup=0 if name == "rejection" else 5)
+    out.update(peak_mb=_peak_mb() - base)
+    return out
+
+
+def run_torch_case(name: str, minority: float, seconds: float, big: bool) -> dict:
+    import numpy as np
+    import torch
+    from torch.utils.data import BatchSampler, WeightedRandomSampler
+
+    from torch_impl.data import BalancedBatchSampler
+
+    torch.set_num_threads(2)
+    if big:
+        y = np.zeros(BIG_N, dtype=np.int64)
+        y[:: int(round(1 / minority))] = 1
+        x = None
+    else:
+        x, y = _data(minority)
+        x = torch.from_numpy(x)
+    base = _rss_mb()
+    t0 = time.perf_counter()
+    try:
+        if name == "balanced":
+            sampler = BalancedBatchSampler(y, B, seed=0)
+        else:
+            counts = np.bincount(y)
+            weights = torch.from_numpy((1.0 / counts)[y])
+            sampler = BatchSampler(WeightedRandomSampler(weights, num_samples=len(y), replacement=True), B, drop_last=True)
+        if x is None:
+            labels_of = lambda idx: y[idx]  # noqa: E731
+        else:
+            labels_of = lambda idx: (x[idx], y[idx])[1]  # noqa: E731  (the gather is the work)
+        # endless: one epoch of 1e6 samples can be shorter than the measurement
+        batches = itertools.chain.from_iterable(iter(sampler) for _ in itertools.count())
+        out = _measure(batches, seconds, labels_of)
+    except RuntimeError as err:  # WeightedRandomSampler beyond 2**24 categories
+        return {"error": str(err).splitlines()[0][:120], "after_s": time.perf_counter() - t0}
+    out.update(peak_mb=_peak_mb() - base)
+    return out
+
+
+def _child(args) -> None:
+    sys.path.insert(0, ROOT)
+    if args.framework == "tf":
+        res = run_tf_case(args.case, args.minority, args.seconds)
+    else:
+        res = run_torch_case(args.case, args.minority, args.seconds, args.big)
+    print("RESULT " + json.dumps(res))
+
+
+def _spawn(framework, case, minority, seconds, big=False) -> dict:
+    cmd = [sys.executable, os.path.abspath(__file__), "--child", "--framework", framework, "--case", case,
+           "--minority", str(minority), "--seconds", str(seconds)] + (["--big"] if big else [])
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=ROOT)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT "):])
+    return {"error": (proc.stderr.strip().splitlines() or ["no output"])[-1][:160]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="1 s per case instead of 2")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--framework", help=argparse.SUPPRESS)
+    parser.add_argument("--case", help=argparse.SUPPRESS)
+    parser.add_argument("--minority", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--seconds", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--big", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        _child(args)
+        return
+    seconds = 1.0 if args.quick else 2.0
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    try:
+        import tensorflow as tf  # noqa: F401  (versions only)
+        import torch
+
+        print(f"tensorflow {tf.__version__}, torch {torch.__version__}")
+    except ImportError:
+        pass
+    print(f"N={N:,} samples x {D} float32 features, batch {B}, target 50/50; {seconds:g} s per case\n")
+
+    print("tf.data                          samples/s   vs plain  first batch  peak MB  minority share")
+    for minority in (0.01, 0.0001):
+        res = {c: _spawn("tf", c, minority, seconds) for c in ("plain", "balanced", "rejection", "oversample")}
+        plain = res["plain"].get("samples_per_s")
+        for case, r in res.items():
+            if "error" in r:
+                print(f"  {case:<11} minority {minority:<7g}  error: {r['error']}")
+                continue
+            ratio = r["samples_per_s"] / plain if plain else float("nan")
+            print(f"  {case:<11} minority {minority:<7g} {r['samples_per_s']:>11,.0f} {ratio:>9.2f}x "
+                  f"{r['first_batch_s']:>10.2f} s {r['peak_mb']:>8.0f} {r['minority_share']:>10.3f}")
+        bal, rej = res["balanced"].get("samples_per_s"), res["rejection"].get("samples_per_s")
+        if bal and rej:
+            print(f"  -> balanced_batches / rejection_resample at {minority:g} minority: {bal / rej:,.1f}x")
+        ovs = res["oversample"].get("samples_per_s")
+        if bal and ovs:
+            print(f"  -> balanced_batches / sample_from_datasets oversampling: {bal / ovs:,.2f}x")
+        print()
+
+    print("PyTorch (indices + x[idx] gather)   samples/s   vs weighted  first batch  peak MB  minority share")
+    for minority in (0.01, 0.0001):
+        res = {c: _spawn("torch", c, minority, seconds) for c in ("weighted", "balanced")}
+        w = res["weighted"].get("samples_per_s")
+        for case, r in res.items():
+            if "error" in r:
+                print(f"  {case:<9} minority {minority:<7g}  error: {r['error']}")
+                continue
+            ratio = r["samples_per_s"] / w if w else float("nan")
+            print(f"  {case:<9} minority {minority:<7g} {r['samples_per_s']:>14,.0f} {ratio:>9.2f}x "
+                  f"{r['first_batch_s']:>10.2f} s {r['peak_mb']:>8.0f} {r['minority_share']:>10.3f}")
+    print(f"\nPyTorch, N={BIG_N:,} labels (index batches only, minority 0.01%)")
+    for case in ("weighted", "balanced"):
+        r = _spawn("torch", case, 0.0001, seconds, big=True)
+        if "error" in r:
+            print(f"  {case:<9} fails after {r.get('after_s', float('nan')):.2f} s: {r['error']}")
+        else:
+            print(f"  {case:<9} {r['samples_per_s']:>14,.0f} samples/s, first batch (schedule) "
+                  f"{r['first_batch_s']:.2f} s, peak {r['peak_mb']:.0f} MB, minority share {r['minority_share']:.3f}")
+
+
+if __name__ == "__main__":
+    main()
