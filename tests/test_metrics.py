@@ -12,6 +12,8 @@ import warnings
 
 import numpy as np
 import pytest
+
+from conftest import needs_tf_backend
 from sklearn.metrics import balanced_accuracy_score, recall_score
 
 ATOL = 1e-7  # float32 result vs float64 scikit-learn, see the module docstring
@@ -374,3 +376,18 @@ def test_numpy_reference_matches_sklearn():
     assert core.true_negative_rate_from_confusion(cmb) == pytest.approx(recall_score(yb, pb, pos_label=0, sample_weight=w), rel=1e-13)
     assert core.balanced_accuracy_from_confusion(np.zeros((2, 2))) == 0.0
     assert core.decision_threshold(0.5, True) == 0.0 and core.decision_threshold(1.0, True) == np.inf
+
+
+@needs_tf_backend
+def test_label_checks_fire_inside_model_fit_on_tensorflow():
+    """In a traced TensorFlow graph the content checks become tf.debugging assertions."""
+    import keras
+
+    from tf_impl.metrics import BalancedAccuracy
+
+    x = np.random.default_rng(0).normal(size=(32, 3)).astype("float32")
+    y = np.full((32, 1), 2.0, "float32")  # not a binary label
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse", metrics=[BalancedAccuracy(from_logits=True)])
+    with pytest.raises(Exception, match=r"Invalid `y_true`: binary labels \(0 or 1\) must lie in \[0, 1\]"):
+        model.fit(x, y, epochs=1, verbose=0)

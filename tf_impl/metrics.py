@@ -31,6 +31,8 @@ from keras import ops
 from imbalance_core import metrics as M
 from imbalance_core.validation import check_float_dtype, check_number
 
+from . import _ops
+
 __all__ = [
     "BalancedAccuracy",
     "TruePositiveRate",
@@ -55,6 +57,19 @@ def _concrete(x):
         return None
 
 
+def _graph_checks(mode, num_classes, from_logits, y_true, y_pred) -> None:
+    """The label/probability checks as tf.debugging assertions (same message prefixes) when
+    the tensors are symbolic in a TensorFlow graph; a no-op under other backends' tracing."""
+    if not from_logits:
+        _ops.check_in_range("y_pred", y_pred, 0.0, 1.0, "probabilities")
+    if mode == "binary":
+        _ops.check_in_range("y_true", y_true, 0.0, 1.0, "binary labels (0 or 1)")
+    elif mode == "onehot":
+        _ops.check_in_range("y_true", y_true, 0.0, 1.0, "one-hot labels")
+    else:
+        _ops.check_class_indices("y_true", y_true, num_classes, None)
+
+
 def _confusion(y_true, y_pred, sample_weight, num_classes, cut, from_logits, validate_args):
     """The K x K float64 confusion-matrix increment of one batch."""
     y_pred = ops.convert_to_tensor(y_pred)
@@ -71,6 +86,8 @@ def _confusion(y_true, y_pred, sample_weight, num_classes, cut, from_logits, val
         values = [_concrete(v) for v in (y_true, y_pred)] + [None if sample_weight is None else _concrete(sample_weight)]
         if values[0] is not None and values[1] is not None and (sample_weight is None or values[2] is not None):
             M.check_metric_values(mode, num_classes, from_logits, values[0], values[1], values[2])
+        else:  # traced: tf.debugging assertions inside a TensorFlow graph (model.fit), else skipped
+            _graph_checks(mode, num_classes, from_logits, y_true, y_pred)
 
     k = num_classes or 2
     if mode == "binary":
