@@ -165,10 +165,19 @@ def log1m_softmax(logp):
     return ops.where(top, others, ops.log1p(-p_safe))
 
 
-def focal_factor(log_base, gamma: float):
-    """base^gamma as exp(gamma log base): finite gradients for every gamma >= 0, including
-    gamma < 1 where the power's own derivative 0^(gamma - 1) would be infinite."""
-    return None if gamma == 0 else ops.exp(gamma * log_base)
+def focal_factor(base, log_base, gamma: float):
+    """base^gamma for the focal factors, given callables for base and log(base).
+
+    gamma >= 1: the direct power (cheap; its derivative gamma base^(gamma-1) is finite even
+    at base = 0). 0 < gamma < 1: exp(gamma log base), where log base is computed stably, so
+    the infinite derivative 0^(gamma-1) of the power never reaches the gradient. (`**`, not
+    ops.power: the latter rounds a Python exponent to float32 on Keras's torch backend.)
+    """
+    if gamma == 0:
+        return None
+    if gamma >= 1:
+        return base() ** gamma
+    return ops.exp(gamma * log_base())
 
 
 def check_class_indices(name: str, t, num_classes: int, ignore_index: Optional[int]) -> None:

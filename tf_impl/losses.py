@@ -177,10 +177,14 @@ def _binary_focal_loss(y, x, alpha, gamma, label_smoothing, from_logits, validat
     log_1mp = ops.log_sigmoid(-xc)
     loss = -(yc * log_p + (1.0 - yc) * log_1mp)
     if gamma:
-        # log(1 - p_t) = log(y sigma(-x) + (1 - y) sigma(x)), in log space: no cancellation and
-        # a finite gradient at |x| = 100 for every gamma (0^(gamma-1) never appears).
-        log_1m_pt = _ops.logaddexp(ops.log(yc) + log_1mp, ops.log1p(-yc) + log_p)
-        loss = loss * _ops.focal_factor(log_1m_pt, gamma)
+        # 1 - p_t = y sigma(-x) + (1 - y) sigma(x): both sigmoids computed directly (no 1 - p
+        # cancellation); for gamma < 1 its log, log-sigmoid based, so the gradient stays finite.
+        factor = _ops.focal_factor(
+            lambda: yc * ops.sigmoid(-xc) + (1.0 - yc) * ops.sigmoid(xc),
+            lambda: _ops.logaddexp(ops.log(yc) + log_1mp, ops.log1p(-yc) + log_p),
+            gamma,
+        )
+        loss = loss * factor
     if alpha is not None:
         loss = loss * (alpha * yc + (1.0 - alpha) * (1.0 - yc))
     return ops.cast(loss, _ops.dtype_of(x))
@@ -276,7 +280,8 @@ def _softmax_loss(target, x, *, class_weight, alpha, gamma, label_smoothing, ign
     )
     term = q * logp
     if gamma:
-        term = term * _ops.focal_factor(_ops.log1m_softmax(logp), gamma)
+        # 1 - p = -expm1(log p): accurate as p -> 1 without a masked logsumexp, for gamma >= 1
+        term = term * _ops.focal_factor(lambda: -ops.expm1(logp), lambda: _ops.log1m_softmax(logp), gamma)
     if w is not None:
         term = term * w
     if a is not None:
@@ -451,18 +456,22 @@ def _asymmetric_loss(y, x, gamma_pos, gamma_neg, clip, stop_focal_gradient, from
     if clip > 0:
         # 1 - p_m = min(sigma(-x) + clip, 1) >= clip: its log needs no special care.
         log_1m_pm = ops.log(_ops.clip(ops.sigmoid(-xc) + clip, 0.0, 1.0))
-        p = ops.sigmoid(xc)
-        above = p > clip
-        # log p_m with a safe input in the unselected branch (no inf/NaN into the gradient).
-        log_pm = ops.where(above, ops.log(ops.where(above, p - clip, ops.ones_like(p))),
-                           ops.full_like(p, float("-inf")))
+
+        def log_pm():  # log p_m, a safe input in the unselected branch (no inf/NaN in the gradient)
+            p = ops.sigmoid(xc)
+            above = p > clip
+            return ops.where(above, ops.log(ops.where(above, p - clip, ops.ones_like(p))),
+                             ops.full_like(p, float("-inf")))
     else:
         log_1m_pm = ops.log_sigmoid(-xc)
-        log_pm = log_p
+
+        def log_pm():
+            return log_p
     pos = yc * log_p
     neg = (1.0 - yc) * log_1m_pm
-    w_pos = _ops.focal_factor(ops.log_sigmoid(-xc), gamma_pos)  # (1 - p)^gamma_pos
-    w_neg = _ops.focal_factor(log_pm, gamma_neg)  # p_m^gamma_neg
+    w_pos = _ops.focal_factor(lambda: ops.sigmoid(-xc), lambda: ops.log_sigmoid(-xc), gamma_pos)  # (1 - p)^g+
+    w_neg = _ops.focal_factor(  # p_m^g-
+        lambda: _ops.clip(ops.sigmoid(xc) - clip, 0.0, 1.0) if clip > 0 else ops.sigmoid(xc), log_pm, gamma_neg)
     if stop_focal_gradient:  # the ASL reference's disable_torch_grad_focal_loss
         w_pos = None if w_pos is None else ops.stop_gradient(w_pos)
         w_neg = None if w_neg is None else ops.stop_gradient(w_neg)

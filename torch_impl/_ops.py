@@ -120,10 +120,18 @@ def log1m_softmax(logp: torch.Tensor) -> torch.Tensor:
     return torch.where(top, others, torch.log1p(-p_safe))
 
 
-def focal_factor(log_base: torch.Tensor, gamma: float) -> Optional[torch.Tensor]:
-    """base^gamma as exp(gamma log base): finite gradients for every gamma >= 0, including
-    gamma < 1 where the power's own derivative 0^(gamma - 1) would be infinite."""
-    return None if gamma == 0 else torch.exp(gamma * log_base)
+def focal_factor(base, log_base, gamma: float) -> Optional[torch.Tensor]:
+    """base^gamma for the focal factors, given callables for base and log(base).
+
+    gamma >= 1: the direct power (cheap; its derivative gamma base^(gamma-1) is finite even
+    at base = 0). 0 < gamma < 1: exp(gamma log base), where log base is computed stably, so
+    the infinite derivative 0^(gamma-1) of the power never reaches the gradient.
+    """
+    if gamma == 0:
+        return None
+    if gamma >= 1:
+        return base() ** gamma
+    return torch.exp(gamma * log_base())
 
 
 def _target_kind(target: torch.Tensor, logits: torch.Tensor, target_name: str, input_name: str) -> str:

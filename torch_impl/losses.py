@@ -182,14 +182,16 @@ class WeightedBinaryCrossentropy(_Loss):
 
 def _binary_focal_loss(x, y, alpha, gamma, label_smoothing, from_logits, validate_args):
     x, xc, yc = _sigmoid_inputs(x, y, from_logits, label_smoothing, validate_args)
-    log_p = F.logsigmoid(xc)
-    log_1mp = F.logsigmoid(-xc)
-    loss = -(yc * log_p + (1.0 - yc) * log_1mp)
+    loss = F.binary_cross_entropy_with_logits(xc, yc, reduction="none")
     if gamma:
-        # log(1 - p_t) = log(y sigma(-x) + (1 - y) sigma(x)), in log space: no cancellation and
-        # a finite gradient at |x| = 100 for every gamma (0^(gamma-1) never appears).
-        log_1m_pt = torch.logaddexp(torch.log(yc) + log_1mp, torch.log1p(-yc) + log_p)
-        loss = loss * _ops.focal_factor(log_1m_pt, gamma)
+        # 1 - p_t = y sigma(-x) + (1 - y) sigma(x): both sigmoids computed directly (no 1 - p
+        # cancellation); for gamma < 1 its log, log-sigmoid based, so the gradient stays finite.
+        factor = _ops.focal_factor(
+            lambda: yc * torch.sigmoid(-xc) + (1.0 - yc) * torch.sigmoid(xc),
+            lambda: torch.logaddexp(torch.log(yc) + F.logsigmoid(-xc), torch.log1p(-yc) + F.logsigmoid(xc)),
+            gamma,
+        )
+        loss = loss * factor
     if alpha is not None:
         loss = loss * (alpha * yc + (1.0 - alpha) * (1.0 - yc))
     return loss.to(x.dtype)
@@ -280,7 +282,8 @@ def _softmax_loss(x, target, *, class_weight, alpha, gamma, label_smoothing, ign
     )
     term = q * logp
     if gamma:
-        term = term * _ops.focal_factor(_ops.log1m_softmax(logp), gamma)
+        # 1 - p = -expm1(log p): accurate as p -> 1 without a masked logsumexp, for gamma >= 1
+        term = term * _ops.focal_factor(lambda: -torch.expm1(logp), lambda: _ops.log1m_softmax(logp), gamma)
     if w is not None:
         term = term * w
     if a is not None:
@@ -430,18 +433,22 @@ def _asymmetric_loss(x, y, gamma_pos, gamma_neg, clip, stop_focal_gradient, from
     if clip > 0:
         # 1 - p_m = min(sigma(-x) + clip, 1) >= clip: its log needs no special care.
         log_1m_pm = torch.log(torch.clamp(torch.sigmoid(-xc) + clip, max=1.0))
-        p = torch.sigmoid(xc)
-        above = p > clip
-        # log p_m with a safe input in the unselected branch (no inf/NaN into the gradient).
-        log_pm = torch.where(above, torch.log(torch.where(above, p - clip, torch.ones_like(p))),
-                             torch.full_like(p, float("-inf")))
+
+        def log_pm():  # log p_m, a safe input in the unselected branch (no inf/NaN in the gradient)
+            p = torch.sigmoid(xc)
+            above = p > clip
+            return torch.where(above, torch.log(torch.where(above, p - clip, torch.ones_like(p))),
+                               torch.full_like(p, float("-inf")))
     else:
         log_1m_pm = F.logsigmoid(-xc)
-        log_pm = log_p
+
+        def log_pm():
+            return log_p
     pos = yc * log_p
     neg = (1.0 - yc) * log_1m_pm
-    w_pos = _ops.focal_factor(F.logsigmoid(-xc), gamma_pos)  # (1 - p)^gamma_pos
-    w_neg = _ops.focal_factor(log_pm, gamma_neg)  # p_m^gamma_neg
+    w_pos = _ops.focal_factor(lambda: torch.sigmoid(-xc), lambda: F.logsigmoid(-xc), gamma_pos)  # (1 - p)^g+
+    w_neg = _ops.focal_factor(  # p_m^g-
+        lambda: torch.clamp(torch.sigmoid(xc) - clip, min=0.0) if clip > 0 else torch.sigmoid(xc), log_pm, gamma_neg)
     if stop_focal_gradient:  # the ASL reference's disable_torch_grad_focal_loss
         w_pos = None if w_pos is None else w_pos.detach()
         w_neg = None if w_neg is None else w_neg.detach()
