@@ -58,16 +58,15 @@ def _sigmoid_inputs(rows, cols, rng):
 def _wbce_entry():
     pos = 5.0
 
-    def torch_ours(validate=False):
-        from torch_impl.losses import weighted_binary_crossentropy
+    def torch_ours(validate=False):  # the nn.Module, as users call it (its mean is fused)
+        from torch_impl.losses import WeightedBinaryCrossentropy
 
-        return lambda x, y: weighted_binary_crossentropy(x, y, pos_weight=pos, validate_args=validate).mean()
+        return WeightedBinaryCrossentropy(pos_weight=pos, validate_args=validate)
 
     def torch_anchor():
         import torch
 
-        p = torch.tensor(pos)
-        return lambda x, y: torch.nn.functional.binary_cross_entropy_with_logits(x, y, pos_weight=p)
+        return torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pos))
 
     def tf_ours(validate=False):
         import tensorflow as tf

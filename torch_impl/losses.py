@@ -63,7 +63,7 @@ def _sigmoid_inputs(x, y, from_logits, label_smoothing, validate_args):
 
 
 def _weighted_binary_crossentropy(x, y, pos_weight, neg_weight, label_smoothing, from_logits, validate_args,
-                                  neg_weight_positive=None):
+                                  neg_weight_positive=None, reduction="none"):
     x, xc, yc = _sigmoid_inputs(x, y, from_logits, label_smoothing, validate_args)
     num_labels = x.shape[-1] if x.ndim else 1
     _ops.check_vector_length("pos_weight", pos_weight, num_labels)
@@ -77,13 +77,14 @@ def _weighted_binary_crossentropy(x, y, pos_weight, neg_weight, label_smoothing,
         # w- * BCEWithLogits(pos_weight=w+/w-) == -[w+ y log s(x) + w- (1-y) log s(-x)].
         if nw is not None:
             pw = nw.reciprocal() if pw is None else pw / nw
-        loss = F.binary_cross_entropy_with_logits(xc, yc, weight=nw, pos_weight=pw, reduction="none")
+        # `reduction` lets the module use the kernel's own fused mean/sum (no sample weights)
+        return F.binary_cross_entropy_with_logits(xc, yc, weight=nw, pos_weight=pw, reduction=reduction).to(x.dtype)
     else:  # zero negative weights: the direct form (two log-sigmoids, no cancellation)
         pos = yc * F.logsigmoid(xc)
         if pw is not None:
             pos = pos * pw
         loss = -(pos + nw * ((1.0 - yc) * F.logsigmoid(-xc)))
-    return loss.to(x.dtype)
+    return _ops.reduce(loss, reduction, None, per_sample_ndim=max(loss.ndim - 1, 1)).to(x.dtype)
 
 
 def weighted_binary_crossentropy(
@@ -165,10 +166,13 @@ class WeightedBinaryCrossentropy(_Loss):
         self.validate_args = bool(validate_args)
 
     def forward(self, input: torch.Tensor, target: torch.Tensor, sample_weight: Optional[Any] = None) -> torch.Tensor:
+        fused = self.reduction if sample_weight is None else "none"
         loss = _weighted_binary_crossentropy(
             input, target, self.pos_weight, self.neg_weight, self.label_smoothing, self.from_logits,
-            self.validate_args, self._neg_weight_positive,
+            self.validate_args, self._neg_weight_positive, fused,
         )
+        if sample_weight is None:
+            return loss
         return _ops.reduce(loss, self.reduction, sample_weight, per_sample_ndim=max(loss.ndim - 1, 1))
 
     def extra_repr(self) -> str:
