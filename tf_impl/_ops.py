@@ -195,6 +195,34 @@ def check_class_indices(name: str, t, num_classes: int, ignore_index: Optional[i
         V.check_class_indices(name, values, num_classes, ignore_index)
 
 
+def _target_kind(target, logits, target_name: str, input_name: str) -> str:
+    """"probabilities" (the logits' shape) or "indices" (logits.shape[:-1]); else a shape error."""
+    ts, xs = _static_shape(target), _static_shape(logits)
+    same = lambda a, b: all(i is None or j is None or i == j for i, j in zip(a, b))  # noqa: E731
+    if len(ts) == len(xs) and same(ts, xs):
+        return "probabilities"
+    if len(ts) == len(xs) - 1 and same(ts, xs[:-1]):
+        return "indices"
+    raise ValueError(
+        f"Shape mismatch: `{target_name}` has shape {ts} but `{input_name}` has "
+        f"shape {xs}; expected class indices of shape {xs[:-1]} "
+        f"or probabilities of shape {xs} (no silent broadcasting)."
+    )
+
+
+def _class_indices(target, num_classes: int, ignore_index, validate_args: bool, target_name: str):
+    """int indices, the keep mask and the indices made safe (ignored -> 0) for gathering."""
+    if "float" in keras.backend.standardize_dtype(target.dtype):
+        values = _concrete(target) if validate_args and not _tf_graph_tensor(target) else None
+        if values is not None and not np.all(values == np.round(values)):
+            raise ValueError(f"Invalid `{target_name}`: class indices must be whole numbers; received {V.describe(values)}.")
+        target = ops.cast(target, "int64")
+    if validate_args:
+        check_class_indices(target_name, target, num_classes, ignore_index)
+    keep = ops.ones_like(target, dtype="bool") if ignore_index is None else ops.not_equal(target, ignore_index)
+    return target, keep, ops.where(keep, target, ops.zeros_like(target))
+
+
 def softmax_targets(target, logits, *, ignore_index, label_smoothing, class_weight, validate_args,
                     target_name: str = "y_true", input_name: str = "y_pred"):
     """Normalises softmax-family targets to (q, valid, sample_norm_weight).
@@ -207,35 +235,44 @@ def softmax_targets(target, logits, *, ignore_index, label_smoothing, class_weig
     """
     num_classes = logits.shape[-1]
     dtype = dtype_of(logits)
-    ts, xs = _static_shape(target), _static_shape(logits)
-    same = lambda a, b: all(i is None or j is None or i == j for i, j in zip(a, b))  # noqa: E731
-    if len(ts) == len(xs) and same(ts, xs):
+    if _target_kind(target, logits, target_name, input_name) == "probabilities":
         if validate_args:
             check_in_range(target_name, target, 0.0, 1.0, "probability targets")
         q = ops.cast(target, dtype)
         valid = ops.ones_like(q[..., 0])
-    elif len(ts) == len(xs) - 1 and same(ts, xs[:-1]):
-        if "float" in keras.backend.standardize_dtype(target.dtype):
-            values = _concrete(target) if validate_args and not _tf_graph_tensor(target) else None
-            if values is not None and not np.all(values == np.round(values)):
-                raise ValueError(f"Invalid `{target_name}`: class indices must be whole numbers; received {V.describe(values)}.")
-            target = ops.cast(target, "int64")
-        if validate_args:
-            check_class_indices(target_name, target, num_classes, ignore_index)
-        keep = ops.ones_like(target, dtype="bool") if ignore_index is None else ops.not_equal(target, ignore_index)
-        safe = ops.where(keep, target, ops.zeros_like(target))
+    else:
+        _, keep, safe = _class_indices(target, num_classes, ignore_index, validate_args, target_name)
         valid = ops.cast(keep, dtype)
         q = ops.cast(ops.one_hot(safe, num_classes), dtype) * ops.expand_dims(valid, -1)
-    else:
-        raise ValueError(
-            f"Shape mismatch: `{target_name}` has shape {ts} but `{input_name}` has "
-            f"shape {xs}; expected class indices of shape {xs[:-1]} "
-            f"or probabilities of shape {xs} (no silent broadcasting)."
-        )
     norm = ops.sum(q if class_weight is None else q * class_weight, axis=-1)
     if label_smoothing:
         q = (q * (1.0 - label_smoothing) + label_smoothing / num_classes) * ops.expand_dims(valid, -1)
     return q, valid, norm
+
+
+def cross_entropy(logits, target, *, ignore_index, label_smoothing, class_weight, validate_args,
+                  target_name: str = "y_true", input_name: str = "y_pred"):
+    """The plain weighted softmax cross-entropy from the backend's sparse cross-entropy instead
+    of one-hot rows (the same formula: -(1-e) w_t log p_t - (e/K) sum_c w_c log p_c),
+    with the (valid, sample_norm_weight) of softmax_targets."""
+    if _target_kind(target, logits, target_name, input_name) == "probabilities":
+        q, valid, norm = softmax_targets(target, logits, ignore_index=ignore_index, label_smoothing=label_smoothing,
+                                         class_weight=class_weight, validate_args=validate_args,
+                                         target_name=target_name, input_name=input_name)
+        logp = ops.log_softmax(logits, axis=-1)
+        return -ops.sum(q * logp if class_weight is None else q * logp * class_weight, axis=-1), valid, norm
+    num_classes = logits.shape[-1]
+    _, keep, safe = _class_indices(target, num_classes, ignore_index, validate_args, target_name)
+    valid = ops.cast(keep, dtype_of(logits))
+    # -log p_t by the backend's fused sparse softmax cross-entropy (tf.nn's on TensorFlow)
+    nll = ops.sparse_categorical_crossentropy(safe, logits, from_logits=True)
+    w_t = None if class_weight is None else ops.take(class_weight, ops.cast(safe, "int32"))
+    loss = nll if w_t is None else w_t * nll
+    if label_smoothing:
+        logp = ops.log_softmax(logits, axis=-1)
+        loss = loss * (1.0 - label_smoothing) - (label_smoothing / num_classes) * ops.sum(
+            logp if class_weight is None else logp * class_weight, axis=-1)
+    return loss * valid, valid, valid if w_t is None else w_t * valid
 
 
 def apply_sample_weight(loss, sample_weight):

@@ -262,18 +262,22 @@ def _softmax_inputs(x, target, from_logits, validate_args):
     target = ops.convert_to_tensor(target)
     if validate_args and not from_logits:
         _ops.check_in_range("y_pred", x, 0.0, 1.0, "probabilities (from_logits=False)")
-    xc = ops.cast(x, _ops.compute_dtype(x))
-    return x, xc, target, _ops.log_softmax_from(xc, from_logits)
+    return x, ops.cast(x, _ops.compute_dtype(x)), target
 
 
 def _softmax_loss(target, x, *, class_weight, alpha, gamma, label_smoothing, ignore_index, from_logits, validate_args):
     """Per-sample -sum_c w_c alpha_c (1 - p_c)^gamma q_c log p_c, with the normalisers."""
-    x, xc, target, logp = _softmax_inputs(x, target, from_logits, validate_args)
+    x, xc, target = _softmax_inputs(x, target, from_logits, validate_args)
     num_classes = x.shape[-1]
     _ops.check_vector_length("class_weight", class_weight, num_classes)
     _ops.check_vector_length("alpha", alpha, num_classes)
     w = _ops.as_tensor_like(class_weight, xc)
     a = _ops.as_tensor_like(alpha, xc)
+    if from_logits and not gamma and a is None:  # plain weighted CE: gather, no one-hot rows
+        loss, valid, norm = _ops.cross_entropy(xc, target, ignore_index=ignore_index, label_smoothing=label_smoothing,
+                                               class_weight=w, validate_args=validate_args)
+        return ops.cast(loss, _ops.dtype_of(x)), valid, norm
+    logp = _ops.log_softmax_from(xc, from_logits)
     q, valid, norm = _ops.softmax_targets(
         target, xc, ignore_index=ignore_index, label_smoothing=label_smoothing,
         class_weight=w if w is not None else a, validate_args=validate_args,
