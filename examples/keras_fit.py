@@ -33,6 +33,10 @@ import numpy as np  # noqa: E402
 DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
 
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the examples' shared data module
+from twin_data import make_split  # noqa: E402
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--n-train", type=int, default=20_000)
@@ -44,20 +48,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out-dir", default=DEFAULT_OUT)
     return p.parse_args(argv)
-
-
-def make_split(n: int, pos_fraction: float, seed: int, dim: int = 8):
-    """x (n, dim) float32, y (n,) int64: negatives N(0, I); positives N(0, I) too except the
-    first two features, N(0, 0.35^2 I): a rare class inside the majority's densest region."""
-    rng = np.random.default_rng(seed)
-    n_pos = int(round(n * pos_fraction))
-    if not 0 < n_pos < n:
-        raise ValueError(f"--pos-fraction {pos_fraction} gives {n_pos} positives out of {n}")
-    x = rng.normal(size=(n, dim))
-    x[:n_pos, :2] *= 0.35
-    y = (np.arange(n) < n_pos).astype(np.int64)
-    order = rng.permutation(n)
-    return x[order].astype(np.float32), y[order]
 
 
 def main(argv=None) -> dict:
