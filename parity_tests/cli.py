@@ -94,11 +94,19 @@ def _status(r: CellResult) -> str:
 HEADER = ("case", "framework", "device", "dtype", "value err", "grad err", "rtol/atol", "result")
 
 
-def _rows(results):
+def _rows(results, show_skipped: bool = False):
+    """One row per cell run; skipped cells (an absent device) folded into one row per
+    framework, device and reason unless `show_skipped`."""
+    folded: dict = {}
     for r in results:
+        if r.skipped and not show_skipped:
+            folded.setdefault((r.framework, r.device, r.skipped), []).append(r)
+            continue
         note = r.skipped or r.error or ""
         yield (r.case, r.framework, r.device, r.dtype, _fmt(r.value_err), _fmt(r.grad_err),
                f"{r.rtol:g}/{r.atol:g}", _status(r) + (f" ({note})" if note else ""))
+    for (framework, device, reason), cells in folded.items():
+        yield (f"({len(cells)} cells)", framework, device, "all", "-", "-", "-", f"SKIP ({reason})")
 
 
 def summary(results) -> str:
@@ -111,10 +119,10 @@ def summary(results) -> str:
             f"({len({r.case for r in results})} cases; {', '.join(frameworks)})")
 
 
-def format_results(results, fmt: str = "table") -> str:
+def format_results(results, fmt: str = "table", show_skipped: bool = False) -> str:
     if fmt == "json":
         return json.dumps({"summary": summary(results), "cells": [r.as_dict() for r in results]}, indent=1)
-    rows = list(_rows(results))
+    rows = list(_rows(results, show_skipped))
     if fmt == "markdown":
         lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
         lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -131,6 +139,7 @@ def main(argv=None) -> int:
     p.add_argument("--dtype", help=f"comma-separated, from {', '.join(DTYPES)} (default: all)")
     p.add_argument("--framework", help=f"comma-separated, from {', '.join(FRAMEWORK_CHOICES)} (default: all)")
     p.add_argument("--format", choices=("table", "markdown", "json"), default="table")
+    p.add_argument("--show-skipped", action="store_true", help="one row per skipped cell (default: folded)")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     args.devices = _split(args.device, DEVICES, "--device")
@@ -150,7 +159,7 @@ def main(argv=None) -> int:
     for backend in KERAS_BACKENDS:
         if f"keras/{backend}" in frameworks:
             results += _run_keras_subprocess(backend, args)
-    print(format_results(results, args.format))
+    print(format_results(results, args.format, args.show_skipped))
     return 0 if all(r.passed for r in results) else 1
 
 
