@@ -9,6 +9,7 @@ and a one-line summary. Exits 1 when any cell fails.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
 import os
@@ -21,7 +22,8 @@ from .frameworks import DEVICES
 from .harness import CellResult, run_cell
 from .tolerances import DTYPES
 
-KERAS_BACKENDS = ("tensorflow", "torch")
+# Keras on jax joins when jax is installed (the GPU image has jax but no TensorFlow).
+KERAS_BACKENDS = ("tensorflow", "torch") + (("jax",) if importlib.util.find_spec("jax") else ())
 FRAMEWORK_CHOICES = ("torch",) + tuple(f"keras/{b}" for b in KERAS_BACKENDS)
 
 

@@ -1,8 +1,8 @@
 """Framework adapters: run one functional loss on native tensors and return value and gradient.
 
-Three frameworks: "torch" (torch_impl), and "keras/<backend>" (tf_impl under the Keras
-backend of this process, chosen by KERAS_BACKEND before Keras is imported: tensorflow or
-torch). Each adapter takes float64 NumPy inputs that are already rounded to the cell's dtype
+Frameworks: "torch" (torch_impl), and "keras/<backend>" (tf_impl under the Keras backend of
+this process, chosen by KERAS_BACKEND before Keras is imported: tensorflow, torch, or jax
+where jax is installed). Each adapter takes float64 NumPy inputs that are already rounded to the cell's dtype
 (so every framework's cast is exact), evaluates the loss in that dtype on the requested device,
 and returns (value, d/dx sum(v * value)) as float64 NumPy. `fn` is a functional name in the
 package, or any callable taking the framework's own argument order (the parity API).
@@ -68,8 +68,13 @@ class KerasFramework:
             if torch.cuda.is_available():
                 torch.backends.cuda.matmul.allow_tf32 = False
                 torch.backends.cudnn.allow_tf32 = False
+        elif self.backend == "jax":
+            import jax
+
+            jax.config.update("jax_enable_x64", True)  # float64 cells need real float64 arrays
+            self.jax = jax
         else:
-            raise RuntimeError(f"parity: Keras backend {self.backend!r} is not supported (tensorflow, torch)")
+            raise RuntimeError(f"parity: Keras backend {self.backend!r} is not supported (tensorflow, torch, jax)")
 
     def device_missing(self, device: str) -> Optional[str]:
         if device != "gpu":
@@ -78,10 +83,14 @@ class KerasFramework:
             return "no GPU visible to TensorFlow"
         if self.backend == "torch" and not self.torch.cuda.is_available():
             return "no CUDA device visible to torch"
+        if self.backend == "jax" and not any(d.platform == "gpu" for d in self.jax.devices()):
+            return "no GPU visible to JAX"
         return None
 
     def evaluate(self, fn_name, kwargs, logits, target, index_target, dtype, device, cotangent):
         fn = _resolve(fn_name, "tf_impl.losses")
+        if self.backend == "jax":
+            return _jax_value_and_grad(self.jax, fn, kwargs, logits, target, index_target, dtype, device, cotangent)
         kdev = ("gpu:0" if self.backend == "tensorflow" else "cuda:0") if device == "gpu" else "cpu:0"
         with self.keras.device(kdev):
             if self.backend == "tensorflow":
@@ -99,6 +108,24 @@ class KerasFramework:
             return _torch_value_and_grad(
                 lambda x, y: fn(y, x, **kwargs), logits, target, index_target, dtype, device, cotangent
             )
+
+
+def _jax_value_and_grad(jax, fn, kwargs, logits, target, index_target, dtype, device, cotangent):
+    """Value and d/dx sum(v * value) with jax.value_and_grad (Keras on its jax backend)."""
+    jnp = jax.numpy
+    dev = jax.devices("gpu" if device == "gpu" else "cpu")[0]
+    x = jax.device_put(jnp.asarray(logits, jnp.float64).astype(dtype), dev)
+    y = jax.device_put(jnp.asarray(target, jnp.int64) if index_target else jnp.asarray(target, jnp.float64).astype(dtype), dev)
+    v = jax.device_put(jnp.asarray(cotangent, jnp.float64), dev)
+
+    def total(xx):
+        out = fn(y, xx, **kwargs)
+        return jnp.sum(out.astype(jnp.float64) * v), out
+
+    (_, out), grad = jax.value_and_grad(total, has_aux=True)(x)
+    if out.dtype != x.dtype:
+        raise AssertionError(f"the loss returned {out.dtype} for {x.dtype} input")
+    return np.asarray(out.astype(jnp.float64)), np.asarray(grad.astype(jnp.float64))
 
 
 def _resolve(fn, module: str):
