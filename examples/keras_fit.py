@@ -19,7 +19,6 @@ numbers (asserted). torch_train.py is the PyTorch twin.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -30,28 +29,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
-
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the examples' shared data module
-from twin_data import make_split  # noqa: E402
-
-
-def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--n-train", type=int, default=20_000)
-    p.add_argument("--n-test", type=int, default=10_000)
-    p.add_argument("--pos-fraction", type=float, default=0.03)
-    p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out-dir", default=DEFAULT_OUT)
-    return p.parse_args(argv)
+from twin_data import make_split, parse_args as _parse_args  # noqa: E402
 
 
 def main(argv=None) -> dict:
-    args = parse_args(argv)
+    args = _parse_args(argv, __doc__.split("\n\n")[0])
     import keras
     import tensorflow as tf
 

@@ -1,7 +1,12 @@
-"""The data shared by the twin examples keras_fit.py and torch_train.py: one definition, so
-the two scripts train and test on the very same samples."""
+"""What the twin examples keras_fit.py and torch_train.py share: the data (one definition, so
+the two scripts train and test on the very same samples) and the command line."""
+
+import argparse
+import os
 
 import numpy as np
+
+DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
 
 
 def make_split(n: int, pos_fraction: float, seed: int, dim: int = 8):
@@ -16,3 +21,16 @@ def make_split(n: int, pos_fraction: float, seed: int, dim: int = 8):
     y = (np.arange(n) < n_pos).astype(np.int64)
     order = rng.permutation(n)
     return x[order].astype(np.float32), y[order]
+
+
+def parse_args(argv=None, description: str = "") -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--n-train", type=int, default=20_000)
+    p.add_argument("--n-test", type=int, default=10_000)
+    p.add_argument("--pos-fraction", type=float, default=0.03)
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out-dir", default=DEFAULT_OUT)
+    return p.parse_args(argv)
