@@ -24,6 +24,7 @@ __all__ = [
     "check_weight_vector",
     "check_priors",
     "check_same_shape",
+    "check_vector_length",
     "check_values_in_range",
     "check_class_indices",
     "check_float_dtype",
@@ -182,6 +183,15 @@ def shape_message(target_name: str, target_shape: Iterable[int], input_name: str
 def check_same_shape(target_name: str, target_shape, input_name: str, input_shape) -> None:
     if tuple(target_shape) != tuple(input_shape):
         raise ValueError(shape_message(target_name, target_shape, input_name, input_shape))
+
+
+def check_vector_length(name: str, w: Any, length: Optional[int]) -> None:
+    """A per-class vector must have one entry per class (the logits' last axis); scalars pass."""
+    if w is not None and length is not None and np.ndim(w) == 1 and np.shape(w)[0] != length:
+        raise ValueError(
+            f"Invalid `{name}`: received length {np.shape(w)[0]}; expected length {length} "
+            f"(one entry per class, the last axis of the logits)."
+        )
 
 
 def range_message(name: str, low: float, high: float, what: str = "values") -> str:

@@ -56,9 +56,3 @@ def loss_object(framework, name, **kwargs):
     kwargs.setdefault("dtype", "float64")
     obj = getattr(L, name)(**kwargs)
     return lambda x, y, sample_weight=None: to_numpy(obj(y, x, sample_weight=sample_weight))
-
-
-def raises_in(framework, build, exc, match):
-    """Both frameworks must raise the same exception type with the same message."""
-    with pytest.raises(exc, match=match):
-        build(framework)

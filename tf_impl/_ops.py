@@ -84,17 +84,7 @@ def check_in_range(name: str, t, low: float, high: float, what: str = "values") 
     if values is not None and values.size:
         if values.dtype.kind == "V" or str(values.dtype) == "bfloat16":
             values = values.astype(np.float32)
-        lo, hi = float(np.min(values)), float(np.max(values))
-        if not (lo >= low and hi <= high):  # written so that NaN fails too
-            raise ValueError(f"{V.range_message(name, low, high, what)}; received values in [{lo:g}, {hi:g}].")
-
-
-def check_vector_length(name: str, w: Optional[np.ndarray], length) -> None:
-    if w is not None and length is not None and np.ndim(w) == 1 and np.shape(w)[0] != length:
-        raise ValueError(
-            f"Invalid `{name}`: received length {np.shape(w)[0]}; expected length {length} "
-            f"(one entry per class, the last axis of the logits)."
-        )
+        V.check_values_in_range(name, values, low, high, what)
 
 
 # Keras 3.15's torch backend computes some float64 ops in float32 (ops.logaddexp,

@@ -60,8 +60,8 @@ def _sigmoid_inputs(x, y, from_logits, label_smoothing, validate_args):
 def _weighted_binary_crossentropy(y, x, pos_weight, neg_weight, label_smoothing, from_logits, validate_args):
     x, xc, yc = _sigmoid_inputs(x, y, from_logits, label_smoothing, validate_args)
     num_labels = x.shape[-1] if len(x.shape) else 1
-    _ops.check_vector_length("pos_weight", pos_weight, num_labels)
-    _ops.check_vector_length("neg_weight", neg_weight, num_labels)
+    V.check_vector_length("pos_weight", pos_weight, num_labels)
+    V.check_vector_length("neg_weight", neg_weight, num_labels)
     # Two log-sigmoids rather than one softplus identity: no cancellation for large |x|.
     pos = yc * ops.log_sigmoid(xc)
     neg = (1.0 - yc) * ops.log_sigmoid(-xc)
@@ -269,8 +269,8 @@ def _softmax_loss(target, x, *, class_weight, alpha, gamma, label_smoothing, ign
     """Per-sample -sum_c w_c alpha_c (1 - p_c)^gamma q_c log p_c, with the normalisers."""
     x, xc, target = _softmax_inputs(x, target, from_logits, validate_args)
     num_classes = x.shape[-1]
-    _ops.check_vector_length("class_weight", class_weight, num_classes)
-    _ops.check_vector_length("alpha", alpha, num_classes)
+    V.check_vector_length("class_weight", class_weight, num_classes)
+    V.check_vector_length("alpha", alpha, num_classes)
     w = _ops.as_tensor_like(class_weight, xc)
     a = _ops.as_tensor_like(alpha, xc)
     if from_logits and not gamma and a is None:  # plain weighted CE: gather, no one-hot rows
@@ -551,7 +551,7 @@ class AsymmetricLoss(_Loss):
 
 def _class_balanced_loss(target, x, weights, base, gamma, validate_args):
     x = _ops.check_logits("y_pred", x)
-    _ops.check_vector_length("samples_per_class", weights, x.shape[-1] if len(x.shape) else 1)
+    V.check_vector_length("samples_per_class", weights, x.shape[-1] if len(x.shape) else 1)
     if base == "softmax":
         loss, valid, _ = _softmax_loss(target, x, class_weight=weights, alpha=None, gamma=0.0, label_smoothing=0.0,
                                        ignore_index=None, from_logits=True, validate_args=validate_args)
@@ -635,13 +635,13 @@ def adjust_logits(y_pred, class_priors: Any, *, tau: float = 1.0):
     """
     priors, tau = A.logit_adjusted(class_priors, tau)
     x = _ops.check_logits("y_pred", y_pred)
-    _ops.check_vector_length("class_priors", priors, x.shape[-1])
+    V.check_vector_length("class_priors", priors, x.shape[-1])
     return x - _ops.as_tensor_like(tau * np.log(priors), x)
 
 
 def _logit_adjusted_crossentropy(target, x, priors, tau, ignore_index, validate_args):
     x = _ops.check_logits("y_pred", x)
-    _ops.check_vector_length("class_priors", priors, x.shape[-1])
+    V.check_vector_length("class_priors", priors, x.shape[-1])
     xc = ops.cast(x, _ops.compute_dtype(x))
     shifted = xc + _ops.as_tensor_like(tau * np.log(priors), xc)
     loss, valid, _ = _softmax_loss(target, shifted, class_weight=None, alpha=None, gamma=0.0, label_smoothing=0.0,

@@ -39,11 +39,6 @@ def as_tensor_like(value: Any, like: torch.Tensor, dtype: Optional[torch.dtype] 
     return torch.as_tensor(np.asarray(value), dtype=dtype, device=like.device)
 
 
-def to_host(value: Any) -> np.ndarray:
-    """A (small) weight as NumPy, wherever it lives."""
-    return V.to_numpy(value)
-
-
 def check_same_shape(target_name: str, target: torch.Tensor, input_name: str, x: torch.Tensor) -> None:
     V.check_same_shape(target_name, tuple(target.shape), input_name, tuple(x.shape))
 
@@ -56,14 +51,6 @@ def check_in_range(name: str, t: torch.Tensor, low: float, high: float, what: st
     lo, hi = float(lo), float(hi)
     if not (lo >= low and hi <= high):  # written so that NaN fails too
         raise ValueError(f"{V.range_message(name, low, high, what)}; received values in [{lo:g}, {hi:g}].")
-
-
-def check_vector_length(name: str, w: Optional[np.ndarray], length: int) -> None:
-    if w is not None and np.ndim(w) == 1 and np.shape(w)[0] != length:
-        raise ValueError(
-            f"Invalid `{name}`: received length {np.shape(w)[0]}; expected length {length} "
-            f"(one entry per class, the last axis of the logits)."
-        )
 
 
 def probabilities_to_logits(p: torch.Tensor) -> torch.Tensor:
@@ -212,13 +199,12 @@ def cross_entropy(
     dtype = logits.dtype
     channels_first = (lambda t: t.movedim(-1, 1)) if logits.ndim > 2 else (lambda t: t)  # noqa: E731
     if _target_kind(target, logits, target_name, input_name) == "probabilities":
-        if validate_args:
-            check_in_range(target_name, target, 0.0, 1.0, "probability targets")
-        q = target.to(dtype)
+        # unsmoothed q here: the kernel applies the smoothing itself
+        q, valid, norm = softmax_targets(target, logits, ignore_index=ignore_index, label_smoothing=0.0,
+                                         class_weight=class_weight, validate_args=validate_args,
+                                         target_name=target_name, input_name=input_name)
         loss = torch.nn.functional.cross_entropy(channels_first(logits), channels_first(q), weight=class_weight,
                                                  label_smoothing=label_smoothing, reduction="none")
-        valid = torch.ones(q.shape[:-1], dtype=dtype, device=q.device)
-        norm = (q if class_weight is None else q * class_weight).sum(dim=-1)
         return loss, valid, norm
     t, keep, safe = _class_indices(target, num_classes, ignore_index, validate_args, target_name)
     loss = torch.nn.functional.cross_entropy(

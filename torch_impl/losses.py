@@ -38,7 +38,7 @@ __all__ = [
 
 
 def _all_positive(w) -> bool:
-    return w is None or bool(np.all(np.asarray(_ops.to_host(w)) > 0))
+    return w is None or bool(np.all(V.to_numpy(w) > 0))
 
 
 def _sigmoid_inputs(x, y, from_logits, label_smoothing, validate_args):
@@ -66,8 +66,8 @@ def _weighted_binary_crossentropy(x, y, pos_weight, neg_weight, label_smoothing,
                                   neg_weight_positive=None, reduction="none"):
     x, xc, yc = _sigmoid_inputs(x, y, from_logits, label_smoothing, validate_args)
     num_labels = x.shape[-1] if x.ndim else 1
-    _ops.check_vector_length("pos_weight", pos_weight, num_labels)
-    _ops.check_vector_length("neg_weight", neg_weight, num_labels)
+    V.check_vector_length("pos_weight", pos_weight, num_labels)
+    V.check_vector_length("neg_weight", neg_weight, num_labels)
     pw = _ops.as_tensor_like(pos_weight, xc)
     nw = _ops.as_tensor_like(neg_weight, xc)
     if neg_weight_positive is None:
@@ -259,7 +259,7 @@ class BinaryFocalLoss(_Loss):
 def _softmax_inputs(x, target, from_logits, validate_args):
     x = _ops.check_logits("input", x)
     if x.ndim < 1:
-        raise ValueError(f"Invalid `input`: received a scalar; expected logits of shape (..., C).")
+        raise ValueError("Invalid `input`: received a scalar; expected logits of shape (..., C).")
     if not isinstance(target, torch.Tensor):
         target = torch.as_tensor(target)
     if validate_args and not from_logits:
@@ -271,8 +271,8 @@ def _softmax_loss(x, target, *, class_weight, alpha, gamma, label_smoothing, ign
     """Per-sample -sum_c w_c alpha_c (1 - p_c)^gamma q_c log p_c, with the normalisers."""
     x, xc, target = _softmax_inputs(x, target, from_logits, validate_args)
     num_classes = x.shape[-1]
-    _ops.check_vector_length("class_weight", class_weight, num_classes)
-    _ops.check_vector_length("alpha", alpha, num_classes)
+    V.check_vector_length("class_weight", class_weight, num_classes)
+    V.check_vector_length("alpha", alpha, num_classes)
     w = _ops.as_tensor_like(class_weight, xc)
     a = _ops.as_tensor_like(alpha, xc)
     if from_logits and not gamma and a is None:  # plain weighted CE: torch's fused kernel
@@ -519,7 +519,7 @@ class AsymmetricLoss(_Loss):
 
 def _class_balanced_loss(x, target, weights, base, gamma, validate_args):
     x = _ops.check_logits("input", x)
-    _ops.check_vector_length("samples_per_class", weights, x.shape[-1] if x.ndim else 1)
+    V.check_vector_length("samples_per_class", weights, x.shape[-1] if x.ndim else 1)
     if base == "softmax":
         loss, valid, _ = _softmax_loss(x, target, class_weight=weights, alpha=None, gamma=0.0, label_smoothing=0.0,
                                        ignore_index=None, from_logits=True, validate_args=validate_args)
@@ -597,15 +597,15 @@ def adjust_logits(input: torch.Tensor, class_priors: Any, *, tau: float = 1.0) -
     """
     priors, tau = A.logit_adjusted(class_priors, tau)
     x = _ops.check_logits("input", input)
-    _ops.check_vector_length("class_priors", priors, x.shape[-1])
+    V.check_vector_length("class_priors", priors, x.shape[-1])
     return x - _ops.as_tensor_like(tau * np.log(priors), x)
 
 
 def _logit_adjusted_crossentropy(x, target, priors, tau, ignore_index, validate_args):
     x = _ops.check_logits("input", x)
-    _ops.check_vector_length("class_priors", priors, x.shape[-1])
+    V.check_vector_length("class_priors", priors, x.shape[-1])
     xc = x.to(_ops.compute_dtype(x))
-    shifted = xc + _ops.as_tensor_like(tau * np.log(_ops.to_host(priors)), xc)
+    shifted = xc + tau * torch.log(_ops.as_tensor_like(priors, xc))  # on the device: no host sync per call
     loss, valid, _ = _softmax_loss(shifted, target, class_weight=None, alpha=None, gamma=0.0, label_smoothing=0.0,
                                    ignore_index=ignore_index, from_logits=True, validate_args=validate_args)
     return loss.to(x.dtype), valid
