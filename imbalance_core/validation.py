@@ -31,6 +31,7 @@ __all__ = [
     "range_message",
     "index_message",
     "shape_message",
+    "softmax_target_shape_message",
 ]
 
 TORCH_REDUCTIONS = ("mean", "sum", "none")
@@ -180,6 +181,17 @@ def shape_message(target_name: str, target_shape: Iterable[int], input_name: str
     )
 
 
+def softmax_target_shape_message(target_name: str, target_shape, input_name: str, input_shape) -> str:
+    """The softmax family's targets: class indices (the logits' shape without the class axis)
+    or probabilities (the logits' shape). `input_shape` is given class axis last."""
+    target_shape, input_shape = tuple(target_shape), tuple(input_shape)
+    return (
+        f"Shape mismatch: `{target_name}` has shape {target_shape} but `{input_name}` has "
+        f"shape {input_shape}; expected class indices of shape {input_shape[:-1]} "
+        f"or probabilities of shape {input_shape} (no silent broadcasting)."
+    )
+
+
 def check_same_shape(target_name: str, target_shape, input_name: str, input_shape) -> None:
     if tuple(target_shape) != tuple(input_shape):
         raise ValueError(shape_message(target_name, target_shape, input_name, input_shape))
@@ -187,10 +199,12 @@ def check_same_shape(target_name: str, target_shape, input_name: str, input_shap
 
 def check_vector_length(name: str, w: Any, length: Optional[int]) -> None:
     """A per-class vector must have one entry per class (the logits' last axis); scalars pass."""
-    if w is not None and length is not None and np.ndim(w) == 1 and np.shape(w)[0] != length:
+    # .shape first: a torch buffer's shape is static under torch.compile, np.ndim(tensor) is not
+    shape = tuple(w.shape) if hasattr(w, "shape") else np.shape(w)
+    if w is not None and length is not None and len(shape) == 1 and shape[0] != length:
         raise ValueError(
-            f"Invalid `{name}`: received length {np.shape(w)[0]}; expected length {length} "
-            f"(one entry per class, the last axis of the logits)."
+            f"Invalid `{name}`: received length {shape[0]}; expected length {length} "
+            f"(one entry per class: the class axis of the logits)."
         )
 
 

@@ -63,10 +63,24 @@ def test_targets_out_of_range_fail_inside_fit():
 
 def test_shape_mismatch_fails_inside_fit():
     x, y = _data(64)
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
     model.compile(optimizer="sgd", loss=WeightedBinaryCrossentropy())
     with pytest.raises(ValueError, match=r"Shape mismatch: `y_true` has shape"):
         model.fit(x, y[:, 0], epochs=1, verbose=0)
+
+
+def test_one_dimensional_labels_against_one_output_as_keras():
+    """(B,) labels against a (B, 1) output: Keras's own BinaryCrossentropy accepts them (a
+    trailing 1 added), and so does ours, with the same value."""
+    x, y = _data(64)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    logits = model(x)
+    ours = WeightedBinaryCrossentropy()(y[:, 0], logits)
+    keras_own = keras.losses.BinaryCrossentropy(from_logits=True)(y[:, 0], logits)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(ours), keras.ops.convert_to_numpy(keras_own), rtol=1e-6)
+    model.compile(optimizer="sgd", loss=WeightedBinaryCrossentropy())
+    history = model.fit(x, y[:, 0], epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
 
 
 def test_trains_under_mixed_precision():

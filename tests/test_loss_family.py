@@ -535,8 +535,13 @@ def test_bad_tensors(framework):
         wcce(x, np.array([0, 1, 3, 2]))
     with pytest.raises(ValueError, match=rf"Invalid `{tname}`: class indices must lie in \[0, 3\) or equal ignore_index=-100; received \[-1\]"):
         wcce(x, np.array([0, -100, -1, 2]), ignore_index=-100)
-    with pytest.raises(ValueError, match=rf"Shape mismatch: `{tname}` has shape \(4, 1\) but `{xname}` has shape \(4, 3\)"):
-        wcce(x, np.array([[0], [1], [2], [0]]))
+    if framework == "torch":  # torch's CrossEntropyLoss layouts: (N, 1) targets are no indices
+        with pytest.raises(ValueError, match=rf"Shape mismatch: `{tname}` has shape \(4, 1\) but `{xname}` has shape \(4, 3\)"):
+            wcce(x, np.array([[0], [1], [2], [0]]))
+    else:  # Keras's sparse losses take (B, 1) class indices: the same as (B,)
+        np.testing.assert_allclose(wcce(x, np.array([[0], [1], [2], [0]])), wcce(x, np.array([0, 1, 2, 0])))
+    with pytest.raises(ValueError, match=rf"Shape mismatch: `{tname}` has shape \(4, 2\) but `{xname}` has shape \(4, 3\)"):
+        wcce(x, np.zeros((4, 2)))
     with pytest.raises(ValueError, match=r"Invalid `class_weight`: received length 2; expected length 3"):
         wcce(x, np.array([0, 1, 2, 0]), class_weight=[1.0, 2.0])
     with pytest.raises(ValueError, match=rf"Invalid `{tname}`: probability targets must lie in \[0, 1\]"):

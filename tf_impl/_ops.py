@@ -185,19 +185,19 @@ def check_class_indices(name: str, t, num_classes: int, ignore_index: Optional[i
         V.check_class_indices(name, values, num_classes, ignore_index)
 
 
-def _target_kind(target, logits, target_name: str, input_name: str) -> str:
-    """"probabilities" (the logits' shape) or "indices" (logits.shape[:-1]); else a shape error."""
+def _target_kind(target, logits, target_name: str, input_name: str):
+    """("probabilities", target) for the logits' shape, ("indices", target) for class indices
+    of shape logits.shape[:-1] or, as Keras's sparse losses accept, (..., 1) (squeezed);
+    else a shape error."""
     ts, xs = _static_shape(target), _static_shape(logits)
     same = lambda a, b: all(i is None or j is None or i == j for i, j in zip(a, b))  # noqa: E731
     if len(ts) == len(xs) and same(ts, xs):
-        return "probabilities"
+        return "probabilities", target
     if len(ts) == len(xs) - 1 and same(ts, xs[:-1]):
-        return "indices"
-    raise ValueError(
-        f"Shape mismatch: `{target_name}` has shape {ts} but `{input_name}` has "
-        f"shape {xs}; expected class indices of shape {xs[:-1]} "
-        f"or probabilities of shape {xs} (no silent broadcasting)."
-    )
+        return "indices", target
+    if len(ts) == len(xs) and ts[-1] == 1 and same(ts[:-1], xs[:-1]):
+        return "indices", ops.squeeze(target, -1)
+    raise ValueError(V.softmax_target_shape_message(target_name, ts, input_name, xs))
 
 
 def _class_indices(target, num_classes: int, ignore_index, validate_args: bool, target_name: str):
@@ -225,7 +225,8 @@ def softmax_targets(target, logits, *, ignore_index, label_smoothing, class_weig
     """
     num_classes = logits.shape[-1]
     dtype = dtype_of(logits)
-    if _target_kind(target, logits, target_name, input_name) == "probabilities":
+    kind, target = _target_kind(target, logits, target_name, input_name)
+    if kind == "probabilities":
         if validate_args:
             check_in_range(target_name, target, 0.0, 1.0, "probability targets")
         q = ops.cast(target, dtype)
@@ -245,7 +246,8 @@ def cross_entropy(logits, target, *, ignore_index, label_smoothing, class_weight
     """The plain weighted softmax cross-entropy from the backend's sparse cross-entropy instead
     of one-hot rows (the same formula: -(1-e) w_t log p_t - (e/K) sum_c w_c log p_c),
     with the (valid, sample_norm_weight) of softmax_targets."""
-    if _target_kind(target, logits, target_name, input_name) == "probabilities":
+    kind, target = _target_kind(target, logits, target_name, input_name)
+    if kind == "probabilities":
         q, valid, norm = softmax_targets(target, logits, ignore_index=ignore_index, label_smoothing=label_smoothing,
                                          class_weight=class_weight, validate_args=validate_args,
                                          target_name=target_name, input_name=input_name)
@@ -265,31 +267,47 @@ def cross_entropy(logits, target, *, ignore_index, label_smoothing, class_weight
     return loss * valid, valid, valid if w_t is None else w_t * valid
 
 
-def apply_sample_weight(loss, sample_weight):
-    """Multiplies per-sample losses by `sample_weight` (a scalar or one weight per sample)."""
-    if sample_weight is None:
-        return loss
-    sw = ops.cast(ops.convert_to_tensor(sample_weight), dtype_of(loss))
-    if len(sw.shape) == len(loss.shape) + 1 and sw.shape[-1] == 1:  # Keras adapters may add a unit axis
-        sw = ops.squeeze(sw, -1)
-    if len(sw.shape) and _static_shape(sw) != _static_shape(loss) and None not in _static_shape(sw) + _static_shape(loss):
-        raise ValueError(
-            f"Invalid `sample_weight`: received shape {_static_shape(sw)}; expected a scalar or "
-            f"shape {_static_shape(loss)} (one weight per sample)."
-        )
-    return loss * sw
+def match_rank(target, x):
+    """Keras's rule for a target and logits whose ranks differ by one: a trailing axis of size 1
+    is added to a rank-1 target or squeezed from the other side ((B,) labels against (B, 1)
+    logits, as Keras's own losses and metrics accept). Any other shape is left for the shape
+    check, so a real mismatch ((B,) against (B, 3)) stays an error."""
+    ts, xs = _static_shape(target), _static_shape(x)
+    if len(xs) == len(ts) + 1 and xs[-1] == 1:
+        return (ops.expand_dims(target, -1), x) if len(ts) == 1 else (target, ops.squeeze(x, -1))
+    if len(ts) == len(xs) + 1 and ts[-1] == 1:
+        return (target, ops.expand_dims(x, -1)) if len(xs) == 1 else (ops.squeeze(target, -1), x)
+    return target, x
 
 
-def reduce_normalized(loss, reduction, sample_weight, denominator):
-    """Softmax-family reduction: "sum_over_batch_size" divides the (sample-weighted) sum by
-    `denominator` (the number of non-ignored samples, or their summed class weights); 0 when
-    it is 0 (torch gives NaN when every target is ignored: a documented difference)."""
-    loss = apply_sample_weight(loss, sample_weight)
-    if reduction in ("none", None):
-        return loss
-    total = ops.sum(loss)
-    if reduction == "sum":
-        return total
-    denominator = ops.cast(denominator, dtype_of(total))
+def replicas_and_sum(value):
+    """(number of replicas Keras's reduction divides by, `value` summed over them).
+
+    Keras's "sum_over_batch_size" divides each replica's sum by its number of losses and, under
+    tf.distribute, by the number of replicas (`scale_loss_for_distribution`); the gradients are
+    then summed across replicas. A weighted mean's denominator must therefore be the sum over
+    all replicas: a replica-context all-reduce (the whole batch is already here otherwise).
+    """
+    if keras.backend.backend() != "tensorflow":
+        return 1, value
+    import tensorflow as tf
+
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    if replicas > 1 and not tf.distribute.in_cross_replica_context():
+        value = tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, value)
+    return replicas, value
+
+
+def scale_for_normalized_mean(loss, per_sample_norm):
+    """Per-sample losses scaled so that Keras's own "sum_over_batch_size" reduction (sum / number
+    of losses / replicas, sample weights and masks applied by Keras) gives sum / D, D =
+    sum of `per_sample_norm` over every replica (the non-ignored count, or the summed class
+    weights for normalization="weight"); 0 when D is 0 (torch gives NaN: a documented
+    difference). The scale depends on the targets only, never on the logits."""
+    replicas, denominator = replicas_and_sum(ops.sum(per_sample_norm))
+    count = ops.cast(ops.prod(ops.convert_to_tensor(ops.shape(loss), dtype="int32")), dtype_of(loss))
+    denominator = ops.cast(denominator, dtype_of(loss))
     positive = denominator > 0
-    return ops.where(positive, total / ops.where(positive, denominator, ops.ones_like(denominator)), ops.zeros_like(total))
+    scale = ops.where(positive, count * replicas / ops.where(positive, denominator, ops.ones_like(denominator)),
+                      ops.zeros_like(denominator))
+    return loss * ops.stop_gradient(scale)

@@ -149,6 +149,7 @@ class WeightedBinaryCrossentropy(_Loss):
         self.validate_args = bool(validate_args)
 
     def call(self, y_true, y_pred):
+        y_true, y_pred = _ops.match_rank(y_true, y_pred)
         loss = _weighted_binary_crossentropy(
             y_true, y_pred, self.pos_weight, self.neg_weight, self.label_smoothing, self.from_logits, self.validate_args
         )
@@ -239,6 +240,7 @@ class BinaryFocalLoss(_Loss):
         self.validate_args = bool(validate_args)
 
     def call(self, y_true, y_pred):
+        y_true, y_pred = _ops.match_rank(y_true, y_pred)
         loss = _binary_focal_loss(y_true, y_pred, self.alpha, self.gamma, self.label_smoothing, self.from_logits,
                                   self.validate_args)
         return _ops.mean_last_axis(loss)
@@ -359,11 +361,11 @@ def categorical_focal_loss(
 
 
 class _SoftmaxLoss(_Loss):
-    """Reduction for the softmax family: "sum_over_batch_size" divides by the number of
-    non-ignored samples (normalization="count") or by their summed class weights ("weight").
-
-    Keras's base `__call__` would divide by the batch size and cast integer targets to float,
-    so this class reduces itself; `call` still returns the per-sample losses.
+    """Softmax family: `call` returns the per-sample losses; Keras's own `Loss.__call__`
+    applies the dtype policy, masks, `sample_weight`, the reduction and the distribution
+    scaling. For "sum_over_batch_size" the per-sample losses are first scaled so that Keras's
+    mean (sum / number of losses / replicas) divides by the number of non-ignored samples
+    (normalization="count") or by their summed class weights ("weight"), summed over replicas.
     """
 
     normalization = "count"
@@ -372,14 +374,10 @@ class _SoftmaxLoss(_Loss):
         raise NotImplementedError
 
     def call(self, y_true, y_pred):
-        return self._parts(y_true, y_pred)[0]
-
-    def __call__(self, y_true, y_pred, sample_weight=None):
-        with keras.name_scope(self.name):
-            y_pred = ops.convert_to_tensor(y_pred, dtype=self.dtype)
-            loss, valid, norm = self._parts(y_true, y_pred)
-            denominator = ops.sum(norm if self.normalization == "weight" else valid)
-            return _ops.reduce_normalized(loss, self.reduction, sample_weight, denominator)
+        loss, valid, norm = self._parts(y_true, y_pred)
+        if self.reduction == "sum_over_batch_size":
+            loss = _ops.scale_for_normalized_mean(loss, norm if self.normalization == "weight" else valid)
+        return loss
 
 
 @keras.saving.register_keras_serializable("classbalance")
@@ -532,6 +530,7 @@ class AsymmetricLoss(_Loss):
         self.validate_args = bool(validate_args)
 
     def call(self, y_true, y_pred):
+        y_true, y_pred = _ops.match_rank(y_true, y_pred)
         loss = _asymmetric_loss(y_true, y_pred, self.gamma_pos, self.gamma_neg, self.clip,
                                 self.stop_focal_gradient, self.from_logits, self.validate_args)
         return _ops.mean_last_axis(loss)
