@@ -28,6 +28,9 @@ __all__ = [
     "check_values_in_range",
     "check_class_indices",
     "check_float_dtype",
+    "float_dtype_message",
+    "whole_number_message",
+    "sample_weight_shape_message",
     "range_message",
     "index_message",
     "shape_message",
@@ -199,9 +202,11 @@ def check_same_shape(target_name: str, target_shape, input_name: str, input_shap
 
 def check_vector_length(name: str, w: Any, length: Optional[int]) -> None:
     """A per-class vector must have one entry per class (the logits' last axis); scalars pass."""
+    if w is None or length is None:
+        return
     # .shape first: a torch buffer's shape is static under torch.compile, np.ndim(tensor) is not
     shape = tuple(w.shape) if hasattr(w, "shape") else np.shape(w)
-    if w is not None and length is not None and len(shape) == 1 and shape[0] != length:
+    if len(shape) == 1 and shape[0] != length:
         raise ValueError(
             f"Invalid `{name}`: received length {shape[0]}; expected length {length} "
             f"(one entry per class: the class axis of the logits)."
@@ -239,14 +244,25 @@ def check_class_indices(name: str, values: Any, num_classes: int, ignore_index: 
         raise ValueError(f"{index_message(name, num_classes, ignore_index)}; received {first}.")
 
 
+def float_dtype_message(name: str, dtype_text: str) -> str:
+    return (f"Invalid `{name}` dtype: received {dtype_text}; expected a floating dtype "
+            f"(float16, bfloat16, float32 or float64).")
+
+
 def check_float_dtype(name: str, dtype: Any) -> None:
     """Logits must be floating point (a TypeError, as in both frameworks' own ops)."""
     text = str(dtype).replace("torch.", "")
     if not any(k in text for k in ("float", "half", "bfloat")):
-        raise TypeError(
-            f"Invalid `{name}` dtype: received {text}; expected a floating dtype "
-            f"(float16, bfloat16, float32 or float64)."
-        )
+        raise TypeError(float_dtype_message(name, text))
+
+
+def whole_number_message(name: str, values: Any) -> str:
+    return f"Invalid `{name}`: class indices must be whole numbers; received {describe(values)}."
+
+
+def sample_weight_shape_message(received: tuple, per_sample: tuple) -> str:
+    return (f"Invalid `sample_weight`: received shape {tuple(received)}; expected a scalar, shape "
+            f"{tuple(per_sample)} (one weight per sample) or {tuple(per_sample) + (1,)}.")
 
 
 def check_integer(

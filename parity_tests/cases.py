@@ -18,6 +18,10 @@ import numpy as np
 COTANGENT_VALUES = np.array([0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0])
 
 
+SOFTMAX_FAMILY = frozenset({"weighted_categorical_crossentropy", "categorical_focal_loss", "class_balanced_loss",
+                            "logit_adjusted_crossentropy"})
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -29,10 +33,15 @@ class Case:
     reason: str = ""
     seed: int = 0
     oracle: Optional[Callable] = None  # parity API: a user's float64 reference (logits, target)
+    # Inputs are generated class axis last (Keras's layout); torch's softmax family takes the
+    # class on dim 1 (CrossEntropyLoss's layouts), so its adapter moves the axis there.
+    torch_class_dim: Optional[int] = None
 
     def __post_init__(self):
         if self.tol and not self.reason:
             raise ValueError(f"case {self.name}: a tolerance override needs a reason")
+        if self.torch_class_dim is None and isinstance(self.fn, str) and self.fn in SOFTMAX_FAMILY:
+            object.__setattr__(self, "torch_class_dim", 1)
 
     def inputs(self) -> tuple[np.ndarray, np.ndarray]:
         logits, target = self.make_inputs(np.random.default_rng(self.seed))

@@ -44,9 +44,14 @@ class TorchFramework:
             return "no CUDA device visible to torch"
         return None
 
-    def evaluate(self, fn_name, kwargs, logits, target, index_target, dtype, device, cotangent):
+    def evaluate(self, fn_name, kwargs, logits, target, index_target, dtype, device, cotangent, torch_class_dim=None):
         fn = _resolve(fn_name, "torch_impl.losses")
-        return _torch_value_and_grad(lambda x, y: fn(x, y, **kwargs), logits, target, index_target, dtype, device, cotangent)
+        call = lambda x, y: fn(x, y, **kwargs)  # noqa: E731
+        if torch_class_dim is not None and logits.ndim > 2:
+            # class axis last (the case's layout) -> torch's dim; the per-sample output is the same
+            move = lambda t: t.movedim(-1, torch_class_dim)  # noqa: E731
+            call = lambda x, y: fn(move(x), y if index_target else move(y), **kwargs)  # noqa: E731
+        return _torch_value_and_grad(call, logits, target, index_target, dtype, device, cotangent)
 
 
 class KerasFramework:
@@ -87,8 +92,8 @@ class KerasFramework:
             return "no GPU visible to JAX"
         return None
 
-    def evaluate(self, fn_name, kwargs, logits, target, index_target, dtype, device, cotangent):
-        fn = _resolve(fn_name, "tf_impl.losses")
+    def evaluate(self, fn_name, kwargs, logits, target, index_target, dtype, device, cotangent, torch_class_dim=None):
+        fn = _resolve(fn_name, "tf_impl.losses")  # Keras: class axis last, as the case's inputs
         if self.backend == "jax":
             return _jax_value_and_grad(self.jax, fn, kwargs, logits, target, index_target, dtype, device, cotangent)
         kdev = ("gpu:0" if self.backend == "tensorflow" else "cuda:0") if device == "gpu" else "cpu:0"

@@ -128,7 +128,8 @@ def run_cell(case: Case, framework, device: str, dtype: str) -> CellResult:
                           grad_ratio=math.nan, passed=True, skipped=missing)
     x, y, cot, want_value, want_grad = _oracle_cached(case, dtype)
     try:
-        value, grad = framework.evaluate(case.fn, case.kwargs, x, y, case.index_target, dtype, device, cot)
+        value, grad = framework.evaluate(case.fn, case.kwargs, x, y, case.index_target, dtype, device, cot,
+                                         torch_class_dim=case.torch_class_dim)
     except Exception as exc:  # reported as a failing cell, with the reason
         return CellResult(**base, value_err=math.inf, grad_err=math.inf, value_ratio=math.inf,
                           grad_ratio=math.inf, passed=False, error=f"{type(exc).__name__}: {exc}")

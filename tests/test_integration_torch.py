@@ -52,7 +52,9 @@ def test_autocast_cpu_bfloat16_training_step():
             logits = model(x)
             assert logits.dtype == torch.bfloat16
             loss = loss_fn(logits, y)
-        assert loss.dtype == torch.bfloat16  # half in, half out; computed in float32 inside
+        # under autocast a float32 loss, as torch's own losses return (half in, half out without it)
+        assert loss.dtype == torch.float32
+        assert loss_fn(logits.detach(), y).dtype == torch.bfloat16
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -62,8 +64,11 @@ def test_autocast_cpu_bfloat16_training_step():
 
 def test_sample_weight_shape_checked():
     x, y = _data()
-    with pytest.raises(ValueError, match=r"Invalid `sample_weight`: received shape \(5,\); expected a scalar or shape \(32,\)"):
+    with pytest.raises(ValueError, match=r"Invalid `sample_weight`: received shape \(5,\); expected a scalar, shape \(32,\)"):
         WeightedBinaryCrossentropy()(x, y, sample_weight=torch.ones(5))
+    sw = torch.rand(32)  # (B, 1), as Keras accepts it, equals (B,)
+    torch.testing.assert_close(WeightedBinaryCrossentropy()(x, y, sample_weight=sw[:, None]),
+                               WeightedBinaryCrossentropy()(x, y, sample_weight=sw))
 
 
 def test_functional_accepts_tensor_weights_on_input_device_and_dtype():

@@ -205,7 +205,7 @@ def _class_indices(target, num_classes: int, ignore_index, validate_args: bool, 
     if "float" in keras.backend.standardize_dtype(target.dtype):
         values = _concrete(target) if validate_args and not _tf_graph_tensor(target) else None
         if values is not None and not np.all(values == np.round(values)):
-            raise ValueError(f"Invalid `{target_name}`: class indices must be whole numbers; received {V.describe(values)}.")
+            raise ValueError(V.whole_number_message(target_name, values))
         target = ops.cast(target, "int64")
     if validate_args:
         check_class_indices(target_name, target, num_classes, ignore_index)

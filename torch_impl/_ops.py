@@ -22,10 +22,25 @@ def compute_dtype(x: torch.Tensor) -> torch.dtype:
     return torch.float32 if x.dtype in _HALF else x.dtype
 
 
+def output_dtype(x: torch.Tensor) -> torch.dtype:
+    """The input's dtype; float32 for half inputs under autocast, as torch's own losses return."""
+    if x.dtype in _HALF and torch.is_autocast_enabled(x.device.type):
+        return torch.float32
+    return x.dtype
+
+
+def checking() -> bool:
+    """Whether tensor-content checks run: eagerly, yes; while torch.compile traces, no (a
+    data-dependent check would break the graph), so compiled code trusts its inputs. Shape and
+    dtype checks are static and always run."""
+    return not torch.compiler.is_compiling()
+
+
 def check_logits(name: str, x: Any) -> torch.Tensor:
     if not isinstance(x, torch.Tensor):
         x = torch.as_tensor(np.asarray(x))
-    V.check_float_dtype(name, x.dtype)
+    if not x.dtype.is_floating_point:  # a dtype attribute, not its text: static under compile
+        raise TypeError(V.float_dtype_message(name, str(x.dtype).replace("torch.", "")))
     return x
 
 
@@ -44,8 +59,9 @@ def check_same_shape(target_name: str, target: torch.Tensor, input_name: str, x:
 
 
 def check_in_range(name: str, t: torch.Tensor, low: float, high: float, what: str = "values") -> None:
-    """Tensor-content check (a host sync); skipped by the caller when validate_args=False."""
-    if t.numel() == 0:
+    """Tensor-content check (a host sync); skipped by the caller when validate_args=False, and
+    while compiling."""
+    if t.numel() == 0 or not checking():
         return
     lo, hi = torch.aminmax(t.detach().float())
     lo, hi = float(lo), float(hi)
@@ -59,27 +75,57 @@ def probabilities_to_logits(p: torch.Tensor) -> torch.Tensor:
     return torch.log(p) - torch.log1p(-p)
 
 
-def reduce(loss: torch.Tensor, reduction: str, sample_weight: Optional[Any], per_sample_ndim: int) -> torch.Tensor:
-    """torch conventions: 'mean' averages every element (as torch's own losses do), 'sum' adds.
+def _world_size() -> int:
+    """Processes in the default torch.distributed group (1 when it is not initialised)."""
+    dist = torch.distributed
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
 
-    `sample_weight` multiplies the per-sample losses (shape `loss.shape[:per_sample_ndim]`) and
-    the mean still divides by the element count, as Keras does with sample weights.
+
+def _sample_weight_like(sample_weight: Any, loss: torch.Tensor, per_sample_ndim: int) -> torch.Tensor:
+    """`sample_weight` as a scalar or one weight per sample (shape loss.shape[:per_sample_ndim],
+    or that with a trailing 1, Keras's (B, 1)), broadcastable against `loss`."""
+    sw = as_tensor_like(sample_weight, loss)
+    per_sample = tuple(loss.shape[:per_sample_ndim])
+    if sw.ndim == len(per_sample) + 1 and sw.shape[-1] == 1:
+        sw = sw.squeeze(-1)
+    if sw.ndim > 0 and tuple(sw.shape) != per_sample:
+        raise ValueError(V.sample_weight_shape_message(tuple(sw.shape), per_sample))
+    return sw.reshape(sw.shape + (1,) * (loss.ndim - sw.ndim))
+
+
+def reduce(loss: torch.Tensor, reduction: str, sample_weight: Optional[Any] = None, *,
+           per_sample_ndim: Optional[int] = None, denominator: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """The one reduction of every torch_impl loss module.
+
+    `sample_weight` multiplies the per-sample losses (the first `per_sample_ndim` axes; default
+    all of them). "none" returns the weighted losses, "sum" their sum. "mean" divides the sum by
+    the number of elements (as torch's own losses do; with sample weights too, as Keras does),
+    or, for the softmax family's normalized means, by `denominator` (the number of non-ignored
+    samples or their summed class weights; 0 when it is 0, where torch gives NaN).
+
+    Under torch.distributed (world size > 1, grad enabled: training under DDP or FSDP) the
+    denominator is summed across ranks and the mean multiplied by the world size, so that
+    DDP's averaging of the gradients gives exactly the one-process gradient on the union of
+    the ranks' batches (the average of the ranks' values is the one-process value).
     """
     if sample_weight is not None:
-        sw = as_tensor_like(sample_weight, loss)
-        per_sample = tuple(loss.shape[:per_sample_ndim])
-        if sw.ndim > 0 and tuple(sw.shape) != per_sample:
-            raise ValueError(
-                f"Invalid `sample_weight`: received shape {tuple(sw.shape)}; expected a scalar or "
-                f"shape {per_sample} (one weight per sample)."
-            )
-        sw = sw.reshape(sw.shape + (1,) * (loss.ndim - sw.ndim))
-        loss = loss * sw
+        loss = loss * _sample_weight_like(sample_weight, loss, loss.ndim if per_sample_ndim is None else per_sample_ndim)
     if reduction == "none":
         return loss
+    total = loss.sum()
     if reduction == "sum":
-        return loss.sum()
-    return loss.mean() if loss.numel() else loss.sum()
+        return total
+    if denominator is None:
+        return total / loss.numel() if loss.numel() else total
+    denominator = denominator.detach().to(total.dtype)
+    world = _world_size() if torch.is_grad_enabled() else 1
+    if world > 1:
+        denominator = denominator.clone()
+        torch.distributed.all_reduce(denominator)
+        total = total * world
+    positive = denominator > 0
+    return torch.where(positive, total / torch.where(positive, denominator, torch.ones_like(denominator)),
+                       torch.zeros_like(total))
 
 
 # -------------------------------------------------------------------- softmax-family helpers
@@ -121,24 +167,32 @@ def focal_factor(base, log_base, gamma: float) -> Optional[torch.Tensor]:
     return torch.exp(gamma * log_base())
 
 
+def class_last(x: torch.Tensor, target: torch.Tensor):
+    """CrossEntropyLoss's layouts, (C), (N, C) and (N, C, d1, ..., dk) with the class on dim 1,
+    as (..., C) with the class last, the layout the softmax cores compute in (a view, no copy);
+    probability targets (the input's shape) move alike, index targets (N, d1, ..., dk) stay."""
+    if x.ndim <= 2:
+        return x, target
+    if tuple(target.shape) == tuple(x.shape):
+        target = target.movedim(1, -1)
+    return x.movedim(1, -1), target
+
+
 def _target_kind(target: torch.Tensor, logits: torch.Tensor, target_name: str, input_name: str) -> str:
     """"probabilities" (the logits' shape) or "indices" (logits.shape[:-1]); else a shape error."""
     if tuple(target.shape) == tuple(logits.shape):
         return "probabilities"
     if tuple(target.shape) == tuple(logits.shape[:-1]):
         return "indices"
-    raise ValueError(
-        f"Shape mismatch: `{target_name}` has shape {tuple(target.shape)} but `{input_name}` has "
-        f"shape {tuple(logits.shape)}; expected class indices of shape {tuple(logits.shape[:-1])} "
-        f"or probabilities of shape {tuple(logits.shape)} (no silent broadcasting)."
-    )
+    raise ValueError(V.softmax_target_shape_message(target_name, tuple(target.shape), input_name, tuple(logits.shape)))
 
 
 def _class_indices(target: torch.Tensor, num_classes: int, ignore_index, validate_args: bool, target_name: str):
     """int64 indices, the keep mask and the indices made safe (ignored -> 0) for gathering."""
+    validate_args = validate_args and checking()
     if target.dtype.is_floating_point:
         if validate_args and not bool(torch.all(target == torch.round(target))):
-            raise ValueError(f"Invalid `{target_name}`: class indices must be whole numbers; received {V.describe(target)}.")
+            raise ValueError(V.whole_number_message(target_name, target))
         target = target.to(torch.int64)
     if validate_args:
         V.check_class_indices(target_name, target, num_classes, ignore_index)
@@ -214,18 +268,3 @@ def cross_entropy(
     valid = keep.to(dtype)
     norm = valid if class_weight is None else class_weight[safe] * valid
     return loss, valid, norm
-
-
-def reduce_normalized(loss: torch.Tensor, reduction: str, sample_weight: Optional[Any], denominator: torch.Tensor) -> torch.Tensor:
-    """Softmax-family reduction: "mean" divides the (sample-weighted) sum by `denominator`
-    (the number of non-ignored samples, or their summed class weights); 0 when it is 0
-    (torch gives NaN when every target is ignored: a documented difference)."""
-    if sample_weight is not None:
-        loss = reduce(loss, "none", sample_weight, per_sample_ndim=loss.ndim)
-    if reduction == "none":
-        return loss
-    total = loss.sum()
-    if reduction == "sum":
-        return total
-    denominator = denominator.to(total.dtype)
-    return torch.where(denominator > 0, total / torch.where(denominator > 0, denominator, torch.ones_like(denominator)), torch.zeros_like(total))

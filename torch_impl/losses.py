@@ -63,7 +63,7 @@ def _sigmoid_inputs(x, y, from_logits, label_smoothing, validate_args):
 
 
 def _weighted_binary_crossentropy(x, y, pos_weight, neg_weight, label_smoothing, from_logits, validate_args,
-                                  neg_weight_positive=None, reduction="none"):
+                                  neg_weight_positive=None):
     x, xc, yc = _sigmoid_inputs(x, y, from_logits, label_smoothing, validate_args)
     num_labels = x.shape[-1] if x.ndim else 1
     V.check_vector_length("pos_weight", pos_weight, num_labels)
@@ -77,14 +77,13 @@ def _weighted_binary_crossentropy(x, y, pos_weight, neg_weight, label_smoothing,
         # w- * BCEWithLogits(pos_weight=w+/w-) == -[w+ y log s(x) + w- (1-y) log s(-x)].
         if nw is not None:
             pw = nw.reciprocal() if pw is None else pw / nw
-        # `reduction` lets the module use the kernel's own fused mean/sum (no sample weights)
-        return F.binary_cross_entropy_with_logits(xc, yc, weight=nw, pos_weight=pw, reduction=reduction).to(x.dtype)
+        loss = F.binary_cross_entropy_with_logits(xc, yc, weight=nw, pos_weight=pw, reduction="none")
     else:  # zero negative weights: the direct form (two log-sigmoids, no cancellation)
         pos = yc * F.logsigmoid(xc)
         if pw is not None:
             pos = pos * pw
         loss = -(pos + nw * ((1.0 - yc) * F.logsigmoid(-xc)))
-    return _ops.reduce(loss, reduction, None, per_sample_ndim=max(loss.ndim - 1, 1)).to(x.dtype)
+    return loss.to(_ops.output_dtype(x))
 
 
 def weighted_binary_crossentropy(
@@ -132,7 +131,12 @@ class _Loss(nn.Module):
         self.reduction = V.check_choice("reduction", reduction, V.TORCH_REDUCTIONS)
 
     def _register_weight(self, name: str, value) -> None:
+        # a buffer: it follows .to(device), lives in the state_dict and is never uploaded per call
         self.register_buffer(name, None if value is None else torch.as_tensor(value, dtype=torch.float64))
+
+    def _reduce(self, loss, sample_weight, denominator=None):
+        """Sigmoid family: one weight per sample (the leading axes), "mean" over every element."""
+        return _ops.reduce(loss, self.reduction, sample_weight, per_sample_ndim=max(loss.ndim - 1, 1))
 
 
 class WeightedBinaryCrossentropy(_Loss):
@@ -166,14 +170,11 @@ class WeightedBinaryCrossentropy(_Loss):
         self.validate_args = bool(validate_args)
 
     def forward(self, input: torch.Tensor, target: torch.Tensor, sample_weight: Optional[Any] = None) -> torch.Tensor:
-        fused = self.reduction if sample_weight is None else "none"
         loss = _weighted_binary_crossentropy(
             input, target, self.pos_weight, self.neg_weight, self.label_smoothing, self.from_logits,
-            self.validate_args, self._neg_weight_positive, fused,
+            self.validate_args, self._neg_weight_positive,
         )
-        if sample_weight is None:
-            return loss
-        return _ops.reduce(loss, self.reduction, sample_weight, per_sample_ndim=max(loss.ndim - 1, 1))
+        return self._reduce(loss, sample_weight)
 
     def extra_repr(self) -> str:
         return f"label_smoothing={self.label_smoothing}, from_logits={self.from_logits}, reduction={self.reduction!r}"
@@ -198,7 +199,7 @@ def _binary_focal_loss(x, y, alpha, gamma, label_smoothing, from_logits, validat
         loss = loss * factor
     if alpha is not None:
         loss = loss * (alpha * yc + (1.0 - alpha) * (1.0 - yc))
-    return loss.to(x.dtype)
+    return loss.to(_ops.output_dtype(x))
 
 
 def binary_focal_loss(
@@ -248,7 +249,7 @@ class BinaryFocalLoss(_Loss):
 
     def forward(self, input, target, sample_weight=None):
         loss = _binary_focal_loss(input, target, self.alpha, self.gamma, self.label_smoothing, self.from_logits, self.validate_args)
-        return _ops.reduce(loss, self.reduction, sample_weight, per_sample_ndim=max(loss.ndim - 1, 1))
+        return self._reduce(loss, sample_weight)
 
 
 # --------------------------------------------------------------------------------------------
@@ -257,20 +258,24 @@ class BinaryFocalLoss(_Loss):
 
 
 def _softmax_inputs(x, target, from_logits, validate_args):
+    """Checks softmax-family inputs and puts CrossEntropyLoss's layouts class last: (original
+    logits, logits and target class last, logits in the compute dtype)."""
     x = _ops.check_logits("input", x)
     if x.ndim < 1:
-        raise ValueError("Invalid `input`: received a scalar; expected logits of shape (..., C).")
+        raise ValueError("Invalid `input`: received a scalar; expected logits of shape (C), (N, C) or (N, C, d1, ...).")
     if not isinstance(target, torch.Tensor):
         target = torch.as_tensor(target)
     if validate_args and not from_logits:
         _ops.check_in_range("input", x, 0.0, 1.0, "probabilities (from_logits=False)")
-    return x, x.to(_ops.compute_dtype(x)), target
+    x_last, target = _ops.class_last(x, target)
+    return x, x_last.to(_ops.compute_dtype(x)), target
 
 
-def _softmax_loss(x, target, *, class_weight, alpha, gamma, label_smoothing, ignore_index, from_logits, validate_args):
-    """Per-sample -sum_c w_c alpha_c (1 - p_c)^gamma q_c log p_c, with the normalisers."""
-    x, xc, target = _softmax_inputs(x, target, from_logits, validate_args)
-    num_classes = x.shape[-1]
+def _softmax_core(xc, target, out_dtype, *, class_weight, alpha, gamma, label_smoothing, ignore_index, from_logits,
+                  validate_args):
+    """Per-sample -sum_c w_c alpha_c (1 - p_c)^gamma q_c log p_c (class axis last), with the
+    normalisers (valid, per-sample norm weight)."""
+    num_classes = xc.shape[-1]
     V.check_vector_length("class_weight", class_weight, num_classes)
     V.check_vector_length("alpha", alpha, num_classes)
     w = _ops.as_tensor_like(class_weight, xc)
@@ -278,7 +283,7 @@ def _softmax_loss(x, target, *, class_weight, alpha, gamma, label_smoothing, ign
     if from_logits and not gamma and a is None:  # plain weighted CE: torch's fused kernel
         loss, valid, norm = _ops.cross_entropy(xc, target, ignore_index=ignore_index, label_smoothing=label_smoothing,
                                                class_weight=w, validate_args=validate_args)
-        return loss.to(x.dtype), valid, norm
+        return loss.to(out_dtype), valid, norm
     logp = _ops.log_softmax_from(xc, from_logits)
     q, valid, norm = _ops.softmax_targets(
         target, xc, ignore_index=ignore_index, label_smoothing=label_smoothing,
@@ -292,7 +297,13 @@ def _softmax_loss(x, target, *, class_weight, alpha, gamma, label_smoothing, ign
         term = term * w
     if a is not None:
         term = term * a
-    return (-term.sum(dim=-1)).to(x.dtype), valid, norm
+    return (-term.sum(dim=-1)).to(out_dtype), valid, norm
+
+
+def _softmax_loss(x, target, **kw):
+    """`_softmax_core` on the torch layouts (class on dim 1 from 3 dimensions on)."""
+    x, xc, target = _softmax_inputs(x, target, kw["from_logits"], kw["validate_args"])
+    return _softmax_core(xc, target, _ops.output_dtype(x), **kw)
 
 
 def weighted_categorical_crossentropy(
@@ -361,13 +372,15 @@ def categorical_focal_loss(
 
 class _SoftmaxLoss(_Loss):
     """Reduction for the softmax family: "mean" divides by the number of non-ignored samples
-    (normalization="count") or by their summed class weights ("weight")."""
+    (normalization="count") or by their summed class weights ("weight"), summed over the
+    ranks under torch.distributed (see `_ops.reduce`)."""
 
     normalization = "count"
 
-    def _reduce(self, loss, valid, norm, sample_weight):
+    def _reduce_normalized(self, parts, sample_weight):
+        loss, valid, norm = parts
         denominator = (norm if self.normalization == "weight" else valid).sum()
-        return _ops.reduce_normalized(loss, self.reduction, sample_weight, denominator)
+        return _ops.reduce(loss, self.reduction, sample_weight, denominator=denominator)
 
 
 class WeightedCategoricalCrossentropy(_SoftmaxLoss):
@@ -390,11 +403,10 @@ class WeightedCategoricalCrossentropy(_SoftmaxLoss):
         self.validate_args = bool(validate_args)
 
     def forward(self, input, target, sample_weight=None):
-        loss, valid, norm = _softmax_loss(
+        return self._reduce_normalized(_softmax_loss(
             input, target, class_weight=self.class_weight, alpha=None, gamma=0.0,
             label_smoothing=self.label_smoothing, ignore_index=self.ignore_index,
-            from_logits=self.from_logits, validate_args=self.validate_args)
-        return self._reduce(loss, valid, norm, sample_weight)
+            from_logits=self.from_logits, validate_args=self.validate_args), sample_weight)
 
 
 class CategoricalFocalLoss(_SoftmaxLoss):
@@ -406,11 +418,8 @@ class CategoricalFocalLoss(_SoftmaxLoss):
                  ignore_index: Optional[int] = None, normalization: str = "count", from_logits: bool = True,
                  validate_args: bool = True, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        alpha = A.alpha(alpha, allow_vector=True)
-        if isinstance(alpha, np.ndarray):
-            self._register_weight("alpha", alpha)
-        else:
-            self.alpha = alpha
+        # a buffer, scalar or vector: on the module's device, never uploaded per call
+        self._register_weight("alpha", A.alpha(alpha, allow_vector=True))
         self.gamma = A.gamma("gamma", gamma)
         self.label_smoothing = A.label_smoothing(label_smoothing)
         self.ignore_index = A.ignore_index(ignore_index)
@@ -419,11 +428,10 @@ class CategoricalFocalLoss(_SoftmaxLoss):
         self.validate_args = bool(validate_args)
 
     def forward(self, input, target, sample_weight=None):
-        loss, valid, norm = _softmax_loss(
+        return self._reduce_normalized(_softmax_loss(
             input, target, class_weight=None, alpha=self.alpha, gamma=self.gamma,
             label_smoothing=self.label_smoothing, ignore_index=self.ignore_index,
-            from_logits=self.from_logits, validate_args=self.validate_args)
-        return self._reduce(loss, valid, norm, sample_weight)
+            from_logits=self.from_logits, validate_args=self.validate_args), sample_weight)
 
 
 # --------------------------------------------------------------------------------------------
@@ -460,7 +468,7 @@ def _asymmetric_loss(x, y, gamma_pos, gamma_neg, clip, stop_focal_gradient, from
         pos = pos * w_pos
     if w_neg is not None:
         neg = neg * w_neg
-    return (-(pos + neg)).to(x.dtype)
+    return (-(pos + neg)).to(_ops.output_dtype(x))
 
 
 def asymmetric_loss(
@@ -510,7 +518,7 @@ class AsymmetricLoss(_Loss):
     def forward(self, input, target, sample_weight=None):
         loss = _asymmetric_loss(input, target, self.gamma_pos, self.gamma_neg, self.clip,
                                 self.stop_focal_gradient, self.from_logits, self.validate_args)
-        return _ops.reduce(loss, self.reduction, sample_weight, per_sample_ndim=max(loss.ndim - 1, 1))
+        return self._reduce(loss, sample_weight)
 
 
 # --------------------------------------------------------------------------------------------
@@ -518,20 +526,18 @@ class AsymmetricLoss(_Loss):
 # --------------------------------------------------------------------------------------------
 
 def _class_balanced_loss(x, target, weights, base, gamma, validate_args):
-    x = _ops.check_logits("input", x)
-    V.check_vector_length("samples_per_class", weights, x.shape[-1] if x.ndim else 1)
+    x, xc, target = _softmax_inputs(x, target, True, validate_args)
+    V.check_vector_length("samples_per_class", weights, xc.shape[-1])
     if base == "softmax":
-        loss, valid, _ = _softmax_loss(x, target, class_weight=weights, alpha=None, gamma=0.0, label_smoothing=0.0,
-                                       ignore_index=None, from_logits=True, validate_args=validate_args)
+        loss, valid, _ = _softmax_core(xc, target, _ops.output_dtype(x), class_weight=weights, alpha=None, gamma=0.0,
+                                       label_smoothing=0.0, ignore_index=None, from_logits=True,
+                                       validate_args=validate_args)
         return loss, valid
-    if not isinstance(target, torch.Tensor):
-        target = torch.as_tensor(target)
-    xc = x.to(_ops.compute_dtype(x))
     w = _ops.as_tensor_like(weights, xc)
     q, valid, w_n = _ops.softmax_targets(target, xc, ignore_index=None, label_smoothing=0.0, class_weight=w,
                                          validate_args=validate_args)
-    per_class = (_binary_focal_loss(xc, q, None, gamma if base == "focal" else 0.0, 0.0, True, False))
-    return (w_n * per_class.sum(dim=-1)).to(x.dtype), valid
+    per_class = _binary_focal_loss(xc, q, None, gamma if base == "focal" else 0.0, 0.0, True, False)
+    return (w_n * per_class.sum(dim=-1)).to(_ops.output_dtype(x)), valid
 
 
 def class_balanced_loss(
@@ -581,7 +587,7 @@ class ClassBalancedLoss(_SoftmaxLoss):
 
     def forward(self, input, target, sample_weight=None):
         loss, valid = _class_balanced_loss(input, target, self.class_weight, self.base, self.gamma, self.validate_args)
-        return _ops.reduce_normalized(loss, self.reduction, sample_weight, valid.sum())
+        return self._reduce_normalized((loss, valid, valid), sample_weight)
 
 
 # --------------------------------------------------------------------------------------------
@@ -597,18 +603,20 @@ def adjust_logits(input: torch.Tensor, class_priors: Any, *, tau: float = 1.0) -
     """
     priors, tau = A.logit_adjusted(class_priors, tau)
     x = _ops.check_logits("input", input)
-    V.check_vector_length("class_priors", priors, x.shape[-1])
-    return x - _ops.as_tensor_like(tau * np.log(priors), x)
+    class_dim = 1 if x.ndim > 2 else -1  # CrossEntropyLoss's layouts
+    V.check_vector_length("class_priors", priors, x.shape[class_dim])
+    shift = _ops.as_tensor_like(tau * np.log(priors), x)
+    return x - (shift.reshape((-1,) + (1,) * (x.ndim - 2)) if class_dim == 1 else shift)
 
 
 def _logit_adjusted_crossentropy(x, target, priors, tau, ignore_index, validate_args):
-    x = _ops.check_logits("input", x)
-    V.check_vector_length("class_priors", priors, x.shape[-1])
-    xc = x.to(_ops.compute_dtype(x))
+    x, xc, target = _softmax_inputs(x, target, True, validate_args)
+    V.check_vector_length("class_priors", priors, xc.shape[-1])
     shifted = xc + tau * torch.log(_ops.as_tensor_like(priors, xc))  # on the device: no host sync per call
-    loss, valid, _ = _softmax_loss(shifted, target, class_weight=None, alpha=None, gamma=0.0, label_smoothing=0.0,
-                                   ignore_index=ignore_index, from_logits=True, validate_args=validate_args)
-    return loss.to(x.dtype), valid
+    loss, valid, _ = _softmax_core(shifted, target, _ops.output_dtype(x), class_weight=None, alpha=None, gamma=0.0,
+                                   label_smoothing=0.0, ignore_index=ignore_index, from_logits=True,
+                                   validate_args=validate_args)
+    return loss, valid
 
 
 def logit_adjusted_crossentropy(
@@ -647,4 +655,4 @@ class LogitAdjustedCrossentropy(_SoftmaxLoss):
     def forward(self, input, target, sample_weight=None):
         loss, valid = _logit_adjusted_crossentropy(input, target, self.class_priors, self.tau, self.ignore_index,
                                                    self.validate_args)
-        return _ops.reduce_normalized(loss, self.reduction, sample_weight, valid.sum())
+        return self._reduce_normalized((loss, valid, valid), sample_weight)
