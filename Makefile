@@ -6,6 +6,12 @@ STAMP := $(VENV)/.installed-stamp
 
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
+# jax on the CPU (CI has no GPU); set JAX_PLATFORMS= (empty) to let a CUDA jaxlib pick the GPU.
+export JAX_PLATFORMS ?= cpu
+
+# pytest-xdist workers per pytest process (`make test XDIST=0` runs in one process).
+XDIST ?= 2
+PYTEST := $(PY) -m pytest -q -p no:cacheprovider $(if $(filter-out 0,$(XDIST)),-n $(XDIST))
 
 .PHONY: test demo bench venv clean
 
@@ -14,14 +20,23 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check -q --upgrade pip
-	$(PY) -m pip install --disable-pip-version-check -q -c constraints.txt -e ".[tf,torch,dev]"
+	$(PY) -m pip install --disable-pip-version-check -q -c constraints.txt -e ".[tf,torch,jax,dev]"
 	touch $(STAMP)
 
 # Process 1: everything, Keras on its tensorflow backend.
-# Process 2: the Keras tests again (parity cells included), Keras on its torch backend.
+# Processes 2 and 3: the Keras tests again (`-m keras`, parity cells included), Keras on its
+# torch backend, then on its jax backend. All three always run; the exit status is the first
+# failure's.
 test: $(STAMP)
-	KERAS_BACKEND=tensorflow $(PY) -m pytest -q -p no:cacheprovider tests parity_tests
-	KERAS_BACKEND=torch $(PY) -m pytest -q -p no:cacheprovider -m keras tests parity_tests
+	@rc=0; \
+	for backend in tensorflow torch jax; do \
+	  if [ $$backend = tensorflow ]; then mark=""; else mark="-m keras"; fi; \
+	  echo "== pytest, KERAS_BACKEND=$$backend $$mark"; \
+	  start=$$(date +%s); \
+	  KERAS_BACKEND=$$backend $(PYTEST) $$mark tests parity_tests || { r=$$?; [ $$rc -ne 0 ] || rc=$$r; }; \
+	  echo "== KERAS_BACKEND=$$backend: $$(( $$(date +%s) - start )) s"; \
+	done; \
+	exit $$rc
 
 demo: $(STAMP)
 	$(VENV)/bin/classbalance-parity

@@ -1,9 +1,10 @@
 """Shared pytest set-up for tests/ and parity_tests/.
 
-`make test` runs pytest twice: first with KERAS_BACKEND=tensorflow (every test), then with
-KERAS_BACKEND=torch and `-m keras` (only tests marked `keras`, i.e. the Keras side again on
-its torch backend). Tests that need TensorFlow itself (tf.data, tf.nn anchors) use
-`needs_tf_backend`.
+`make test` runs pytest three times: first with KERAS_BACKEND=tensorflow (every test), then
+with KERAS_BACKEND=torch and with KERAS_BACKEND=jax, each with `-m keras` (only tests marked
+`keras`, i.e. the Keras side again on its torch and jax backends). Tests that need
+TensorFlow itself (tf.data, tf.nn anchors) use `needs_tf_backend`. The Makefile sets
+JAX_PLATFORMS=cpu (CI has no GPU).
 """
 
 import os
