@@ -1,0 +1,301 @@
+"""Conformance matrix, torch side: every row of tests/conformance.py through torch's own
+machinery (eager, torch.compile(fullgraph=True) over batch sizes 32, 17, 9, autocast,
+state_dict, CrossEntropyLoss's layouts, sample_weight (B, 1)). DDP lives in
+test_distributed.py (two gloo processes).
+
+torch.compile runs with the "aot_eager" backend: it captures the same graph (Dynamo, then
+AOTAutograd for the backward) as the default inductor backend, without the C++ code
+generation that would take most of a minute per row on the 2-core test machine.
+"""
+
+import inspect
+
+import numpy as np
+import pytest
+import torch
+import torchmetrics
+from torch._dynamo.testing import CompileCounterWithBackend
+
+from tests import conformance as C
+
+BATCH_SIZES = (32, 17, 9)
+
+
+def _inputs(row, n, seed=0):
+    """(preds, target, sample_weight or None) as tensors."""
+    i = row.inputs(n, seed)
+    sw = None if i.sample_weight is None else torch.as_tensor(i.sample_weight)
+    return torch.as_tensor(i.logits), torch.as_tensor(i.target), sw
+
+
+def _call(row, obj, preds, target, sample_weight=None):
+    """The row's value on one batch: the loss, or the metric's result after one update."""
+    if row.kind == "loss":
+        if sample_weight is None:
+            return obj(preds, target)
+        return obj(preds, target, sample_weight=sample_weight)
+    obj.reset()
+    obj.update(preds, target, sample_weight=sample_weight)
+    return obj.compute()
+
+
+def _close(actual, expected, **kw):
+    kw.setdefault("rtol", 1e-5)
+    kw.setdefault("atol", 1e-6)
+    torch.testing.assert_close(actual, expected, check_dtype=False, **kw)
+
+
+def test_table_covers_every_class():
+    """A public loss or metric class without a row in tests/conformance.py fails here."""
+    import torch_impl.losses
+    import torch_impl.metrics
+
+    listed = {r.name for r in C.ROWS}
+    public = set()
+    for module, base in ((torch_impl.losses, torch.nn.Module), (torch_impl.metrics, torchmetrics.Metric)):
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if inspect.isclass(obj) and issubclass(obj, base):
+                public.add(name)
+    assert public - listed == set(), f"classes without a conformance row: {sorted(public - listed)}"
+    assert C.REQUIRED_CLASSES["losses"] | C.REQUIRED_CLASSES["metrics"] <= listed
+
+
+# ----------------------------------------------------------------------------------- eager
+
+
+@pytest.mark.parametrize("row", C.params(C.MATRIX))
+def test_eager_value_and_gradient(row):
+    preds, target, sw = _inputs(row, 32)
+    obj = C.build("torch", row)
+    if row.kind == "metric":
+        half = 16
+        obj.update(preds[:half], target[:half])
+        obj.update(preds[half:], target[half:])
+        streamed = obj.compute()
+        assert streamed.ndim == 0 and torch.isfinite(streamed)
+        _close(streamed, _call(row, C.build("torch", row), preds, target))  # streaming == one batch
+        return
+    preds.requires_grad_(True)
+    value = _call(row, obj, preds, target, sw)
+    assert value.ndim == 0 and value.dtype == torch.float32 and torch.isfinite(value)
+    value.backward()
+    assert preds.grad.shape == preds.shape and torch.isfinite(preds.grad).all()
+
+
+# ------------------------------------------------------------------------------ torch.compile
+
+
+def _explain(fn, *args):
+    torch._dynamo.reset()
+    explanation = torch._dynamo.explain(fn)(*args)
+    reasons = [str(b.reason).splitlines()[0] for b in explanation.break_reasons]
+    return explanation.graph_break_count, reasons
+
+
+@pytest.mark.parametrize("row", C.params([r for r in C.MATRIX if r.kind == "loss"]))
+def test_loss_compiles_fullgraph_over_dynamic_batch_sizes(row):
+    """No graph break (torch._dynamo.explain), at most one recompile over batch sizes 32, 17, 9,
+    values and gradients equal to eager."""
+    module = C.build("torch", row)
+    preds, target, sw = _inputs(row, BATCH_SIZES[0])
+    breaks, reasons = _explain(module, preds, target)
+    assert breaks == 0, f"{breaks} graph breaks: {reasons}"
+
+    torch._dynamo.reset()
+    counter = CompileCounterWithBackend("aot_eager")
+    compiled = torch.compile(module, backend=counter, fullgraph=True)
+    for n in BATCH_SIZES:
+        preds, target, sw = _inputs(row, n, seed=n)
+        xe = preds.clone().requires_grad_(True)
+        xc = preds.clone().requires_grad_(True)
+        eager = _call(row, module, xe, target, sw)
+        comp = _call(row, compiled, xc, target, sw)
+        eager.backward()
+        comp.backward()
+        _close(comp, eager)
+        _close(xc.grad, xe.grad, atol=1e-7)
+    assert counter.frame_count <= 2, f"{counter.frame_count} compilations for batch sizes {BATCH_SIZES}"
+    torch._dynamo.reset()
+
+
+@pytest.mark.parametrize("row", C.params(C.METRICS))
+def test_metric_update_compiles_fullgraph_over_dynamic_batch_sizes(row):
+    """A function calling metric.update compiles without graph break (torchmetrics's own update
+    wrapper included); the streamed result equals eager."""
+    preds, target, _ = _inputs(row, BATCH_SIZES[0])
+    probe = C.build("torch", row)
+    breaks, reasons = _explain(lambda p, t: probe.update(p, t), preds, target)
+    assert breaks == 0, f"{breaks} graph breaks: {reasons}"
+
+    torch._dynamo.reset()
+    counter = CompileCounterWithBackend("aot_eager")
+    eager, streamed = C.build("torch", row), C.build("torch", row)
+    step = torch.compile(lambda p, t: streamed.update(p, t), backend=counter, fullgraph=True)
+    for n in BATCH_SIZES:
+        preds, target, _ = _inputs(row, n, seed=n)
+        eager.update(preds, target)
+        step(preds, target)
+        _close(streamed.compute(), eager.compute())
+    assert counter.frame_count <= 2, f"{counter.frame_count} compilations for batch sizes {BATCH_SIZES}"
+    torch._dynamo.reset()
+
+
+# ---------------------------------------------------------------------------------- autocast
+
+
+def _linear(row):
+    torch.manual_seed(0)
+    return torch.nn.Linear(C.NUM_FEATURES, row.num_outputs)
+
+
+def _forward(row, model, features):
+    out = model(features)
+    return out.squeeze(-1) if row.family == "binary" else out
+
+
+@pytest.mark.parametrize("row", C.params(C.MATRIX))
+def test_autocast_bfloat16(row):
+    """Under torch.autocast the losses return float32, as torch's own losses do, with a finite
+    gradient; the metrics take the bfloat16 scores."""
+    i = row.inputs(32)
+    features, target = torch.as_tensor(i.features), torch.as_tensor(i.target)
+    model = _linear(row)
+    obj = C.build("torch", row)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        preds = _forward(row, model, features)
+        assert preds.dtype == torch.bfloat16
+        value = _call(row, obj, preds, target)
+    assert torch.isfinite(value).all()
+    if row.kind == "metric":
+        _close(value, _call(row, C.build("torch", row), preds.float(), target))
+        return
+    want = torch.nn.functional.binary_cross_entropy_with_logits(preds, torch.rand_like(preds))
+    assert want.dtype == torch.float32  # torch's own loss under autocast (the reference behaviour)
+    assert value.dtype == torch.float32, f"autocast: {value.dtype}, torch's own losses give float32"
+    value.backward()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+# -------------------------------------------------------------------------------- state_dict
+
+
+@pytest.mark.parametrize("row", C.params(C.MATRIX))
+def test_state_dict_round_trip(row):
+    """Loading the state_dict into a fresh module (its float buffers overwritten first) gives
+    the same value: everything the value depends on beyond the constructor travels."""
+    preds, target, sw = _inputs(row, 32)
+    obj = C.build("torch", row)
+    fresh = C.build("torch", row)
+    if row.kind == "metric":
+        obj.persistent(True)
+        fresh.persistent(True)
+        obj.update(preds, target)
+        fresh.update(preds[:3], target[:3])
+        fresh.load_state_dict(obj.state_dict())
+        _close(fresh.compute(), obj.compute())
+        return
+    with torch.no_grad():
+        for buffer in fresh.buffers():
+            if buffer.is_floating_point():
+                buffer.fill_(7.0)
+    assert set(fresh.state_dict()) == set(obj.state_dict())
+    fresh.load_state_dict(obj.state_dict())
+    _close(_call(row, fresh, preds, target, sw), _call(row, obj, preds, target, sw))
+
+
+# ---------------------------------------------------------------------------- sample weights
+
+
+@pytest.mark.parametrize("row", C.params(C.MATRIX))
+def test_sample_weight_b1_equals_b(row):
+    preds, target, _ = _inputs(row, 32, seed=2)
+    sw = torch.as_tensor(np.random.default_rng(0).uniform(0.2, 2.0, size=32).astype("float32"))
+    obj = C.build("torch", row)
+    _close(_call(row, obj, preds, target, sw[:, None]), _call(row, obj, preds, target, sw))
+
+
+@pytest.mark.parametrize("row", C.params(C.SIGMOID))
+def test_sigmoid_family_takes_exact_shapes_like_bce_with_logits(row):
+    """torch's rule for the sigmoid family: target of the input's shape, no squeezing."""
+    preds, target, _ = _inputs(row, 8)
+    with pytest.raises(ValueError):
+        torch.nn.BCEWithLogitsLoss()(preds[:, :1], target[:, 0])
+    with pytest.raises(ValueError, match=r"(?i)shape"):
+        C.build("torch", row, 1)(preds[:, :1], target[:, 0])
+    with pytest.raises(ValueError, match=r"(?i)shape"):
+        C.build("torch", row)(preds, target[:, 0])
+
+
+# ------------------------------------------------------------- CrossEntropyLoss's layouts
+
+D1, D2 = 3, 2
+
+
+def _probabilities(shape, dim, seed):
+    g = torch.Generator().manual_seed(seed)
+    return torch.softmax(2.0 * torch.randn(shape, generator=g), dim=dim)
+
+
+def _layouts(row, seed=0):
+    """(name, input, target, flat input (M, C), flat target (M,) or (M, C), unreduced shape) in
+    CrossEntropyLoss's layouts: (C) with a () target, (N, C), (N, C, d1, d2) with (N, d1, d2)
+    indices or probabilities of the input's shape."""
+    n = 4
+    i = row.inputs(n * D1 * D2, seed)
+    logits = torch.as_tensor(i.logits)  # (M, C), M = n d1 d2
+    target = torch.as_tensor(i.target)
+    spatial = logits.reshape(n, D1, D2, C.K).permute(0, 3, 1, 2).contiguous()  # (N, C, d1, d2)
+    probs = _probabilities((n, C.K, D1, D2), 1, seed)
+    flat_probs = probs.permute(0, 2, 3, 1).reshape(-1, C.K)
+    first = int(np.flatnonzero(i.target != (row.ignore_index if row.ignore_index is not None else -10**9))[0])
+    return [
+        ("unbatched", logits[first], target[first], logits[first:first + 1], target[first:first + 1], ()),
+        ("batched", logits, target, logits, target, (n * D1 * D2,)),
+        ("spatial-indices", spatial, target.reshape(n, D1, D2), logits, target, (n, D1, D2)),
+        ("spatial-probabilities", spatial, probs, logits, flat_probs, (n, D1, D2)),
+    ]
+
+
+@pytest.mark.parametrize("row", C.params(C.SOFTMAX))
+def test_softmax_family_takes_cross_entropy_layouts(row):
+    """(C), (N, C), (N, C, d1, d2): the class on dim 1, as CrossEntropyLoss; the mean equals
+    the call on the flattened (M, C) rows, "none" has CrossEntropyLoss's output shape."""
+    for name, x, t, flat_x, flat_t, shape in _layouts(row):
+        mean = C.build("torch", row)
+        _close(mean(x, t), mean(flat_x, flat_t), msg=lambda m: f"{name}: {m}")
+        none = C.build("torch", row, reduction="none")(x, t)
+        assert tuple(none.shape) == shape, f"{name}: reduction='none' gives {tuple(none.shape)}, expected {shape}"
+        flat_none = C.build("torch", row, reduction="none")(flat_x, flat_t)
+        _close(none, flat_none.reshape(shape), msg=lambda m: f"{name}: {m}")
+
+
+WCCE = [r for r in C.ROWS if r.name == "WeightedCategoricalCrossentropy"]
+
+
+@pytest.mark.parametrize("row", C.params(WCCE))
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_weighted_cce_equals_cross_entropy_loss_in_every_layout(row, reduction):
+    """Exactly CrossEntropyLoss(weight, label_smoothing, ignore_index), value and gradient, in
+    each of its layouts. Probability targets with class weights: torch's mean divides by the
+    number of samples, ours by the summed weights (normalization="weight"), so that mean is
+    compared without class weights."""
+    for name, x, t, _, _, _ in _layouts(row, seed=1):
+        kwargs = dict(row.kwargs)
+        if name == "spatial-probabilities" and reduction == "mean":
+            kwargs["class_weight"] = None
+        weight = kwargs.get("class_weight")
+        ref = torch.nn.CrossEntropyLoss(
+            weight=None if weight is None else torch.tensor(weight, dtype=torch.float32),
+            label_smoothing=kwargs.get("label_smoothing", 0.0),
+            ignore_index=-100 if kwargs.get("ignore_index") is None else kwargs["ignore_index"],
+            reduction=reduction,
+        )
+        ours = C.framework_class("torch", row)(**kwargs, reduction=reduction)
+        xr = x.clone().requires_grad_(True)
+        xo = x.clone().requires_grad_(True)
+        want, got = ref(xr, t), ours(xo, t)
+        _close(got, want, msg=lambda m: f"{name}: {m}")
+        want.sum().backward()
+        got.sum().backward()
+        _close(xo.grad, xr.grad, atol=1e-7, msg=lambda m: f"{name} gradient: {m}")
