@@ -1,11 +1,14 @@
-"""NumPy side of the imbalance metrics: argument and input checks, and the float64 reference
-of every formula on an accumulated confusion matrix.
+"""NumPy side of the imbalance metrics: argument and input checks, the rules that read inputs
+from their shapes, and the float64 reference of every formula on an accumulated confusion
+matrix.
 
 Both `tf_impl.metrics` (keras.ops) and `torch_impl.metrics` (torch) keep the same state, a
 K x K matrix C of summed sample weights (C[i, j]: true class i, predicted class j; K = 2 in
 binary mode), and compute the results below with their own ops so that they run inside a
 compiled graph; this module is the oracle they are tested against and the single source of
-their error messages.
+their error messages. Each package passes its `Convention` (argument names and shape rule),
+so that a message names that package's arguments: Keras's `y_true`/`y_pred`, torch's
+`target`/`preds`.
 
 Definitions (scikit-learn's): recall_c = C[c, c] / sum_j C[c, j]; a class is *present* when
 its row sum is > 0. Balanced accuracy = mean recall over present classes; adjusted:
@@ -17,7 +20,7 @@ divides by zero there).
 from __future__ import annotations
 
 import math
-from typing import Any, Optional, Sequence, Tuple
+from typing import Any, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -25,26 +28,54 @@ from .validation import (
     check_class_indices,
     check_integer,
     check_number,
-    check_values_in_range,
     describe,
+    range_message,
     shape_message,
     to_numpy,
 )
 
 __all__ = [
+    "Convention",
+    "KERAS",
+    "TORCH",
+    "Layout",
     "check_metric_args",
     "decision_threshold",
-    "input_mode",
+    "layout",
+    "weight_squeeze",
+    "checks_probabilities",
     "check_bool",
     "check_metric_values",
-    "sample_weight_shape_error",
-    "sample_shape",
     "confusion_matrix",
     "balanced_accuracy_from_confusion",
     "true_positive_rate_from_confusion",
     "true_negative_rate_from_confusion",
     "weighted_balanced_accuracy_from_confusion",
 ]
+
+
+class Convention(NamedTuple):
+    """How a package names and shapes the metric inputs."""
+
+    target: str  # the labels' argument name
+    preds: str  # the scores' argument name
+    # Keras's `squeeze_or_expand_to_same_rank` rule: binary labels and scores whose shapes
+    # differ by one trailing axis of size 1 ((B,) against (B, 1), and the reverse) are
+    # aligned. torch (torchmetrics) wants the same shape.
+    trailing_one: bool
+
+
+KERAS = Convention(target="y_true", preds="y_pred", trailing_one=True)
+TORCH = Convention(target="target", preds="preds", trailing_one=False)
+
+
+class Layout(NamedTuple):
+    """How to read (target, preds) of static shapes, from `layout`."""
+
+    mode: str  # "binary", "sparse" (class indices) or "onehot"
+    squeeze_target: bool  # drop the target's trailing axis of size 1 first
+    squeeze_preds: bool  # drop the scores' trailing axis of size 1 first (binary, Keras)
+    sample_shape: tuple  # the shape of one weight per decision, after those squeezes
 
 
 def check_bool(name: str, value: Any) -> bool:
@@ -61,7 +92,7 @@ def check_metric_args(num_classes: Optional[int], threshold: Any, from_logits: A
 
 
 def decision_threshold(threshold: float, from_logits: bool) -> float:
-    """The cut that `y_pred > cut` uses: `threshold` on probabilities, logit(threshold) on
+    """The cut that `preds > cut` uses: `threshold` on probabilities, logit(threshold) on
     logits (sigma(x) > t  <=>  x > log(t / (1 - t)), exact for t = 0.5, no sigmoid rounding)."""
     if not from_logits:
         return threshold
@@ -72,75 +103,113 @@ def decision_threshold(threshold: float, from_logits: bool) -> float:
     return math.log(threshold) - math.log1p(-threshold)
 
 
+def checks_probabilities(mode: str, from_logits: bool) -> bool:
+    """Scores must be probabilities in [0, 1] only where a threshold applies: binary mode with
+    from_logits=False. Multi-class takes any real scores (the argmax of logits and of their
+    softmax is the same), as Keras's accuracy metrics and torchmetrics do."""
+    return mode == "binary" and not from_logits
+
+
 def _compatible(a: Sequence[Optional[int]], b: Sequence[Optional[int]]) -> bool:
     """Equal shapes, where an unknown dimension (None, in a traced graph) matches anything."""
     return len(a) == len(b) and all(x is None or y is None or x == y for x, y in zip(a, b))
 
 
-def input_mode(num_classes: Optional[int], target_shape, pred_shape) -> str:
-    """How to read (target, preds) from their static shapes; raises on a mismatch.
-
-    Returns "binary" (num_classes None: element-wise 0/1 targets, same shape as preds),
-    "sparse" (class indices shaped like preds without its class axis, or with a trailing 1)
-    or "onehot" (same shape as preds, last axis = classes).
-    """
-    t, p = tuple(target_shape), tuple(pred_shape)
-    if num_classes is None:
-        if not _compatible(t, p):
-            raise ValueError(shape_message("y_true", t, "y_pred", p))
-        return "binary"
-    if len(p) < 1 or (p[-1] is not None and p[-1] != num_classes):
-        raise ValueError(
-            f"Invalid `y_pred`: received shape {p}; expected a last axis of size "
-            f"num_classes={num_classes} (one score per class)."
-        )
-    if _compatible(t, p):
-        return "onehot"
-    if _compatible(t, p[:-1]) or _compatible(t, p[:-1] + (1,)):
-        return "sparse"
-    raise ValueError(shape_message("y_true", t, "y_pred", p))
+def _merged(a: Sequence[Optional[int]], b: Sequence[Optional[int]]) -> tuple:
+    """Two compatible shapes as one, known dimensions taken from either."""
+    return tuple(y if x is None else x for x, y in zip(a, b))
 
 
-def sample_weight_shape_error(weight_shape, sample_shape) -> Optional[str]:
-    """None when `sample_weight` fits: a scalar, or a leading part of the per-sample shape
-    (broadcast over the trailing axes, Keras's convention); else the error message."""
-    w, s = tuple(weight_shape), tuple(sample_shape)
-    if len(w) <= len(s) and _compatible(w, s[: len(w)]):
-        return None
+def _multiclass_shape_message(conv: Convention, t: tuple, p: tuple) -> str:
     return (
-        f"Invalid `sample_weight`: received shape {w}; expected a scalar or a shape that "
-        f"matches the leading axes of the per-sample shape {s}."
+        f"Shape mismatch: `{conv.target}` has shape {t} but `{conv.preds}` has shape {p}; "
+        f"expected class indices of shape {p[:-1]} or {p[:-1] + (1,)}, or one-hot labels of "
+        f"shape {p} (no silent broadcasting)."
     )
 
 
-def sample_shape(mode: str, target_shape) -> tuple:
-    """The shape of one weight per decision: binary = target's, one-hot drops the class axis,
-    sparse drops a trailing axis of size 1."""
-    t = tuple(target_shape)
-    if mode == "onehot" or (mode == "sparse" and len(t) >= 1 and t[-1] == 1):
-        return t[:-1]
-    return t
+def layout(num_classes: Optional[int], target_shape, preds_shape, conv: Convention) -> Layout:
+    """How to read (target, preds) from their static shapes; raises ValueError on a mismatch.
+
+    Binary (num_classes None): element-wise 0/1 labels of the scores' shape; with
+    `conv.trailing_one` (Keras) also shapes that differ by one trailing axis of size 1.
+    Multi-class: scores (..., K); class indices (...) or (..., 1), or one-hot (..., K).
+    """
+    t, p = tuple(target_shape), tuple(preds_shape)
+    if num_classes is None:
+        if _compatible(t, p):
+            return Layout("binary", False, False, _merged(t, p))
+        if conv.trailing_one:
+            if len(t) == len(p) + 1 and t[-1] == 1 and _compatible(t[:-1], p):
+                return Layout("binary", True, False, _merged(t[:-1], p))
+            if len(p) == len(t) + 1 and p[-1] == 1 and _compatible(t, p[:-1]):
+                return Layout("binary", False, True, _merged(t, p[:-1]))
+        raise ValueError(shape_message(conv.target, t, conv.preds, p))
+    if len(p) < 1 or (p[-1] is not None and p[-1] != num_classes):
+        raise ValueError(
+            f"Invalid `{conv.preds}`: received shape {p}; expected a last axis of size "
+            f"num_classes={num_classes} (one score per class)."
+        )
+    if _compatible(t, p):
+        return Layout("onehot", False, False, _merged(t[:-1], p[:-1]))
+    if _compatible(t, p[:-1]):
+        return Layout("sparse", False, False, _merged(t, p[:-1]))
+    if _compatible(t, p[:-1] + (1,)):
+        return Layout("sparse", True, False, _merged(t[:-1], p[:-1]))
+    raise ValueError(_multiclass_shape_message(conv, t, p))
 
 
-def check_metric_values(mode: str, num_classes: Optional[int], from_logits: bool, target, preds, sample_weight) -> None:
-    """Content checks on concrete (NumPy-convertible) inputs; the same messages in both packages."""
-    preds = np.asarray(to_numpy(preds))
+def weight_squeeze(weight_shape, sample_shape) -> bool:
+    """Whether `sample_weight` of `weight_shape` must drop a trailing axis of size 1 to fit the
+    per-decision `sample_shape`; raises ValueError when it does not fit at all.
+
+    Fits: a scalar, the leading axes of the per-decision shape (broadcast over the trailing
+    ones, Keras's convention), or either with a trailing axis of size 1 ((B, 1) weights,
+    as Keras's own metrics accept). Both packages follow this rule.
+    """
+    w, s = tuple(weight_shape), tuple(sample_shape)
+    if len(w) <= len(s) and _compatible(w, s[: len(w)]):
+        return False
+    if len(w) >= 1 and w[-1] == 1 and len(w) - 1 <= len(s) and _compatible(w[:-1], s[: len(w) - 1]):
+        return True
+    raise ValueError(
+        f"Invalid `sample_weight`: received shape {w}; expected a scalar or the leading axes "
+        f"of the per-sample shape {s}, optionally with a trailing axis of size 1."
+    )
+
+
+def check_metric_values(layout_: Layout, num_classes: Optional[int], from_logits: bool, target, preds, sample_weight, conv: Convention) -> None:
+    """Content checks on concrete (NumPy-convertible) inputs, after `layout`'s squeezes do not
+    matter (element-wise). The same conditions and messages in both packages; torch_impl
+    evaluates the conditions with torch ops and calls this only to raise."""
+    mode = layout_.mode
     target = np.asarray(to_numpy(target))
-    if not from_logits:
-        check_values_in_range("y_pred", preds, 0.0, 1.0, "probabilities")
+    if checks_probabilities(mode, from_logits):
+        values = np.asarray(to_numpy(preds)).astype(np.float64)
+        if values.size and not np.all((values >= 0.0) & (values <= 1.0)):
+            lo, hi = float(np.min(values)), float(np.max(values))
+            raise ValueError(
+                f"{range_message(conv.preds, 0.0, 1.0, 'probabilities')}; received values in "
+                f"[{lo:g}, {hi:g}]; pass from_logits=True for logits."
+            )
     if mode == "binary":
         bad = (target != 0) & (target != 1)
         if np.any(bad):
             raise ValueError(
-                f"Invalid `y_true`: binary labels must be 0 or 1; received {target[bad].ravel()[:6].tolist()}."
+                f"Invalid `{conv.target}`: binary labels must be 0 or 1; received {target[bad].ravel()[:6].tolist()}."
             )
     elif mode == "onehot":
-        check_values_in_range("y_true", target, 0.0, 1.0, "one-hot labels")
+        values = target.astype(np.float64)
+        if values.size and not np.all((values >= 0.0) & (values <= 1.0)):
+            lo, hi = float(np.min(values)), float(np.max(values))
+            raise ValueError(
+                f"{range_message(conv.target, 0.0, 1.0, 'one-hot labels')}; received values in [{lo:g}, {hi:g}]."
+            )
     else:
         if target.dtype.kind == "f" and np.any(target != np.round(target)):
             bad = target[target != np.round(target)].ravel()[:6].tolist()
-            raise ValueError(f"Invalid `y_true`: class indices must be whole numbers; received {bad}.")
-        check_class_indices("y_true", target, num_classes)
+            raise ValueError(f"Invalid `{conv.target}`: class indices must be whole numbers; received {bad}.")
+        check_class_indices(conv.target, target, num_classes)
     if sample_weight is not None:
         w = np.asarray(to_numpy(sample_weight), dtype=np.float64)
         if not np.all(np.isfinite(w)) or np.any(w < 0):

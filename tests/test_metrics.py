@@ -1,10 +1,15 @@
-"""Imbalance metrics in both frameworks against scikit-learn, per batch and accumulated.
+"""Imbalance metrics in both frameworks against scikit-learn, per batch and accumulated, and
+the same outcome (value, or error type and message up to the argument names) in both.
 
-Tests taking `fw` run once for Keras (marked `keras`: again under KERAS_BACKEND=torch) and
-once for torch (torchmetrics), through the small adapters below, so every assertion is the
-same for both. Results are float32 (the frameworks' default) from float64 state, hence
+Tests taking `fw` run once for Keras (marked `keras`: again under KERAS_BACKEND=torch and
+jax) and once for torch (torchmetrics), through the small adapters below, so every assertion
+is the same for both. Results are float32 (the frameworks' default) from float64 state, hence
 `atol=1e-7` against scikit-learn's float64: float32 rounding of a value in [-1, 1] is at most
-2^-24 ~ 6e-8.
+2^-24 ~ 6e-8. Keras on jax without jax_enable_x64 keeps the state as a float32 compensated
+pair (exact counts) but evaluates the result's formula in float32: a few ulp, `ATOL_F32_STATE`.
+
+The framework machinery (torch.compile, DDP, MirroredStrategy, counts beyond 2^24 inside a
+compiled step) is in test_metrics_machinery.py.
 """
 
 import re
@@ -17,10 +22,18 @@ from conftest import needs_tf_backend
 from sklearn.metrics import balanced_accuracy_score, recall_score
 
 ATOL = 1e-7  # float32 result vs float64 scikit-learn, see the module docstring
+ATOL_F32_STATE = 4e-7  # Keras on jax without x64: the formula in float32 (a few ulp of 1)
+
+
+def keras_state_is_float64() -> bool:
+    from tf_impl import metrics
+
+    return metrics._state_dtype() == "float64"
 
 
 class KerasFW:
     name = "keras"
+    target, preds = "y_true", "y_pred"  # the argument names its messages use
 
     def __init__(self):
         import keras
@@ -28,6 +41,7 @@ class KerasFW:
         from tf_impl import metrics
 
         self.keras, self.m = keras, metrics
+        self.atol = ATOL if keras_state_is_float64() else ATOL_F32_STATE
 
     def make(self, cls, **kw):
         return getattr(self.m, cls)(**kw)
@@ -47,6 +61,8 @@ class KerasFW:
 
 class TorchFW:
     name = "torch"
+    target, preds = "target", "preds"
+    atol = ATOL
 
     def __init__(self):
         import torch
@@ -149,7 +165,7 @@ def test_binary_metrics_match_sklearn_per_batch_and_accumulated(fw, from_logits,
             "wba": fw.fn("weighted_balanced_accuracy", y, pred, alpha=0.3, sample_weight=w, **kw),
         }
         for key in want:
-            np.testing.assert_allclose(got[key], want[key], rtol=0, atol=ATOL, err_msg=f"per batch: {key}")
+            np.testing.assert_allclose(got[key], want[key], rtol=0, atol=fw.atol, err_msg=f"per batch: {key}")
         for metric in metrics.values():
             fw.update(metric, y, pred, w)
         ys.append(y.ravel()), preds.append(hard), ws.append(w)
@@ -159,7 +175,7 @@ def test_binary_metrics_match_sklearn_per_batch_and_accumulated(fw, from_logits,
     for key, metric in metrics.items():
         got = fw.result(metric)
         assert got.dtype == np.float32
-        np.testing.assert_allclose(got, want[key], rtol=0, atol=ATOL, err_msg=f"accumulated: {key}")
+        np.testing.assert_allclose(got, want[key], rtol=0, atol=fw.atol, err_msg=f"accumulated: {key}")
         fw.reset(metric)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torchmetrics warns on compute() before update()
@@ -191,13 +207,13 @@ def test_multiclass_balanced_accuracy_matches_sklearn(fw, label_format, adjusted
         y_in = {"sparse": y, "sparse_col": y[:, None], "onehot": np.eye(4, dtype=np.float32)[y]}[label_format]
         hard = probs.argmax(1)
         got = fw.fn("balanced_accuracy", y_in, probs, num_classes=4, adjusted=adjusted, sample_weight=w)
-        np.testing.assert_allclose(got, _sk_balanced(y, hard, w, adjusted), rtol=0, atol=ATOL)
+        np.testing.assert_allclose(got, _sk_balanced(y, hard, w, adjusted), rtol=0, atol=fw.atol)
         fw.update(metric, y_in, probs, w)
         fw.update(unweighted, y_in, probs)
         ys.append(y), hards.append(hard), ws.append(w)
     y, hard, w = np.concatenate(ys), np.concatenate(hards), np.concatenate(ws)
-    np.testing.assert_allclose(fw.result(metric), _sk_balanced(y, hard, w, adjusted), rtol=0, atol=ATOL)
-    np.testing.assert_allclose(fw.result(unweighted), _sk_balanced(y, hard, None, adjusted), rtol=0, atol=ATOL)
+    np.testing.assert_allclose(fw.result(metric), _sk_balanced(y, hard, w, adjusted), rtol=0, atol=fw.atol)
+    np.testing.assert_allclose(fw.result(unweighted), _sk_balanced(y, hard, None, adjusted), rtol=0, atol=fw.atol)
 
 
 def test_multi_label_binary_and_broadcast_sample_weight(fw):
@@ -207,15 +223,19 @@ def test_multi_label_binary_and_broadcast_sample_weight(fw):
     p = rng.random((30, 3)).astype(np.float32)
     w = rng.random(30).astype(np.float32)
     want = recall_score(y.ravel(), (p > 0.5).ravel(), sample_weight=np.repeat(w, 3))
-    np.testing.assert_allclose(fw.fn("true_positive_rate", y, p, sample_weight=w), want, rtol=0, atol=ATOL)
-    np.testing.assert_allclose(fw.fn("true_positive_rate", y, p, sample_weight=2.0), recall_score(y.ravel(), (p > 0.5).ravel()), rtol=0, atol=ATOL)
+    np.testing.assert_allclose(fw.fn("true_positive_rate", y, p, sample_weight=w), want, rtol=0, atol=fw.atol)
+    np.testing.assert_allclose(fw.fn("true_positive_rate", y, p, sample_weight=2.0), recall_score(y.ravel(), (p > 0.5).ravel()), rtol=0, atol=fw.atol)
 
 
 @pytest.mark.keras
 def test_keras_and_torch_identical_on_the_same_stream():
     """Same batches through both packages: identical float32 numbers. Weights are multiples
-    of 1/4, so every float64 sum is exact and no summation order can make them differ."""
+    of 1/4, so every float64 sum is exact and no summation order can make them differ. (Keras
+    on jax without x64: exact counts too, but the formula in float32, within a few ulp.)"""
     k, t = KerasFW(), TorchFW()
+
+    def same(a, b):
+        return a == b if keras_state_is_float64() else abs(a - b) <= ATOL_F32_STATE
     specs = [
         ("BalancedAccuracy", {}),
         ("BalancedAccuracy", {"adjusted": True, "from_logits": True}),
@@ -228,11 +248,11 @@ def test_keras_and_torch_identical_on_the_same_stream():
         for y, pred, w in _binary_stream(4, kw.get("from_logits", False)):
             w = np.round(w * 4) / 4
             k.update(mk, y, pred, w), t.update(mt, y, pred, w)
-            assert k.result(mk).item() == t.result(mt).item(), cls
+            assert same(k.result(mk).item(), t.result(mt).item()), cls
     mk, mt = k.make("BalancedAccuracy", num_classes=4), t.make("BalancedAccuracy", num_classes=4)
     for y, probs, w in _multiclass_stream(5):
         k.update(mk, y, probs, w), t.update(mt, y, probs, w)
-        assert k.result(mk).item() == t.result(mt).item()
+        assert same(k.result(mk).item(), t.result(mt).item())
 
 
 # --------------------------------------------------------------------------------------------
@@ -267,6 +287,7 @@ def test_keras_metrics_in_compiled_model_and_serialised():
     hard, hard40 = (logits > 0).astype(int), (logits > np.float32(np.log(0.4 / 0.6))).astype(int)
     yt = y.ravel()
     r1, r0 = (recall_score(yt, hard, pos_label=p, sample_weight=w) for p in (1, 0))
+    ATOL = KerasFW().atol  # noqa: N806
     np.testing.assert_allclose(got["balanced_accuracy"], balanced_accuracy_score(yt, hard, sample_weight=w, adjusted=True), rtol=0, atol=ATOL)
     np.testing.assert_allclose(got["unweighted_balanced_accuracy"], balanced_accuracy_score(yt, hard), rtol=0, atol=ATOL)
     np.testing.assert_allclose(got["true_positive_rate"], recall_score(yt, hard40, sample_weight=w), rtol=0, atol=ATOL)
@@ -285,6 +306,8 @@ def test_keras_metrics_in_compiled_model_and_serialised():
 def test_keras_float64_result_dtype():
     from tf_impl import metrics as m
 
+    if not keras_state_is_float64():
+        pytest.skip("jax without jax_enable_x64 has no float64")
     y, p, w = _binary_stream(8, False)[0]
     metric = m.BalancedAccuracy(dtype="float64")
     metric.update_state(y, p, sample_weight=w)
@@ -337,26 +360,193 @@ def test_bad_arguments_same_error_in_both(fw, cls, kw, pattern):
         fw.make(cls, **kw)
 
 
+# Patterns name the arguments as {target} and {preds}: `y_true`/`y_pred` in Keras,
+# `target`/`preds` in torch; the rest of every message is the same text in both.
 BAD_INPUTS = [
-    ("true_positive_rate", Y2.ravel(), P2, {}, ValueError, re.escape("Shape mismatch: `y_true` has shape (2,) but `y_pred` has shape (2, 1)")),
-    ("true_positive_rate", Y2 * 2, P2, {}, ValueError, re.escape("Invalid `y_true`: binary labels must be 0 or 1; received [2.0]")),
-    ("true_negative_rate", Y2, P2 + 0.5, {}, ValueError, re.escape("Invalid `y_pred`: probabilities must lie in [0, 1]; received values in [0.7, 1.4]")),
-    ("true_negative_rate", Y2, np.array([[0], [1]]), {}, TypeError, "Invalid `y_pred` dtype: received int"),
-    ("balanced_accuracy", YK + 1, PK, {"num_classes": 3}, ValueError, re.escape("Invalid `y_true`: class indices must lie in [0, 3); received [3]")),
-    ("balanced_accuracy", YK, PK, {"num_classes": 4}, ValueError, re.escape("Invalid `y_pred`: received shape (2, 3); expected a last axis of size num_classes=4")),
-    ("balanced_accuracy", Y2, P2, {"sample_weight": np.array([1.0, -1.0], np.float32)}, ValueError, "Invalid `sample_weight`: received \\[1, -1\\]"),
-    ("balanced_accuracy", Y2, P2, {"sample_weight": np.ones(3, np.float32)}, ValueError, re.escape("Invalid `sample_weight`: received shape (3,)")),
+    ("true_positive_rate", Y2.ravel(), np.zeros((2, 3), np.float32), {}, ValueError, "Shape mismatch: `{target}` has shape (2,) but `{preds}` has shape (2, 3)"),
+    ("true_positive_rate", Y2 * 2, P2, {}, ValueError, "Invalid `{target}`: binary labels must be 0 or 1; received [2.0]"),
+    ("true_negative_rate", Y2, P2 + 0.5, {}, ValueError, "Invalid `{preds}`: probabilities must lie in [0, 1]; received values in [0.7, 1.4]; pass from_logits=True for logits"),
+    ("true_negative_rate", Y2, np.array([[0], [1]]), {}, TypeError, "Invalid `{preds}` dtype: received int"),
+    ("balanced_accuracy", YK + 1, PK, {"num_classes": 3}, ValueError, "Invalid `{target}`: class indices must lie in [0, 3); received [3]"),
+    ("balanced_accuracy", YK + 0.5, PK, {"num_classes": 3}, ValueError, "Invalid `{target}`: class indices must be whole numbers; received [0.5, 2.5]"),
+    ("balanced_accuracy", np.eye(3)[YK] * 2, PK, {"num_classes": 3}, ValueError, "Invalid `{target}`: one-hot labels must lie in [0, 1]; received values in [0, 2]"),
+    ("balanced_accuracy", YK, PK, {"num_classes": 4}, ValueError, "Invalid `{preds}`: received shape (2, 3); expected a last axis of size num_classes=4"),
+    ("balanced_accuracy", YK[:, None, None], PK, {"num_classes": 3}, ValueError, "Shape mismatch: `{target}` has shape (2, 1, 1) but `{preds}` has shape (2, 3); expected class indices of shape (2,) or (2, 1)"),
+    ("balanced_accuracy", Y2, P2, {"sample_weight": np.array([1.0, -1.0], np.float32)}, ValueError, "Invalid `sample_weight`: received [1, -1]"),
+    ("balanced_accuracy", Y2, P2, {"sample_weight": np.array([1.0, np.nan], np.float32)}, ValueError, "Invalid `sample_weight`: received [1, nan]"),
+    ("balanced_accuracy", Y2, P2, {"sample_weight": np.ones(3, np.float32)}, ValueError, "Invalid `sample_weight`: received shape (3,)"),
+    ("balanced_accuracy", Y2, P2, {"sample_weight": np.ones((2, 2), np.float32)}, ValueError, "Invalid `sample_weight`: received shape (2, 2)"),
 ]
+
+
+def _named(fw, pattern):
+    return re.escape(pattern.format(target=fw.target, preds=fw.preds))
 
 
 @pytest.mark.parametrize("name, y, p, kw, error, pattern", BAD_INPUTS, ids=[f"bad{i}" for i in range(len(BAD_INPUTS))])
 def test_bad_inputs_same_error_in_both(fw, name, y, p, kw, error, pattern):
-    with pytest.raises(error, match=pattern):
+    with pytest.raises(error, match=_named(fw, pattern)):
         fw.fn(name, y, p, **kw)
     cls = {"balanced_accuracy": "BalancedAccuracy", "true_positive_rate": "TruePositiveRate", "true_negative_rate": "TrueNegativeRate"}[name]
     metric = fw.make(cls, num_classes=kw["num_classes"]) if "num_classes" in kw else fw.make(cls)
-    with pytest.raises(error, match=pattern):
+    with pytest.raises(error, match=_named(fw, pattern)):
         fw.update(metric, y, p, kw.get("sample_weight"))
+
+
+def test_torch_messages_name_torch_arguments():
+    """torch's (preds, target): its messages never say y_true/y_pred."""
+    t = TorchFW()
+    for name, y, p, kw, error, _ in BAD_INPUTS:
+        with pytest.raises(error) as info:
+            t.fn(name, y, p, **kw)
+        assert "y_true" not in str(info.value) and "y_pred" not in str(info.value), str(info.value)
+
+
+def test_multiclass_takes_logits_or_probabilities(fw):
+    """num_classes=K: any real scores, from_logits or not (the argmax is the same); the
+    probability check applies only where a threshold does (binary mode)."""
+    rng = np.random.default_rng(11)
+    y = rng.integers(0, 3, 40)
+    logits = (3 * rng.normal(size=(40, 3))).astype(np.float32)
+    probs = (np.exp(logits) / np.exp(logits).sum(1, keepdims=True)).astype(np.float32)
+    want = _sk_balanced(y, logits.argmax(1), None, False)
+    for scores in (logits, probs):
+        for from_logits in (False, True):
+            got = fw.fn("balanced_accuracy", y, scores, num_classes=3, from_logits=from_logits)
+            np.testing.assert_allclose(got, want, rtol=0, atol=fw.atol)
+            metric = fw.make("BalancedAccuracy", num_classes=3, from_logits=from_logits)
+            fw.update(metric, y, scores)
+            np.testing.assert_allclose(fw.result(metric), want, rtol=0, atol=fw.atol)
+    # binary mode still requires probabilities unless from_logits=True
+    with pytest.raises(ValueError, match=_named(fw, "Invalid `{preds}`: probabilities must lie in [0, 1]")):
+        fw.fn("balanced_accuracy", (logits[:, 0] > 0).astype(np.float32), logits[:, 0])
+
+
+def test_sample_weight_column_accepted_in_both(fw):
+    """sample_weight (B, 1) as Keras's metrics take it, in both packages; on multi-label
+    binary inputs (B, C) it weights each row."""
+    rng = np.random.default_rng(12)
+    y = (rng.random(30) < 0.4).astype(np.float32)
+    p = rng.random(30).astype(np.float32)
+    w = rng.random(30).astype(np.float32)
+    want = recall_score(y, p > 0.5, sample_weight=w)
+    np.testing.assert_allclose(fw.fn("true_positive_rate", y, p, sample_weight=w[:, None]), want, rtol=0, atol=fw.atol)
+    metric = fw.make("TruePositiveRate")
+    fw.update(metric, y, p, w[:, None])
+    np.testing.assert_allclose(fw.result(metric), want, rtol=0, atol=fw.atol)
+    ym, pm = (rng.random((30, 3)) < 0.4).astype(np.float32), rng.random((30, 3)).astype(np.float32)
+    want = recall_score(ym.ravel(), pm.ravel() > 0.5, sample_weight=np.repeat(w, 3))
+    np.testing.assert_allclose(fw.fn("true_positive_rate", ym, pm, sample_weight=w[:, None]), want, rtol=0, atol=fw.atol)
+    yk, sk = rng.integers(0, 3, 30), rng.normal(size=(30, 3)).astype(np.float32)
+    want = _sk_balanced(yk, sk.argmax(1), w, False)
+    np.testing.assert_allclose(fw.fn("balanced_accuracy", yk, sk, num_classes=3, sample_weight=w[:, None]), want, rtol=0, atol=fw.atol)
+    np.testing.assert_allclose(fw.fn("balanced_accuracy", yk[:, None], sk, num_classes=3, sample_weight=w[:, None]), want, rtol=0, atol=fw.atol)
+
+
+@pytest.mark.keras
+def test_keras_accepts_what_keras_metrics_accept():
+    """Keras's rule (squeeze_or_expand_to_same_rank): binary (B,) labels against a (B, 1)
+    output and the reverse, (B, 1) sparse labels, (B, 1) weights: the same value as the
+    aligned shapes; keras.metrics.BinaryAccuracy / SparseCategoricalAccuracy accept each
+    of these too. A real mismatch stays a ValueError."""
+    import keras
+
+    k = KerasFW()
+    rng = np.random.default_rng(13)
+    y = (rng.random(24) < 0.4).astype(np.float32)
+    p = rng.random(24).astype(np.float32)
+    w = rng.random(24).astype(np.float32)
+    want = k.fn("balanced_accuracy", y, p, sample_weight=w)
+    for yy, pp, ww in [(y, p[:, None], w), (y[:, None], p, w), (y, p[:, None], w[:, None]), (y[:, None], p, w[:, None])]:
+        np.testing.assert_allclose(k.fn("balanced_accuracy", yy, pp, sample_weight=ww), want, rtol=0, atol=0)
+        metric = k.make("BalancedAccuracy")
+        k.update(metric, yy, pp, ww)
+        np.testing.assert_allclose(k.result(metric), want, rtol=0, atol=0)
+        keras.metrics.BinaryAccuracy().update_state(yy, pp, sample_weight=ww)  # Keras accepts it too
+    yk, sk = rng.integers(0, 3, 24), rng.normal(size=(24, 3)).astype(np.float32)
+    want = k.fn("balanced_accuracy", yk, sk, num_classes=3)
+    np.testing.assert_allclose(k.fn("balanced_accuracy", yk[:, None], sk, num_classes=3), want, rtol=0, atol=0)
+    keras.metrics.SparseCategoricalAccuracy().update_state(yk[:, None], sk)
+    with pytest.raises(ValueError, match=re.escape("Shape mismatch: `y_true` has shape (24,) but `y_pred` has shape (24, 3)")):
+        k.fn("true_positive_rate", y, np.zeros((24, 3), np.float32))
+    with pytest.raises(ValueError, match=re.escape("Shape mismatch: `y_true` has shape (24, 1, 1) but `y_pred` has shape (24,)")):
+        k.fn("true_positive_rate", y[:, None, None], p)
+
+
+def test_torch_keeps_exact_binary_shapes():
+    """torch follows torchmetrics: binary target and preds of exactly the same shape."""
+    t = TorchFW()
+    with pytest.raises(ValueError, match=re.escape("Shape mismatch: `target` has shape (2,) but `preds` has shape (2, 1)")):
+        t.fn("true_positive_rate", Y2.ravel(), P2)
+    with pytest.raises(ValueError, match=re.escape("Shape mismatch: `target` has shape (2, 1) but `preds` has shape (2,)")):
+        t.fn("true_positive_rate", Y2, P2.ravel())
+
+
+# --------------------------------------------------------------------------------------------
+# Counts beyond 2^24 (jax without x64: a float32 compensated pair)
+# --------------------------------------------------------------------------------------------
+
+BIG = 2**25 + 3  # not a float32 number: float32 rounds it to 2^25 + 4
+
+
+def _big_stream():
+    """Four updates that put 2^25 + 3 (weighted) samples in cell (0, 0) and one in (1, 1),
+    with weights 2^24 and 1 in the same batch: the float32 path must not lose the 1s."""
+    y0, p0 = np.zeros(3, np.float32), np.full(3, 0.1, np.float32)
+    return [
+        (y0, p0, np.array([2.0**24, 2.0**24, 1.0], np.float32)),
+        (y0[:1], p0[:1], None),
+        (np.array([0.0, 1.0], np.float32), np.array([0.2, 0.9], np.float32), None),
+    ]
+
+
+def _keras_counts(metric):
+    from keras import ops
+
+    hi, lo = (np.asarray(ops.convert_to_numpy(v), np.float64) for v in (metric.confusion, metric.confusion_residual))
+    return hi + lo
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("state", ["backend", "float32"])
+def test_keras_counts_exact_beyond_2_24(state, monkeypatch):
+    """The Keras confusion counts stay exact past 2^24 on the running backend ("backend":
+    float64, or a float32 pair on jax without x64) and on the float32 pair forced on any
+    backend ("float32", what jax without x64 runs), also when a batch is sliced."""
+    from tf_impl import metrics as m
+
+    if state == "float32":
+        monkeypatch.setattr(m, "_state_dtype", lambda: "float32")
+    for slice_size in (m._SLICE, 2):
+        monkeypatch.setattr(m, "_SLICE", slice_size)
+        metric = m.BalancedAccuracy()
+        for y, p, w in _big_stream():
+            metric.update_state(y, p, sample_weight=w)
+        counts = _keras_counts(metric)
+        assert counts.tolist() == [[BIG, 0.0], [0.0, 1.0]], (state, slice_size, counts)
+        assert float(KerasFW().result(metric)) == 1.0
+        cm = m._batch_confusion(*_big_stream()[0], None, 0.5, False, True)
+        # The functional form returns the one batch's matrix in the state dtype.
+        assert float(cm[0, 0]) == float(np.asarray(2**25 + 1, m._state_dtype()))
+
+
+@pytest.mark.keras
+def test_keras_float32_pair_weighted_sums_near_float64(monkeypatch):
+    """Weighted sums on the float32 pair keep far more than float32 accuracy: 60 batches of
+    uniform weights, compared with the float64 sum (a float32 state is off by ~3e-7 here)."""
+    from tf_impl import metrics as m
+
+    monkeypatch.setattr(m, "_state_dtype", lambda: "float32")
+    rng = np.random.default_rng(14)
+    metric = m.TruePositiveRate()
+    want = np.zeros((2, 2))
+    for _ in range(60):
+        y = (rng.random(256) < 0.5).astype(np.float32)
+        p = rng.random(256).astype(np.float32)
+        w = (rng.random(256) * 1000).astype(np.float32)
+        metric.update_state(y, p, sample_weight=w)
+        np.add.at(want, (y.astype(int), (p > 0.5).astype(int)), w.astype(np.float64))
+    np.testing.assert_allclose(_keras_counts(metric), want, rtol=1e-11, atol=0)
 
 
 def test_numpy_reference_matches_sklearn():

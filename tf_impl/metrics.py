@@ -2,23 +2,37 @@
 
 Stateful `keras.metrics.Metric` subclasses for `model.compile(metrics=[...])` and functional
 forms `fn(y_true, y_pred, **kw)`. keras.ops only, so every Keras backend runs them.
-
-State: a K x K confusion matrix of summed sample weights, C[true, predicted], in float64 so
-that counts stay exact over long streams (K = 2 in binary mode); the result is computed from
-it in float64 and returned in the metric dtype. Formulas, checks and messages come from
-`imbalance_core.metrics` (scikit-learn's definitions):
+Formulas, checks and messages come from `imbalance_core.metrics` (scikit-learn's
+definitions); messages name `y_true` and `y_pred`.
 
 - binary (`num_classes=None`): y_true of 0/1, y_pred probabilities (or logits with
-  `from_logits=True`) of the same shape; predicted positive when y_pred > threshold
-  (logit(threshold) on logits). Every element is one decision (multi-label: micro).
-- multi-class (`num_classes=K`): y_pred (..., K) scores, predicted class = argmax; y_true
-  class indices (...) or (..., 1), or one-hot (..., K). `threshold`/`from_logits` only decide
-  whether y_pred must be probabilities in [0, 1].
-- `sample_weight`: a scalar, or the leading axes of the per-decision shape (broadcast).
+  `from_logits=True`) of the same shape, or shapes that differ by a trailing axis of size 1
+  (`(B,)` labels against a `(B, 1)` output and the reverse: Keras's own rule, as in
+  `keras.metrics.BinaryAccuracy`); predicted positive when y_pred > threshold
+  (logit(threshold) on logits). Every element is one decision (multi-label: micro). A real
+  mismatch, such as `(B,)` labels against `(B, 3)` scores, is a ValueError.
+- multi-class (`num_classes=K`): y_pred (..., K) of any real scores, logits or probabilities
+  (the argmax is the same), predicted class = argmax; y_true class indices (...) or (..., 1),
+  or one-hot (..., K). `threshold`/`from_logits` do not apply.
+- `sample_weight`: a scalar, or the leading axes of the per-decision shape (broadcast), with
+  or without a trailing axis of size 1 (`(B,)` or `(B, 1)`).
 
-Content checks (`validate_args=True`) run whenever the inputs are concrete (eager on every
-backend, and Keras's torch backend inside `fit`); inside a traced graph (TensorFlow's
-`tf.function`, jax `jit`) they are skipped, shape and dtype checks still run.
+State and precision: a K x K confusion matrix of summed sample weights, C[true, predicted]
+(K = 2 in binary mode), held as a compensated pair of variables, `confusion` (the rounded
+sum) and `confusion_residual` (its rounding error), updated with an error-free TwoSum; the
+result is computed from their sum and returned in the metric dtype. The pair is float64
+where the backend has float64 (tensorflow, torch, jax with `jax_enable_x64`): counts are exact
+to 2^53 and beyond. On jax without `jax_enable_x64` (the usual setting) it is float32: each
+batch's increment is split exactly (error-free extraction) into float32 parts whose per-cell
+sums are exact, so unweighted counts (and integer weights) stay exact up to 2^48 in total
+(where a single float32 count would stop at 2^24 = 16,777,216) and weighted sums keep a
+relative error near 2^-40; there the result's formula is evaluated in float32 (a few ulp).
+
+Content checks (`validate_args=True`: label values, probabilities in binary mode, weights)
+run whenever the inputs are concrete (eager on every backend, and Keras's torch backend
+inside `fit`); inside a traced graph they run through `tf_impl._ops` (tf.debugging assertions
+under TensorFlow's `tf.function`; the traced check of binary labels is the range [0, 1]).
+Shape and dtype checks always run.
 """
 
 from __future__ import annotations
@@ -44,6 +58,20 @@ __all__ = [
     "weighted_balanced_accuracy",
 ]
 
+# Decisions per slice of a batch on the float32 path: small enough that every extraction
+# level's per-cell sums are exact (see `_exact_parts`).
+_SLICE = 2**20
+
+
+def _state_dtype() -> str:
+    """float64 where the backend has it; float32 on jax without jax_enable_x64."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        if not jax.config.jax_enable_x64:
+            return "float32"
+    return "float64"
+
 
 def _shape(x) -> tuple:
     return tuple(x.shape)
@@ -57,72 +85,134 @@ def _concrete(x):
         return None
 
 
-def _graph_checks(mode, num_classes, from_logits, y_true, y_pred) -> None:
-    """The label/probability checks as tf.debugging assertions (same message prefixes) when
-    the tensors are symbolic in a TensorFlow graph; a no-op under other backends' tracing."""
-    if not from_logits:
-        _ops.check_in_range("y_pred", y_pred, 0.0, 1.0, "probabilities")
-    if mode == "binary":
-        _ops.check_in_range("y_true", y_true, 0.0, 1.0, "binary labels (0 or 1)")
-    elif mode == "onehot":
-        _ops.check_in_range("y_true", y_true, 0.0, 1.0, "one-hot labels")
+def _graph_checks(layout, num_classes, from_logits, y_true, y_pred) -> None:
+    """The label/probability checks inside a traced graph, through `_ops` (tf.debugging
+    assertions on TensorFlow, with the messages' prefixes from imbalance_core)."""
+    conv = M.KERAS
+    if M.checks_probabilities(layout.mode, from_logits):
+        _ops.check_in_range(conv.preds, y_pred, 0.0, 1.0, "probabilities")
+    if layout.mode == "binary":
+        _ops.check_in_range(conv.target, y_true, 0.0, 1.0, "binary labels (0 or 1)")
+    elif layout.mode == "onehot":
+        _ops.check_in_range(conv.target, y_true, 0.0, 1.0, "one-hot labels")
     else:
-        _ops.check_class_indices("y_true", y_true, num_classes, None)
+        _ops.check_class_indices(conv.target, y_true, num_classes, None)
 
 
-def _confusion(y_true, y_pred, sample_weight, num_classes, cut, from_logits, validate_args):
-    """The K x K float64 confusion-matrix increment of one batch."""
+def _decisions(y_true, y_pred, sample_weight, num_classes, cut, from_logits, validate_args):
+    """Checks one batch; returns flat (true index, predicted index, weight or None)."""
+    conv = M.KERAS
     y_pred = ops.convert_to_tensor(y_pred)
-    check_float_dtype("y_pred", keras.backend.standardize_dtype(y_pred.dtype))
+    check_float_dtype(conv.preds, keras.backend.standardize_dtype(y_pred.dtype))
     y_true = ops.convert_to_tensor(y_true)
-    mode = M.input_mode(num_classes, _shape(y_true), _shape(y_pred))
-    per_sample = M.sample_shape(mode, _shape(y_true))
+    layout = M.layout(num_classes, _shape(y_true), _shape(y_pred), conv)
+    if layout.squeeze_target:
+        y_true = ops.squeeze(y_true, axis=-1)
+    if layout.squeeze_preds:
+        y_pred = ops.squeeze(y_pred, axis=-1)
     if sample_weight is not None:
         sample_weight = ops.convert_to_tensor(sample_weight)
-        message = M.sample_weight_shape_error(_shape(sample_weight), per_sample)
-        if message:
-            raise ValueError(message)
+        if M.weight_squeeze(_shape(sample_weight), layout.sample_shape):
+            sample_weight = ops.squeeze(sample_weight, axis=-1)
     if validate_args:
         values = [_concrete(v) for v in (y_true, y_pred)] + [None if sample_weight is None else _concrete(sample_weight)]
         if values[0] is not None and values[1] is not None and (sample_weight is None or values[2] is not None):
-            M.check_metric_values(mode, num_classes, from_logits, values[0], values[1], values[2])
-        else:  # traced: tf.debugging assertions inside a TensorFlow graph (model.fit), else skipped
-            _graph_checks(mode, num_classes, from_logits, y_true, y_pred)
+            M.check_metric_values(layout, num_classes, from_logits, values[0], values[1], values[2], conv)
+        else:  # traced: tf.debugging assertions inside a TensorFlow graph (model.fit)
+            _graph_checks(layout, num_classes, from_logits, y_true, y_pred)
 
-    k = num_classes or 2
-    if mode == "binary":
+    if layout.mode == "binary":
         # Compared in y_pred's dtype (the cut is a weak Python scalar), like torch_impl.
         t = ops.cast(ops.greater(ops.cast(y_true, "float32"), 0.5), "int32")
         p = ops.cast(ops.greater(y_pred, cut), "int32")
     else:
         p = ops.cast(ops.argmax(y_pred, axis=-1), "int32")
-        if mode == "onehot":
-            t = ops.cast(ops.argmax(y_true, axis=-1), "int32")
-        else:
-            t = ops.cast(y_true, "int32")
-            if len(_shape(y_true)) == len(_shape(y_pred)):  # (..., 1) sparse labels
-                t = ops.squeeze(t, axis=-1)
-    if sample_weight is None:
-        w = ops.ones_like(ops.cast(t, "float64"))
-    else:
-        w = ops.cast(sample_weight, "float64")
-        for _ in range(len(per_sample) - len(_shape(w))):
+        t = ops.cast(ops.argmax(y_true, axis=-1) if layout.mode == "onehot" else y_true, "int32")
+    w = None
+    if sample_weight is not None:
+        w = ops.cast(sample_weight, _state_dtype())
+        for _ in range(len(layout.sample_shape) - len(_shape(w))):
             w = ops.expand_dims(w, -1)
         # Multiplying by ones broadcasts to the per-decision shape, known or not (graph mode).
-        w = w * ops.ones_like(ops.cast(t, "float64"))
-    return _scatter_confusion(ops.reshape(t, (-1,)), ops.reshape(p, (-1,)), ops.reshape(w, (-1,)), k)
+        w = ops.reshape(w * ops.ones_like(ops.cast(t, w.dtype)), (-1,))
+    return ops.reshape(t, (-1,)), ops.reshape(p, (-1,)), w
 
 
-def _one_hot(idx, k: int):
+def _one_hot(idx, k: int, dtype):
     # Comparison rather than ops.one_hot: an index outside [0, k) (only possible with
     # validate_args=False) gives a zero row, so it contributes nothing, as in torch_impl.
-    return ops.cast(ops.equal(ops.expand_dims(idx, -1), ops.arange(k, dtype="int32")), "float64")
+    return ops.cast(ops.equal(ops.expand_dims(idx, -1), ops.arange(k, dtype="int32")), dtype)
 
 
-def _scatter_confusion(t, p, w, k: int):
+def _float64_increment(t, p, w, k: int):
     """C[t_i, p_i] += w_i in float64. einsum, because on Keras's torch backend ops.matmul,
     ops.bincount and ops.segment_sum all compute float64 inputs in float32 (Keras 3.15)."""
-    return ops.einsum("ni,nj->ij", _one_hot(t, k) * ops.expand_dims(w, -1), _one_hot(p, k))
+    rows = _one_hot(t, k, "float64")
+    if w is not None:
+        rows = rows * ops.expand_dims(w, -1)
+    return ops.einsum("ni,nj->ij", rows, _one_hot(p, k, "float64"))
+
+
+def _cell_sums(ids, values, k: int):
+    # A scatter-add, not a matmul: float32 matmuls may run in TF32 on GPUs (jax's default),
+    # which would round the extracted parts.
+    return ops.reshape(ops.segment_sum(values, ids, num_segments=k * k), (k, k))
+
+
+def _exact_parts(t, p, w, k: int):
+    """The float32 increment of one batch as parts whose exact sum is the weighted confusion
+    matrix (up to a last part's float32 rounding, far below the total).
+
+    Error-free extraction (Rump, Ogita and Oishi, "Accurate floating-point summation", 2008):
+    with sigma >= 4 n max|r| over a slice of n <= 2^20 decisions, q = (sigma + r) - sigma is
+    exact, every q is a multiple of 2^(e-24) (2^e <= sigma), and all partial sums of the q
+    stay below 2^24 such units: the per-cell sums of q are exact in any order. r - q is exact
+    too and at most n max|r| 2^-20, so each level captures the next (20 - log2 n) bits; two
+    levels, then the small remainder. Unit (and integer) weights are exact at the first level.
+    """
+    valid = ops.logical_and(ops.greater_equal(t, 0), ops.less(t, k))
+    ids = ops.where(valid, t * k + p, ops.zeros_like(t))
+    w = ops.ones_like(ids, dtype="float32") if w is None else w
+    w = ops.where(valid, w, ops.zeros_like(w))
+    n = ids.shape[0]
+    bounds = [(None, None)] if n is None or n <= _SLICE else [(s, min(s + _SLICE, n)) for s in range(0, n, _SLICE)]
+    parts = []
+    for start, stop in bounds:
+        r, i = (w, ids) if start is None else (w[start:stop], ids[start:stop])
+        size = ops.cast(ops.shape(r)[0], "float32")
+        for _ in range(2):
+            sigma = 4.0 * size * ops.max(ops.abs(r))
+            q = (sigma + r) - sigma
+            r = r - q
+            parts.append(_cell_sums(i, q, k))
+        parts.append(_cell_sums(i, r, k))
+    return parts
+
+
+def _two_sum(a, b):
+    """a + b = s + e exactly (Knuth's TwoSum: six additions, no branch, any order of |a|, |b|)."""
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
+
+def _accumulate(hi, lo, part):
+    """(hi, lo) + part as a renormalized compensated pair: exact for integer counts while the
+    total stays below 2^(2 p) (p = 24 or 53 significand bits)."""
+    s, e = _two_sum(hi, part)
+    return _two_sum(s, e + lo)
+
+
+def _increment_pair(t, p, w, k: int, dtype: str):
+    """One batch's confusion increment as a compensated pair (hi, lo) of `dtype`."""
+    if dtype == "float64":
+        inc = _float64_increment(t, p, w, k)
+        return inc, ops.zeros_like(inc)
+    parts = _exact_parts(t, p, w, k)
+    hi, lo = parts[0], ops.zeros_like(parts[0])
+    for part in parts[1:]:
+        hi, lo = _accumulate(hi, lo, part)
+    return hi, lo
 
 
 def _const(value, like):
@@ -171,10 +261,13 @@ def _check_alpha(alpha) -> float:
 
 
 def _batch_confusion(y_true, y_pred, sample_weight, num_classes, threshold, from_logits, validate_args):
+    """The confusion matrix of one batch (state dtype), for the functional forms."""
     num_classes, threshold, from_logits = M.check_metric_args(num_classes, threshold, from_logits)
     validate_args = M.check_bool("validate_args", validate_args)
     cut = M.decision_threshold(threshold, from_logits)
-    return _confusion(y_true, y_pred, sample_weight, num_classes, cut, from_logits, validate_args)
+    t, p, w = _decisions(y_true, y_pred, sample_weight, num_classes, cut, from_logits, validate_args)
+    hi, lo = _increment_pair(t, p, w, num_classes or 2, _state_dtype())
+    return hi + lo
 
 
 def _floatx(x):
@@ -203,14 +296,15 @@ def balanced_accuracy(
     (score - 1/P) / (1 - 1/P) over P present classes (0 when P <= 1).
 
     Args:
-        y_true: binary 0/1 labels shaped like `y_pred` (num_classes=None); or class indices
-            (...)/(..., 1) or one-hot (..., K).
-        y_pred: probabilities (logits with `from_logits=True`); (..., K) scores for K classes.
+        y_true: binary 0/1 labels shaped like `y_pred`, a trailing 1 squeezed or added
+            (num_classes=None); or class indices (...)/(..., 1) or one-hot (..., K).
+        y_pred: binary: probabilities (logits with `from_logits=True`); multi-class: (..., K)
+            real scores, logits or probabilities.
         num_classes: None for binary, K >= 2 for multi-class (argmax).
         threshold: in [0, 1]; binary prediction is y_pred > threshold.
-        from_logits: y_pred are logits (compared with logit(threshold)).
+        from_logits: binary y_pred are logits (compared with logit(threshold)).
         adjusted: chance-adjusted score (0 at chance, 1 perfect).
-        sample_weight: scalar or the leading axes of the per-decision shape.
+        sample_weight: scalar or the leading axes of the per-decision shape, (B,) or (B, 1).
         validate_args: check label/probability values when the inputs are concrete.
 
     Anchor: `sklearn.metrics.balanced_accuracy_score(adjusted=...)`.
@@ -268,7 +362,8 @@ def weighted_balanced_accuracy(
 
 
 class _ConfusionMetric(keras.metrics.Metric):
-    """Shared state: the float64 confusion matrix, updated per batch, reset by reset_state."""
+    """Shared state: the confusion matrix as a compensated pair (`confusion` + its rounding
+    error `confusion_residual`), updated per batch, reset by reset_state."""
 
     def __init__(self, *, num_classes, threshold, from_logits, validate_args, name, dtype) -> None:
         super().__init__(name=name, dtype=dtype)
@@ -276,19 +371,28 @@ class _ConfusionMetric(keras.metrics.Metric):
         self.validate_args = M.check_bool("validate_args", validate_args)
         self._cut = M.decision_threshold(self.threshold, self.from_logits)
         k = self.num_classes or 2
-        self.confusion = self.add_variable(shape=(k, k), initializer="zeros", dtype="float64", name="confusion")
+        self._state_dtype = _state_dtype()
+        self.confusion = self.add_variable(shape=(k, k), initializer="zeros", dtype=self._state_dtype, name="confusion")
+        self.confusion_residual = self.add_variable(
+            shape=(k, k), initializer="zeros", dtype=self._state_dtype, name="confusion_residual"
+        )
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        delta = _confusion(
+        t, p, w = _decisions(
             y_true, y_pred, sample_weight, self.num_classes, self._cut, self.from_logits, self.validate_args
         )
-        self.confusion.assign_add(delta)
+        inc_hi, inc_lo = _increment_pair(t, p, w, self.num_classes or 2, self._state_dtype)
+        hi, lo = _accumulate(ops.convert_to_tensor(self.confusion), ops.convert_to_tensor(self.confusion_residual), inc_hi)
+        hi, lo = _accumulate(hi, lo, inc_lo)
+        self.confusion.assign(hi)
+        self.confusion_residual.assign(lo)
 
     def _score(self, cm):
         raise NotImplementedError  # each subclass defines its formula
 
     def result(self):
-        return ops.cast(self._score(ops.convert_to_tensor(self.confusion)), self.dtype)
+        cm = ops.convert_to_tensor(self.confusion) + ops.convert_to_tensor(self.confusion_residual)
+        return ops.cast(self._score(cm), self.dtype)
 
     def get_config(self):
         config = super().get_config()
@@ -306,12 +410,13 @@ class BalancedAccuracy(_ConfusionMetric):
 
     Args:
         num_classes: None for binary (0/1 labels, y_pred thresholded), K >= 2 for
-            multi-class (y_pred (..., K), argmax; y_true indices or one-hot).
+            multi-class (y_pred (..., K) real scores, argmax; y_true indices or one-hot).
         threshold: in [0, 1]; binary prediction is y_pred > threshold.
-        from_logits: y_pred are logits (compared with logit(threshold)).
+        from_logits: binary y_pred are logits (compared with logit(threshold)); multi-class
+            takes logits or probabilities either way.
         adjusted: chance-adjusted score.
         validate_args: check label/probability values when the inputs are concrete.
-        name, dtype: Keras's; dtype is the result's (state is float64).
+        name, dtype: Keras's; dtype is the result's (the state's: see the module docstring).
 
     Anchor: `sklearn.metrics.balanced_accuracy_score(y_true, y_pred, sample_weight, adjusted)`.
     """

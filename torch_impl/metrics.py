@@ -2,24 +2,30 @@
 
 `torchmetrics.Metric` subclasses (`update(preds, target, sample_weight=None)`, `compute()`,
 state synced under DDP by summation) and functional forms `fn(preds, target, **kw)`, in
-torchmetrics's (preds, target) order.
+torchmetrics's (preds, target) order. Formulas, checks and messages come from
+`imbalance_core.metrics` (scikit-learn's definitions); messages name `preds` and `target`.
 
 State: a K x K confusion matrix of summed sample weights, C[true, predicted], in float64 so
 that counts stay exact over long streams (K = 2 in binary mode), registered with
-`dist_reduce_fx="sum"`; the result is computed from it in float64 and returned in
-`torch.get_default_dtype()`. Formulas, checks and messages come from
-`imbalance_core.metrics` (scikit-learn's definitions):
+`dist_reduce_fx="sum"` (under DDP, `compute()` sums it across processes first); the result
+is computed from it in float64 and returned in `torch.get_default_dtype()`.
 
 - binary (`num_classes=None`): target of 0/1, preds probabilities (or logits with
-  `from_logits=True`) of the same shape; predicted positive when preds > threshold
+  `from_logits=True`) of exactly the same shape (torchmetrics's rule; Keras's twin also
+  accepts a trailing 1 squeezed or added); predicted positive when preds > threshold
   (logit(threshold) on logits). Every element is one decision (multi-label: micro).
-- multi-class (`num_classes=K`): preds (..., K) scores, predicted class = argmax; target
-  class indices (...) or (..., 1), or one-hot (..., K). `threshold`/`from_logits` only decide
-  whether preds must be probabilities in [0, 1].
-- `sample_weight`: a scalar, or the leading axes of the per-decision shape (broadcast).
+- multi-class (`num_classes=K`): preds (..., K) of any real scores, logits or probabilities
+  (the argmax is the same), predicted class = argmax; target class indices (...) or
+  (..., 1), or one-hot (..., K). `threshold`/`from_logits` do not apply.
+- `sample_weight`: a scalar, or the leading axes of the per-decision shape (broadcast), with
+  or without a trailing axis of size 1 (`(B,)` or `(B, 1)`).
 
-Error messages name the arguments `y_true`/`y_pred` (the Keras names) so that both packages
-raise identical text: `y_true` is `target`, `y_pred` is `preds`.
+Checks: shape and dtype checks always run (they are static, also under `torch.compile`).
+Content checks (`validate_args=True`: label values, probabilities in binary mode, weights)
+are torch ops evaluated with one host synchronisation per call when running eagerly, and are
+skipped while compiling (`torch.compiler.is_compiling()`), so that
+`torch.compile(metric.update, fullgraph=True)` has no graph break; `validate_args=False`
+skips them eagerly too.
 """
 
 from __future__ import annotations
@@ -53,39 +59,56 @@ def _scatter_confusion(t: torch.Tensor, p: torch.Tensor, w: torch.Tensor, k: int
     return torch.zeros(k * k, dtype=torch.float64, device=w.device).index_add_(0, ids, w).reshape(k, k)
 
 
+def _check_values(layout: M.Layout, num_classes, from_logits, target, preds, weight) -> None:
+    """The content checks as torch ops, one host synchronisation; on a failure the shared
+    NumPy check builds (and raises) the message."""
+    bad = []
+    if M.checks_probabilities(layout.mode, from_logits):
+        bad.append(~((preds >= 0) & (preds <= 1)))
+    if layout.mode == "binary":
+        bad.append((target != 0) & (target != 1))
+    elif layout.mode == "onehot":
+        bad.append(~((target >= 0) & (target <= 1)))
+    else:
+        if target.is_floating_point():
+            bad.append(target != target.round())
+        bad.append((target < 0) | (target >= num_classes))
+    if weight is not None:
+        bad.append(~torch.isfinite(weight) | (weight < 0))
+    if torch.stack([b.any() for b in bad]).any():
+        M.check_metric_values(layout, num_classes, from_logits, target, preds, weight, M.TORCH)
+
+
 def _confusion(preds, target, sample_weight, num_classes, cut, from_logits, validate_args) -> torch.Tensor:
     """The K x K float64 confusion-matrix increment of one batch."""
+    conv = M.TORCH
     preds = torch.as_tensor(preds)
-    check_float_dtype("y_pred", preds.dtype)
+    if not (preds.is_floating_point()):
+        check_float_dtype(conv.preds, preds.dtype)  # raises the shared TypeError
     target = torch.as_tensor(target, device=preds.device)
-    mode = M.input_mode(num_classes, tuple(target.shape), tuple(preds.shape))
-    per_sample = M.sample_shape(mode, tuple(target.shape))
+    layout = M.layout(num_classes, tuple(target.shape), tuple(preds.shape), conv)
+    if layout.squeeze_target:
+        target = target.squeeze(-1)
     if sample_weight is not None:
         sample_weight = torch.as_tensor(sample_weight, device=preds.device)
-        message = M.sample_weight_shape_error(tuple(sample_weight.shape), per_sample)
-        if message:
-            raise ValueError(message)
-    if validate_args:
-        M.check_metric_values(mode, num_classes, from_logits, target, preds, sample_weight)
+        if M.weight_squeeze(tuple(sample_weight.shape), layout.sample_shape):
+            sample_weight = sample_weight.squeeze(-1)
+    if validate_args and not torch.compiler.is_compiling():
+        _check_values(layout, num_classes, from_logits, target, preds, sample_weight)
 
     k = num_classes or 2
-    if mode == "binary":
+    if layout.mode == "binary":
         # Compared in preds' dtype (the cut is a weak Python scalar), like tf_impl.
         t = (target.to(torch.float32) > 0.5).to(torch.int64)
         p = (preds > cut).to(torch.int64)
     else:
         p = preds.argmax(dim=-1)
-        if mode == "onehot":
-            t = target.argmax(dim=-1)
-        else:
-            t = target.to(torch.int64)
-            if target.ndim == preds.ndim:  # (..., 1) sparse labels
-                t = t.squeeze(-1)
+        t = target.argmax(dim=-1) if layout.mode == "onehot" else target.to(torch.int64)
     if sample_weight is None:
         w = torch.ones(t.shape, dtype=torch.float64, device=t.device)
     else:
         w = sample_weight.to(torch.float64)
-        w = w.reshape(tuple(w.shape) + (1,) * (len(per_sample) - w.ndim)).expand(t.shape)
+        w = w.reshape(tuple(w.shape) + (1,) * (len(layout.sample_shape) - w.ndim)).expand(t.shape)
     return _scatter_confusion(t.reshape(-1), p.reshape(-1), w.reshape(-1), k)
 
 
@@ -155,14 +178,15 @@ def balanced_accuracy(
     (score - 1/P) / (1 - 1/P) over P present classes (0 when P <= 1).
 
     Args:
-        preds: probabilities (logits with `from_logits=True`); (..., K) scores for K classes.
-        target: binary 0/1 labels shaped like `preds` (num_classes=None); or class indices
-            (...)/(..., 1) or one-hot (..., K).
+        preds: binary: probabilities (logits with `from_logits=True`); multi-class: (..., K)
+            real scores, logits or probabilities.
+        target: binary 0/1 labels of the shape of `preds` (num_classes=None); or class
+            indices (...)/(..., 1) or one-hot (..., K).
         num_classes: None for binary, K >= 2 for multi-class (argmax).
         threshold: in [0, 1]; binary prediction is preds > threshold.
-        from_logits: preds are logits (compared with logit(threshold)).
+        from_logits: binary preds are logits (compared with logit(threshold)).
         adjusted: chance-adjusted score (0 at chance, 1 perfect).
-        sample_weight: scalar or the leading axes of the per-decision shape.
+        sample_weight: scalar or the leading axes of the per-decision shape, (B,) or (B, 1).
         validate_args: check label/probability values.
 
     Anchor: `sklearn.metrics.balanced_accuracy_score(adjusted=...)`.
@@ -255,9 +279,10 @@ class BalancedAccuracy(_ConfusionMetric):
 
     Args:
         num_classes: None for binary (0/1 labels, preds thresholded), K >= 2 for
-            multi-class (preds (..., K), argmax; target indices or one-hot).
+            multi-class (preds (..., K) real scores, argmax; target indices or one-hot).
         threshold: in [0, 1]; binary prediction is preds > threshold.
-        from_logits: preds are logits (compared with logit(threshold)).
+        from_logits: binary preds are logits (compared with logit(threshold)); multi-class
+            takes logits or probabilities either way.
         adjusted: chance-adjusted score.
         validate_args: check label/probability values.
         kwargs: torchmetrics's (`dist_sync_on_step`, `sync_on_compute`, ...).
