@@ -2,8 +2,8 @@
 
 keras.ops only, so the losses run on every Keras backend. Tensor-content checks run eagerly
 on concrete tensors (any backend); inside a traced TensorFlow graph (`model.fit`,
-`tf.function`) they become `tf.debugging` assertions with the same message; under a JAX trace
-they cannot be evaluated and are skipped (documented).
+`tf.function`) they become `tf.debugging` assertions with the same message; inside a jax trace
+they run through `jax.debug.callback` (see `_check_content`).
 """
 
 from __future__ import annotations
@@ -69,9 +69,45 @@ def _concrete(t) -> Optional[np.ndarray]:
         return None
 
 
+def _jax_tracer(t) -> bool:
+    if keras.backend.backend() != "jax":
+        return False
+    import jax
+
+    return isinstance(t, jax.core.Tracer)
+
+
+def _check_content(t, check, tf_assert) -> None:
+    """Runs `check(values)` (NumPy in, imbalance_core's ValueError out) wherever the values exist:
+    eagerly on concrete tensors (every backend); inside a traced TensorFlow graph (`model.fit`,
+    `tf.function`) as `tf_assert(t)`, tf.debugging assertions with the same message; inside a
+    jax trace (`model.fit` on jax, `jax.jit`) through `jax.debug.callback` at run time, where jax
+    re-raises it as a JaxRuntimeError that carries the same message. Skipped only where no
+    value exists at all (torch.compile's fake tensors)."""
+    if _tf_graph_tensor(t):
+        tf_assert(t)
+        return
+    if _jax_tracer(t):
+        import jax
+
+        jax.debug.callback(lambda v: check(_numpy_values(v)), t)
+        return
+    values = _concrete(t)
+    if values is not None:
+        check(_numpy_values(values))
+
+
+def _numpy_values(values) -> np.ndarray:
+    values = np.asarray(values)
+    if values.dtype.kind == "V" or str(values.dtype) == "bfloat16":  # NumPy has no bfloat16 math
+        values = values.astype(np.float32)
+    return values
+
+
 def check_in_range(name: str, t, low: float, high: float, what: str = "values") -> None:
     """Tensor-content check; the caller skips it when validate_args=False."""
-    if _tf_graph_tensor(t):
+
+    def tf_assert(t):
         import tensorflow as tf
 
         msg = V.range_message(name, low, high, what)
@@ -79,12 +115,8 @@ def check_in_range(name: str, t, low: float, high: float, what: str = "values") 
         # Raised at run time inside model.fit / tf.function (auto control dependencies).
         tf.debugging.assert_greater_equal(t32, tf.constant(low, tf.float32), message=msg)
         tf.debugging.assert_less_equal(t32, tf.constant(high, tf.float32), message=msg)
-        return
-    values = _concrete(t)
-    if values is not None and values.size:
-        if values.dtype.kind == "V" or str(values.dtype) == "bfloat16":
-            values = values.astype(np.float32)
-        V.check_values_in_range(name, values, low, high, what)
+
+    _check_content(t, lambda v: V.check_values_in_range(name, v, low, high, what), tf_assert)
 
 
 # Keras 3.15's torch backend computes some float64 ops in float32 (ops.logaddexp,
@@ -171,18 +203,32 @@ def focal_factor(base, log_base, gamma: float):
 
 
 def check_class_indices(name: str, t, num_classes: int, ignore_index: Optional[int]) -> None:
-    """Class indices in [0, K) or equal to ignore_index (a tf.debugging assertion in graphs)."""
-    if _tf_graph_tensor(t):
+    """Class indices in [0, K) or equal to ignore_index (see `_check_content` for where)."""
+
+    def tf_assert(t):
         import tensorflow as tf
 
         ok = (t >= 0) & (t < num_classes)
         if ignore_index is not None:
             ok = ok | (t == ignore_index)
         tf.debugging.Assert(tf.reduce_all(ok), [V.index_message(name, num_classes, ignore_index)])
-        return
-    values = _concrete(t)
-    if values is not None:
-        V.check_class_indices(name, values, num_classes, ignore_index)
+
+    _check_content(t, lambda v: V.check_class_indices(name, v, num_classes, ignore_index), tf_assert)
+
+
+def check_whole_numbers(name: str, t) -> None:
+    """Class indices given as floats (Keras casts labels to the loss dtype) must be integral."""
+
+    def check(v):
+        if not np.all(v == np.round(v)):
+            raise ValueError(V.whole_number_message(name, v))
+
+    def tf_assert(t):
+        import tensorflow as tf
+
+        tf.debugging.Assert(tf.reduce_all(tf.equal(t, tf.round(t))), [V.whole_number_message(name, "non-integral values")])
+
+    _check_content(t, check, tf_assert)
 
 
 def _target_kind(target, logits, target_name: str, input_name: str):
@@ -203,10 +249,9 @@ def _target_kind(target, logits, target_name: str, input_name: str):
 def _class_indices(target, num_classes: int, ignore_index, validate_args: bool, target_name: str):
     """int indices, the keep mask and the indices made safe (ignored -> 0) for gathering."""
     if "float" in keras.backend.standardize_dtype(target.dtype):
-        values = _concrete(target) if validate_args and not _tf_graph_tensor(target) else None
-        if values is not None and not np.all(values == np.round(values)):
-            raise ValueError(V.whole_number_message(target_name, values))
-        target = ops.cast(target, "int64")
+        if validate_args:
+            check_whole_numbers(target_name, target)
+        target = ops.cast(target, "int32")  # int32: jax has no int64 without x64
     if validate_args:
         check_class_indices(target_name, target, num_classes, ignore_index)
     keep = ops.ones_like(target, dtype="bool") if ignore_index is None else ops.not_equal(target, ignore_index)
