@@ -50,6 +50,18 @@ POSITIONAL_NAMES = {
     ("metrics", ("y_true", "y_pred")): ("preds", "target"),
 }
 
+# Functions with framework keywords: (module, name) -> keywords one side alone takes, as in
+# CLASS_KINDS (tf_only, torch_only, defaults).
+FUNCTION_KEYWORDS = {
+    ("data", "balanced_batches"): dict(
+        tf_only=set(),
+        # torch yields one DDP process's share of each global batch; tf yields the global batch and
+        # tf.distribute splits it (num_replicas may be a tf.distribute.Strategy there)
+        torch_only={"rank"},
+        defaults={},
+    ),
+}
+
 # Public names that exist in one package only: (module, name) -> (the package that has it, why).
 ONE_SIDE_ONLY = {
     ("data", "BalancedBatchSampler"): ("torch_impl", "a torch.utils.data.Sampler for DataLoader(batch_sampler=...)"),
@@ -143,7 +155,9 @@ def mirror_differences(module_name):
             problems.append(f"{where}: a {ka} in tf_impl but a {kb} in torch_impl (CLASS_KINDS pairs the "
                             f"base classes; a new pair of bases needs its row there)")
             continue
-        spec = CLASS_KINDS.get(ka, dict(tf_only=set(), torch_only=set(), defaults={}))
+        spec = CLASS_KINDS.get(ka) or FUNCTION_KEYWORDS.get((module_name, name))
+        listed = spec is not None
+        spec = spec or dict(tf_only=set(), torch_only=set(), defaults={})
         (pa, kwa), (pb, kwb) = _split(a), _split(b)
         if _as_torch_positional(module_name, pa) != pb:
             problems.append(f"{where}: positional arguments {pa} in tf_impl but {pb} in torch_impl")
@@ -166,9 +180,9 @@ def mirror_differences(module_name):
                                     f"{want[0]!r} in tf_impl, {want[1]!r} in torch_impl")
             elif not _same_default(da, db):
                 problems.append(f"{where}: `{kw}` defaults to {_fmt(da)} in tf_impl but {_fmt(db)} in torch_impl")
-        for kw in sorted(spec["tf_only"] - set(kwa)) if ka in CLASS_KINDS else ():
+        for kw in sorted(spec["tf_only"] - set(kwa)) if listed else ():
             problems.append(f"{where}: framework keyword `{kw}` missing in tf_impl")
-        for kw in sorted(spec["torch_only"] - set(kwb)) if ka in CLASS_KINDS else ():
+        for kw in sorted(spec["torch_only"] - set(kwb)) if listed else ():
             problems.append(f"{where}: framework keyword `{kw}` missing in torch_impl")
     return problems
 
@@ -204,5 +218,9 @@ def test_every_table_entry_is_still_needed():
                 used.add((module_name, _tensor_prefix(module_name, _split(obj)[0])))
             else:
                 used.add(_kind(obj, "tf"))
+    for module_name, name in FUNCTION_KEYWORDS:  # its keywords are checked by mirror_differences
+        for pkg in PACKAGES:
+            assert inspect.isfunction(getattr(importlib.import_module(f"{pkg.__name__}.{module_name}"), name, None)), (
+                pkg.__name__, module_name, name)
     assert set(POSITIONAL_NAMES) <= used, set(POSITIONAL_NAMES) - used
     assert set(CLASS_KINDS) <= used, set(CLASS_KINDS) - used
