@@ -483,6 +483,116 @@ def test_torch_keeps_exact_binary_shapes():
 
 
 # --------------------------------------------------------------------------------------------
+# Differential: seeded random inputs, valid and invalid, through both packages
+# --------------------------------------------------------------------------------------------
+
+
+def _random_case(rng):
+    """One random call: (functional name, kwargs, y, scores, sample_weight, binary_trailing).
+    `binary_trailing`: binary shapes that differ by a trailing 1 (Keras aligns them, torch
+    raises: the one documented difference)."""
+    multiclass = rng.random() < 0.4
+    b = int(rng.choice([0, 1, 5, 12]))
+    kw = {}
+    if multiclass:
+        name = "balanced_accuracy"
+        k = int(rng.choice([2, 3, 4]))
+        kw["num_classes"] = k if rng.random() < 0.9 else [1, 2.5][int(rng.integers(2))]
+        scores = (2 * rng.normal(size=(b, k))).astype(np.float32)
+        if rng.random() < 0.3:
+            scores = np.exp(scores) / np.exp(scores).sum(1, keepdims=True)
+        y = rng.integers(0, k, b)
+        kind = rng.choice(["sparse", "column", "float", "onehot", "bad_index", "fraction", "bad_onehot", "bad_shape", "bad_width"])
+        if kind == "column":
+            y = y[:, None]
+        elif kind == "float":
+            y = y.astype(np.float32)
+        elif kind == "onehot":
+            y = np.eye(k, dtype=np.float32)[y]
+        elif kind == "bad_index" and b:
+            y[rng.integers(b)] = rng.choice([-1, k])
+        elif kind == "fraction" and b:
+            y = y.astype(np.float32) + 0.5
+        elif kind == "bad_onehot" and b:
+            y = np.eye(k, dtype=np.float32)[y] * 2
+        elif kind == "bad_shape":
+            y = y[:, None, None]
+        elif kind == "bad_width":
+            scores = scores[:, :-1]
+        trailing = False
+    else:
+        name = str(rng.choice(["balanced_accuracy", "true_positive_rate", "true_negative_rate", "weighted_balanced_accuracy"]))
+        shape = [(b,), (b, 1), (b, 3)][int(rng.integers(3))]
+        y = (rng.random(shape) < 0.4).astype(np.float32)
+        from_logits = bool(rng.random() < 0.5)
+        scores = (2 * rng.normal(size=shape)).astype(np.float32)
+        if not from_logits and rng.random() < 0.8:
+            scores = 1 / (1 + np.exp(-scores))
+        kw["from_logits"] = from_logits if rng.random() < 0.95 else "no"
+        kw["threshold"] = float(rng.choice([0.5, 0.3, 0.8])) if rng.random() < 0.9 else float(rng.choice([1.5, -0.1]))
+        if name == "weighted_balanced_accuracy":
+            kw["alpha"] = float(rng.choice([0.5, 0.2])) if rng.random() < 0.9 else 1.2
+        if name == "balanced_accuracy":
+            kw["adjusted"] = bool(rng.random() < 0.5)
+        kind = rng.choice(["ok", "ok", "label", "nan_label", "int_scores", "nan_scores", "trailing", "mismatch"])
+        if kind == "label" and y.size:
+            y.flat[rng.integers(y.size)] = rng.choice([2.0, 0.5, -1.0])
+        elif kind == "nan_label" and y.size:
+            y.flat[rng.integers(y.size)] = np.nan
+        elif kind == "int_scores":
+            scores = (scores > 0).astype(np.int64)
+        elif kind == "nan_scores" and scores.size:
+            scores.flat[rng.integers(scores.size)] = np.nan
+        elif kind == "trailing":
+            y = y[..., 0] if shape[-1:] == (1,) else y[..., None]
+        elif kind == "mismatch":
+            y = y[..., :1] if len(shape) == 2 and shape[1] == 3 else np.zeros(shape + (2,), np.float32)
+        trailing = y.ndim != scores.ndim and kind == "trailing"
+    n = scores.shape[0]
+    weight = [None, lambda: 2.0, lambda: rng.random(n).astype(np.float32),
+              lambda: rng.random((n, 1)).astype(np.float32),
+              lambda: np.full(n, -1.0, np.float32), lambda: np.full(n, np.nan, np.float32),
+              lambda: np.ones(n + 1, np.float32)][int(rng.integers(7))]
+    return name, kw, y, scores, (None if weight is None else weight()), trailing
+
+
+def _outcome(fw, name, y, scores, kw, w):
+    """("value", float) or ("error", type, message with the argument names as {target}/{preds})."""
+    try:
+        return ("value", float(fw.fn(name, y, scores, sample_weight=w, **kw)))
+    except (ValueError, TypeError) as err:
+        text = str(err).replace(f"`{fw.target}`", "`{target}`").replace(f"`{fw.preds}`", "`{preds}`")
+        return ("error", type(err).__name__, text)
+
+
+@pytest.mark.keras
+def test_differential_same_outcome_in_both_packages():
+    """200 seeded random calls, valid and invalid (shapes, dtypes, label values, argument
+    values, weights): the same value, or the same error type and message up to the argument
+    names, in both packages. The one difference the conventions dictate: binary shapes that
+    differ by a trailing 1 are an error in torch and, in Keras, the value of the aligned
+    shapes."""
+    k, t = KerasFW(), TorchFW()
+    rng = np.random.default_rng(2024)
+    seen = {"value": 0, "error": 0}
+    for i in range(200):
+        name, kw, y, scores, w, trailing = _random_case(rng)
+        got_k, got_t = _outcome(k, name, y, scores, kw, w), _outcome(t, name, y, scores, kw, w)
+        where = f"case {i}: {name} {kw} y{y.shape} scores{scores.shape} w={None if w is None else np.shape(w)}"
+        if trailing and got_t[0] == "error" and got_t[2].startswith("Shape mismatch"):
+            # Keras drops the trailing 1: torch on both reshaped to the shorter shape
+            aligned = min(y.shape, scores.shape, key=len)
+            got_t = _outcome(t, name, y.reshape(aligned), scores.reshape(aligned), kw, w)
+        seen[got_k[0]] += 1
+        assert got_k[0] == got_t[0], (where, got_k, got_t)
+        if got_k[0] == "value":
+            np.testing.assert_allclose(got_k[1], got_t[1], rtol=0, atol=k.atol, err_msg=where)
+        else:
+            assert got_k == got_t, where
+    assert min(seen.values()) > 40, seen  # both kinds of outcome well covered
+
+
+# --------------------------------------------------------------------------------------------
 # Counts beyond 2^24 (jax without x64: a float32 compensated pair)
 # --------------------------------------------------------------------------------------------
 

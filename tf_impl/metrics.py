@@ -29,10 +29,11 @@ sums are exact, so unweighted counts (and integer weights) stay exact up to 2^48
 relative error near 2^-40; there the result's formula is evaluated in float32 (a few ulp).
 
 Content checks (`validate_args=True`: label values, probabilities in binary mode, weights)
-run whenever the inputs are concrete (eager on every backend, and Keras's torch backend
-inside `fit`); inside a traced graph they run through `tf_impl._ops` (tf.debugging assertions
-under TensorFlow's `tf.function`; the traced check of binary labels is the range [0, 1]).
-Shape and dtype checks always run.
+run on the values whenever the inputs are concrete (eager on every backend, and Keras's
+torch backend inside `fit`); inside a traced graph (`model.fit` on tensorflow or jax) the
+label and probability checks run through `tf_impl._ops`'s rule (tf.debugging assertions in a
+TensorFlow graph, a jax.debug.callback under jax), with the same message prefixes; there the
+binary-label check is the range [0, 1]. Shape and dtype checks always run.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def _concrete(x):
 
 def _graph_checks(layout, num_classes, from_logits, y_true, y_pred) -> None:
     """The label/probability checks inside a traced graph, through `_ops` (tf.debugging
-    assertions on TensorFlow, with the messages' prefixes from imbalance_core)."""
+    assertions on TensorFlow, jax.debug.callback on jax; messages from imbalance_core)."""
     conv = M.KERAS
     if M.checks_probabilities(layout.mode, from_logits):
         _ops.check_in_range(conv.preds, y_pred, 0.0, 1.0, "probabilities")
@@ -102,8 +103,10 @@ def _graph_checks(layout, num_classes, from_logits, y_true, y_pred) -> None:
 def _decisions(y_true, y_pred, sample_weight, num_classes, cut, from_logits, validate_args):
     """Checks one batch; returns flat (true index, predicted index, weight or None)."""
     conv = M.KERAS
+    # The dtype as passed (jax without x64 would report an int64 array as int32).
+    dtype = getattr(y_pred, "dtype", None)
     y_pred = ops.convert_to_tensor(y_pred)
-    check_float_dtype(conv.preds, keras.backend.standardize_dtype(y_pred.dtype))
+    check_float_dtype(conv.preds, keras.backend.standardize_dtype(y_pred.dtype if dtype is None else dtype))
     y_true = ops.convert_to_tensor(y_true)
     layout = M.layout(num_classes, _shape(y_true), _shape(y_pred), conv)
     if layout.squeeze_target:
@@ -114,11 +117,12 @@ def _decisions(y_true, y_pred, sample_weight, num_classes, cut, from_logits, val
         sample_weight = ops.convert_to_tensor(sample_weight)
         if M.weight_squeeze(_shape(sample_weight), layout.sample_shape):
             sample_weight = ops.squeeze(sample_weight, axis=-1)
-    if validate_args:
+    # Keras's torch backend infers output specs on "meta" tensors (no values, nothing to check).
+    if validate_args and str(getattr(y_pred, "device", "")) != "meta":
         values = [_concrete(v) for v in (y_true, y_pred)] + [None if sample_weight is None else _concrete(sample_weight)]
         if values[0] is not None and values[1] is not None and (sample_weight is None or values[2] is not None):
             M.check_metric_values(layout, num_classes, from_logits, values[0], values[1], values[2], conv)
-        else:  # traced: tf.debugging assertions inside a TensorFlow graph (model.fit)
+        else:  # traced (model.fit on tensorflow or jax): _ops's in-graph checks
             _graph_checks(layout, num_classes, from_logits, y_true, y_pred)
 
     if layout.mode == "binary":
@@ -181,7 +185,7 @@ def _exact_parts(t, p, w, k: int):
         r, i = (w, ids) if start is None else (w[start:stop], ids[start:stop])
         size = ops.cast(ops.shape(r)[0], "float32")
         for _ in range(2):
-            sigma = 4.0 * size * ops.max(ops.abs(r))
+            sigma = 4.0 * size * ops.max(ops.abs(r), initial=0.0)  # 0 for an empty batch
             q = (sigma + r) - sigma
             r = r - q
             parts.append(_cell_sums(i, q, k))
