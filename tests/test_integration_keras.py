@@ -139,3 +139,30 @@ def test_family_compile_fit_save_load(tmp_path, name, kwargs, kind):
     restored = keras.models.load_model(path)
     assert type(restored.loss) is type(loss) and restored.loss.get_config() == config
     np.testing.assert_allclose(restored.evaluate(x, y, verbose=0), after, rtol=1e-6)
+
+
+def test_bad_class_indices_inside_fit_on_every_backend():
+    """model.fit with class index 7 for K=3: the same message on tensorflow (a tf.debugging
+    assertion), torch (eager check) and jax (jax.debug.callback, re-raised by jax)."""
+    from tf_impl.losses import WeightedCategoricalCrossentropy
+
+    x, _ = _data(64)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    model.compile(optimizer="sgd", loss=WeightedCategoricalCrossentropy())
+    with pytest.raises(Exception, match=r"Invalid `y_true`: class indices must lie in \[0, 3\)"):
+        model.fit(x, np.array([0, 1, 7, 2] * 16), epochs=1, verbose=0)
+
+
+def test_xla_graphs_warn_that_content_checks_are_off():
+    """XLA drops tf.debugging assertions: a one-time RuntimeWarning says so, never silence."""
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("XLA jit_compile of a Keras model: the tensorflow backend")
+    from tf_impl import _ops
+    from tf_impl.losses import WeightedCategoricalCrossentropy
+
+    _ops._CHECKS_OFF_WARNED.clear()
+    x, _ = _data(64)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    model.compile(optimizer="sgd", loss=WeightedCategoricalCrossentropy(), jit_compile=True)
+    with pytest.warns(RuntimeWarning, match=r"content checks .* cannot run inside XLA-compiled TensorFlow graphs"):
+        model.fit(x, np.array([0, 1, 2, 2] * 16), epochs=1, verbose=0)

@@ -8,6 +8,7 @@ they run through `jax.debug.callback` (see `_check_content`).
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Optional
 
 import keras
@@ -77,14 +78,42 @@ def _jax_tracer(t) -> bool:
     return isinstance(t, jax.core.Tracer)
 
 
+_CHECKS_OFF_WARNED: set = set()
+
+
+def _warn_checks_off(where: str) -> None:
+    """Once per process and place: content checks cannot run in this kind of compiled graph."""
+    if where in _CHECKS_OFF_WARNED:
+        return
+    _CHECKS_OFF_WARNED.add(where)
+    warnings.warn(
+        f"classbalance: tensor-content checks (label values, probability ranges) cannot run inside "
+        f"{where} and are off there; shapes and dtypes are still checked. Check the data eagerly "
+        f"(or compile with jit_compile=False) to have them.", RuntimeWarning, stacklevel=4)
+
+
+def _in_xla_graph() -> bool:
+    try:  # TensorFlow's own test of an XLA context (tf.function(jit_compile=True))
+        import tensorflow as tf
+        from tensorflow.python.ops import control_flow_util
+
+        return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
+    except Exception:  # a TensorFlow without this helper: assume no XLA
+        return False
+
+
 def _check_content(t, check, tf_assert) -> None:
     """Runs `check(values)` (NumPy in, imbalance_core's ValueError out) wherever the values exist:
     eagerly on concrete tensors (every backend); inside a traced TensorFlow graph (`model.fit`,
     `tf.function`) as `tf_assert(t)`, tf.debugging assertions with the same message; inside a
     jax trace (`model.fit` on jax, `jax.jit`) through `jax.debug.callback` at run time, where jax
-    re-raises it as a JaxRuntimeError that carries the same message. Skipped only where no
-    value exists at all (torch.compile's fake tensors)."""
+    re-raises it as a JaxRuntimeError that carries the same message. Where no check can run,
+    XLA-compiled TensorFlow graphs (XLA drops assertions; Keras's default `jit_compile` on a
+    GPU) and torch.compile's fake tensors (Keras's torch backend with jit_compile=True), a
+    one-time RuntimeWarning says that they are off."""
     if _tf_graph_tensor(t):
+        if _in_xla_graph():
+            _warn_checks_off("XLA-compiled TensorFlow graphs (jit_compile=True; Keras's default on a GPU)")
         tf_assert(t)
         return
     if _jax_tracer(t):
@@ -95,6 +124,8 @@ def _check_content(t, check, tf_assert) -> None:
     values = _concrete(t)
     if values is not None:
         check(_numpy_values(values))
+    else:
+        _warn_checks_off("torch.compile graphs (Keras's torch backend with jit_compile=True)")
 
 
 def _numpy_values(values) -> np.ndarray:
@@ -202,8 +233,11 @@ def focal_factor(base, log_base, gamma: float):
     return ops.exp(gamma * log_base())
 
 
-def check_class_indices(name: str, t, num_classes: int, ignore_index: Optional[int]) -> None:
-    """Class indices in [0, K) or equal to ignore_index (see `_check_content` for where)."""
+def check_class_indices(name: str, t, num_classes: int, ignore_index: Optional[int]):
+    """Class indices in [0, K) or equal to ignore_index (see `_check_content` for where).
+    Returns `t`; in a TensorFlow graph, guarded by the assertion, so that the gather that
+    follows cannot fail first with TensorFlow's own message."""
+    guarded = [t]
 
     def tf_assert(t):
         import tensorflow as tf
@@ -211,9 +245,12 @@ def check_class_indices(name: str, t, num_classes: int, ignore_index: Optional[i
         ok = (t >= 0) & (t < num_classes)
         if ignore_index is not None:
             ok = ok | (t == ignore_index)
-        tf.debugging.Assert(tf.reduce_all(ok), [V.index_message(name, num_classes, ignore_index)])
+        check = tf.debugging.Assert(tf.reduce_all(ok), [V.index_message(name, num_classes, ignore_index)])
+        with tf.control_dependencies([check]):
+            guarded[0] = tf.identity(t)
 
     _check_content(t, lambda v: V.check_class_indices(name, v, num_classes, ignore_index), tf_assert)
+    return guarded[0]
 
 
 def check_whole_numbers(name: str, t) -> None:
@@ -253,7 +290,7 @@ def _class_indices(target, num_classes: int, ignore_index, validate_args: bool, 
             check_whole_numbers(target_name, target)
         target = ops.cast(target, "int32")  # int32: jax has no int64 without x64
     if validate_args:
-        check_class_indices(target_name, target, num_classes, ignore_index)
+        target = check_class_indices(target_name, target, num_classes, ignore_index)
     keep = ops.ones_like(target, dtype="bool") if ignore_index is None else ops.not_equal(target, ignore_index)
     return target, keep, ops.where(keep, target, ops.zeros_like(target))
 
