@@ -30,6 +30,7 @@ __all__ = [
     "check_float_dtype",
     "float_dtype_message",
     "whole_number_message",
+    "feature_rows_message",
     "sample_weight_shape_message",
     "range_message",
     "index_message",
@@ -254,6 +255,12 @@ def check_float_dtype(name: str, dtype: Any) -> None:
     text = str(dtype).replace("torch.", "")
     if not any(k in text for k in ("float", "half", "bfloat")):
         raise TypeError(float_dtype_message(name, text))
+
+
+def feature_rows_message(shape: tuple, rows: int) -> str:
+    """balanced_batches: every feature needs one row per label."""
+    return (f"Invalid `x`: received a feature of shape {tuple(shape)}; expected a leading "
+            f"dimension of {rows}, one row per label in `y`.")
 
 
 def whole_number_message(name: str, values: Any) -> str:

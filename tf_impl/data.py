@@ -30,7 +30,7 @@ from imbalance_core.schedule import (
     check_class_fn_dtype,
     check_class_fn_shape,
 )
-from imbalance_core.validation import describe, to_numpy
+from imbalance_core.validation import describe, feature_rows_message, to_numpy
 
 __all__ = ["balanced_batches", "balance_dataset"]
 
@@ -89,10 +89,7 @@ def balanced_batches(
     for leaf in tf.nest.flatten(x_t):
         rows = leaf.shape[0] if leaf.shape.rank else None
         if rows != n:
-            raise ValueError(
-                f"Invalid `x`: received a feature of shape {tuple(leaf.shape)}; expected a leading "
-                f"dimension of {n}, one row per label in `y`."
-            )
+            raise ValueError(feature_rows_message(tuple(leaf.shape), n))
     y_t = tf.convert_to_tensor(to_numpy(y))
     steps, width = schedule.steps_per_epoch, schedule.num_replicas * schedule.batch_size
     epochs = itertools.count()

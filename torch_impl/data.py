@@ -29,7 +29,7 @@ from imbalance_core.schedule import (
     StreamBalancer,
     check_rank,
 )
-from imbalance_core.validation import check_integer, describe, to_numpy
+from imbalance_core.validation import check_integer, describe, feature_rows_message, to_numpy
 
 __all__ = ["BalancedBatchSampler", "balanced_batches", "balance_dataset"]
 
@@ -135,14 +135,6 @@ def _leaves(nest: Any) -> List[Any]:
     out: List[Any] = []
     _map_nest(out.append, nest)
     return out
-
-
-def _rows_message(shape: Tuple[int, ...], rows: int) -> str:
-    # The text of tf_impl.data.balanced_batches's check (kept identical; a test compares them).
-    return (
-        f"Invalid `x`: received a feature of shape {tuple(shape)}; expected a leading "
-        f"dimension of {rows}, one row per label in `y`."
-    )
 
 
 def _on_device(indices: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -263,7 +255,7 @@ def balanced_batches(
     leaves = _leaves(x_t)
     for leaf in leaves:
         if (leaf.shape[0] if leaf.dim() else None) != n:
-            raise ValueError(_rows_message(tuple(leaf.shape), n))
+            raise ValueError(feature_rows_message(tuple(leaf.shape), n))
     if isinstance(y, torch.Tensor):
         y_t = y.detach()
     else:
