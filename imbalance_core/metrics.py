@@ -179,8 +179,8 @@ def weight_squeeze(weight_shape, sample_shape) -> bool:
 
 
 def check_metric_values(layout_: Layout, num_classes: Optional[int], from_logits: bool, target, preds, sample_weight, conv: Convention) -> None:
-    """Content checks on concrete (NumPy-convertible) inputs, after `layout`'s squeezes do not
-    matter (element-wise). The same conditions and messages in both packages; torch_impl
+    """Content checks on concrete (NumPy-convertible) inputs, element-wise (so `layout`'s
+    squeezes do not matter). The same conditions and messages in both packages; torch_impl
     evaluates the conditions with torch ops and calls this only to raise."""
     mode = layout_.mode
     target = np.asarray(to_numpy(target))
