@@ -121,6 +121,8 @@ def _check_content(t, check, tf_assert) -> None:
 
         jax.debug.callback(lambda v: check(_numpy_values(v)), t)
         return
+    if getattr(getattr(t, "device", None), "type", None) == "meta":
+        return  # Keras's torch backend infers output shapes on meta tensors; the real call follows
     values = _concrete(t)
     if values is not None:
         check(_numpy_values(values))
