@@ -151,7 +151,8 @@ ROWS = [
           dict(class_priors=[0.6, 0.25, 0.15], tau=1.0, ignore_index=IGNORE_INDEX)),
     # ---- extra distributed-exactness cases
     _loss("WeightedCategoricalCrossentropy-ignore_index", "WeightedCategoricalCrossentropy", "softmax",
-          dict(class_weight=_CLASS_WEIGHT, ignore_index=IGNORE_INDEX, normalization="weight"), distributed_only=True),
+          dict(class_weight=_CLASS_WEIGHT, ignore_index=IGNORE_INDEX, label_smoothing=0.05, normalization="weight"),
+          distributed_only=True),
     _loss("WeightedCategoricalCrossentropy-sample_weight", "WeightedCategoricalCrossentropy", "softmax",
           dict(class_weight=_CLASS_WEIGHT, normalization="weight"), sample_weight=True, distributed_only=True),
     _loss("ClassBalancedLoss-focal", "ClassBalancedLoss", "softmax",
