@@ -25,6 +25,7 @@ from typing import Any, NamedTuple, Optional, Sequence, Tuple
 import numpy as np
 
 from .validation import (
+    check_bool,
     check_class_indices,
     check_integer,
     check_number,
@@ -76,12 +77,6 @@ class Layout(NamedTuple):
     squeeze_target: bool  # drop the target's trailing axis of size 1 first
     squeeze_preds: bool  # drop the scores' trailing axis of size 1 first (binary, Keras)
     sample_shape: tuple  # the shape of one weight per decision, after those squeezes
-
-
-def check_bool(name: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"Invalid `{name}`: received {describe(value)}; expected True or False.")
-    return bool(value)
 
 
 def check_metric_args(num_classes: Optional[int], threshold: Any, from_logits: Any) -> Tuple[Optional[int], float, bool]:

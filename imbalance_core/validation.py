@@ -21,6 +21,7 @@ __all__ = [
     "describe",
     "check_choice",
     "check_number",
+    "check_bool",
     "check_weight_vector",
     "check_priors",
     "check_same_shape",
@@ -126,6 +127,13 @@ def check_number(
     ):
         raise ValueError(f"Invalid `{name}`: received {number:g}; expected {allowed}.")
     return number
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """True or False (Python or NumPy bool); never truthiness, so "False" is an error."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"Invalid `{name}`: received {describe(value)}; expected True or False.")
+    return bool(value)
 
 
 def check_weight_vector(

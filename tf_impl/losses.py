@@ -105,7 +105,7 @@ def weighted_binary_crossentropy(
     """
     pos_weight, neg_weight, label_smoothing = A.wbce(pos_weight, neg_weight, label_smoothing)
     return _weighted_binary_crossentropy(
-        y_true, y_pred, pos_weight, neg_weight, label_smoothing, bool(from_logits), validate_args
+        y_true, y_pred, pos_weight, neg_weight, label_smoothing, V.check_bool("from_logits", from_logits), validate_args
     )
 
 
@@ -145,8 +145,8 @@ class WeightedBinaryCrossentropy(_Loss):
         self.pos_weight, self.neg_weight, self.label_smoothing = A.wbce(
             pos_weight, neg_weight, label_smoothing
         )
-        self.from_logits = bool(from_logits)
-        self.validate_args = bool(validate_args)
+        self.from_logits = V.check_bool("from_logits", from_logits)
+        self.validate_args = V.check_bool("validate_args", validate_args)
 
     def call(self, y_true, y_pred):
         y_true, y_pred = _ops.match_rank(y_true, y_pred)
@@ -221,7 +221,7 @@ def binary_focal_loss(
     alpha = A.alpha(alpha, allow_vector=False)
     gamma = A.gamma("gamma", gamma)
     label_smoothing = A.label_smoothing(label_smoothing)
-    return _binary_focal_loss(y_true, y_pred, alpha, gamma, label_smoothing, bool(from_logits), validate_args)
+    return _binary_focal_loss(y_true, y_pred, alpha, gamma, label_smoothing, V.check_bool("from_logits", from_logits), validate_args)
 
 
 @keras.saving.register_keras_serializable("classbalance")
@@ -236,8 +236,8 @@ class BinaryFocalLoss(_Loss):
         self.alpha = A.alpha(alpha, allow_vector=False)
         self.gamma = A.gamma("gamma", gamma)
         self.label_smoothing = A.label_smoothing(label_smoothing)
-        self.from_logits = bool(from_logits)
-        self.validate_args = bool(validate_args)
+        self.from_logits = V.check_bool("from_logits", from_logits)
+        self.validate_args = V.check_bool("validate_args", validate_args)
 
     def call(self, y_true, y_pred):
         y_true, y_pred = _ops.match_rank(y_true, y_pred)
@@ -325,7 +325,7 @@ def weighted_categorical_crossentropy(
     label_smoothing = A.label_smoothing(label_smoothing)
     return _softmax_loss(y_true, y_pred, class_weight=class_weight, alpha=None, gamma=0.0,
                          label_smoothing=label_smoothing, ignore_index=A.ignore_index(ignore_index),
-                         from_logits=bool(from_logits), validate_args=validate_args)[0]
+                         from_logits=V.check_bool("from_logits", from_logits), validate_args=validate_args)[0]
 
 
 def categorical_focal_loss(
@@ -357,7 +357,7 @@ def categorical_focal_loss(
     label_smoothing = A.label_smoothing(label_smoothing)
     return _softmax_loss(y_true, y_pred, class_weight=None, alpha=alpha, gamma=gamma,
                          label_smoothing=label_smoothing, ignore_index=A.ignore_index(ignore_index),
-                         from_logits=bool(from_logits), validate_args=validate_args)[0]
+                         from_logits=V.check_bool("from_logits", from_logits), validate_args=validate_args)[0]
 
 
 class _SoftmaxLoss(_Loss):
@@ -399,8 +399,8 @@ class WeightedCategoricalCrossentropy(_SoftmaxLoss):
         self.label_smoothing = A.label_smoothing(label_smoothing)
         self.ignore_index = A.ignore_index(ignore_index)
         self.normalization = A.normalization(normalization)
-        self.from_logits = bool(from_logits)
-        self.validate_args = bool(validate_args)
+        self.from_logits = V.check_bool("from_logits", from_logits)
+        self.validate_args = V.check_bool("validate_args", validate_args)
 
     def _parts(self, y_true, y_pred):
         return _softmax_loss(y_true, y_pred, class_weight=self.class_weight, alpha=None, gamma=0.0,
@@ -431,8 +431,8 @@ class CategoricalFocalLoss(_SoftmaxLoss):
         self.label_smoothing = A.label_smoothing(label_smoothing)
         self.ignore_index = A.ignore_index(ignore_index)
         self.normalization = A.normalization(normalization)
-        self.from_logits = bool(from_logits)
-        self.validate_args = bool(validate_args)
+        self.from_logits = V.check_bool("from_logits", from_logits)
+        self.validate_args = V.check_bool("validate_args", validate_args)
 
     def _parts(self, y_true, y_pred):
         return _softmax_loss(y_true, y_pred, class_weight=None, alpha=self.alpha, gamma=self.gamma,
@@ -511,8 +511,8 @@ def asymmetric_loss(
     sum of this (it clamps probabilities at 1e-8, so it saturates for logits below about -18).
     """
     gamma_pos, gamma_neg, clip = A.asymmetric(gamma_pos, gamma_neg, clip)
-    return _asymmetric_loss(y_true, y_pred, gamma_pos, gamma_neg, clip, bool(stop_focal_gradient),
-                            bool(from_logits), validate_args)
+    return _asymmetric_loss(y_true, y_pred, gamma_pos, gamma_neg, clip, V.check_bool("stop_focal_gradient", stop_focal_gradient),
+                            V.check_bool("from_logits", from_logits), validate_args)
 
 
 @keras.saving.register_keras_serializable("classbalance")
@@ -525,9 +525,9 @@ class AsymmetricLoss(_Loss):
                  reduction: Optional[str] = "sum_over_batch_size", name: str = "asymmetric_loss", dtype=None) -> None:
         super().__init__(reduction=reduction, name=name, dtype=dtype)
         self.gamma_pos, self.gamma_neg, self.clip = A.asymmetric(gamma_pos, gamma_neg, clip)
-        self.stop_focal_gradient = bool(stop_focal_gradient)
-        self.from_logits = bool(from_logits)
-        self.validate_args = bool(validate_args)
+        self.stop_focal_gradient = V.check_bool("stop_focal_gradient", stop_focal_gradient)
+        self.from_logits = V.check_bool("from_logits", from_logits)
+        self.validate_args = V.check_bool("validate_args", validate_args)
 
     def call(self, y_true, y_pred):
         y_true, y_pred = _ops.match_rank(y_true, y_pred)
@@ -608,7 +608,7 @@ class ClassBalancedLoss(_SoftmaxLoss):
         super().__init__(reduction=reduction, name=name, dtype=dtype)
         self.class_weight, self.beta, self.base, self.gamma = A.class_balanced(samples_per_class, beta, base, gamma)
         self.samples_per_class = V.to_numpy(samples_per_class).astype("float64").tolist()
-        self.validate_args = bool(validate_args)
+        self.validate_args = V.check_bool("validate_args", validate_args)
 
     def _parts(self, y_true, y_pred):
         loss, valid = _class_balanced_loss(y_true, y_pred, self.class_weight, self.base, self.gamma, self.validate_args)
@@ -680,7 +680,7 @@ class LogitAdjustedCrossentropy(_SoftmaxLoss):
         super().__init__(reduction=reduction, name=name, dtype=dtype)
         self.class_priors, self.tau = A.logit_adjusted(class_priors, tau)
         self.ignore_index = A.ignore_index(ignore_index)
-        self.validate_args = bool(validate_args)
+        self.validate_args = V.check_bool("validate_args", validate_args)
 
     def _parts(self, y_true, y_pred):
         loss, valid = _logit_adjusted_crossentropy(y_true, y_pred, self.class_priors, self.tau, self.ignore_index,

@@ -119,7 +119,7 @@ def weighted_binary_crossentropy(
     """
     pos_weight, neg_weight, label_smoothing = A.wbce(pos_weight, neg_weight, label_smoothing)
     return _weighted_binary_crossentropy(
-        input, target, pos_weight, neg_weight, label_smoothing, bool(from_logits), validate_args
+        input, target, pos_weight, neg_weight, label_smoothing, V.check_bool("from_logits", from_logits), validate_args
     )
 
 
@@ -166,8 +166,8 @@ class WeightedBinaryCrossentropy(_Loss):
         self._register_weight("pos_weight", pos_weight)
         self._register_weight("neg_weight", neg_weight)
         self._neg_weight_positive = _all_positive(neg_weight)  # decided once, not per call
-        self.from_logits = bool(from_logits)
-        self.validate_args = bool(validate_args)
+        self.from_logits = V.check_bool("from_logits", from_logits)
+        self.validate_args = V.check_bool("validate_args", validate_args)
 
     def forward(self, input: torch.Tensor, target: torch.Tensor, sample_weight: Optional[Any] = None) -> torch.Tensor:
         loss = _weighted_binary_crossentropy(
@@ -231,7 +231,7 @@ def binary_focal_loss(
     alpha = A.alpha(alpha, allow_vector=False)
     gamma = A.gamma("gamma", gamma)
     label_smoothing = A.label_smoothing(label_smoothing)
-    return _binary_focal_loss(input, target, alpha, gamma, label_smoothing, bool(from_logits), validate_args)
+    return _binary_focal_loss(input, target, alpha, gamma, label_smoothing, V.check_bool("from_logits", from_logits), validate_args)
 
 
 class BinaryFocalLoss(_Loss):
@@ -244,8 +244,8 @@ class BinaryFocalLoss(_Loss):
         self.alpha = A.alpha(alpha, allow_vector=False)
         self.gamma = A.gamma("gamma", gamma)
         self.label_smoothing = A.label_smoothing(label_smoothing)
-        self.from_logits = bool(from_logits)
-        self.validate_args = bool(validate_args)
+        self.from_logits = V.check_bool("from_logits", from_logits)
+        self.validate_args = V.check_bool("validate_args", validate_args)
 
     def forward(self, input, target, sample_weight=None):
         loss = _binary_focal_loss(input, target, self.alpha, self.gamma, self.label_smoothing, self.from_logits, self.validate_args)
@@ -335,7 +335,7 @@ def weighted_categorical_crossentropy(
     label_smoothing = A.label_smoothing(label_smoothing)
     return _softmax_loss(input, target, class_weight=class_weight, alpha=None, gamma=0.0,
                          label_smoothing=label_smoothing, ignore_index=A.ignore_index(ignore_index),
-                         from_logits=bool(from_logits), validate_args=validate_args)[0]
+                         from_logits=V.check_bool("from_logits", from_logits), validate_args=validate_args)[0]
 
 
 def categorical_focal_loss(
@@ -367,7 +367,7 @@ def categorical_focal_loss(
     label_smoothing = A.label_smoothing(label_smoothing)
     return _softmax_loss(input, target, class_weight=None, alpha=alpha, gamma=gamma,
                          label_smoothing=label_smoothing, ignore_index=A.ignore_index(ignore_index),
-                         from_logits=bool(from_logits), validate_args=validate_args)[0]
+                         from_logits=V.check_bool("from_logits", from_logits), validate_args=validate_args)[0]
 
 
 class _SoftmaxLoss(_Loss):
@@ -399,8 +399,8 @@ class WeightedCategoricalCrossentropy(_SoftmaxLoss):
         self.label_smoothing = A.label_smoothing(label_smoothing)
         self.ignore_index = A.ignore_index(ignore_index)
         self.normalization = A.normalization(normalization)
-        self.from_logits = bool(from_logits)
-        self.validate_args = bool(validate_args)
+        self.from_logits = V.check_bool("from_logits", from_logits)
+        self.validate_args = V.check_bool("validate_args", validate_args)
 
     def forward(self, input, target, sample_weight=None):
         return self._reduce_normalized(_softmax_loss(
@@ -424,8 +424,8 @@ class CategoricalFocalLoss(_SoftmaxLoss):
         self.label_smoothing = A.label_smoothing(label_smoothing)
         self.ignore_index = A.ignore_index(ignore_index)
         self.normalization = A.normalization(normalization)
-        self.from_logits = bool(from_logits)
-        self.validate_args = bool(validate_args)
+        self.from_logits = V.check_bool("from_logits", from_logits)
+        self.validate_args = V.check_bool("validate_args", validate_args)
 
     def forward(self, input, target, sample_weight=None):
         return self._reduce_normalized(_softmax_loss(
@@ -498,8 +498,8 @@ def asymmetric_loss(
     sum of this (it clamps probabilities at 1e-8, so it saturates for logits below about -18).
     """
     gamma_pos, gamma_neg, clip = A.asymmetric(gamma_pos, gamma_neg, clip)
-    return _asymmetric_loss(input, target, gamma_pos, gamma_neg, clip, bool(stop_focal_gradient),
-                            bool(from_logits), validate_args)
+    return _asymmetric_loss(input, target, gamma_pos, gamma_neg, clip, V.check_bool("stop_focal_gradient", stop_focal_gradient),
+                            V.check_bool("from_logits", from_logits), validate_args)
 
 
 class AsymmetricLoss(_Loss):
@@ -511,9 +511,9 @@ class AsymmetricLoss(_Loss):
                  reduction: str = "mean") -> None:
         super().__init__(reduction)
         self.gamma_pos, self.gamma_neg, self.clip = A.asymmetric(gamma_pos, gamma_neg, clip)
-        self.stop_focal_gradient = bool(stop_focal_gradient)
-        self.from_logits = bool(from_logits)
-        self.validate_args = bool(validate_args)
+        self.stop_focal_gradient = V.check_bool("stop_focal_gradient", stop_focal_gradient)
+        self.from_logits = V.check_bool("from_logits", from_logits)
+        self.validate_args = V.check_bool("validate_args", validate_args)
 
     def forward(self, input, target, sample_weight=None):
         loss = _asymmetric_loss(input, target, self.gamma_pos, self.gamma_neg, self.clip,
@@ -583,7 +583,7 @@ class ClassBalancedLoss(_SoftmaxLoss):
         weights, self.beta, self.base, self.gamma = A.class_balanced(samples_per_class, beta, base, gamma)
         self.samples_per_class = V.to_numpy(samples_per_class).astype(np.float64).tolist()
         self._register_weight("class_weight", weights)
-        self.validate_args = bool(validate_args)
+        self.validate_args = V.check_bool("validate_args", validate_args)
 
     def forward(self, input, target, sample_weight=None):
         loss, valid = _class_balanced_loss(input, target, self.class_weight, self.base, self.gamma, self.validate_args)
@@ -650,7 +650,7 @@ class LogitAdjustedCrossentropy(_SoftmaxLoss):
         priors, self.tau = A.logit_adjusted(class_priors, tau)
         self._register_weight("class_priors", priors)
         self.ignore_index = A.ignore_index(ignore_index)
-        self.validate_args = bool(validate_args)
+        self.validate_args = V.check_bool("validate_args", validate_args)
 
     def forward(self, input, target, sample_weight=None):
         loss, valid = _logit_adjusted_crossentropy(input, target, self.class_priors, self.tau, self.ignore_index,
