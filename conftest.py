@@ -5,6 +5,11 @@ with KERAS_BACKEND=torch and with KERAS_BACKEND=jax, each with `-m keras` (only 
 `keras`, i.e. the Keras side again on its torch and jax backends). Tests that need
 TensorFlow itself (tf.data, tf.nn anchors) use `needs_tf_backend`. The Makefile sets
 JAX_PLATFORMS=cpu (CI has no GPU).
+
+Under KERAS_BACKEND=jax the process runs with jax_enable_x64, so that float64 in a test means
+float64 as on the other backends (CLASSBALANCE_JAX_X64=0 runs it as users run jax, without
+x64). The parity adapter sets x64 per cell (float64 cells with it, the others without), and
+tests of the float32 path that jax takes without x64 force that path themselves.
 """
 
 import os
@@ -15,6 +20,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import pytest  # noqa: E402
 
 KERAS_BACKEND = os.environ["KERAS_BACKEND"]
+
+if KERAS_BACKEND == "jax" and os.environ.get("CLASSBALANCE_JAX_X64", "1") != "0":
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
 
 needs_tf_backend = pytest.mark.skipif(
     KERAS_BACKEND != "tensorflow",

@@ -76,7 +76,8 @@ class KerasFramework:
         elif self.backend == "jax":
             import jax
 
-            jax.config.update("jax_enable_x64", True)  # float64 cells need real float64 arrays
+            # No global jax_enable_x64: each cell sets it for itself (see _jax_value_and_grad), so
+            # that the rest of the process runs as users run jax, without x64.
             self.jax = jax
         else:
             raise RuntimeError(f"parity: Keras backend {self.backend!r} is not supported (tensorflow, torch, jax)")
@@ -116,21 +117,30 @@ class KerasFramework:
 
 
 def _jax_value_and_grad(jax, fn, kwargs, logits, target, index_target, dtype, device, cotangent):
-    """Value and d/dx sum(v * value) with jax.value_and_grad (Keras on its jax backend)."""
+    """Value and d/dx sum(v * value) with jax.value_and_grad (Keras on its jax backend).
+
+    float64 cells run under `jax.enable_x64(True)` (real float64 arrays), every other cell
+    without x64, as users run jax: there index targets are int32 and the sum is float32 (the
+    cotangents are exact in every dtype)."""
     jnp = jax.numpy
-    dev = jax.devices("gpu" if device == "gpu" else "cpu")[0]
-    x = jax.device_put(jnp.asarray(logits, jnp.float64).astype(dtype), dev)
-    y = jax.device_put(jnp.asarray(target, jnp.int64) if index_target else jnp.asarray(target, jnp.float64).astype(dtype), dev)
-    v = jax.device_put(jnp.asarray(cotangent, jnp.float64), dev)
+    x64 = dtype == "float64"
+    with jax.enable_x64(x64):
+        dev = jax.devices("gpu" if device == "gpu" else "cpu")[0]
+        wide = jnp.float64 if x64 else jnp.float32
+        x = jax.device_put(jnp.asarray(np.asarray(logits, np.float64).astype(jnp.dtype(dtype))), dev)
+        y = (np.asarray(target).astype(jnp.int64 if x64 else jnp.int32) if index_target
+             else np.asarray(target, np.float64).astype(jnp.dtype(dtype)))
+        y = jax.device_put(jnp.asarray(y), dev)
+        v = jax.device_put(jnp.asarray(np.asarray(cotangent, np.float64).astype(wide)), dev)
 
-    def total(xx):
-        out = fn(y, xx, **kwargs)
-        return jnp.sum(out.astype(jnp.float64) * v), out
+        def total(xx):
+            out = fn(y, xx, **kwargs)
+            return jnp.sum(out.astype(wide) * v), out
 
-    (_, out), grad = jax.value_and_grad(total, has_aux=True)(x)
-    if out.dtype != x.dtype:
-        raise AssertionError(f"the loss returned {out.dtype} for {x.dtype} input")
-    return np.asarray(out.astype(jnp.float64)), np.asarray(grad.astype(jnp.float64))
+        (_, out), grad = jax.value_and_grad(total, has_aux=True)(x)
+        if out.dtype != x.dtype:
+            raise AssertionError(f"the loss returned {out.dtype} for {x.dtype} input")
+        return np.asarray(out).astype(np.float64), np.asarray(grad).astype(np.float64)
 
 
 def _resolve(fn, module: str):
