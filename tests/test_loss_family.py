@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from conftest import needs_tf_backend
+from parity_tests.frameworks import KerasFramework, TorchFramework
 from tests.helpers import FRAMEWORKS, functional, loss_object, mean_rtol
 
 RNG = np.random.default_rng(1234)
@@ -152,8 +153,7 @@ def test_asymmetric_equals_asl_reference_value_and_gradient_torch(kw, stop):
 @pytest.mark.parametrize("stop", [True, False])
 def test_asymmetric_keras_equals_asl_reference(stop):
     """The Keras class: C x "sum" is the reference's summed value; gradients through Keras's
-    backend (tensorflow or torch) equal the reference's too."""
-    import keras
+    backend (tensorflow, torch or jax) equal the reference's too."""
     import torch
 
     from tf_impl.losses import AsymmetricLoss
@@ -163,20 +163,8 @@ def test_asymmetric_keras_equals_asl_reference(stop):
     want = _ASLReference(disable_torch_grad_focal_loss=stop)(xr, torch.tensor(y))
     want.backward()
     loss = AsymmetricLoss(stop_focal_gradient=stop, reduction="sum", dtype="float64")
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        xt = tf.constant(x)
-        with tf.GradientTape() as tape:
-            tape.watch(xt)
-            value = loss(tf.constant(y), xt) * x.shape[-1]
-        grad = tape.gradient(value, xt).numpy()
-        value = float(value)
-    else:
-        xt = torch.tensor(x, requires_grad=True)
-        out = loss(torch.tensor(y), xt) * x.shape[-1]
-        out.backward()
-        value, grad = out.item(), xt.grad.numpy()
+    value, grad = KerasFramework().evaluate(
+        {"keras": lambda yy, xx: loss(yy, xx) * x.shape[-1]}, {}, x, y, False, "float64", "cpu", 1.0)
     np.testing.assert_allclose(value, want.item(), rtol=1e-10)
     np.testing.assert_allclose(grad, xr.grad.numpy(), rtol=1e-8, atol=1e-12)
 
@@ -433,38 +421,10 @@ def test_softmax_normalizations_and_sample_weight(framework):
 
 
 def _value_and_grad(framework, name, x, y, kw, dtype):
-    """(value, d sum(value)/dx) in `dtype`, as float64 NumPy, through the framework's autograd."""
-    import keras
-
-    if framework == "torch" or keras.backend.backend() == "torch":
-        import torch
-
-        xt = torch.tensor(x).to(getattr(torch, dtype)).requires_grad_(True)
-        yt = torch.tensor(y)
-        yt = yt if yt.dtype == torch.int64 else yt.to(xt.dtype)
-        if framework == "torch":
-            import torch_impl.losses as L
-
-            out = getattr(L, name)(xt, yt, **kw)
-        else:
-            import tf_impl.losses as L
-
-            out = getattr(L, name)(yt, xt, **kw)
-        assert out.dtype == xt.dtype
-        out.float().sum().backward()
-        return out.double().detach().numpy(), xt.grad.double().numpy()
-    import tensorflow as tf
-
-    import tf_impl.losses as L
-
-    xt = tf.cast(tf.constant(x), dtype)
-    yt = tf.constant(y) if y.dtype == np.int64 else tf.cast(tf.constant(y), dtype)
-    with tf.GradientTape() as tape:
-        tape.watch(xt)
-        out = getattr(L, name)(yt, xt, **kw)
-        total = tf.reduce_sum(tf.cast(out, tf.float32))
-    assert out.dtype == xt.dtype
-    return tf.cast(out, tf.float64).numpy(), tf.cast(tape.gradient(total, xt), tf.float64).numpy()
+    """(value, d sum(value)/dx) in `dtype`, as float64 NumPy, through the framework's autograd
+    (the parity suite's adapters: torch, or Keras on this process's backend)."""
+    fw = TorchFramework() if framework == "torch" else KerasFramework()
+    return fw.evaluate(name, kw, x, y, y.dtype == np.int64, dtype, "cpu", 1.0)
 
 
 EXTREME_X = np.array([[-100.0, 100.0, 0.0, -100.0], [100.0, -100.0, -100.0, 100.0], [30.0, -30.0, 100.0, 0.0]])

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from conftest import needs_tf_backend
+from parity_tests.frameworks import KerasFramework, TorchFramework
 from tests.helpers import FRAMEWORKS, functional, loss_object
 
 WBCE = "weighted_binary_crossentropy"
@@ -133,42 +134,12 @@ def test_weight_argument_forms_agree(framework):
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32"])
 def test_finite_at_extreme_logits_and_dtype_preserved(framework, dtype):
+    """Through the parity suite's adapters (torch, or Keras on this process's backend), which
+    also assert that the output keeps the input's dtype."""
     x = np.array([[-100.0, 100.0, -100.0, 100.0, 0.0]])
     y = np.array([[1.0, 0.0, 0.0, 1.0, 1.0]])
-    if framework == "torch":
-        import torch
-
-        from torch_impl.losses import weighted_binary_crossentropy
-
-        xt = torch.tensor(x).to(getattr(torch, dtype)).requires_grad_(True)
-        out = weighted_binary_crossentropy(xt, torch.tensor(y).to(xt.dtype), pos_weight=3.0)
-        out.sum().backward()
-        assert out.dtype == xt.dtype
-        value, grad = out.double().detach().numpy(), xt.grad.double().numpy()
-    else:
-        import keras
-
-        from tf_impl.losses import weighted_binary_crossentropy
-
-        if keras.backend.backend() == "tensorflow":
-            import tensorflow as tf
-
-            xt = tf.cast(tf.constant(x), dtype)
-            with tf.GradientTape() as tape:
-                tape.watch(xt)
-                out = weighted_binary_crossentropy(tf.cast(y, dtype), xt, pos_weight=3.0)
-                total = tf.reduce_sum(tf.cast(out, tf.float32))
-            grad = tf.cast(tape.gradient(total, xt), tf.float64).numpy()
-            assert out.dtype == xt.dtype
-            value = tf.cast(out, tf.float64).numpy()
-        else:
-            import torch
-
-            xt = torch.tensor(x).to(getattr(torch, dtype)).requires_grad_(True)
-            out = weighted_binary_crossentropy(torch.tensor(y).to(xt.dtype), xt, pos_weight=3.0)
-            out.sum().backward()
-            assert out.dtype == xt.dtype
-            value, grad = out.double().detach().numpy(), xt.grad.double().numpy()
+    fw = TorchFramework() if framework == "torch" else KerasFramework()
+    value, grad = fw.evaluate(WBCE, dict(pos_weight=3.0), x, y, False, dtype, "cpu", 1.0)
     assert np.all(np.isfinite(value)) and np.all(np.isfinite(grad))
     np.testing.assert_allclose(value[0, :4], [300.0, 100.0, 0.0, 0.0], atol=1e-6)
     np.testing.assert_allclose(grad[0, :4], [-3.0, 1.0, 0.0, 0.0], atol=1e-6)
