@@ -31,8 +31,11 @@ def compute_dtype(x) -> str:
 
 
 def check_logits(name: str, x: Any):
+    """`x` as a tensor; a TypeError unless floating. The dtype reported is the one passed (jax
+    without x64 would convert an int64 array to int32 first)."""
+    passed = getattr(x, "dtype", None)
     x = ops.convert_to_tensor(x)
-    V.check_float_dtype(name, dtype_of(x))
+    V.check_float_dtype(name, keras.backend.standardize_dtype(x.dtype if passed is None else passed))
     return x
 
 

@@ -44,7 +44,7 @@ import keras
 from keras import ops
 
 from imbalance_core import metrics as M
-from imbalance_core.validation import check_float_dtype, check_number
+from imbalance_core.validation import check_number
 
 from . import _ops
 
@@ -103,10 +103,7 @@ def _graph_checks(layout, num_classes, from_logits, y_true, y_pred) -> None:
 def _decisions(y_true, y_pred, sample_weight, num_classes, cut, from_logits, validate_args):
     """Checks one batch; returns flat (true index, predicted index, weight or None)."""
     conv = M.KERAS
-    # The dtype as passed (jax without x64 would report an int64 array as int32).
-    dtype = getattr(y_pred, "dtype", None)
-    y_pred = ops.convert_to_tensor(y_pred)
-    check_float_dtype(conv.preds, keras.backend.standardize_dtype(y_pred.dtype if dtype is None else dtype))
+    y_pred = _ops.check_logits(conv.preds, y_pred)
     y_true = ops.convert_to_tensor(y_true)
     layout = M.layout(num_classes, _shape(y_true), _shape(y_pred), conv)
     if layout.squeeze_target:
