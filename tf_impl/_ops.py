@@ -392,7 +392,11 @@ def scale_for_normalized_mean(loss, per_sample_norm):
     weights for normalization="weight"); 0 when D is 0 (torch gives NaN: a documented
     difference). The scale depends on the targets only, never on the logits."""
     replicas, denominator = replicas_and_sum(ops.sum(per_sample_norm))
-    count = ops.cast(ops.prod(ops.convert_to_tensor(ops.shape(loss), dtype="int32")), dtype_of(loss))
+    shape = _static_shape(loss)
+    if None in shape:  # traced with unknown sizes: Keras's own expression for its divisor
+        count = ops.cast(ops.prod(ops.convert_to_tensor(ops.shape(loss), dtype="int32")), dtype_of(loss))
+    else:  # a Python number: no tensor made from the host per call (a sync on a GPU)
+        count = float(np.prod(shape))
     denominator = ops.cast(denominator, dtype_of(loss))
     positive = denominator > 0
     scale = ops.where(positive, count * replicas / ops.where(positive, denominator, ops.ones_like(denominator)),
