@@ -1,4 +1,12 @@
-"""Internal tensor helpers for tf_impl; the mirror of torch_impl/_ops.py, name for name.
+"""Internal tensor helpers for tf_impl; the mirror of torch_impl/_ops.py.
+
+Shared names do the same job on both sides (check_logits, check_in_range, softmax_targets,
+cross_entropy, focal_factor, ...). Keras-only, and why: match_rank (Keras's trailing-1 shape
+rule); replicas_and_sum and scale_for_normalized_mean (the normalized mean through Keras's own
+reduction and tf.distribute; torch reduces in `reduce`); check_class_indices and
+check_whole_numbers (graph and jax-trace forms of checks torch runs eagerly through
+imbalance_core); clip, logaddexp, mean_last_axis, dtype_of (exact dtypes on Keras's torch
+backend); weights_to_config (get_config).
 
 keras.ops only, so the losses run on every Keras backend. Tensor-content checks run eagerly
 on concrete tensors (any backend); inside a traced TensorFlow graph (`model.fit`,

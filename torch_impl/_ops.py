@@ -1,7 +1,11 @@
-"""Internal tensor helpers for torch_impl; the mirror of tf_impl/_ops.py, name for name.
+"""Internal tensor helpers for torch_impl; the mirror of tf_impl/_ops.py.
 
 Argument checks and messages come from imbalance_core.validation; this module only adds the
-torch-specific parts: dtype promotion, tensor-content checks and the torch reductions.
+torch-specific parts: dtype promotion, tensor-content checks and the torch reductions. Shared
+names do the same job on both sides; torch-only, and why: reduce (the one reduction of every
+module; Keras reduces in its own Loss.__call__), class_last (CrossEntropyLoss's class-on-dim-1
+layouts), output_dtype (float32 under autocast), checking (content checks skipped while
+compiling).
 """
 
 from __future__ import annotations
