@@ -43,7 +43,7 @@ demo: $(STAMP)
 	@if [ -f examples/imbalanced_2d.py ]; then $(PY) examples/imbalanced_2d.py; fi
 
 bench: $(STAMP)
-	$(PY) benchmarks/bench_losses.py
+	$(PY) benchmarks/bench_losses.py --markdown
 	@if [ -f benchmarks/bench_pipeline.py ]; then $(PY) benchmarks/bench_pipeline.py; fi
 
 clean:

@@ -402,6 +402,7 @@ def main(argv=None):
     p.add_argument("--repeats", type=int, default=20)
     p.add_argument("--only", default=None, help="substring of the loss names to run")
     p.add_argument("--frameworks", default="torch,tf")
+    p.add_argument("--markdown", action="store_true", help="also print the README's table (ours/anchor per mode)")
     args = p.parse_args(argv)
     import tensorflow as tf
     import torch
@@ -414,6 +415,7 @@ def main(argv=None):
     print(header)
     print("-" * len(header))
     rng = np.random.default_rng(0)
+    table = {}  # (loss, anchors) -> {mode: ratio}, for --markdown
     for make in BENCHES:
         entry = make()
         if args.only and args.only.lower() not in entry["name"].lower():
@@ -426,6 +428,19 @@ def main(argv=None):
             rows += bench_tf(entry, x, y, args.repeats)
         for mode, anchor_name, t_a, t_o in rows:
             print(f"{entry['name']:<30} {mode:<32} {anchor_name:<42} {t_a * 1e3:>10.2f} {t_o * 1e3:>9.2f} {t_o / t_a:>10.2f}x")
+            anchors = table.setdefault(entry["name"], ({}, {}))
+            anchors[0][mode] = t_o / t_a
+            anchors[1].setdefault("torch" if "torch" in mode else "tf", anchor_name)
+    if args.markdown:
+        modes = [("torch eager", "torch eager"), ("torch eager, validate_args=True", "torch eager, validated"),
+                 ("torch.compile", "torch.compile"), ("tf eager", "tf eager"),
+                 ("tf eager, validate_args=True", "tf eager, validated"), ("tf.function(jit_compile=True)", "tf XLA")]
+        print()
+        print("| loss | anchor (torch / TF) | " + " | ".join(label for _, label in modes) + " |")
+        print("|---|---|" + "---:|" * len(modes))
+        for name, (ratios, anchors) in table.items():
+            cells = [f"{ratios[m]:.2f}x" if m in ratios else "-" for m, _ in modes]
+            print(f"| {name} | {anchors.get('torch', '-')} / {anchors.get('tf', '-')} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
