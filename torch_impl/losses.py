@@ -1,10 +1,13 @@
 """Losses for class-imbalanced classification, PyTorch. The mirror of tf_impl/losses.py.
 
 Each loss is a functional form `fn(input, target, **kw)` returning the unreduced loss
-(element-wise `(..., C)` for the sigmoid family, per-sample `(...)` for the softmax family)
-and an `nn.Module` adding the torch reductions ("mean", "sum", "none") and `sample_weight`.
-Everything is computed from logits in log space; float16/bfloat16 inputs are computed in
-float32 and returned in the input dtype.
+(element-wise, the input's shape, for the sigmoid family; per-sample for the softmax family,
+which takes CrossEntropyLoss's layouts (C), (N, C), (N, C, d1, ..., dk) with the class on
+dim 1) and an `nn.Module` adding the torch reductions ("mean", "sum", "none") and
+`sample_weight`, all through `_ops.reduce`. Everything is computed from logits in log space;
+float16/bfloat16 inputs are computed in float32 and returned in the input dtype (float32
+under autocast, as torch's own losses). Tensor-content checks run eagerly and are skipped
+while torch.compile traces (see `_ops.checking`).
 """
 
 from __future__ import annotations
@@ -322,8 +325,9 @@ def weighted_categorical_crossentropy(
     l_n = -sum_c w_c q_nc log softmax(x_n)_c; samples whose index equals `ignore_index` give 0.
 
     Args:
-        input: logits (..., C) (probabilities when `from_logits=False`).
-        target: class indices (...) or one-hot / probability rows (..., C).
+        input: logits (C), (N, C) or (N, C, d1, ..., dk), the class on dim 1 as in
+            CrossEntropyLoss (probabilities when `from_logits=False`).
+        target: class indices (), (N) or (N, d1, ..., dk), or probabilities of the input's shape.
         class_weight: w, a length-C non-negative vector (default 1).
         label_smoothing: e in [0, 1].
         ignore_index: a class-index value whose samples are ignored (index targets only).
@@ -559,8 +563,8 @@ def class_balanced_loss(
     beta=0 gives the plain loss.
 
     Args:
-        input: logits (..., K).
-        target: class indices (...) or one-hot / probability rows (..., K).
+        input: logits (K), (N, K) or (N, K, d1, ..., dk), the class on dim 1.
+        target: class indices (), (N) or (N, d1, ..., dk), or probabilities of the input's shape.
         samples_per_class: n_c, K positive counts.
         beta: in [0, 1).
         base: "softmax", "sigmoid" or "focal".
