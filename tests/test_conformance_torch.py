@@ -124,6 +124,29 @@ def test_loss_compiles_fullgraph_over_dynamic_batch_sizes(row):
     torch._dynamo.reset()
 
 
+# the arguments a loss cannot do without; everything else at its default
+_REQUIRED = {"ClassBalancedLoss": dict(samples_per_class=[200, 30, 26]),
+             "LogitAdjustedCrossentropy": dict(class_priors=[0.6, 0.25, 0.15])}
+
+
+@pytest.mark.parametrize("row", C.params(C.LOSSES))
+def test_loss_compiles_fullgraph_at_default_arguments(row):
+    """The issue's promise as stated: default arguments (validate_args=True included), no
+    graph break, the compiled value equal to eager."""
+    import torch_impl.losses as L
+
+    module = getattr(L, row.name)(**_REQUIRED.get(row.name, {}))
+    preds, target, _ = _inputs(row, BATCH_SIZES[0])
+    if row.family == "softmax":  # the row's ignored targets are invalid without its ignore_index
+        target = target.clamp(min=0)
+    breaks, reasons = _explain(module, preds, target)
+    assert breaks == 0, f"{breaks} graph breaks: {reasons}"
+    torch._dynamo.reset()
+    compiled = torch.compile(module, backend="aot_eager", fullgraph=True)
+    _close(compiled(preds, target), module(preds, target))
+    torch._dynamo.reset()
+
+
 @pytest.mark.parametrize("row", C.params(C.METRICS))
 def test_metric_update_compiles_fullgraph_over_dynamic_batch_sizes(row):
     """metric.update compiles without graph break (torchmetrics's own update wrapper included);
