@@ -63,12 +63,11 @@ def check_same_shape(target_name: str, target: torch.Tensor, input_name: str, x:
 
 
 def check_in_range(name: str, t: torch.Tensor, low: float, high: float, what: str = "values") -> None:
-    """Tensor-content check (a host sync); skipped by the caller when validate_args=False, and
-    while compiling."""
+    """Tensor-content check (one read of two numbers from the device: a host sync on a GPU);
+    skipped by the caller when validate_args=False, and while compiling."""
     if t.numel() == 0 or not checking():
         return
-    lo, hi = torch.aminmax(t.detach().float())
-    lo, hi = float(lo), float(hi)
+    lo, hi = torch.stack(torch.aminmax(t.detach().float())).tolist()
     if not (lo >= low and hi <= high):  # written so that NaN fails too
         raise ValueError(f"{V.range_message(name, low, high, what)}; received values in [{lo:g}, {hi:g}].")
 
@@ -199,7 +198,11 @@ def _class_indices(target: torch.Tensor, num_classes: int, ignore_index, validat
             raise ValueError(V.whole_number_message(target_name, target))
         target = target.to(torch.int64)
     if validate_args:
-        V.check_class_indices(target_name, target, num_classes, ignore_index)
+        bad = (target < 0) | (target >= num_classes)
+        if ignore_index is not None:
+            bad &= target != ignore_index
+        if bool(bad.any()):  # one flag read from the device; the values only to describe a failure
+            V.check_class_indices(target_name, target, num_classes, ignore_index)
     keep = torch.ones_like(target, dtype=torch.bool) if ignore_index is None else target != ignore_index
     return target.to(torch.int64), keep, torch.where(keep, target, torch.zeros_like(target)).to(torch.int64)
 
