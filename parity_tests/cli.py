@@ -1,15 +1,15 @@
 """`classbalance-parity`: the parity report over the case table on the devices present.
 
-Runs torch_impl in this process and tf_impl once per Keras backend (tensorflow, torch) in a
-subprocess (Keras fixes its backend at import), then prints one row per cell: case,
-framework, device, dtype, worst value error, worst gradient error, tolerance and PASS/FAIL,
-and a one-line summary. Exits 1 when any cell fails.
+Runs torch_impl in this process and tf_impl once per Keras backend (tensorflow, torch, and jax
+where installed) in a subprocess (Keras fixes its backend at import), then prints one row per
+cell: case, framework, device, dtype, worst value error, worst gradient error, tolerance and
+PASS/FAIL/SKIP, and a one-line summary. A framework that is not installed is skipped, with the
+reason. Running and formatting the matrix live in matrix.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import math
 import os
@@ -17,54 +17,49 @@ import subprocess
 import sys
 from typing import Iterable
 
-from .cases import get_cases
 from .frameworks import DEVICES
-from .harness import CellResult, run_cell
+from .harness import CellResult
+from .matrix import (  # noqa: F401  (format_results, run_matrix, summary: re-exported for parity_tests.api)
+    _installed, counts, format_results, framework_missing, list_cases, run_matrix, select_cases, skipped_cells,
+    summary)
 from .tolerances import DTYPES
 
 # Keras on jax joins when jax is installed (the GPU image has jax but no TensorFlow).
-KERAS_BACKENDS = ("tensorflow", "torch") + (("jax",) if importlib.util.find_spec("jax") else ())
+KERAS_BACKENDS = ("tensorflow", "torch") + (("jax",) if _installed("jax") else ())
 FRAMEWORK_CHOICES = ("torch",) + tuple(f"keras/{b}" for b in KERAS_BACKENDS)
 
+EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_NOTHING_RAN = 0, 1, 2, 3
 
-def _split(value: str | None, allowed: Iterable[str], flag: str) -> list[str]:
+EPILOG = """\
+--loss keys match exactly: a case name (wbce/plain), a family (wbce), a functional name
+(weighted_binary_crossentropy) or a class name (WeightedBinaryCrossentropy); --list shows them.
+
+exit status:
+  0  every cell that ran passed (skipped cells aside)
+  1  at least one cell failed
+  2  usage error (an unknown option, --loss, --device, --dtype or --framework value)
+  3  no cell ran: every selected cell was skipped (no GPU visible, framework not installed)
+"""
+
+
+def _split(parser, value: str | None, allowed: Iterable[str], flag: str) -> list[str]:
     allowed = list(allowed)
     if not value:
         return allowed
     chosen = [v.strip() for v in value.split(",") if v.strip()]
     bad = [v for v in chosen if v not in allowed]
     if bad:
-        raise SystemExit(f"classbalance-parity: invalid {flag} {bad}; allowed: {', '.join(allowed)}")
+        parser.error(f"invalid {flag} {bad}; allowed: {', '.join(allowed)}")
     return chosen
 
 
-def _progress(done: int, total: int, label: str) -> None:
-    if not sys.stderr.isatty() and os.environ.get("CLASSBALANCE_PROGRESS") != "1":
-        return
-    width = 30
-    filled = int(width * done / max(total, 1))
-    sys.stderr.write(f"\r{label:<18} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-    if done == total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
-
-
-def run_matrix(frameworks, cases, devices, dtypes, label="") -> list[CellResult]:
-    cells = [(c, fw, d, t) for fw in frameworks for d in devices for t in dtypes for c in cases]
-    results = []
-    for i, (case, fw, device, dtype) in enumerate(cells, 1):
-        results.append(run_cell(case, fw, device, dtype))
-        _progress(i, len(cells), label or fw.name)
-    return results
-
-
-def _worker(args) -> int:
+def _worker(args, cases) -> int:
     """Runs the Keras column of this process's backend and prints JSON results."""
     from .frameworks import KerasFramework
 
     fw = KerasFramework()
-    results = run_matrix([fw], get_cases(args.loss), args.devices, args.dtypes, label=fw.name)
-    json.dump([r.as_dict() for r in results], sys.stdout)
+    results = run_matrix([fw], cases, args.devices, args.dtypes, label=fw.name)
+    json.dump([r.as_dict() for r in results], sys.stdout)  # internal: Python's json reads NaN back
     return 0
 
 
@@ -85,84 +80,49 @@ def _run_keras_subprocess(backend: str, args) -> list[CellResult]:
     return [CellResult(**d) for d in json.loads(proc.stdout)]
 
 
-def _fmt(x: float) -> str:
-    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.2e}"
-
-
-def _status(r: CellResult) -> str:
-    return "SKIP" if r.skipped else ("PASS" if r.passed else "FAIL")
-
-
-HEADER = ("case", "framework", "device", "dtype", "value err", "grad err", "rtol/atol", "result")
-
-
-def _rows(results, show_skipped: bool = False):
-    """One row per cell run; skipped cells (an absent device) folded into one row per
-    framework, device and reason unless `show_skipped`."""
-    folded: dict = {}
-    for r in results:
-        if r.skipped and not show_skipped:
-            folded.setdefault((r.framework, r.device, r.skipped), []).append(r)
-            continue
-        note = r.skipped or r.error or ""
-        yield (r.case, r.framework, r.device, r.dtype, _fmt(r.value_err), _fmt(r.grad_err),
-               f"{r.rtol:g}/{r.atol:g}", _status(r) + (f" ({note})" if note else ""))
-    for (framework, device, reason), cells in folded.items():
-        yield (f"({len(cells)} cells)", framework, device, "all", "-", "-", "-", f"SKIP ({reason})")
-
-
-def summary(results) -> str:
-    n_pass = sum(r.passed and not r.skipped for r in results)
-    n_fail = sum(not r.passed for r in results)
-    n_skip = sum(bool(r.skipped) for r in results)
-    frameworks = sorted({r.framework for r in results})
-    verdict = "ALL PASS" if n_fail == 0 else "FAILURES"
-    return (f"parity: {verdict}: {n_pass} passed, {n_fail} failed, {n_skip} skipped "
-            f"({len({r.case for r in results})} cases; {', '.join(frameworks)})")
-
-
-def format_results(results, fmt: str = "table", show_skipped: bool = False) -> str:
-    if fmt == "json":
-        return json.dumps({"summary": summary(results), "cells": [r.as_dict() for r in results]}, indent=1)
-    rows = list(_rows(results, show_skipped))
-    if fmt == "markdown":
-        lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
-        lines += ["| " + " | ".join(row) + " |" for row in rows]
-        return "\n".join(lines + ["", summary(results)])
-    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(HEADER)]
-    line = lambda row: "  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip()  # noqa: E731
-    return "\n".join([line(HEADER), line(["-" * w for w in widths])] + [line(r) for r in rows] + [summary(results)])
-
-
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="classbalance-parity", description=__doc__.split("\n\n")[0])
-    p.add_argument("--loss", help="comma-separated substrings of case or function names (default: all)")
+    p = argparse.ArgumentParser(prog="classbalance-parity", description=__doc__.split("\n\n")[0],
+                                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--loss", help="comma-separated case names, families, functional or class names, "
+                                  "matched exactly (default: all)")
     p.add_argument("--device", help=f"comma-separated, from {', '.join(DEVICES)} (default: all; absent ones are skipped)")
     p.add_argument("--dtype", help=f"comma-separated, from {', '.join(DTYPES)} (default: all)")
-    p.add_argument("--framework", help=f"comma-separated, from {', '.join(FRAMEWORK_CHOICES)} (default: all)")
-    p.add_argument("--format", choices=("table", "markdown", "json"), default="table")
+    p.add_argument("--framework", help=f"comma-separated, from {', '.join(FRAMEWORK_CHOICES)} "
+                                       "(default: all; those not installed are skipped)")
+    p.add_argument("--format", choices=("table", "markdown", "json"), default="table",
+                   help="json: strict JSON (null for a missing number), each cell with a status "
+                        "passed/failed/skipped")
     p.add_argument("--show-skipped", action="store_true", help="one row per skipped cell (default: folded)")
+    p.add_argument("--list", action="store_true", help="print the selected cases (name, functional, class) and exit")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    args.devices = _split(args.device, DEVICES, "--device")
-    args.dtypes = _split(args.dtype, DTYPES, "--dtype")
-    frameworks = _split(args.framework, FRAMEWORK_CHOICES, "--framework")
+    args.devices = _split(p, args.device, DEVICES, "--device")
+    args.dtypes = _split(p, args.dtype, DTYPES, "--dtype")
+    frameworks = _split(p, args.framework, FRAMEWORK_CHOICES, "--framework")
+    try:
+        cases = select_cases(args.loss)
+    except ValueError as exc:
+        p.error(str(exc))
+    if args.list:
+        print(list_cases(cases))
+        return EXIT_PASSED
     if args.worker:
-        return _worker(args)
-    cases = get_cases(args.loss)
-    if not cases:
-        raise SystemExit(f"classbalance-parity: no case matches --loss {args.loss!r}")
+        return _worker(args, cases)
 
     results: list[CellResult] = []
-    if "torch" in frameworks:
-        from .frameworks import TorchFramework
+    for framework in frameworks:
+        missing = framework_missing(framework)
+        if missing:
+            results += skipped_cells(framework, cases, args.devices, args.dtypes, missing)
+        elif framework == "torch":
+            from .frameworks import TorchFramework
 
-        results += run_matrix([TorchFramework()], cases, args.devices, args.dtypes)
-    for backend in KERAS_BACKENDS:
-        if f"keras/{backend}" in frameworks:
-            results += _run_keras_subprocess(backend, args)
+            results += run_matrix([TorchFramework()], cases, args.devices, args.dtypes)
+        else:
+            results += _run_keras_subprocess(framework.split("/", 1)[1], args)
     print(format_results(results, args.format, args.show_skipped))
-    return 0 if all(r.passed for r in results) else 1
+    n = counts(results)
+    return EXIT_FAILED if n["failed"] else (EXIT_PASSED if n["passed"] else EXIT_NOTHING_RAN)
 
 
 if __name__ == "__main__":

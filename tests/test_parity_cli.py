@@ -1,21 +1,67 @@
-"""`classbalance-parity`: filters, formats, the Keras worker subprocess and the exit code."""
+"""`classbalance-parity`: filters, formats, the Keras worker subprocess and the exit codes."""
 
+import importlib
 import json
+import subprocess
+import sys
 
 import pytest
 
-from parity_tests import cli
+from parity_tests import cli, matrix
+from parity_tests.cases import CASES
+
+FAST = ["--dtype", "float32", "--device", "cpu"]
+
+
+def _reject_constant(name):
+    raise ValueError(f"not strict JSON: {name}")
 
 
 def test_json_output_for_a_filtered_torch_run(capsys):
     assert cli.main(["--framework", "torch", "--loss", "wbce/plain,cfocal/default", "--dtype", "float32,bfloat16",
                      "--device", "cpu", "--format", "json"]) == 0
-    out = json.loads(capsys.readouterr().out)
+    out = json.loads(capsys.readouterr().out, parse_constant=_reject_constant)
     cells = out["cells"]
     assert {(c["case"], c["dtype"]) for c in cells} == {
         (case, dtype) for case in ("wbce/plain", "cfocal/default") for dtype in ("float32", "bfloat16")}
-    assert all(c["passed"] and c["framework"] == "torch" and c["device"] == "cpu" for c in cells)
+    assert all(c["passed"] is True and c["status"] == "passed" and c["framework"] == "torch"
+               and c["device"] == "cpu" and c["skipped"] is None for c in cells)
+    assert out["counts"] == {"passed": 4, "failed": 0, "skipped": 0}
     assert out["summary"].startswith("parity: ALL PASS: 4 passed, 0 failed, 0 skipped")
+
+
+def test_json_is_strict_and_skipped_cells_are_neither_passed_nor_failed(capsys):
+    """No GPU here: --device gpu skips every cell, as null numbers and status "skipped", and the
+    exit status says that nothing ran (3, not 0)."""
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is visible: the gpu cells run")
+    assert cli.main(["--framework", "torch", "--loss", "wbce/plain", "--dtype", "float32", "--device", "cpu,gpu",
+                     "--format", "json"]) == 0  # the cpu cell ran and passed
+    text = capsys.readouterr().out
+    assert "NaN" not in text and "Infinity" not in text
+    cells = {c["device"]: c for c in json.loads(text, parse_constant=_reject_constant)["cells"]}
+    gpu = cells["gpu"]
+    assert gpu["status"] == "skipped" and gpu["passed"] is None and gpu["skipped"] == "no CUDA device visible to torch"
+    assert gpu["value_ratio"] is None and gpu["grad_ratio"] is None and gpu["value_err"] is None
+    assert cells["cpu"]["status"] == "passed" and cells["cpu"]["value_ratio"] <= 1.0
+
+    assert cli.main(["--framework", "torch", "--loss", "wbce/plain", "--dtype", "float32", "--device", "gpu"]) == 3
+    assert "parity: NOTHING RAN: 0 passed, 0 failed, 1 skipped" in capsys.readouterr().out
+
+
+def test_a_failing_cell_is_strict_json_too():
+    """A worker that dies gives an infinite error: null in JSON, status "failed"."""
+    import math
+
+    from parity_tests.harness import CellResult
+
+    r = CellResult(case="(all)", framework="keras/torch", device="-", dtype="-", value_err=math.inf,
+                   grad_err=math.inf, value_ratio=math.inf, grad_ratio=math.inf, rtol=math.nan, atol=math.nan,
+                   passed=False, error="worker exited with 1")
+    (cell,) = json.loads(matrix.format_results([r], "json"), parse_constant=_reject_constant)["cells"]
+    assert cell["status"] == "failed" and cell["passed"] is False and cell["value_ratio"] is None
+    assert cell["rtol"] is None and cell["error"] == "worker exited with 1"
 
 
 def test_keras_worker_subprocess_and_markdown(capsys):
@@ -32,12 +78,78 @@ def test_exit_code_is_1_when_a_cell_fails(capsys, monkeypatch):
     # a wrong oracle must turn every cell red (and the cached oracle values must not hide it)
     monkeypatch.setattr(reference, "weighted_binary_crossentropy", lambda x, y, **kw: 0.0 * x)
     monkeypatch.setattr(harness, "_ORACLE_CACHE", {})
-    assert cli.main(["--framework", "torch", "--loss", "wbce/plain", "--dtype", "float32", "--device", "cpu"]) == 1
+    assert cli.main(["--framework", "torch", "--loss", "wbce/plain", *FAST]) == 1
     assert "FAIL" in capsys.readouterr().out
 
 
-def test_bad_filters_are_reported():
-    with pytest.raises(SystemExit, match=r"invalid --dtype \['float8'\]"):
+def test_bad_filters_are_usage_errors(capsys):
+    with pytest.raises(SystemExit) as exc:
         cli.main(["--dtype", "float8"])
-    with pytest.raises(SystemExit, match=r"no case matches --loss 'nonexistent'"):
+    assert exc.value.code == 2 and "invalid --dtype ['float8']" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
         cli.main(["--framework", "torch", "--loss", "nonexistent"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "unknown --loss 'nonexistent'" in err
+    assert "WeightedBinaryCrossentropy" in err and "weighted_binary_crossentropy" in err
+
+
+def test_help_documents_the_exit_statuses(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--help"])
+    out = capsys.readouterr().out
+    assert exc.value.code == 0
+    assert "exit status" in out and "3  no cell ran" in out and "1  at least one cell failed" in out
+
+
+def test_list_prints_the_cases(capsys):
+    assert cli.main(["--list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["case", "functional", "class"]
+    assert len(lines) == 2 + len(CASES)
+    assert "wbce/plain weighted_binary_crossentropy WeightedBinaryCrossentropy" in [" ".join(x.split()) for x in lines]
+
+
+@pytest.mark.parametrize("key", ["WeightedBinaryCrossentropy", "weighted_binary_crossentropy", "wbce"])
+def test_loss_matches_class_functional_and_family_names_exactly(key):
+    wbce = [c.name for c in CASES if c.fn == "weighted_binary_crossentropy"]
+    assert [c.name for c in matrix.select_cases(key)] == wbce
+
+
+def test_loss_no_longer_matches_substrings():
+    focal = {c.name for c in matrix.select_cases("BinaryFocalLoss,categorical_focal_loss")}
+    assert focal == {c.name for c in CASES if c.fn in ("binary_focal_loss", "categorical_focal_loss")}
+    assert not any(n.startswith(("asl/", "cb/")) for n in focal)
+    with pytest.raises(ValueError, match="unknown --loss 'focal'"):
+        matrix.select_cases("focal")
+    assert [c.name for c in matrix.select_cases("cb/sigmoid")] == ["cb/sigmoid"]
+
+
+@pytest.mark.parametrize("module", ["torch_impl.losses", "tf_impl.losses"])
+def test_class_names_are_the_packages_classes(module):
+    pytest.importorskip("torch" if module.startswith("torch") else "keras")
+    losses = importlib.import_module(module)
+    for fn in {c.fn for c in CASES if isinstance(c.fn, str)}:
+        assert isinstance(getattr(losses, matrix.class_name(fn)), type), fn
+
+
+def test_frameworks_not_installed_are_skipped_with_the_reason(capsys, monkeypatch):
+    """A missing keras or tensorflow: its columns skipped, no worker started, exit 3."""
+    monkeypatch.setitem(sys.modules, "tensorflow", None)
+    assert cli.main(["--framework", "keras/tensorflow", "--loss", "la/default", *FAST]) == 3
+    assert "SKIP (tensorflow is not installed)" in capsys.readouterr().out
+    monkeypatch.setitem(sys.modules, "keras", None)
+    assert cli.main(["--framework", "keras/tensorflow,keras/torch", "--loss", "la/default", *FAST,
+                     "--format", "json"]) == 3
+    cells = json.loads(capsys.readouterr().out)["cells"]
+    assert [(c["framework"], c["status"], c["skipped"]) for c in cells] == [
+        ("keras/tensorflow", "skipped", "keras is not installed"), ("keras/torch", "skipped", "keras is not installed")]
+
+
+def test_torch_not_installed_is_skipped_not_a_crash():
+    """In a fresh process where `import torch` fails: the CLI imports, skips torch, runs nothing."""
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "from parity_tests import cli\n"
+            "sys.exit(cli.main(['--framework', 'torch', '--loss', 'wbce/plain', '--dtype', 'float32', '--device', 'cpu']))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 3, proc.stderr
+    assert "SKIP (torch is not installed)" in proc.stdout and "ModuleNotFoundError" not in proc.stderr
