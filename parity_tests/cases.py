@@ -216,11 +216,3 @@ CASES: list[Case] = [
     Case("la/extreme_one_hot", "logit_adjusted_crossentropy", _one_hot(_class_extreme((8,), 5), 5),
          dict(class_priors=PRIORS * 7.0, tau=2.0)),
 ]
-
-
-def get_cases(loss_filter: Optional[str] = None) -> list[Case]:
-    """Cases whose name or functional name contains `loss_filter` (all when None)."""
-    if not loss_filter:
-        return list(CASES)
-    keys = [k.strip() for k in loss_filter.split(",") if k.strip()]
-    return [c for c in CASES if any(k in c.name or k in c.fn for k in keys)]
