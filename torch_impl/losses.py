@@ -137,7 +137,7 @@ class _Loss(nn.Module):
         # a buffer: it follows .to(device), lives in the state_dict and is never uploaded per call
         self.register_buffer(name, None if value is None else torch.as_tensor(value, dtype=torch.float64))
 
-    def _reduce(self, loss, sample_weight, denominator=None):
+    def _reduce(self, loss, sample_weight):
         """Sigmoid family: one weight per sample (the leading axes), "mean" over every element."""
         return _ops.reduce(loss, self.reduction, sample_weight, per_sample_ndim=max(loss.ndim - 1, 1))
 
