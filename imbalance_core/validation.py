@@ -31,6 +31,9 @@ __all__ = [
     "check_float_dtype",
     "float_dtype_message",
     "whole_number_message",
+    "check_whole_numbers",
+    "deferred_failure_message",
+    "invalid_values_message",
     "feature_rows_message",
     "sample_weight_shape_message",
     "range_message",
@@ -273,6 +276,21 @@ def feature_rows_message(shape: tuple, rows: int) -> str:
 
 def whole_number_message(name: str, values: Any) -> str:
     return f"Invalid `{name}`: class indices must be whole numbers; received {describe(values)}."
+
+
+def check_whole_numbers(name: str, values: Any) -> None:
+    arr = np.asarray(to_numpy(values))
+    if np.any(arr != np.round(arr)):
+        raise ValueError(whole_number_message(name, arr))
+
+
+def invalid_values_message(*names: str) -> str:
+    return "Invalid values in " + ", ".join(f"`{n}`" for n in names)
+
+
+def deferred_failure_message(message: str) -> str:
+    """A deferred (device-side) check failed but the values changed before they were read."""
+    return f"{message}; found by a deferred device-side check (the tensor changed before its values could be reported)."
 
 
 def sample_weight_shape_message(received: tuple, per_sample: tuple) -> str:

@@ -269,16 +269,12 @@ def check_class_indices(name: str, t, num_classes: int, ignore_index: Optional[i
 def check_whole_numbers(name: str, t) -> None:
     """Class indices given as floats (Keras casts labels to the loss dtype) must be integral."""
 
-    def check(v):
-        if not np.all(v == np.round(v)):
-            raise ValueError(V.whole_number_message(name, v))
-
     def tf_assert(t):
         import tensorflow as tf
 
         tf.debugging.Assert(tf.reduce_all(tf.equal(t, tf.round(t))), [V.whole_number_message(name, "non-integral values")])
 
-    _check_content(t, check, tf_assert)
+    _check_content(t, lambda v: V.check_whole_numbers(name, v), tf_assert)
 
 
 def _target_kind(target, logits, target_name: str, input_name: str):

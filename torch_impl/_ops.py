@@ -5,17 +5,19 @@ torch-specific parts: dtype promotion, tensor-content checks and the torch reduc
 names do the same job on both sides; torch-only, and why: reduce (the one reduction of every
 module; Keras reduces in its own Loss.__call__), class_last (CrossEntropyLoss's class-on-dim-1
 layouts), output_dtype (float32 under autocast), checking (content checks skipped while
-compiling).
+compiling), device_check (content checks deferred on CUDA: no host sync per call).
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional
+import collections
+from typing import Any, Callable, Optional
 
 import numpy as np
 import torch
 
 from imbalance_core import validation as V
+from imbalance_core.deferred import DeferredChecks
 
 # float16/bfloat16 inputs are computed in float32 and returned in the input dtype (DESIGN.md).
 _HALF = (torch.float16, torch.bfloat16)
@@ -48,28 +50,97 @@ def check_logits(name: str, x: Any) -> torch.Tensor:
     return x
 
 
+# Device copies of the NumPy / Python weights that functional forms are given, keyed by their
+# contents, so that a training loop calling `fn(x, y, class_weight=np_array)` uploads the
+# weights once per device and dtype instead of once per call (an upload is a host sync on CUDA).
+_DEVICE_COPIES: "collections.OrderedDict[tuple, torch.Tensor]" = collections.OrderedDict()
+_DEVICE_COPIES_LIMIT = 64
+
+
 def as_tensor_like(value: Any, like: torch.Tensor, dtype: Optional[torch.dtype] = None) -> Optional[torch.Tensor]:
-    """Puts a weight/prior (NumPy, sequence or tensor) on `like`'s device in `dtype`."""
+    """Puts a weight/prior (NumPy, sequence or tensor) on `like`'s device in `dtype`; host
+    values off the CPU come from a cache of device copies (see _DEVICE_COPIES)."""
     if value is None:
         return None
     dtype = dtype or like.dtype
     if isinstance(value, torch.Tensor):
         return value.to(device=like.device, dtype=dtype)
-    return torch.as_tensor(np.asarray(value), dtype=dtype, device=like.device)
+    if like.device.type == "cpu":  # no upload to save
+        return torch.as_tensor(np.asarray(value), dtype=dtype)
+    arr = np.ascontiguousarray(value)
+    key = (arr.tobytes(), arr.shape, arr.dtype.str, str(like.device), dtype)
+    cached = _DEVICE_COPIES.get(key)
+    if cached is None:
+        cached = torch.as_tensor(arr, dtype=dtype, device=like.device)
+        _DEVICE_COPIES[key] = cached
+        if len(_DEVICE_COPIES) > _DEVICE_COPIES_LIMIT:
+            _DEVICE_COPIES.popitem(last=False)
+    else:
+        _DEVICE_COPIES.move_to_end(key)
+    return cached
 
 
 def check_same_shape(target_name: str, target: torch.Tensor, input_name: str, x: torch.Tensor) -> None:
     V.check_same_shape(target_name, tuple(target.shape), input_name, tuple(x.shape))
 
 
+# Device types whose content checks are deferred: the failure flag is computed on the device and
+# copied to pinned host memory asynchronously, and a later check reads it once a CUDA event says
+# it has landed, so a validated call never waits for the device. Elsewhere (the CPU) checks run
+# at once. Tests add "cpu" here to exercise the deferred path without a GPU.
+DEFERRED_DEVICES = {"cuda"}
+_pending = DeferredChecks()
+
+
+def _async_flag(bad: torch.Tensor):
+    """(host copy, ready, wait) for a 0-d bool flag: an asynchronous copy on CUDA."""
+    if bad.device.type == "cuda":
+        host = torch.empty((), dtype=torch.bool, pin_memory=True)
+        host.copy_(bad, non_blocking=True)
+        event = torch.cuda.Event()
+        event.record()
+        return host, event.query, event.synchronize
+    return bad.detach().to("cpu", copy=True), (lambda: True), (lambda: None)
+
+
+def device_check(bad: torch.Tensor, describe: Callable[[], None], message: str) -> None:
+    """Raises ValueError when the 0-d bool tensor `bad` is true.
+
+    `describe()` raises the detailed message (it reads the offending values back, only on a
+    failure); `message` is the fallback when the values changed before a deferred read. On the
+    CPU the check runs at once; on CUDA it is deferred (see DEFERRED_DEVICES) and raises at a
+    later checked call, usually the next step; on the meta device there is nothing to read.
+    Every check polls the pending ones first.
+    """
+    _pending.poll()
+    if bad.device.type == "meta":
+        return
+    if bad.device.type not in DEFERRED_DEVICES:
+        if bool(bad):
+            _raise(describe, message)
+        return
+    host, ready, wait = _async_flag(bad)
+    _pending.submit(ready=ready, failed=lambda: bool(host), wait=wait, fail=lambda: _raise(describe, message))
+
+
+def flush_checks() -> None:
+    """Waits for the deferred checks in flight and raises the first failure (a host sync)."""
+    _pending.flush()
+
+
+def _raise(describe: Callable[[], None], message: str) -> None:
+    describe()
+    raise ValueError(V.deferred_failure_message(message))
+
+
 def check_in_range(name: str, t: torch.Tensor, low: float, high: float, what: str = "values") -> None:
-    """Tensor-content check (one read of two numbers from the device: a host sync on a GPU);
-    skipped by the caller when validate_args=False, and while compiling."""
+    """Tensor-content check on the device (see device_check); skipped by the caller when
+    validate_args=False, and while compiling."""
     if t.numel() == 0 or not checking():
         return
-    lo, hi = torch.stack(torch.aminmax(t.detach().float())).tolist()
-    if not (lo >= low and hi <= high):  # written so that NaN fails too
-        raise ValueError(f"{V.range_message(name, low, high, what)}; received values in [{lo:g}, {hi:g}].")
+    lo, hi = torch.aminmax(t.detach().float())
+    bad = ~((lo >= low) & (hi <= high))  # written so that NaN fails too
+    device_check(bad, lambda: V.check_values_in_range(name, t, low, high, what), V.range_message(name, low, high, what))
 
 
 def probabilities_to_logits(p: torch.Tensor) -> torch.Tensor:
@@ -194,15 +265,21 @@ def _class_indices(target: torch.Tensor, num_classes: int, ignore_index, validat
     """int64 indices, the keep mask and the indices made safe (ignored -> 0) for gathering."""
     validate_args = validate_args and checking()
     if target.dtype.is_floating_point:
-        if validate_args and not bool(torch.all(target == torch.round(target))):
-            raise ValueError(V.whole_number_message(target_name, target))
+        if validate_args:
+            device_check(torch.any(target != torch.round(target)),
+                         lambda: V.check_whole_numbers(target_name, target), V.whole_number_message(target_name, "non-integral values"))
         target = target.to(torch.int64)
     if validate_args:
         bad = (target < 0) | (target >= num_classes)
         if ignore_index is not None:
             bad &= target != ignore_index
-        if bool(bad.any()):  # one flag read from the device; the values only to describe a failure
-            V.check_class_indices(target_name, target, num_classes, ignore_index)
+        device_check(bad.any(), lambda t=target, i=ignore_index: V.check_class_indices(target_name, t, num_classes, i),
+                     V.index_message(target_name, num_classes, ignore_index))
+        if target.device.type in DEFERRED_DEVICES:
+            # the failure is reported later: until then an invalid index must not reach a
+            # gather (a device-side assert on CUDA), so it is ignored like ignore_index
+            target = torch.where(bad, -100 if ignore_index is None else ignore_index, target)
+            ignore_index = -100 if ignore_index is None else ignore_index
     keep = torch.ones_like(target, dtype=torch.bool) if ignore_index is None else target != ignore_index
     return target.to(torch.int64), keep, torch.where(keep, target, torch.zeros_like(target)).to(torch.int64)
 

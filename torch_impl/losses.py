@@ -40,7 +40,11 @@ __all__ = [
 # --------------------------------------------------------------------------------------------
 
 
-def _all_positive(w) -> bool:
+def _all_positive(w, *, per_call: bool = True) -> bool:
+    """Whether the fused path applies. Per call, a tensor off the CPU is not read (a host
+    sync): the direct form, right for every weight, is taken instead."""
+    if per_call and isinstance(w, torch.Tensor) and w.device.type != "cpu":
+        return False
     return w is None or bool(np.all(V.to_numpy(w) > 0))
 
 
@@ -168,7 +172,7 @@ class WeightedBinaryCrossentropy(_Loss):
         pos_weight, neg_weight, self.label_smoothing = A.wbce(pos_weight, neg_weight, label_smoothing)
         self._register_weight("pos_weight", pos_weight)
         self._register_weight("neg_weight", neg_weight)
-        self._neg_weight_positive = _all_positive(neg_weight)  # decided once, not per call
+        self._neg_weight_positive = _all_positive(neg_weight, per_call=False)  # decided once, not per call
         self.from_logits = V.check_bool("from_logits", from_logits)
         self.validate_args = V.check_bool("validate_args", validate_args)
 

@@ -43,7 +43,10 @@ import torch
 from torchmetrics import Metric
 
 from imbalance_core import metrics as M
+from imbalance_core import validation as V
 from imbalance_core.validation import check_float_dtype, check_number
+
+from . import _ops
 
 __all__ = [
     "BalancedAccuracy",
@@ -67,8 +70,8 @@ def _scatter_confusion(t: torch.Tensor, p: torch.Tensor, w: torch.Tensor, k: int
 
 
 def _check_values(layout: M.Layout, num_classes, from_logits, target, preds, weight) -> None:
-    """The content checks as torch ops, one host synchronisation; on a failure the shared
-    NumPy check builds (and raises) the message."""
+    """The content checks as torch ops giving one flag, checked without a host sync on CUDA
+    (_ops.device_check); on a failure the shared NumPy check builds (and raises) the message."""
     bad = []
     if M.checks_probabilities(layout.mode, from_logits):
         bad.append(~((preds >= 0) & (preds <= 1)))
@@ -82,8 +85,9 @@ def _check_values(layout: M.Layout, num_classes, from_logits, target, preds, wei
         bad.append((target < 0) | (target >= num_classes))
     if weight is not None:
         bad.append(~torch.isfinite(weight) | (weight < 0))
-    if torch.stack([b.any() for b in bad]).any():
-        M.check_metric_values(layout, num_classes, from_logits, target, preds, weight, M.TORCH)
+    _ops.device_check(torch.stack([b.any() for b in bad]).any(),
+                      lambda: M.check_metric_values(layout, num_classes, from_logits, target, preds, weight, M.TORCH),
+                      V.invalid_values_message(M.TORCH.target, M.TORCH.preds, "sample_weight"))
 
 
 def _confusion(preds, target, sample_weight, num_classes, cut, from_logits, validate_args) -> torch.Tensor:
