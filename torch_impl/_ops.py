@@ -57,15 +57,17 @@ _DEVICE_COPIES: "collections.OrderedDict[tuple, torch.Tensor]" = collections.Ord
 _DEVICE_COPIES_LIMIT = 64
 
 
-def as_tensor_like(value: Any, like: torch.Tensor, dtype: Optional[torch.dtype] = None) -> Optional[torch.Tensor]:
+def as_tensor_like(value: Any, like: torch.Tensor, dtype: Optional[torch.dtype] = None, *,
+                   cached: bool = True) -> Optional[torch.Tensor]:
     """Puts a weight/prior (NumPy, sequence or tensor) on `like`'s device in `dtype`; host
-    values off the CPU come from a cache of device copies (see _DEVICE_COPIES)."""
+    values off the CPU come from a cache of device copies (see _DEVICE_COPIES) unless
+    `cached=False` (per-batch values such as sample weights)."""
     if value is None:
         return None
     dtype = dtype or like.dtype
     if isinstance(value, torch.Tensor):
         return value.to(device=like.device, dtype=dtype)
-    if like.device.type == "cpu":  # no upload to save
+    if like.device.type == "cpu" or not cached:  # no upload to save, or nothing to reuse
         return torch.as_tensor(np.asarray(value), dtype=dtype)
     arr = np.ascontiguousarray(value)
     key = (arr.tobytes(), arr.shape, arr.dtype.str, str(like.device), dtype)
@@ -158,7 +160,7 @@ def _world_size() -> int:
 def _sample_weight_like(sample_weight: Any, loss: torch.Tensor, per_sample_ndim: int) -> torch.Tensor:
     """`sample_weight` as a scalar or one weight per sample (shape loss.shape[:per_sample_ndim],
     or that with a trailing 1, Keras's (B, 1)), broadcastable against `loss`."""
-    sw = as_tensor_like(sample_weight, loss)
+    sw = as_tensor_like(sample_weight, loss, cached=False)
     per_sample = tuple(loss.shape[:per_sample_ndim])
     if sw.ndim == len(per_sample) + 1 and sw.shape[-1] == 1:
         sw = sw.squeeze(-1)
