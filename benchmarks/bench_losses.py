@@ -1,13 +1,25 @@
 """Forward + backward time of each classbalance loss against its anchor, measured in one run.
 
 For every entry of BENCHES: torch eager, torch.compile, TensorFlow eager and
-tf.function(jit_compile=True) (tf_impl on Keras's tensorflow backend), each timed as the
-median of repeated forward+backward passes on the same inputs, printed as ours/anchor ratios
-(< 1.0 means faster than the anchor). Our losses run with validate_args=False in the main
-rows (the anchors validate nothing); one extra row per entry shows the cost of the default
-validate_args=True in eager mode.
+tf.function(jit_compile=True) (tf_impl on Keras's tensorflow backend), printed as ours/anchor
+ratios (< 1.0 means faster than the anchor). Our losses run with validate_args=False in the
+main rows (the anchors validate nothing); one extra row per entry shows the cost of the
+default validate_args=True in eager mode.
 
-    python benchmarks/bench_losses.py [--elements 1000000] [--repeats 20] [--only wbce]
+How a ratio is measured, so that it repeats on a shared, noisy machine: one thread per
+framework (torch.set_num_threads(1); TensorFlow's intra- and inter-op pools of 1), ours and
+the anchor timed alternately round by round (the order swapped every round), rounds where
+either step took more than twice its median time dropped as disturbed by outside load, and
+the ratio of the two lower quartiles of what is left. The "spread" column is the difference
+between the ratios of the odd and the even rounds: a figure means something when it is small.
+
+    python benchmarks/bench_losses.py [--elements 1000000] [--repeats 30] [--only wbce]
+    python benchmarks/bench_losses.py --device cuda   # torch and Keras on torch, GB/s
+
+With `--device cuda` (a GPU) the torch rows and tf_impl on Keras's torch backend run on the
+GPU, timed with CUDA events, and each row also reports GB/s: the bytes of a minimal unfused
+pass (read the logits and targets, write the gradient) over the time, next to a device copy of
+the same bytes measured in the same run.
 """
 
 from __future__ import annotations
@@ -15,10 +27,13 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import time
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+import sys  # noqa: E402
+
+# --device cuda runs tf_impl on Keras's torch backend; otherwise on tensorflow. Chosen before
+# Keras is imported.
+os.environ.setdefault("KERAS_BACKEND", "torch" if "cuda" in " ".join(sys.argv[1:]) else "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import warnings  # noqa: E402
@@ -28,25 +43,98 @@ import numpy as np  # noqa: E402
 # dynamo traces NumPy weights as tensors and warns about copy-constructing them; harmless here
 warnings.filterwarnings("ignore", message="To copy construct from a tensor")
 
+DISTURBED = 2.0  # a round where either step took this many times its median is dropped
+QUANTILE = 0.25
 
-def _paired_times(step_anchor, step_ours, repeats: int, warmup: int = 3) -> tuple[float, float]:
-    """Median times of the two steps, measured alternately so that load on the machine hits
-    both alike; the ratio is what the benchmark reports."""
+
+class Timing(tuple):
+    """(anchor seconds, ours seconds, ratio, spread, rounds kept)."""
+
+    __slots__ = ()
+
+    def __new__(cls, t_a, t_o, spread, kept):
+        return super().__new__(cls, (t_a, t_o, t_o / t_a, spread, kept))
+
+
+def robust_ratio(t_a, t_o) -> Timing:
+    """The lower-quartile ratio over undisturbed rounds, and its odd/even-round spread."""
+    t_a, t_o = np.asarray(t_a), np.asarray(t_o)
+    keep = (t_a <= DISTURBED * np.median(t_a)) & (t_o <= DISTURBED * np.median(t_o))
+    if keep.sum() < len(keep) // 2:  # load throughout: nothing to single out
+        keep[:] = True
+    a, o = t_a[keep], t_o[keep]
+    q = lambda v: float(np.quantile(v, QUANTILE))  # noqa: E731
+    halves = [q(o[i::2]) / q(a[i::2]) for i in (0, 1)] if len(a) >= 4 else [q(o) / q(a)] * 2
+    return Timing(q(a), q(o), abs(halves[0] - halves[1]), int(keep.sum()))
+
+
+def _paired_times(step_anchor, step_ours, repeats: int, warmup: int = 3, clock=None) -> Timing:
+    """Times the two steps alternately, round by round (the order swapped every round, so
+    that load on the machine and cache effects hit both alike): see robust_ratio."""
+    clock = clock or _wall_clock
     for _ in range(warmup):
         step_anchor()
         step_ours()
     t_a, t_o = [], []
-    for _ in range(repeats):
-        for step, out in ((step_anchor, t_a), (step_ours, t_o)):
-            t0 = time.perf_counter()
-            step()
-            out.append(time.perf_counter() - t0)
-    return statistics.median(t_a), statistics.median(t_o)
+    for i in range(repeats):
+        pairs = ((step_anchor, t_a), (step_ours, t_o))
+        for step, out in (pairs if i % 2 == 0 else pairs[::-1]):
+            out.append(clock(step))
+    return robust_ratio(t_a, t_o)
+
+
+def _wall_clock(step) -> float:
+    t0 = time.perf_counter()
+    step()
+    return time.perf_counter() - t0
+
+
+def _cuda_clock(step) -> float:
+    import torch
+
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    start.record()
+    step()
+    end.record()
+    end.synchronize()
+    return start.elapsed_time(end) / 1e3
+
+
+def one_thread() -> None:
+    """One thread per framework (see the module docstring); before TensorFlow starts."""
+    import torch
+
+    torch.set_num_threads(1)
+    if os.environ.get("KERAS_BACKEND") == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
 
 
 # ------------------------------------------------------------------------------ the entries
 # Each entry: inputs(rows, cols) -> (logits, target) NumPy; torch/tf "ours" and "anchor"
 # callables mapping (logits, target) to a scalar loss (the mean).
+
+
+def _keras_form(name, kwargs=lambda k: {}, reduce="mean"):
+    """tf_impl's functional form on the current Keras backend (used on Keras's torch backend),
+    validate_args=False like the other main rows, reduced like the entry's torch rows."""
+
+    def make():
+        from keras import ops
+
+        import tf_impl.losses as L
+
+        fn = getattr(L, name)
+
+        def f(x, y):
+            v = fn(y, x, validate_args=False, **kwargs(x.shape[-1]))
+            return ops.mean(v) if reduce == "mean" else ops.sum(v)
+
+        return f
+
+    return make
 
 
 def _sigmoid_inputs(rows, cols, rng):
@@ -82,6 +170,7 @@ def _wbce_entry():
 
     return dict(
         name="WeightedBinaryCrossentropy",
+        keras=_keras_form("weighted_binary_crossentropy", lambda k: dict(pos_weight=pos)),
         inputs=_sigmoid_inputs,
         torch=(torch_ours, torch_anchor, "BCEWithLogitsLoss(pos_weight)"),
         tf=(tf_ours, tf_anchor, "tf.nn.weighted_cross_entropy_with_logits"),
@@ -128,6 +217,7 @@ def _binary_focal_entry():
             y, x, apply_class_balancing=True, alpha=0.25, gamma=2.0, from_logits=True))
 
     return dict(name="BinaryFocalLoss", inputs=_sigmoid_inputs,
+                keras=_keras_form("binary_focal_loss", lambda k: dict(alpha=0.25, gamma=2.0)),
                 torch=(torch_ours, torch_anchor, "torchvision sigmoid_focal_loss formula"),
                 tf=(tf_ours, tf_anchor, "keras binary_focal_crossentropy"))
 
@@ -170,6 +260,8 @@ def _wcce_entry():
                                            * tf.gather(_class_weights(x.shape[-1]), y))
 
     return dict(name="WeightedCategoricalCrossentropy", inputs=_softmax_inputs,
+                keras=_keras_form("weighted_categorical_crossentropy",
+                                  lambda k: dict(class_weight=_class_weights(k), label_smoothing=0.1)),
                 torch=(torch_ours, torch_anchor, "CrossEntropyLoss(weight, smoothing)"),
                 tf=(tf_ours, tf_anchor, "sparse_softmax_ce * w[t]"))
 
@@ -205,6 +297,7 @@ def _categorical_focal_entry():
             tf.one_hot(y, x.shape[-1]), x, alpha=0.25, gamma=2.0, from_logits=True))
 
     return dict(name="CategoricalFocalLoss", inputs=_softmax_inputs,
+                keras=_keras_form("categorical_focal_loss", lambda k: dict(alpha=0.25, gamma=2.0)),
                 torch=(torch_ours, torch_anchor, "Keras focal formula in torch ops"),
                 tf=(tf_ours, tf_anchor, "keras categorical_focal_crossentropy"))
 
@@ -242,6 +335,7 @@ def _asymmetric_entry():
         return lambda x, y: tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(y, x))
 
     return dict(name="AsymmetricLoss", inputs=_sigmoid_inputs,
+                keras=_keras_form("asymmetric_loss", lambda k: dict(stop_focal_gradient=True), reduce="sum"),
                 torch=(torch_ours, torch_anchor, "ASL reference (torch)"),
                 tf=(tf_ours, tf_anchor, "sigmoid_cross_entropy (no TF ref)"))
 
@@ -297,6 +391,8 @@ def _class_balanced_entry():
         return f
 
     return dict(name="ClassBalancedLoss(focal)", inputs=_softmax_inputs,
+                keras=_keras_form("class_balanced_loss",
+                                  lambda k: dict(samples_per_class=_counts(k), beta=0.999, base="focal", gamma=2.0)),
                 torch=(torch_ours, torch_anchor, "Cui et al. reference CB_loss"),
                 tf=(tf_ours, tf_anchor, "Cui et al. formula in TF ops"))
 
@@ -334,6 +430,7 @@ def _logit_adjusted_entry():
         return f
 
     return dict(name="LogitAdjustedCrossentropy", inputs=_softmax_inputs,
+                keras=_keras_form("logit_adjusted_crossentropy", lambda k: dict(class_priors=priors(k))),
                 torch=(torch_ours, torch_anchor, "cross_entropy(x + log pi)"),
                 tf=(tf_ours, tf_anchor, "google-research logit_adjustment"))
 
@@ -353,20 +450,45 @@ def _torch_step(fn, x, y):
     return step
 
 
-def bench_torch(entry, x_np, y_np, repeats):
+def bench_torch(entry, x_np, y_np, repeats, device="cpu"):
     import torch
 
-    torch.set_num_threads(os.cpu_count() or 1)
     ours, anchor, anchor_name = entry["torch"]
-    x = torch.tensor(x_np, requires_grad=True)
-    y = torch.tensor(y_np)  # int64 class indices for the softmax family
-    rows = [("torch eager", anchor_name, *_paired_times(_torch_step(anchor(), x, y), _torch_step(ours(), x, y), repeats))]
+    x = torch.tensor(x_np, device=device, requires_grad=True)
+    y = torch.tensor(y_np, device=device)  # int64 class indices for the softmax family
+    clock = _cuda_clock if device == "cuda" else None
+    rows = [("torch eager", anchor_name, _paired_times(_torch_step(anchor(), x, y), _torch_step(ours(), x, y), repeats,
+                                                      clock=clock))]
     rows.append(("torch eager, validate_args=True", anchor_name,
-                 *_paired_times(_torch_step(anchor(), x, y), _torch_step(ours(validate=True), x, y), repeats)))
+                 _paired_times(_torch_step(anchor(), x, y), _torch_step(ours(validate=True), x, y), repeats, clock=clock)))
     torch._dynamo.reset()
-    rows.append(("torch.compile", anchor_name, *_paired_times(_torch_step(torch.compile(anchor()), x, y),
-                                                               _torch_step(torch.compile(ours()), x, y), repeats)))
+    rows.append(("torch.compile", anchor_name, _paired_times(_torch_step(torch.compile(anchor()), x, y),
+                                                             _torch_step(torch.compile(ours()), x, y), repeats,
+                                                             clock=clock)))
     return rows
+
+
+def bench_keras_torch(entry, x_np, y_np, repeats, device="cuda"):
+    """tf_impl's functional form on Keras's torch backend against the torch anchor."""
+    import torch
+
+    _, anchor, anchor_name = entry["torch"]
+    ours = entry["keras"]
+    x = torch.tensor(x_np, device=device, requires_grad=True)
+    y = torch.tensor(y_np, device=device)
+    clock = _cuda_clock if device == "cuda" else None
+    return [("keras/torch eager", anchor_name, _paired_times(_torch_step(anchor(), x, y), _torch_step(ours(), x, y),
+                                                            repeats, clock=clock))]
+
+
+def copy_bandwidth(nbytes: int, repeats: int) -> float:
+    """GB/s of a device-to-device copy of `nbytes` (read + write), lower-quartile time."""
+    import torch
+
+    src = torch.empty(nbytes // 4, dtype=torch.float32, device="cuda")
+    dst = torch.empty_like(src)
+    times = [_cuda_clock(lambda: dst.copy_(src)) for _ in range(repeats + 3)][3:]
+    return 2 * nbytes / float(np.quantile(times, QUANTILE)) / 1e9
 
 
 def bench_tf(entry, x_np, y_np, repeats):
@@ -387,11 +509,11 @@ def bench_tf(entry, x_np, y_np, repeats):
             grad = tf.function(grad, jit_compile=(mode == "xla"))
         return lambda: grad(x, y).numpy()
 
-    rows = [("tf eager", anchor_name, *_paired_times(make_step(anchor(), "eager"), make_step(ours(), "eager"), repeats))]
+    rows = [("tf eager", anchor_name, _paired_times(make_step(anchor(), "eager"), make_step(ours(), "eager"), repeats))]
     rows.append(("tf eager, validate_args=True", anchor_name,
-                 *_paired_times(make_step(anchor(), "eager"), make_step(ours(validate=True), "eager"), repeats)))
+                 _paired_times(make_step(anchor(), "eager"), make_step(ours(validate=True), "eager"), repeats)))
     rows.append(("tf.function(jit_compile=True)", anchor_name,
-                 *_paired_times(make_step(anchor(), "xla"), make_step(ours(), "xla"), repeats)))
+                 _paired_times(make_step(anchor(), "xla"), make_step(ours(), "xla"), repeats)))
     return rows
 
 
@@ -399,42 +521,69 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--elements", type=int, default=1_000_000)
     p.add_argument("--cols", type=int, default=100, help="labels/classes per sample")
-    p.add_argument("--repeats", type=int, default=20)
+    p.add_argument("--repeats", type=int, default=30, help="timed rounds per row (each times ours and the anchor)")
     p.add_argument("--only", default=None, help="substring of the loss names to run")
-    p.add_argument("--frameworks", default="torch,tf")
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    p.add_argument("--frameworks", default=None, help="default: torch,tf on cpu; torch,keras (on torch) on cuda")
     p.add_argument("--markdown", action="store_true", help="also print the README's table (ours/anchor per mode)")
     args = p.parse_args(argv)
-    import tensorflow as tf
+    cuda = args.device == "cuda"
+    frameworks = (args.frameworks or ("torch,keras" if cuda else "torch,tf")).split(",")
     import torch
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"torch {torch.__version__}, tensorflow {tf.__version__}")
-    print(f"inputs: {args.elements:,} logits ({args.elements // args.cols} x {args.cols}), float32, "
-          f"forward+backward, median of {args.repeats}")
-    header = f"{'loss':<30} {'mode':<32} {'anchor':<42} {'anchor ms':>10} {'ours ms':>9} {'ours/anchor':>11}"
+    if cuda and not torch.cuda.is_available():
+        p.error("--device cuda: torch sees no CUDA device")
+    one_thread()
+    versions = f"torch {torch.__version__}"
+    if "tf" in frameworks:
+        import tensorflow as tf
+
+        versions += f", tensorflow {tf.__version__}"
+    if "keras" in frameworks:
+        import keras
+
+        versions += f", keras {keras.__version__} on {keras.backend.backend()}"
+    where = torch.cuda.get_device_name(0) if cuda else f"{platform.machine()}, {os.cpu_count()} cores, 1 thread per framework"
+    print(f"machine: {where}, Python {platform.python_version()}, {versions}")
+    print(f"inputs: {args.elements:,} logits ({args.elements // args.cols} x {args.cols}), float32, forward+backward, "
+          f"{args.repeats} alternating rounds, lower quartile of the undisturbed ones (a round > {DISTURBED:g}x the "
+          f"median dropped)")
+    header = (f"{'loss':<30} {'mode':<32} {'anchor':<42} {'anchor ms':>10} {'ours ms':>9} {'ours/anchor':>11} "
+              f"{'spread':>7} {'kept':>5}" + (f" {'ours GB/s':>9} {'copy GB/s':>9}" if cuda else ""))
     print(header)
     print("-" * len(header))
     rng = np.random.default_rng(0)
     table = {}  # (loss, anchors) -> {mode: ratio}, for --markdown
+    copy = None
     for make in BENCHES:
         entry = make()
         if args.only and args.only.lower() not in entry["name"].lower():
             continue
         x, y = entry["inputs"](args.elements // args.cols, args.cols, rng)
+        nbytes = 2 * x.nbytes + y.nbytes  # a minimal pass: read logits and targets, write the gradient
+        if cuda and copy is None:
+            copy = copy_bandwidth(nbytes, args.repeats)
         rows = []
-        if "torch" in args.frameworks:
-            rows += bench_torch(entry, x, y, args.repeats)
-        if "tf" in args.frameworks:
+        if "torch" in frameworks:
+            rows += bench_torch(entry, x, y, args.repeats, device=args.device)
+        if "keras" in frameworks:
+            rows += bench_keras_torch(entry, x, y, args.repeats, device=args.device)
+        if "tf" in frameworks:
             rows += bench_tf(entry, x, y, args.repeats)
-        for mode, anchor_name, t_a, t_o in rows:
-            print(f"{entry['name']:<30} {mode:<32} {anchor_name:<42} {t_a * 1e3:>10.2f} {t_o * 1e3:>9.2f} {t_o / t_a:>10.2f}x")
+        for mode, anchor_name, (t_a, t_o, ratio, spread, kept) in rows:
+            line = (f"{entry['name']:<30} {mode:<32} {anchor_name:<42} {t_a * 1e3:>10.3f} {t_o * 1e3:>9.3f} "
+                    f"{ratio:>10.2f}x {spread:>7.2f} {kept:>5}")
+            if cuda:
+                line += f" {nbytes / t_o / 1e9:>9.0f} {copy:>9.0f}"
+            print(line)
             anchors = table.setdefault(entry["name"], ({}, {}))
-            anchors[0][mode] = t_o / t_a
-            anchors[1].setdefault("torch" if "torch" in mode else "tf", anchor_name)
+            anchors[0][mode] = ratio
+            anchors[1].setdefault("tf" if mode.startswith("tf") else "torch", anchor_name)
     if args.markdown:
         modes = [("torch eager", "torch eager"), ("torch eager, validate_args=True", "torch eager, validated"),
-                 ("torch.compile", "torch.compile"), ("tf eager", "tf eager"),
+                 ("torch.compile", "torch.compile"), ("keras/torch eager", "Keras on torch"), ("tf eager", "tf eager"),
                  ("tf eager, validate_args=True", "tf eager, validated"), ("tf.function(jit_compile=True)", "tf XLA")]
+        modes = [m for m in modes if any(m[0] in ratios for ratios, _ in table.values())]
         print()
         print("| loss | anchor (torch / TF) | " + " | ".join(label for _, label in modes) + " |")
         print("|---|---|" + "---:|" * len(modes))
