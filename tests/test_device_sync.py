@@ -165,3 +165,35 @@ def test_functional_forms_keep_device_copies_of_numpy_weights():
     assert _ops.as_tensor_like(w.copy(), x) is first  # keyed by contents
     assert _ops.as_tensor_like([1.0, 4.0, 0.5], x) is first
     assert _ops.as_tensor_like(np.array([1.0, 4.0, 0.25]), x) is not first
+
+
+# ------------------------------------------- Keras on its torch backend: the same deferral
+
+
+def _keras_on_torch():
+    keras = pytest.importorskip("keras")
+    if keras.backend.backend() != "torch":
+        pytest.skip("Keras's torch backend only (the torch pass of `make test`)")
+
+
+@pytest.mark.keras
+def test_keras_on_torch_checks_defer_like_torch_impl(deferred_cpu):
+    """tf_impl on Keras's torch backend hands its content checks to the same deferred path
+    (CUDA there; the CPU here): no host read at the call, the same message at the next one."""
+    _keras_on_torch()
+    from tf_impl.losses import BinaryFocalLoss, WeightedCategoricalCrossentropy
+    from tf_impl.metrics import BalancedAccuracy
+
+    loss = WeightedCategoricalCrossentropy()
+    x = torch.zeros(4, 3)
+    value = loss(torch.tensor([0, 1, 7, 2]), x)  # deferred; the invalid index reads as class 0
+    assert np.isfinite(float(value))
+    with pytest.raises(ValueError, match=r"class indices must lie in \[0, 3\); received \[7\]"):
+        loss(torch.tensor([0, 1, 2, 2]), x)
+    BinaryFocalLoss()(torch.tensor([[0.0, 2.0]]), torch.zeros(1, 2))
+    with pytest.raises(ValueError, match=r"targets must lie in \[0, 1\]; received values in \[0, 2\]"):
+        _ops.flush_checks()
+    metric = BalancedAccuracy(num_classes=3)
+    metric.update_state(torch.tensor([0, 5, 1]), torch.zeros(3, 3))
+    with pytest.raises(ValueError, match=r"received \[5\]"):
+        _ops.flush_checks()

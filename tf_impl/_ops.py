@@ -6,7 +6,9 @@ rule); replicas_and_sum and scale_for_normalized_mean (the normalized mean throu
 reduction and tf.distribute; torch reduces in `reduce`); check_class_indices and
 check_whole_numbers (graph and jax-trace forms of checks torch runs eagerly through
 imbalance_core); clip, logaddexp, mean_last_axis, dtype_of (exact dtypes on Keras's torch
-backend); weights_to_config (get_config).
+backend); weights_to_config (get_config); torch_deferred and defer (Keras's torch backend on
+CUDA hands its content checks to torch_impl's deferred device_check, which is shared, not
+mirrored).
 
 keras.ops only, so the losses run on every Keras backend. Tensor-content checks run eagerly
 on concrete tensors (any backend); inside a traced TensorFlow graph (`model.fit`,
@@ -113,7 +115,27 @@ def _in_xla_graph() -> bool:
         return False
 
 
-def _check_content(t, check, tf_assert) -> None:
+def torch_deferred(t) -> bool:
+    """Keras's torch backend, eager, with `t` on a device where torch_impl defers its content
+    checks (CUDA): the check runs there the same way, without a host sync (torch is present
+    whenever Keras runs on torch, so torch_impl's helper can be used)."""
+    if keras.backend.backend() != "torch":
+        return False
+    import torch
+
+    from torch_impl import _ops as torch_ops
+
+    device = getattr(getattr(t, "device", None), "type", None)
+    return device in torch_ops.DEFERRED_DEVICES and not torch.compiler.is_compiling()
+
+
+def defer(bad, describe, message: str) -> None:
+    from torch_impl import _ops as torch_ops
+
+    torch_ops.device_check(bad, describe, message)
+
+
+def _check_content(t, check, tf_assert, deferred=None) -> bool:
     """Runs `check(values)` (NumPy in, imbalance_core's ValueError out) wherever the values exist:
     eagerly on concrete tensors (every backend); inside a traced TensorFlow graph (`model.fit`,
     `tf.function`) as `tf_assert(t)`, tf.debugging assertions with the same message; inside a
@@ -121,24 +143,32 @@ def _check_content(t, check, tf_assert) -> None:
     re-raises it as a JaxRuntimeError that carries the same message. Where no check can run,
     XLA-compiled TensorFlow graphs (XLA drops assertions; Keras's default `jit_compile` on a
     GPU) and torch.compile's fake tensors (Keras's torch backend with jit_compile=True), a
-    one-time RuntimeWarning says that they are off."""
+    one-time RuntimeWarning says that they are off. `deferred` = (flag, message): on Keras's
+    torch backend with CUDA tensors, `flag(t)` (keras ops: any value invalid) is checked
+    without a host sync, as in torch_impl, and a failure raises at a later call; returns
+    whether the check was deferred."""
+    if deferred is not None and torch_deferred(t):
+        flag, message = deferred
+        defer(flag(t), lambda: check(_numpy_values(ops.convert_to_numpy(t))), message)
+        return True
     if _tf_graph_tensor(t):
         if _in_xla_graph():
             _warn_checks_off("XLA-compiled TensorFlow graphs (jit_compile=True; Keras's default on a GPU)")
         tf_assert(t)
-        return
+        return False
     if _jax_tracer(t):
         import jax
 
         jax.debug.callback(lambda v: check(_numpy_values(v)), t)
-        return
+        return False
     if getattr(getattr(t, "device", None), "type", None) == "meta":
-        return  # Keras's torch backend infers output shapes on meta tensors; the real call follows
+        return False  # Keras's torch backend infers output shapes on meta tensors; the real call follows
     values = _concrete(t)
     if values is not None:
         check(_numpy_values(values))
     else:
         _warn_checks_off("torch.compile graphs (Keras's torch backend with jit_compile=True)")
+    return False
 
 
 def _numpy_values(values) -> np.ndarray:
@@ -160,7 +190,12 @@ def check_in_range(name: str, t, low: float, high: float, what: str = "values") 
         tf.debugging.assert_greater_equal(t32, tf.constant(low, tf.float32), message=msg)
         tf.debugging.assert_less_equal(t32, tf.constant(high, tf.float32), message=msg)
 
-    _check_content(t, lambda v: V.check_values_in_range(name, v, low, high, what), tf_assert)
+    def flag(t):
+        t32 = ops.cast(t, "float32")
+        return ops.logical_not(ops.logical_and(ops.min(t32) >= low, ops.max(t32) <= high))  # NaN fails
+
+    _check_content(t, lambda v: V.check_values_in_range(name, v, low, high, what), tf_assert,
+                   deferred=(flag, V.range_message(name, low, high, what)))
 
 
 # Keras 3.15's torch backend computes some float64 ops in float32 (ops.logaddexp,
@@ -262,7 +297,15 @@ def check_class_indices(name: str, t, num_classes: int, ignore_index: Optional[i
         with tf.control_dependencies([check]):
             guarded[0] = tf.identity(t)
 
-    _check_content(t, lambda v: V.check_class_indices(name, v, num_classes, ignore_index), tf_assert)
+    def invalid(t):
+        bad = ops.logical_or(ops.less(t, 0), ops.greater_equal(t, num_classes))
+        return bad if ignore_index is None else ops.logical_and(bad, ops.not_equal(t, ignore_index))
+
+    if _check_content(t, lambda v: V.check_class_indices(name, v, num_classes, ignore_index), tf_assert,
+                      deferred=(lambda t: ops.any(invalid(t)), V.index_message(name, num_classes, ignore_index))):
+        # reported at a later call: until then an invalid index must not reach a gather (a
+        # device-side assert on CUDA), so it reads as class 0 (as in torch_impl)
+        return ops.where(invalid(t), ops.zeros_like(t), t)
     return guarded[0]
 
 
@@ -274,7 +317,9 @@ def check_whole_numbers(name: str, t) -> None:
 
         tf.debugging.Assert(tf.reduce_all(tf.equal(t, tf.round(t))), [V.whole_number_message(name, "non-integral values")])
 
-    _check_content(t, lambda v: V.check_whole_numbers(name, v), tf_assert)
+    _check_content(t, lambda v: V.check_whole_numbers(name, v), tf_assert,
+                   deferred=(lambda t: ops.any(ops.not_equal(t, ops.round(t))),
+                             V.whole_number_message(name, "non-integral values")))
 
 
 def _target_kind(target, logits, target_name: str, input_name: str):

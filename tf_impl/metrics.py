@@ -44,6 +44,7 @@ import keras
 from keras import ops
 
 from imbalance_core import metrics as M
+from imbalance_core import validation as V
 from imbalance_core.validation import check_number
 
 from . import _ops
@@ -100,6 +101,26 @@ def _graph_checks(layout, num_classes, from_logits, y_true, y_pred) -> None:
         _ops.check_class_indices(conv.target, y_true, num_classes, None)
 
 
+def _invalid(layout, num_classes, from_logits, y_true, y_pred, sample_weight):
+    """Whether any value breaks the metric checks, as one device flag (torch_impl's
+    _check_values in keras ops)."""
+    bad = []
+    outside = lambda v: ops.logical_not(ops.logical_and(v >= 0, v <= 1))  # noqa: E731  (NaN too)
+    if M.checks_probabilities(layout.mode, from_logits):
+        bad.append(outside(y_pred))
+    if layout.mode == "binary":
+        bad.append(ops.logical_and(ops.not_equal(y_true, 0), ops.not_equal(y_true, 1)))
+    elif layout.mode == "onehot":
+        bad.append(outside(y_true))
+    else:
+        if "float" in keras.backend.standardize_dtype(y_true.dtype):
+            bad.append(ops.not_equal(y_true, ops.round(y_true)))
+        bad.append(ops.logical_or(ops.less(y_true, 0), ops.greater_equal(y_true, num_classes)))
+    if sample_weight is not None:
+        bad.append(ops.logical_or(ops.logical_not(ops.isfinite(sample_weight)), ops.less(sample_weight, 0)))
+    return ops.any(ops.stack([ops.any(b) for b in bad]))
+
+
 def _decisions(y_true, y_pred, sample_weight, num_classes, cut, from_logits, validate_args):
     """Checks one batch; returns flat (true index, predicted index, weight or None)."""
     conv = M.KERAS
@@ -115,7 +136,12 @@ def _decisions(y_true, y_pred, sample_weight, num_classes, cut, from_logits, val
         if M.weight_squeeze(_shape(sample_weight), layout.sample_shape):
             sample_weight = ops.squeeze(sample_weight, axis=-1)
     # Keras's torch backend infers output specs on "meta" tensors (no values, nothing to check).
-    if validate_args and str(getattr(y_pred, "device", "")) != "meta":
+    if validate_args and _ops.torch_deferred(y_pred):  # Keras's torch backend on CUDA: no host sync
+        _ops.defer(_invalid(layout, num_classes, from_logits, y_true, y_pred, sample_weight),
+                   lambda: M.check_metric_values(layout, num_classes, from_logits, *[
+                       None if v is None else ops.convert_to_numpy(v) for v in (y_true, y_pred, sample_weight)], conv),
+                   V.invalid_values_message(conv.target, conv.preds, "sample_weight"))
+    elif validate_args and str(getattr(y_pred, "device", "")) != "meta":
         values = [_concrete(v) for v in (y_true, y_pred)] + [None if sample_weight is None else _concrete(sample_weight)]
         if values[0] is not None and values[1] is not None and (sample_weight is None or values[2] is not None):
             M.check_metric_values(layout, num_classes, from_logits, values[0], values[1], values[2], conv)

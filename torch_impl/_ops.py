@@ -278,10 +278,9 @@ def _class_indices(target: torch.Tensor, num_classes: int, ignore_index, validat
         device_check(bad.any(), lambda t=target, i=ignore_index: V.check_class_indices(target_name, t, num_classes, i),
                      V.index_message(target_name, num_classes, ignore_index))
         if target.device.type in DEFERRED_DEVICES:
-            # the failure is reported later: until then an invalid index must not reach a
-            # gather (a device-side assert on CUDA), so it is ignored like ignore_index
-            target = torch.where(bad, -100 if ignore_index is None else ignore_index, target)
-            ignore_index = -100 if ignore_index is None else ignore_index
+            # the failure is reported at a later call: until then an invalid index must not
+            # reach a gather (a device-side assert on CUDA), so it reads as class 0
+            target = torch.where(bad, torch.zeros_like(target), target)
     keep = torch.ones_like(target, dtype=torch.bool) if ignore_index is None else target != ignore_index
     return target.to(torch.int64), keep, torch.where(keep, target, torch.zeros_like(target)).to(torch.int64)
 
