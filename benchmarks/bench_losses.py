@@ -517,6 +517,60 @@ def bench_tf(entry, x_np, y_np, repeats):
     return rows
 
 
+_NOT_KERNELS = {"Const", "Placeholder", "Identity", "NoOp", "StopGradient", "Shape", "ReadVariableOp",
+                "Reshape", "ExpandDims", "Squeeze", "Pack", "StridedSlice", "Cast", "ZerosLike", "OnesLike",
+                "BroadcastGradientArgs", "Size", "Rank", "Range", "Fill"}
+
+
+def tf_profile(fn, x_np, y_np) -> tuple[int, str]:
+    """Elementwise/reduction kernels in the forward + backward graph (what eager mode runs one
+    by one): (count, the commonest op types)."""
+    import collections
+
+    import tensorflow as tf
+
+    @tf.function
+    def grad(x, y):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = fn(x, y)
+        return tape.gradient(loss, x)
+
+    graph = grad.get_concrete_function(tf.constant(x_np), tf.constant(y_np)).graph
+    kinds = collections.Counter(op.type for op in graph.get_operations() if op.type not in _NOT_KERNELS)
+    return sum(kinds.values()), ", ".join(f"{k} {n}" for k, n in kinds.most_common(4))
+
+
+def torch_profile(fn, x_np, y_np) -> tuple[int, str]:
+    """aten kernels launched by one eager forward + backward, and the top self-time ops."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    x = torch.tensor(x_np, requires_grad=True)
+    y = torch.tensor(y_np)
+    step = _torch_step(fn, x, y)
+    step()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        step()
+    events = [e for e in prof.key_averages() if e.key.startswith("aten::") and e.self_cpu_time_total > 0]
+    kernels = sum(e.count for e in events if e.key not in ("aten::empty", "aten::empty_like", "aten::empty_strided",
+                                                           "aten::as_strided", "aten::view", "aten::detach",
+                                                           "aten::to", "aten::_to_copy", "aten::expand"))
+    top = sorted(events, key=lambda e: -e.self_cpu_time_total)[:3]
+    total = sum(e.self_cpu_time_total for e in events) or 1
+    return kernels, ", ".join(f"{e.key[6:]} {100 * e.self_cpu_time_total / total:.0f}%" for e in top)
+
+
+def print_profiles(entry, x, y, frameworks) -> None:
+    for framework, profiler in (("torch", torch_profile), ("tf", tf_profile)):
+        if framework not in frameworks:
+            continue
+        ours, anchor, anchor_name = entry[framework]
+        for who, fn in (("anchor", anchor()), ("ours", ours())):
+            n, top = profiler(fn, x, y)
+            print(f"  profile {framework:<5} {who:<6} {n:>3} kernels  ({top})")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--elements", type=int, default=1_000_000)
@@ -526,6 +580,8 @@ def main(argv=None):
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     p.add_argument("--frameworks", default=None, help="default: torch,tf on cpu; torch,keras (on torch) on cuda")
     p.add_argument("--markdown", action="store_true", help="also print the README's table (ours/anchor per mode)")
+    p.add_argument("--profile", action="store_true",
+                   help="also count the kernels of one forward + backward (torch eager, TF graph) per loss")
     args = p.parse_args(argv)
     cuda = args.device == "cuda"
     frameworks = (args.frameworks or ("torch,keras" if cuda else "torch,tf")).split(",")
@@ -579,6 +635,8 @@ def main(argv=None):
             anchors = table.setdefault(entry["name"], ({}, {}))
             anchors[0][mode] = ratio
             anchors[1].setdefault("tf" if mode.startswith("tf") else "torch", anchor_name)
+        if args.profile and not cuda:
+            print_profiles(entry, x, y, frameworks)
     if args.markdown:
         modes = [("torch eager", "torch eager"), ("torch eager, validate_args=True", "torch eager, validated"),
                  ("torch.compile", "torch.compile"), ("keras/torch eager", "Keras on torch"), ("tf eager", "tf eager"),
