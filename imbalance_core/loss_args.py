@@ -78,3 +78,45 @@ def class_balanced(samples_per_class: Any, beta, base, gamma_value):
 
 def logit_adjusted(class_priors, tau):
     return V.check_priors("class_priors", class_priors), V.check_number("tau", tau, low=0.0)
+
+
+# ---- stateful and multi-label: Seesaw, Distribution-Balanced
+
+
+def seesaw(p, q, eps):
+    """(p, q, eps) of the Seesaw loss: p, q >= 0 (0 switches a factor off), eps > 0."""
+    return (V.check_number("p", p, low=0.0), V.check_number("q", q, low=0.0),
+            V.check_number("eps", eps, low=0.0, low_open=True))
+
+
+def cum_samples(value, num_classes: Optional[int] = None):
+    """Cumulative class counts given to the functional Seesaw loss: NumPy / sequences are
+    checked in full (non-negative, finite, a vector); a native tensor only by its static shape
+    (its values would cost a host read per call), as a length check against the logits later."""
+    if value is None:
+        raise ValueError("Invalid `cum_samples`: received None; expected K non-negative counts.")
+    if hasattr(value, "shape") and not isinstance(value, np.ndarray):
+        V.check_vector_rank("cum_samples", tuple(value.shape), "K non-negative counts")
+        return value
+    return V.check_weight_vector("cum_samples", value, length=num_classes, allow_scalar=False)
+
+
+def distribution_balanced(samples_per_class, num_samples, gamma_value, balance_param, map_alpha, map_beta, map_gamma,
+                          neg_scale, init_bias):
+    """The Distribution-Balanced loss's arguments in canonical form: (counts, num_samples,
+    gamma, balance_param, map_alpha, map_beta, map_gamma, neg_scale, init_bias)."""
+    if samples_per_class is None:
+        raise ValueError("Invalid `samples_per_class`: received None; expected K positive counts.")
+    counts = V.check_weight_vector("samples_per_class", samples_per_class, allow_scalar=False)
+    total = V.check_number("num_samples", num_samples, low=0.0, low_open=True)
+    V.check_class_counts_below("samples_per_class", counts, total, "num_samples")
+    return (counts, total, gamma("gamma", gamma_value), V.check_number("balance_param", balance_param, low=0.0),
+            V.check_number("map_alpha", map_alpha, low=0.0), V.check_number("map_beta", map_beta, low=0.0),
+            V.check_number("map_gamma", map_gamma), V.check_number("neg_scale", neg_scale, low=0.0, low_open=True),
+            V.check_number("init_bias", init_bias))
+
+
+def distribution_balanced_constants(counts: np.ndarray, total: float, init_bias: float, neg_scale: float):
+    """(1 / n_c, the logit bias b_c = -log(N / n_c - 1) init_bias / neg_scale), float64, as the
+    reference's `freq_inv` and `init_bias` (N = the reference's `train_num`)."""
+    return 1.0 / counts, -np.log(total / counts - 1.0) * init_bias / neg_scale

@@ -344,3 +344,43 @@ def check_fractions(name: str, value: Any, *, length: Optional[int] = None, atol
             f"fractions summing to 1 (within {atol:g})."
         )
     return arr / total
+
+
+# ---- stateful and multi-label losses: Seesaw, Distribution-Balanced
+
+
+def check_class_counts_below(name: str, counts: np.ndarray, total: float, total_name: str) -> None:
+    """Distribution-Balanced loss: every positive count n_c must satisfy 0 < n_c < N (its
+    logit bias is -log(N / n_c - 1), finite only there)."""
+    bad = np.flatnonzero((counts <= 0) | (counts >= total))
+    if bad.size:
+        c = int(bad[0])
+        raise ValueError(
+            f"Invalid `{name}`: received {describe(counts)}; class {c} has {counts[c]:g} positives "
+            f"out of `{total_name}`={total:g}, and every class needs 0 < n_c < {total_name}."
+        )
+
+
+def index_targets_only_message(loss: str, target_name: str, target_shape, input_shape) -> str:
+    """A loss defined on class indices only (Seesaw) received probability / one-hot rows."""
+    return (
+        f"Invalid `{target_name}`: {loss} takes class indices of shape {tuple(input_shape)[:-1]} "
+        f"(or with a trailing 1), received shape {tuple(target_shape)} against logits of shape "
+        f"{tuple(input_shape)}; pass argmax(one-hot, axis=-1) for one-hot rows."
+    )
+
+
+def stateless_counts_message(loss: str) -> str:
+    """Keras on jax: a loss's variable cannot be assigned inside a traced function."""
+    return (
+        f"classbalance: {loss} cannot update its cumulative class counts inside a jax-traced "
+        f"function (model.fit / model.evaluate on the jax backend, jax.jit): there the counts stay "
+        f"as they were before the call (the current batch is still added for the loss value). "
+        f"Eager calls update them; train on the tensorflow or torch backend to accumulate them in fit."
+    )
+
+
+def check_vector_rank(name: str, shape: tuple, what: str) -> None:
+    """A native tensor argument that must be a 1-D vector (its values are not read)."""
+    if len(tuple(shape)) != 1:
+        raise ValueError(f"Invalid `{name}`: received shape {tuple(shape)}; expected a 1-D vector of {what}.")

@@ -19,7 +19,7 @@ COTANGENT_VALUES = np.array([0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0])
 
 
 SOFTMAX_FAMILY = frozenset({"weighted_categorical_crossentropy", "categorical_focal_loss", "class_balanced_loss",
-                            "logit_adjusted_crossentropy"})
+                            "logit_adjusted_crossentropy", "seesaw_loss"})
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,9 @@ class Case:
     # Inputs are generated class axis last (Keras's layout); torch's softmax family takes the
     # class on dim 1 (CrossEntropyLoss's layouts), so its adapter moves the axis there.
     torch_class_dim: Optional[int] = None
+    # an oracle keyword that receives the unperturbed logits, for factors the loss computes from
+    # detached logits (Seesaw's scores): central differences then give the detached gradient
+    frozen_logits: Optional[str] = None
 
     def __post_init__(self):
         if self.tol and not self.reason:
@@ -215,4 +218,19 @@ CASES: list[Case] = [
          dict(class_priors=PRIORS, tau=0.5, ignore_index=-100), index_target=True),
     Case("la/extreme_one_hot", "logit_adjusted_crossentropy", _one_hot(_class_extreme((8,), 5), 5),
          dict(class_priors=PRIORS * 7.0, tau=2.0)),
+    # ---- stateful and multi-label: Seesaw (counts given to the functional form), Distribution-Balanced
+    Case("seesaw/default", "seesaw_loss", _class_indices((8,), 5), dict(cum_samples=COUNTS), index_target=True,
+         frozen_logits="_score_logits"),
+    Case("seesaw/extreme_zero_counts", "seesaw_loss", _class_extreme((8,), 5),
+         dict(cum_samples=np.array([900.0, 0.0, 40.0, 1.0, 7.0]), p=0.5, q=3.0, eps=0.05), index_target=True,
+         frozen_logits="_score_logits"),
+    Case("seesaw/3d_mitigation_only", "seesaw_loss", _class_indices((3, 4), 5), dict(cum_samples=COUNTS, q=0.0),
+         index_target=True),
+    Case("db/default", "distribution_balanced_loss", _random_logits((8, 5)),
+         dict(samples_per_class=np.array([60.0, 25.0, 9.0, 3.0, 1.0]), num_samples=100.0)),
+    Case("db/extreme_voc_gamma_0.5", "distribution_balanced_loss", _extreme_logits((8, 5)),
+         dict(samples_per_class=np.array([60.0, 25.0, 9.0, 3.0, 1.0]), num_samples=100.0, gamma=0.5,
+              map_gamma=0.3, neg_scale=5.0)),
+    Case("db/soft_labels", "distribution_balanced_loss", _soft_labels((6, 4)),
+         dict(samples_per_class=np.array([500.0, 40.0, 12.0, 2.0]), num_samples=1000.0, gamma=1.0, init_bias=0.1)),
 ]

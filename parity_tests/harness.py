@@ -81,6 +81,8 @@ def _oracle_cell(case: Case, dtype: str):
     value = fn(x, y, **case.kwargs)
     cot = case.cotangent(np.shape(value))
     frozen = {"_focal_logits": x} if case.kwargs.get("stop_focal_gradient") else {}  # factors held constant
+    if case.frozen_logits:
+        frozen[case.frozen_logits] = x
     grad = central_difference(lambda xx: fn(xx, y, **case.kwargs, **frozen), x, cot)
     return x, y, cot, value, grad
 

@@ -142,3 +142,46 @@ def logit_adjusted_crossentropy(logits, target, *, class_priors, tau=1.0, ignore
     x = np.asarray(logits, dtype=np.float64)
     pi = np.asarray(class_priors, dtype=np.float64)
     return weighted_categorical_crossentropy(x + tau * np.log(pi / pi.sum()), target, ignore_index=ignore_index)
+
+
+# ---- stateful and multi-label: Seesaw, Distribution-Balanced
+
+
+def seesaw_loss(logits, target, *, cum_samples, p=0.8, q=2.0, eps=1e-2, validate_args=True, _score_logits=None):
+    """mmdetection's seesaw_ce_loss, literally: S = M C from the count ratios and the scores,
+    CE(x + log(S) (1 - onehot), t). `_score_logits` (oracle only): the logits the scores are taken
+    from, held constant so that central differences give the detached-scores gradient."""
+    x = np.asarray(logits, dtype=np.float64)
+    k = x.shape[-1]
+    t = np.asarray(target).astype(np.int64)
+    onehot = np.eye(k)[t]
+    n = np.maximum(np.asarray(cum_samples, dtype=np.float64), 1.0)
+    ratio = n[None, :] / n[:, None]  # [i, j] = N_j / N_i
+    mitigation = np.where(ratio < 1.0, ratio ** p, 1.0)[t]
+    xs = x if _score_logits is None else np.asarray(_score_logits, dtype=np.float64)
+    scores = np.exp(_log_softmax(xs))
+    self_scores = np.take_along_axis(scores, t[..., None], axis=-1)
+    score_ratio = scores / np.maximum(self_scores, eps)
+    compensation = np.where(score_ratio > 1.0, score_ratio ** q, 1.0)
+    seesaw = mitigation * compensation
+    return weighted_categorical_crossentropy(x + np.log(seesaw) * (1.0 - onehot), t)
+
+
+def distribution_balanced_loss(logits, target, *, samples_per_class, num_samples, gamma=2.0, balance_param=2.0,
+                               map_alpha=0.1, map_beta=10.0, map_gamma=0.2, neg_scale=2.0, init_bias=0.05,
+                               validate_args=True):
+    """ResampleLoss (reweight_func="rebalance", focal, logit_reg), reduction "none", in float64."""
+    x = np.asarray(logits, dtype=np.float64)
+    y = np.asarray(target, dtype=np.float64)
+    n = np.asarray(samples_per_class, dtype=np.float64)
+    freq_inv = 1.0 / n
+    rate = (y * freq_inv).sum(axis=-1, keepdims=True)
+    with np.errstate(divide="ignore"):
+        r = np.where(rate > 0, freq_inv / np.where(rate > 0, rate, 1.0), np.inf)
+    weight = sigmoid(map_beta * (r - map_gamma)) + map_alpha
+    z = x - np.log(num_samples / n - 1.0) * init_bias / neg_scale
+    z = z * (1.0 - y) * neg_scale + z * y
+    weight = weight / neg_scale * (1.0 - y) + weight * y
+    bce = -(y * log_sigmoid(z) + (1.0 - y) * log_sigmoid(-z))
+    pt = np.exp(-bce)
+    return balance_param * (1.0 - pt) ** gamma * weight * bce

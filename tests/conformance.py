@@ -85,6 +85,11 @@ class Row:
     # an extra case for the distributed-exactness tests only (not the whole machinery matrix)
     distributed_only: bool = False
     functional: Optional[str] = None  # metrics: the functional form in <impl>.metrics
+    # state that every training call updates (SeesawLoss's class counts): a test that compares a
+    # compiled with an eager module gives each its own copy, so both see the same batches
+    stateful: bool = False
+    # softmax family on class indices only (no probability rows): the probability layout is skipped
+    index_targets_only: bool = False
 
     @property
     def kind(self) -> str:
@@ -149,6 +154,12 @@ ROWS = [
     # ignore_index: unequal non-ignored counts per replica
     _loss("LogitAdjustedCrossentropy", "LogitAdjustedCrossentropy", "softmax",
           dict(class_priors=[0.6, 0.25, 0.15], tau=1.0, ignore_index=IGNORE_INDEX)),
+    # stateful: the class counts are summed across replicas / ranks before each step uses them
+    _loss("SeesawLoss", "SeesawLoss", "softmax", dict(num_classes=K, p=0.8, q=2.0), stateful=True,
+          index_targets_only=True),
+    _loss("DistributionBalancedLoss", "DistributionBalancedLoss", "sigmoid",
+          dict(samples_per_class=[30, 12, 5], num_samples=100),
+          single_output_kwargs=dict(samples_per_class=[30], num_samples=100)),
     # ---- extra distributed-exactness cases
     _loss("WeightedCategoricalCrossentropy-ignore_index", "WeightedCategoricalCrossentropy", "softmax",
           dict(class_weight=_CLASS_WEIGHT, ignore_index=IGNORE_INDEX, label_smoothing=0.05, normalization="weight"),

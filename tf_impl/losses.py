@@ -692,3 +692,274 @@ class LogitAdjustedCrossentropy(_SoftmaxLoss):
         config.update(class_priors=_ops.weights_to_config(self.class_priors), tau=self.tau,
                       ignore_index=self.ignore_index, validate_args=self.validate_args)
         return config
+
+
+# ---- stateful and multi-label: Seesaw, Distribution-Balanced
+
+
+def _seesaw_inputs(target, x, validate_args):
+    """(original logits, logits in the compute dtype, one-hot rows, valid) for the Seesaw loss:
+    class indices only (the paper's labels), probability rows are an error."""
+    x, xc, target = _softmax_inputs(x, target, True, validate_args)
+    kind, _ = _ops._target_kind(target, xc, "y_true", "y_pred")
+    if kind == "probabilities":
+        raise ValueError(V.index_targets_only_message("SeesawLoss", "y_true", target.shape, x.shape))
+    onehot, valid, _ = _ops.softmax_targets(target, xc, ignore_index=None, label_smoothing=0.0, class_weight=None,
+                                            validate_args=validate_args)
+    return x, xc, onehot, valid
+
+
+def _seesaw_core(xc, onehot, counts, p, q, eps):
+    """Per-sample -log softmax(x + (1 - y) log S)_t, log S_j = p min(0, log N_j - log N_t)
+    + q max(0, log s_j - max(log s_t, log eps)), in log space (class axis last, one-hot rows)."""
+    zero = ops.zeros_like(xc)
+    log_s = zero
+    if p:  # mitigation: log (N_j / N_t)^p where N_j < N_t; counts below 1 count as 1 (mmdetection)
+        counts = ops.cast(counts, _ops.dtype_of(xc))
+        log_n = ops.log(ops.where(counts > 1.0, counts, ops.ones_like(counts)))
+        ratio = log_n - ops.sum(onehot * log_n, axis=-1, keepdims=True)
+        log_s = log_s + p * ops.where(ratio < 0.0, ratio, zero)  # where, not ops.minimum: exact float64 on torch
+    if q:  # compensation: log (s_j / max(s_t, eps))^q where s_j > s_t; the scores are constants (detached)
+        log_score = ops.stop_gradient(ops.log_softmax(xc, axis=-1))
+        log_t = ops.sum(onehot * log_score, axis=-1, keepdims=True)
+        log_floor = float(np.log(eps))
+        ratio = log_score - ops.where(log_t > log_floor, log_t, ops.full_like(log_t, log_floor))
+        log_s = log_s + ops.stop_gradient(q * ops.where(ratio > 0.0, ratio, zero))
+    adjusted = xc + (1.0 - onehot) * log_s
+    return -ops.sum(onehot * ops.log_softmax(adjusted, axis=-1), axis=-1)
+
+
+def seesaw_loss(
+    y_true,
+    y_pred,
+    *,
+    cum_samples: Any,
+    p: float = 0.8,
+    q: float = 2.0,
+    eps: float = 1e-2,
+    validate_args: bool = True,
+):
+    """Per-sample Seesaw loss (Wang et al. 2021, "Seesaw Loss for Long-Tailed Instance
+    Segmentation"), given the cumulative class counts.
+
+    l_n = -log softmax(z_n)_t, z_nj = x_nj + log S_nj for j != t (z_nt = x_nt), t = y_n;
+    S_nj = M_nj C_nj with the mitigation factor M_nj = (N_j / N_t)^p if N_j < N_t else 1
+    (N: `cum_samples`, clamped below at 1) and the compensation factor
+    C_nj = (s_nj / max(s_nt, eps))^q if s_nj > s_nt else 1, s = softmax(x) treated as a
+    constant (no gradient through it). p=0 and q=0 give cross-entropy.
+
+    Args:
+        y_true: class indices (...) or (..., 1); probability rows are an error.
+        y_pred: logits (..., K).
+        cum_samples: N, K non-negative cumulative counts (NumPy, sequence or tensor); the
+            `SeesawLoss` class keeps them as state and adds each batch first.
+        p: mitigation exponent >= 0; q: compensation exponent >= 0; eps: > 0.
+
+    Anchor: mmdetection `seesaw_ce_loss` (mmdet/models/losses/seesaw_loss.py), the classes
+    branch of its `SeesawLoss` without the objectness branch.
+    """
+    p, q, eps = A.seesaw(p, q, eps)
+    counts = A.cum_samples(cum_samples)
+    x, xc, onehot, _ = _seesaw_inputs(y_true, y_pred, validate_args)
+    V.check_vector_length("cum_samples", counts, x.shape[-1])
+    counts = ops.convert_to_tensor(counts, dtype=_ops.dtype_of(xc)) if isinstance(counts, np.ndarray) else counts
+    return ops.cast(_seesaw_core(xc, onehot, counts, p, q, eps), _ops.dtype_of(x))
+
+
+def _in_jax_stateless(value) -> bool:
+    """Keras on jax: inside a trace or a StatelessScope (model.fit), where a variable cannot be
+    assigned for good."""
+    if keras.backend.backend() != "jax":
+        return False
+    try:
+        from keras.src.backend.common.stateless_scope import in_stateless_scope
+    except ImportError:  # a Keras without it: only the tracer test
+        in_stateless_scope = lambda: False  # noqa: E731
+    return _ops._jax_tracer(value) or in_stateless_scope()
+
+
+@keras.saving.register_keras_serializable("classbalance")
+class SeesawLoss(_SoftmaxLoss):
+    """Seesaw loss as a `keras.losses.Loss`, with the cumulative class counts as state; see
+    `seesaw_loss` for the formula. Each call first adds the batch's class counts to
+    `cum_samples` (a non-trainable float32 `keras.Variable` of K counts, exact up to 2^24 per
+    class), then computes the loss with the updated counts, as mmdetection's `SeesawLoss`.
+
+    - Every call counts (Keras gives a loss no training flag): `model.evaluate` and eager calls
+      count too; mmdetection counts only in training forwards.
+    - tf.distribute: the batch counts are summed across replicas (a replica-context all-reduce)
+      before they are added, so that every replica holds the global counts; MirroredStrategy
+      equals one device.
+    - Saved and restored with the model (`model.save` / `keras.models.load_model`) through
+      `save_own_variables` / `load_own_variables`.
+    - jax backend: inside `model.fit` (a jax trace, stateless) the counts cannot be assigned:
+      each step uses the stored counts plus its own batch, and a one-time RuntimeWarning says
+      so; eager calls update them.
+
+    "sum_over_batch_size" divides by the number of samples.
+    """
+
+    def __init__(self, num_classes: int, *, p: float = 0.8, q: float = 2.0, eps: float = 1e-2,
+                 validate_args: bool = True, reduction: Optional[str] = "sum_over_batch_size",
+                 name: str = "seesaw_loss", dtype=None) -> None:
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+        self.num_classes = V.check_integer("num_classes", num_classes, low=1)
+        self.p, self.q, self.eps = A.seesaw(p, q, eps)
+        self.validate_args = V.check_bool("validate_args", validate_args)
+        # "only_first_replica": every replica assigns the same all-reduced counts
+        self.cum_samples = keras.Variable(np.zeros(self.num_classes, "float32"), dtype="float32", trainable=False,
+                                          aggregation="only_first_replica", name="cum_samples")
+
+    def _parts(self, y_true, y_pred):
+        x, xc, onehot, valid = _seesaw_inputs(y_true, y_pred, self.validate_args)
+        V.check_vector_length("cum_samples", self.cum_samples, x.shape[-1])
+        batch = ops.sum(ops.reshape(ops.cast(onehot, "float32"), (-1, self.num_classes)), axis=0)
+        _, batch = _ops.replicas_and_sum(batch)  # the global batch's counts on every replica
+        counts = ops.convert_to_tensor(self.cum_samples) + batch
+        if _in_jax_stateless(counts):
+            _warn_counts_not_stored()
+        else:
+            self.cum_samples.assign(counts)
+        loss = _seesaw_core(xc, onehot, counts, self.p, self.q, self.eps)
+        return ops.cast(loss, _ops.dtype_of(x)), valid, valid
+
+    def save_own_variables(self, store) -> None:
+        store["cum_samples"] = ops.convert_to_numpy(self.cum_samples)
+
+    def load_own_variables(self, store) -> None:
+        self.cum_samples.assign(np.asarray(store["cum_samples"], "float32"))
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(num_classes=self.num_classes, p=self.p, q=self.q, eps=self.eps,
+                      validate_args=self.validate_args)
+        return config
+
+
+_COUNTS_WARNED: set = set()
+
+
+def _warn_counts_not_stored() -> None:
+    import warnings
+
+    if "seesaw" not in _COUNTS_WARNED:
+        _COUNTS_WARNED.add("seesaw")
+        warnings.warn(V.stateless_counts_message("SeesawLoss"), RuntimeWarning, stacklevel=4)
+
+
+def _distribution_balanced_loss(y, x, freq_inv, bias, gamma, balance_param, map_alpha, map_beta, map_gamma,
+                                neg_scale, validate_args):
+    x, xc, yc = _sigmoid_inputs(x, y, True, 0.0, validate_args)
+    V.check_vector_length("samples_per_class", freq_inv, x.shape[-1] if len(x.shape) else 1)
+    inv = _ops.as_tensor_like(freq_inv, xc)
+    # re-balanced weight r_c = (1/n_c) / sum_j y_j / n_j; a sample without positives has r = inf
+    # in the reference, whose sigmoid is 1: written as that limit, with no inf made
+    rate = ops.sum(yc * inv, axis=-1, keepdims=True)
+    has_positive = rate > 0.0
+    r = inv / ops.where(has_positive, rate, ops.ones_like(rate))
+    weight = ops.where(has_positive, ops.sigmoid(map_beta * (r - map_gamma)), ops.ones_like(r)) + map_alpha
+    # negative-tolerant regularisation: z = x + b on positives, neg_scale (x + b) on negatives, whose
+    # loss is divided by neg_scale (written with y, as the reference, so soft targets mix the two)
+    z = (xc + _ops.as_tensor_like(bias, xc)) * (neg_scale * (1.0 - yc) + yc)
+    weight = weight * ((1.0 - yc) / neg_scale + yc)
+    log_p, log_1mp = ops.log_sigmoid(z), ops.log_sigmoid(-z)
+    bce = -(yc * log_p + (1.0 - yc) * log_1mp)
+    loss = weight * bce
+    if gamma:
+        # 1 - p_t, p_t = exp(-bce) (the reference's); for 0/1 targets its log is a log-sigmoid, so
+        # the gamma < 1 gradient stays finite where bce underflows to 0
+        def log_base():
+            hard = ops.logical_or(ops.equal(yc, 0.0), ops.equal(yc, 1.0))
+            soft = ops.log(-ops.expm1(-ops.where(hard, ops.ones_like(bce), bce)))
+            return ops.where(hard, yc * log_1mp + (1.0 - yc) * log_p, soft)
+
+        loss = loss * _ops.focal_factor(lambda: -ops.expm1(-bce), log_base, gamma)
+    return ops.cast(balance_param * loss, _ops.dtype_of(x))
+
+
+def distribution_balanced_loss(
+    y_true,
+    y_pred,
+    *,
+    samples_per_class: Any,
+    num_samples: float,
+    gamma: float = 2.0,
+    balance_param: float = 2.0,
+    map_alpha: float = 0.1,
+    map_beta: float = 10.0,
+    map_gamma: float = 0.2,
+    neg_scale: float = 2.0,
+    init_bias: float = 0.05,
+    validate_args: bool = True,
+):
+    """Element-wise Distribution-Balanced loss for multi-label classification (Wu et al. 2020,
+    "Distribution-Balanced Loss for Multi-Label Classification in Long-Tailed Datasets").
+
+    Re-balanced weighting: r_nc = (1/n_c) / sum_j y_nj / n_j, w_nc = sigmoid(map_beta (r_nc -
+    map_gamma)) + map_alpha (w = 1 + map_alpha for a sample without positives).
+    Negative-tolerant regularisation: b_c = -log(N / n_c - 1) init_bias / neg_scale,
+    z = x + b for y = 1 and neg_scale (x + b) for y = 0, with the negatives' weight divided by
+    neg_scale. Then, with bce = BCE(z, y) and p_t = exp(-bce):
+    l = balance_param (1 - p_t)^gamma w bce. For a negative this is
+    (w / neg_scale) sigma(z)^gamma log(1 + exp(neg_scale (x + b))) balance_param.
+
+    Args:
+        y_true: multi-hot targets in [0, 1] of the logits' shape (..., C).
+        y_pred: logits (..., C).
+        samples_per_class: n_c, the positives of each label in the training set, 0 < n_c < N.
+        num_samples: N, the number of training samples (the reference's `train_num`).
+        gamma, balance_param: the focal factor's exponent and scale (the reference's `focal`
+            dict; its focal=False is gamma=0, balance_param=1).
+        map_alpha, map_beta, map_gamma: the reference's `map_param` (alpha, beta, gamma).
+        neg_scale, init_bias: the reference's `logit_reg` (lambda and kappa in the paper).
+
+    Defaults: the reference's COCO-MLT configuration (configs/coco/LT_resnet50_pfc_DB.py: focal
+    gamma 2, balance_param 2, map_param alpha 0.1, beta 10, gamma 0.2, logit_reg neg_scale 2,
+    init_bias 0.05; VOC-MLT uses map gamma 0.3, neg_scale 5). Anchor: `ResampleLoss(
+    use_sigmoid=True, reweight_func="rebalance", ...)` in wutong16/DistributionBalancedLoss
+    (mllt/models/losses/resample_loss.py), reduction="none".
+    """
+    counts, total, gamma, balance_param, map_alpha, map_beta, map_gamma, neg_scale, init_bias = A.distribution_balanced(
+        samples_per_class, num_samples, gamma, balance_param, map_alpha, map_beta, map_gamma, neg_scale, init_bias)
+    freq_inv, bias = A.distribution_balanced_constants(counts, total, init_bias, neg_scale)
+    return _distribution_balanced_loss(y_true, y_pred, freq_inv, bias, gamma, balance_param, map_alpha, map_beta,
+                                       map_gamma, neg_scale, validate_args)
+
+
+@keras.saving.register_keras_serializable("classbalance")
+class DistributionBalancedLoss(_Loss):
+    """Distribution-Balanced loss as a `keras.losses.Loss`; see `distribution_balanced_loss`.
+    Per-sample loss = mean over the last axis (the sigmoid family's Keras convention), so
+    "sum_over_batch_size" is the reference's mean over every element."""
+
+    def __init__(self, samples_per_class: Any, *, num_samples: float, gamma: float = 2.0, balance_param: float = 2.0,
+                 map_alpha: float = 0.1, map_beta: float = 10.0, map_gamma: float = 0.2, neg_scale: float = 2.0,
+                 init_bias: float = 0.05, validate_args: bool = True,
+                 reduction: Optional[str] = "sum_over_batch_size", name: str = "distribution_balanced_loss",
+                 dtype=None) -> None:
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+        (counts, self.num_samples, self.gamma, self.balance_param, self.map_alpha, self.map_beta, self.map_gamma,
+         self.neg_scale, self.init_bias) = A.distribution_balanced(
+            samples_per_class, num_samples, gamma, balance_param, map_alpha, map_beta, map_gamma, neg_scale, init_bias)
+        self.samples_per_class = counts.tolist()
+        self._freq_inv, self._bias = A.distribution_balanced_constants(counts, self.num_samples, self.init_bias,
+                                                                       self.neg_scale)
+        self.validate_args = V.check_bool("validate_args", validate_args)
+
+    def call(self, y_true, y_pred):
+        y_true, y_pred = _ops.match_rank(y_true, y_pred)
+        loss = _distribution_balanced_loss(y_true, y_pred, self._freq_inv, self._bias, self.gamma, self.balance_param,
+                                           self.map_alpha, self.map_beta, self.map_gamma, self.neg_scale,
+                                           self.validate_args)
+        return _ops.mean_last_axis(loss)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(samples_per_class=self.samples_per_class, num_samples=self.num_samples, gamma=self.gamma,
+                      balance_param=self.balance_param, map_alpha=self.map_alpha, map_beta=self.map_beta,
+                      map_gamma=self.map_gamma, neg_scale=self.neg_scale, init_bias=self.init_bias,
+                      validate_args=self.validate_args)
+        return config
+
+
+__all__ += ["seesaw_loss", "SeesawLoss", "distribution_balanced_loss", "DistributionBalancedLoss"]

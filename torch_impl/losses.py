@@ -664,3 +664,211 @@ class LogitAdjustedCrossentropy(_SoftmaxLoss):
         loss, valid = _logit_adjusted_crossentropy(input, target, self.class_priors, self.tau, self.ignore_index,
                                                    self.validate_args)
         return self._reduce_normalized((loss, valid, valid), sample_weight)
+
+
+# ---- stateful and multi-label: Seesaw, Distribution-Balanced
+
+
+def _seesaw_inputs(x, target, validate_args):
+    """(original logits, logits class last in the compute dtype, one-hot rows, valid) for the
+    Seesaw loss: class indices only (the paper's labels), probability rows are an error."""
+    x, xc, target = _softmax_inputs(x, target, True, validate_args)
+    if tuple(target.shape) == tuple(xc.shape):
+        raise ValueError(V.index_targets_only_message("SeesawLoss", "target", tuple(target.shape), tuple(xc.shape)))
+    onehot, valid, _ = _ops.softmax_targets(target, xc, ignore_index=None, label_smoothing=0.0, class_weight=None,
+                                            validate_args=validate_args)
+    return x, xc, onehot, valid
+
+
+def _seesaw_core(xc, onehot, counts, p, q, eps):
+    """Per-sample -log softmax(x + (1 - y) log S)_t, log S_j = p min(0, log N_j - log N_t)
+    + q max(0, log s_j - max(log s_t, log eps)), in log space (class axis last, one-hot rows)."""
+    log_s = torch.zeros_like(xc)
+    if p:  # mitigation: log (N_j / N_t)^p where N_j < N_t; counts below 1 count as 1 (mmdetection)
+        log_n = torch.log(counts.to(xc.dtype).clamp(min=1.0))
+        ratio = log_n - (onehot * log_n).sum(dim=-1, keepdim=True)
+        log_s = log_s + p * ratio.clamp(max=0.0)
+    if q:  # compensation: log (s_j / max(s_t, eps))^q where s_j > s_t; the scores are constants (detached)
+        log_score = torch.log_softmax(xc.detach(), dim=-1)
+        log_t = (onehot * log_score).sum(dim=-1, keepdim=True)
+        ratio = log_score - log_t.clamp(min=float(np.log(eps)))
+        log_s = log_s + q * ratio.clamp(min=0.0)
+    adjusted = xc + (1.0 - onehot) * log_s
+    return -(onehot * torch.log_softmax(adjusted, dim=-1)).sum(dim=-1)
+
+
+def seesaw_loss(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    cum_samples: Any,
+    p: float = 0.8,
+    q: float = 2.0,
+    eps: float = 1e-2,
+    validate_args: bool = True,
+) -> torch.Tensor:
+    """Per-sample Seesaw loss (Wang et al. 2021, "Seesaw Loss for Long-Tailed Instance
+    Segmentation"), given the cumulative class counts.
+
+    l_n = -log softmax(z_n)_t, z_nj = x_nj + log S_nj for j != t (z_nt = x_nt), t = y_n;
+    S_nj = M_nj C_nj with the mitigation factor M_nj = (N_j / N_t)^p if N_j < N_t else 1
+    (N: `cum_samples`, clamped below at 1) and the compensation factor
+    C_nj = (s_nj / max(s_nt, eps))^q if s_nj > s_nt else 1, s = softmax(x) treated as a
+    constant (no gradient through it). p=0 and q=0 give cross-entropy.
+
+    Args:
+        input: logits (K), (N, K) or (N, K, d1, ..., dk), the class on dim 1.
+        target: class indices (), (N) or (N, d1, ..., dk); probability rows are an error.
+        cum_samples: N, K non-negative cumulative counts (NumPy, sequence or tensor); the
+            `SeesawLoss` module keeps them as a buffer and adds each batch first.
+        p: mitigation exponent >= 0; q: compensation exponent >= 0; eps: > 0.
+
+    Anchor: mmdetection `seesaw_ce_loss` (mmdet/models/losses/seesaw_loss.py), the classes
+    branch of its `SeesawLoss` without the objectness branch.
+    """
+    p, q, eps = A.seesaw(p, q, eps)
+    counts = A.cum_samples(cum_samples)
+    x, xc, onehot, _ = _seesaw_inputs(input, target, validate_args)
+    V.check_vector_length("cum_samples", counts, xc.shape[-1])
+    return _seesaw_core(xc, onehot, _ops.as_tensor_like(counts, xc), p, q, eps).to(_ops.output_dtype(x))
+
+
+class SeesawLoss(_SoftmaxLoss):
+    """Seesaw loss as an `nn.Module`, with the cumulative class counts as state; see
+    `seesaw_loss` for the formula. In training (`module.training` and grad enabled) each forward
+    first adds the batch's class counts to the `cum_samples` buffer (K float32 counts, exact up
+    to 2^24 per class, in the state_dict), then computes the loss with the updated counts, as
+    mmdetection's `SeesawLoss`; `eval()` or `torch.no_grad()` leave them alone.
+
+    Under torch.distributed (world size > 1) the batch counts are summed across ranks
+    (all_reduce) before they are added, so that every rank holds the global counts: DDP equals
+    one process on the union of the ranks' batches. "mean" divides by the number of samples.
+    """
+
+    def __init__(self, num_classes: int, *, p: float = 0.8, q: float = 2.0, eps: float = 1e-2,
+                 validate_args: bool = True, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.num_classes = V.check_integer("num_classes", num_classes, low=1)
+        self.p, self.q, self.eps = A.seesaw(p, q, eps)
+        self.validate_args = V.check_bool("validate_args", validate_args)
+        self.register_buffer("cum_samples", torch.zeros(self.num_classes, dtype=torch.float32))
+
+    def forward(self, input, target, sample_weight=None):
+        x, xc, onehot, valid = _seesaw_inputs(input, target, self.validate_args)
+        V.check_vector_length("cum_samples", self.cum_samples, xc.shape[-1])
+        if self.training and torch.is_grad_enabled():
+            batch = onehot.detach().reshape(-1, self.num_classes).sum(dim=0).to(self.cum_samples.dtype)
+            if _ops._world_size() > 1:  # the global batch's counts on every rank
+                torch.distributed.all_reduce(batch)
+            self.cum_samples.add_(batch)
+        loss = _seesaw_core(xc, onehot, self.cum_samples, self.p, self.q, self.eps).to(_ops.output_dtype(x))
+        return self._reduce_normalized((loss, valid, valid), sample_weight)
+
+    def extra_repr(self) -> str:
+        return f"num_classes={self.num_classes}, p={self.p}, q={self.q}, eps={self.eps}, reduction={self.reduction!r}"
+
+
+def _distribution_balanced_loss(x, y, freq_inv, bias, gamma, balance_param, map_alpha, map_beta, map_gamma,
+                                neg_scale, validate_args):
+    x, xc, yc = _sigmoid_inputs(x, y, True, 0.0, validate_args)
+    V.check_vector_length("samples_per_class", freq_inv, x.shape[-1] if x.ndim else 1)
+    inv = _ops.as_tensor_like(freq_inv, xc)
+    # re-balanced weight r_c = (1/n_c) / sum_j y_j / n_j; a sample without positives has r = inf
+    # in the reference, whose sigmoid is 1: written as that limit, with no inf made
+    rate = (yc * inv).sum(dim=-1, keepdim=True)
+    has_positive = rate > 0.0
+    r = inv / torch.where(has_positive, rate, torch.ones_like(rate))
+    weight = torch.where(has_positive, torch.sigmoid(map_beta * (r - map_gamma)), torch.ones_like(r)) + map_alpha
+    # negative-tolerant regularisation: z = x + b on positives, neg_scale (x + b) on negatives, whose
+    # loss is divided by neg_scale (written with y, as the reference, so soft targets mix the two)
+    z = (xc + _ops.as_tensor_like(bias, xc)) * (neg_scale * (1.0 - yc) + yc)
+    weight = weight * ((1.0 - yc) / neg_scale + yc)
+    log_p, log_1mp = F.logsigmoid(z), F.logsigmoid(-z)
+    bce = -(yc * log_p + (1.0 - yc) * log_1mp)
+    loss = weight * bce
+    if gamma:
+        # 1 - p_t, p_t = exp(-bce) (the reference's); for 0/1 targets its log is a log-sigmoid, so
+        # the gamma < 1 gradient stays finite where bce underflows to 0
+        def log_base():
+            hard = (yc == 0.0) | (yc == 1.0)
+            soft = torch.log(-torch.expm1(-torch.where(hard, torch.ones_like(bce), bce)))
+            return torch.where(hard, yc * log_1mp + (1.0 - yc) * log_p, soft)
+
+        loss = loss * _ops.focal_factor(lambda: -torch.expm1(-bce), log_base, gamma)
+    return (balance_param * loss).to(_ops.output_dtype(x))
+
+
+def distribution_balanced_loss(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    samples_per_class: Any,
+    num_samples: float,
+    gamma: float = 2.0,
+    balance_param: float = 2.0,
+    map_alpha: float = 0.1,
+    map_beta: float = 10.0,
+    map_gamma: float = 0.2,
+    neg_scale: float = 2.0,
+    init_bias: float = 0.05,
+    validate_args: bool = True,
+) -> torch.Tensor:
+    """Element-wise Distribution-Balanced loss for multi-label classification (Wu et al. 2020,
+    "Distribution-Balanced Loss for Multi-Label Classification in Long-Tailed Datasets").
+
+    Re-balanced weighting: r_nc = (1/n_c) / sum_j y_nj / n_j, w_nc = sigmoid(map_beta (r_nc -
+    map_gamma)) + map_alpha (w = 1 + map_alpha for a sample without positives).
+    Negative-tolerant regularisation: b_c = -log(N / n_c - 1) init_bias / neg_scale,
+    z = x + b for y = 1 and neg_scale (x + b) for y = 0, with the negatives' weight divided by
+    neg_scale. Then, with bce = BCE(z, y) and p_t = exp(-bce):
+    l = balance_param (1 - p_t)^gamma w bce. For a negative this is
+    (w / neg_scale) sigma(z)^gamma log(1 + exp(neg_scale (x + b))) balance_param.
+
+    Args:
+        input: logits (..., C).
+        target: multi-hot targets in [0, 1] of the input's shape.
+        samples_per_class: n_c, the positives of each label in the training set, 0 < n_c < N.
+        num_samples: N, the number of training samples (the reference's `train_num`).
+        gamma, balance_param: the focal factor's exponent and scale (the reference's `focal`
+            dict; its focal=False is gamma=0, balance_param=1).
+        map_alpha, map_beta, map_gamma: the reference's `map_param` (alpha, beta, gamma).
+        neg_scale, init_bias: the reference's `logit_reg` (lambda and kappa in the paper).
+
+    Defaults: the reference's COCO-MLT configuration (configs/coco/LT_resnet50_pfc_DB.py: focal
+    gamma 2, balance_param 2, map_param alpha 0.1, beta 10, gamma 0.2, logit_reg neg_scale 2,
+    init_bias 0.05; VOC-MLT uses map gamma 0.3, neg_scale 5). Anchor: `ResampleLoss(
+    use_sigmoid=True, reweight_func="rebalance", ...)` in wutong16/DistributionBalancedLoss
+    (mllt/models/losses/resample_loss.py), reduction="none".
+    """
+    counts, total, gamma, balance_param, map_alpha, map_beta, map_gamma, neg_scale, init_bias = A.distribution_balanced(
+        samples_per_class, num_samples, gamma, balance_param, map_alpha, map_beta, map_gamma, neg_scale, init_bias)
+    freq_inv, bias = A.distribution_balanced_constants(counts, total, init_bias, neg_scale)
+    return _distribution_balanced_loss(input, target, freq_inv, bias, gamma, balance_param, map_alpha, map_beta,
+                                       map_gamma, neg_scale, validate_args)
+
+
+class DistributionBalancedLoss(_Loss):
+    """Distribution-Balanced loss as an `nn.Module`; see `distribution_balanced_loss`.
+    "mean" averages every element (the reference's mean), "sum" adds them."""
+
+    def __init__(self, samples_per_class: Any, *, num_samples: float, gamma: float = 2.0, balance_param: float = 2.0,
+                 map_alpha: float = 0.1, map_beta: float = 10.0, map_gamma: float = 0.2, neg_scale: float = 2.0,
+                 init_bias: float = 0.05, validate_args: bool = True, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        (counts, self.num_samples, self.gamma, self.balance_param, self.map_alpha, self.map_beta, self.map_gamma,
+         self.neg_scale, self.init_bias) = A.distribution_balanced(
+            samples_per_class, num_samples, gamma, balance_param, map_alpha, map_beta, map_gamma, neg_scale, init_bias)
+        self.samples_per_class = counts.tolist()
+        freq_inv, bias = A.distribution_balanced_constants(counts, self.num_samples, self.init_bias, self.neg_scale)
+        self._register_weight("freq_inv", freq_inv)
+        self._register_weight("logit_bias", bias)
+        self.validate_args = V.check_bool("validate_args", validate_args)
+
+    def forward(self, input, target, sample_weight=None):
+        loss = _distribution_balanced_loss(input, target, self.freq_inv, self.logit_bias, self.gamma,
+                                           self.balance_param, self.map_alpha, self.map_beta, self.map_gamma,
+                                           self.neg_scale, self.validate_args)
+        return self._reduce(loss, sample_weight)
+
+
+__all__ += ["seesaw_loss", "SeesawLoss", "distribution_balanced_loss", "DistributionBalancedLoss"]
