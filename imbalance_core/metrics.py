@@ -10,6 +10,9 @@ their error messages. Each package passes its `Convention` (argument names and s
 so that a message names that package's arguments: Keras's `y_true`/`y_pred`, torch's
 `target`/`preds`.
 
+The long-tail metrics (GeometricMean, MatthewsCorrelation, PerClassRecall, ShotAccuracy) are
+functions of the same matrix; their definitions are at the end of this module.
+
 Definitions (scikit-learn's): recall_c = C[c, c] / sum_j C[c, j]; a class is *present* when
 its row sum is > 0. Balanced accuracy = mean recall over present classes; adjusted:
 (score - 1/P) / (1 - 1/P) with P present classes. Undefined ratios give 0 (scikit-learn's

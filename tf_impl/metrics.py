@@ -3,7 +3,8 @@
 Stateful `keras.metrics.Metric` subclasses for `model.compile(metrics=[...])` and functional
 forms `fn(y_true, y_pred, **kw)`. keras.ops only, so every Keras backend runs them.
 Formulas, checks and messages come from `imbalance_core.metrics` (scikit-learn's
-definitions); messages name `y_true` and `y_pred`.
+definitions; imbalanced-learn's for GeometricMean, OLTR's for ShotAccuracy); messages name
+`y_true` and `y_pred`. Results are scalars, except PerClassRecall (K,) and ShotAccuracy (3,).
 
 - binary (`num_classes=None`): y_true of 0/1, y_pred probabilities (or logits with
   `from_logits=True`) of the same shape, or shapes that differ by a trailing axis of size 1

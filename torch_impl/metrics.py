@@ -3,7 +3,9 @@
 `torchmetrics.Metric` subclasses (`update(preds, target, sample_weight=None)`, `compute()`,
 state synced under DDP by summation) and functional forms `fn(preds, target, **kw)`, in
 torchmetrics's (preds, target) order. Formulas, checks and messages come from
-`imbalance_core.metrics` (scikit-learn's definitions); messages name `preds` and `target`.
+`imbalance_core.metrics` (scikit-learn's definitions; imbalanced-learn's for GeometricMean,
+OLTR's for ShotAccuracy); messages name `preds` and `target`. Results are scalars, except
+PerClassRecall (K,) and ShotAccuracy (3,).
 
 State: a K x K confusion matrix of summed sample weights, C[true, predicted], in float64 so
 that counts stay exact over long streams (K = 2 in binary mode), registered with
