@@ -10,6 +10,9 @@ their error messages. Each package passes its `Convention` (argument names and s
 so that a message names that package's arguments: Keras's `y_true`/`y_pred`, torch's
 `target`/`preds`.
 
+The long-tail metrics (GeometricMean, MatthewsCorrelation, PerClassRecall, ShotAccuracy) are
+functions of the same matrix; their definitions are at the end of this module.
+
 Definitions (scikit-learn's): recall_c = C[c, c] / sum_j C[c, j]; a class is *present* when
 its row sum is > 0. Balanced accuracy = mean recall over present classes; adjusted:
 (score - 1/P) / (1 - 1/P) with P present classes. Undefined ratios give 0 (scikit-learn's
@@ -26,6 +29,8 @@ import numpy as np
 
 from .validation import (
     check_bool,
+    check_samples_per_class,
+    check_shot_thresholds,
     check_class_indices,
     check_integer,
     check_number,
@@ -52,6 +57,14 @@ __all__ = [
     "true_positive_rate_from_confusion",
     "true_negative_rate_from_confusion",
     "weighted_balanced_accuracy_from_confusion",
+    "check_correction",
+    "check_shot_args",
+    "SHOT_GROUPS",
+    "shot_groups",
+    "geometric_mean_from_confusion",
+    "matthews_correlation_from_confusion",
+    "per_class_recall_from_confusion",
+    "shot_accuracy_from_confusion",
 ]
 
 
@@ -255,3 +268,93 @@ def true_negative_rate_from_confusion(cm) -> float:
 
 def weighted_balanced_accuracy_from_confusion(cm, alpha: float = 0.5) -> float:
     return alpha * true_positive_rate_from_confusion(cm) + (1.0 - alpha) * true_negative_rate_from_confusion(cm)
+
+
+# --------------------------------------------------------------------------------------------
+# Long-tail metrics (issue 13): G-mean, MCC, per-class recall, shot accuracy
+# --------------------------------------------------------------------------------------------
+
+SHOT_GROUPS = ("many", "medium", "few")  # the order of ShotAccuracy's result
+
+
+def check_correction(correction: Any) -> float:
+    """GeometricMean's `correction`: the recall that replaces a zero recall, in [0, 1]."""
+    return check_number("correction", correction, low=0.0, high=1.0)
+
+
+def check_shot_args(samples_per_class: Any, many_threshold: Any, few_threshold: Any) -> Tuple[np.ndarray, float, float]:
+    """ShotAccuracy's arguments, validated: (counts float64 (K,), many_threshold, few_threshold)."""
+    counts = check_samples_per_class("samples_per_class", samples_per_class)
+    many, few = check_shot_thresholds(many_threshold, few_threshold)
+    return counts, many, few
+
+
+def shot_groups(samples_per_class, many_threshold: float = 100, few_threshold: float = 20) -> np.ndarray:
+    """The (3, K) float64 membership matrix of the many-, medium- and few-shot groups.
+
+    The OLTR convention (Liu et al. 2019, `shot_acc` in the OLTR code): with n_c training
+    samples, class c is many-shot when n_c > many_threshold, few-shot when
+    n_c < few_threshold, medium-shot otherwise (the many test first, as OLTR's if/elif).
+    """
+    n = np.asarray(samples_per_class, dtype=np.float64)
+    many = n > many_threshold
+    few = ~many & (n < few_threshold)
+    return np.stack([many, ~many & ~few, few]).astype(np.float64)
+
+
+def _recalls(cm: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """(recall per class, 0 where the class has no sample; support > 0 per class)."""
+    support = cm.sum(axis=1)
+    present = support > 0
+    recall = np.zeros(cm.shape[0])
+    recall[present] = np.diag(cm)[present] / support[present]
+    return recall, present
+
+
+def per_class_recall_from_confusion(cm) -> np.ndarray:
+    """recall_c = C[c, c] / sum_j C[c, j] for every class, 0 for a class with no sample
+    (scikit-learn's `recall_score(average=None, labels=range(K))`, zero_division's default)."""
+    return _recalls(np.asarray(cm, dtype=np.float64))[0]
+
+
+def geometric_mean_from_confusion(cm, correction: float = 0.0) -> float:
+    """G-mean: the geometric mean of the per-class recalls over the classes that occur in the
+    labels or in the predictions (imbalanced-learn's `geometric_mean_score`,
+    average="multiclass"). A class predicted but never true has recall 0; every recall of 0
+    is replaced by `correction` first (imbalanced-learn's `correction`). Binary (K = 2, both
+    classes occurring): sqrt(TPR x TNR). 0 with no sample."""
+    cm = np.asarray(cm, dtype=np.float64)
+    recall, _ = _recalls(cm)
+    included = (cm.sum(axis=1) > 0) | (cm.sum(axis=0) > 0)
+    if not included.any():
+        return 0.0
+    r = np.where(recall > 0, recall, correction)[included]
+    if np.any(r == 0):
+        return 0.0
+    return float(np.exp(np.mean(np.log(r))))
+
+
+def matthews_correlation_from_confusion(cm) -> float:
+    """MCC (Gorodkin's K-class form, scikit-learn's `matthews_corrcoef`): with t = row sums,
+    p = column sums, s = total, c = trace,
+    MCC = (c s - t.p) / sqrt((s^2 - t.t)(s^2 - p.p)), and 0 when a factor is 0.
+    s^2 - t.t is computed as sum_c t_c (s - t_c) (the same number without rounding s^2)."""
+    cm = np.asarray(cm, dtype=np.float64)
+    t, p = cm.sum(axis=1), cm.sum(axis=0)
+    s = t.sum()
+    cov_tp = np.trace(cm) * s - np.sum(t * p)
+    cov_tt, cov_pp = np.sum(t * (s - t)), np.sum(p * (s - p))
+    if cov_tt == 0 or cov_pp == 0:
+        return 0.0
+    return float(cov_tp / (np.sqrt(cov_tt) * np.sqrt(cov_pp)))
+
+
+def shot_accuracy_from_confusion(cm, groups) -> np.ndarray:
+    """[many, medium, few]: in each group, the mean recall (per-class accuracy) over its
+    classes present in the labels, as OLTR's `shot_acc`; NaN for a group with no class
+    present (np.mean of OLTR's empty list)."""
+    recall, present = _recalls(np.asarray(cm, dtype=np.float64))
+    members = np.asarray(groups, dtype=np.float64) * present
+    count = members.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, (members @ recall) / np.where(count > 0, count, 1.0), np.nan)

@@ -384,3 +384,28 @@ def check_vector_rank(name: str, shape: tuple, what: str) -> None:
     """A native tensor argument that must be a 1-D vector (its values are not read)."""
     if len(tuple(shape)) != 1:
         raise ValueError(f"Invalid `{name}`: received shape {tuple(shape)}; expected a 1-D vector of {what}.")
+# ------------------------------------------------------------------ long-tail metric arguments
+
+
+def check_samples_per_class(name: str, value: Any) -> np.ndarray:
+    """Training counts per class for the shot groups: a non-negative finite 1-D vector with
+    at least two classes (a class with no training sample is allowed: it is few-shot)."""
+    if value is None:
+        raise ValueError(f"Invalid `{name}`: received None; expected a non-negative finite 1-D vector of training counts.")
+    counts = check_weight_vector(name, value, allow_scalar=False)
+    if counts.shape[0] < 2:
+        raise ValueError(f"Invalid `{name}`: received length {counts.shape[0]}; expected at least 2 classes.")
+    return counts
+
+
+def check_shot_thresholds(many_threshold: Any, few_threshold: Any) -> tuple:
+    """(many_threshold, few_threshold) as floats: non-negative, few_threshold <= many_threshold
+    (otherwise a class could be both many-shot and few-shot)."""
+    many = check_number("many_threshold", many_threshold, low=0.0)
+    few = check_number("few_threshold", few_threshold, low=0.0)
+    if few > many:
+        raise ValueError(
+            f"Invalid `few_threshold`: received {few:g} with many_threshold={many:g}; expected "
+            f"few_threshold <= many_threshold (a class cannot be both many-shot and few-shot)."
+        )
+    return many, few

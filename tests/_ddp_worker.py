@@ -75,7 +75,7 @@ def metric_value(row, rank=0, world=1):
     for step in range(STEPS):
         metric.update(torch.as_tensor(_local(i.logits, step, rank, world)),
                       torch.as_tensor(_local(i.target, step, rank, world)))
-    return np.asarray(metric.compute().double().item())
+    return metric.compute().double().numpy()  # a scalar, or a vector (PerClassRecall, ShotAccuracy)
 
 
 def run_all(rank=0, world=1):

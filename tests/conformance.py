@@ -90,6 +90,7 @@ class Row:
     stateful: bool = False
     # softmax family on class indices only (no probability rows): the probability layout is skipped
     index_targets_only: bool = False
+    result_shape: tuple = ()  # metrics: the result's shape (a vector for PerClassRecall, ShotAccuracy)
 
     @property
     def kind(self) -> str:
@@ -130,9 +131,9 @@ def _loss(id, name, family, kwargs, **kw):
     return Row(id=id, name=name, family=family, kwargs=kwargs, targets=targets, **kw)
 
 
-def _metric(id, name, family, kwargs, functional):
+def _metric(id, name, family, kwargs, functional, **kw):
     targets = binary_labels if family == "binary" else class_indices
-    return Row(id=id, name=name, family=family, kwargs=kwargs, targets=targets, functional=functional)
+    return Row(id=id, name=name, family=family, kwargs=kwargs, targets=targets, functional=functional, **kw)
 
 
 _CLASS_WEIGHT = [1.0, 4.0, 0.5]
@@ -177,6 +178,15 @@ ROWS = [
     _metric("TrueNegativeRate", "TrueNegativeRate", "binary", dict(from_logits=True), "true_negative_rate"),
     _metric("WeightedBalancedAccuracy", "WeightedBalancedAccuracy", "binary", dict(alpha=0.7, from_logits=True),
             "weighted_balanced_accuracy"),
+    # long-tail metrics (issue 13); PerClassRecall and ShotAccuracy are vectors
+    _metric("GeometricMean-binary", "GeometricMean", "binary", dict(from_logits=True), "geometric_mean"),
+    _metric("MatthewsCorrelation-multiclass", "MatthewsCorrelation", "multiclass", dict(num_classes=K),
+            "matthews_correlation"),
+    _metric("PerClassRecall-multiclass", "PerClassRecall", "multiclass", dict(num_classes=K), "per_class_recall",
+            result_shape=(K,)),
+    # one class per group: 200 > 100 many-shot, 50 medium-shot, 10 < 20 few-shot
+    _metric("ShotAccuracy", "ShotAccuracy", "multiclass", dict(samples_per_class=[200, 50, 10]), "shot_accuracy",
+            result_shape=(3,)),
 ]
 
 BY_ID = {row.id: row for row in ROWS}
@@ -212,10 +222,11 @@ def build(framework: str, row: Row, num_outputs: Optional[int] = None, **extra):
     return framework_class(framework, row)(**kwargs)
 
 
-# Classes the matrix must cover: the seven losses and four metrics of DESIGN.md's tables. A
+# Classes the matrix must cover: the seven losses and eight metrics of DESIGN.md's tables. A
 # class added to a package's __all__ without a row fails `test_table_covers_every_class`.
 REQUIRED_CLASSES = {
     "losses": {"WeightedBinaryCrossentropy", "BinaryFocalLoss", "WeightedCategoricalCrossentropy",
                "CategoricalFocalLoss", "AsymmetricLoss", "ClassBalancedLoss", "LogitAdjustedCrossentropy"},
-    "metrics": {"BalancedAccuracy", "TruePositiveRate", "TrueNegativeRate", "WeightedBalancedAccuracy"},
+    "metrics": {"BalancedAccuracy", "TruePositiveRate", "TrueNegativeRate", "WeightedBalancedAccuracy",
+                "GeometricMean", "MatthewsCorrelation", "PerClassRecall", "ShotAccuracy"},
 }

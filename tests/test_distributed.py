@@ -122,9 +122,9 @@ def test_mirrored_strategy_equals_one_device(mirrored):
     for row in DISTRIBUTED_ROWS:
         try:
             if row.kind == "metric":
-                got = float(_result(mirrored, f"{row.id}/mirrored", "value"))
-                want = float(_result(mirrored, f"{row.id}/single", "value"))
-                if abs(got - want) > 1e-6:
+                got = np.asarray(_result(mirrored, f"{row.id}/mirrored", "value"), dtype="float64")
+                want = np.asarray(_result(mirrored, f"{row.id}/single", "value"), dtype="float64")
+                if got.shape != want.shape or not np.allclose(got, want, rtol=0, atol=1e-6):
                     problems[row.id] = f"MirroredStrategy {got} vs one device {want}"
                 continue
             problem = _compare_training(row, _weights(mirrored, f"{row.id}/mirrored"),
@@ -190,8 +190,8 @@ def test_ddp_equals_one_process(ddp):
     for row in DISTRIBUTED_ROWS:
         try:
             if row.kind == "metric":
-                got, other, want = (float(_result(r, row.id, "value")) for r in (rank0, rank1, single))
-                if abs(got - want) > 1e-7 or abs(other - want) > 1e-7:
+                got, other, want = (np.asarray(_result(r, row.id, "value"), dtype="float64") for r in (rank0, rank1, single))
+                if not all(v.shape == want.shape and np.allclose(v, want, rtol=0, atol=1e-7) for v in (got, other)):
                     problems[row.id] = f"DDP ranks give {got}, {other}; one process on all the data {want}"
                 continue
             w0, w1 = _weights(rank0, row.id), _weights(rank1, row.id)

@@ -36,6 +36,10 @@ TORCH_SPECS = [
     ("TruePositiveRate", {"threshold": 0.3}, False),
     ("TrueNegativeRate", {"from_logits": True}, False),
     ("WeightedBalancedAccuracy", {"alpha": 0.7, "from_logits": True}, False),
+    ("GeometricMean", {"from_logits": True}, False),
+    ("MatthewsCorrelation", {"num_classes": 3}, True),
+    ("PerClassRecall", {"num_classes": 3}, True),
+    ("ShotAccuracy", {"samples_per_class": [200, 50, 10]}, True),
 ]
 SPEC_IDS = [f"{c}-{'multiclass' if mc else 'binary'}" for c, _, mc in TORCH_SPECS]
 
@@ -78,7 +82,7 @@ def test_torch_update_compiles_fullgraph_dynamic_batch(cls, kwargs, multiclass):
             eager.update(preds, target, sample_weight=weight)
     assert counter.frame_count <= 2, f"{counter.frame_count} compilations for 3 batch sizes"
     assert torch.equal(compiled.confusion, eager.confusion)
-    assert compiled.compute().item() == eager.compute().item()
+    assert compiled.compute().tolist() == eager.compute().tolist()  # scalar or vector
     # explain() resets dynamo's caches, hence after the counted run
     for preds, target, weight in batches:
         explanation = dynamo.explain(explained.update)(preds, target, sample_weight=weight)
@@ -164,7 +168,7 @@ _DDP_WORKER = textwrap.dedent(
             p = stream[f"mc_p{i}" if multiclass else f"bin_p{i}"]
             y = stream[f"mc_y{i}" if multiclass else f"bin_y{i}"]
             metric.update(torch.as_tensor(p), torch.as_tensor(y), sample_weight=torch.as_tensor(stream[f"w{i}"]))
-        results[key] = metric.compute().item()  # torchmetrics syncs the state across ranks
+        results[key] = metric.compute().tolist()  # torchmetrics syncs the state across ranks
     with open(out, "w") as f:
         json.dump(results, f)
     dist.destroy_process_group()
@@ -225,7 +229,7 @@ def test_torch_ddp_two_gloo_processes_equal_one_process(tmp_path):
             p = stream[f"mc_p{i}" if multiclass else f"bin_p{i}"]
             y = stream[f"mc_y{i}" if multiclass else f"bin_y{i}"]
             whole.update(torch.as_tensor(p), torch.as_tensor(y), sample_weight=torch.as_tensor(stream[f"w{i}"]))
-        want = whole.compute().item()
+        want = whole.compute().tolist()
         for rank in range(2):
             got = json.loads((tmp_path / f"rank{rank}.json").read_text())[key]
             assert got == want, (key, rank, got, want)

@@ -3,7 +3,9 @@
 `torchmetrics.Metric` subclasses (`update(preds, target, sample_weight=None)`, `compute()`,
 state synced under DDP by summation) and functional forms `fn(preds, target, **kw)`, in
 torchmetrics's (preds, target) order. Formulas, checks and messages come from
-`imbalance_core.metrics` (scikit-learn's definitions); messages name `preds` and `target`.
+`imbalance_core.metrics` (scikit-learn's definitions; imbalanced-learn's for GeometricMean,
+OLTR's for ShotAccuracy); messages name `preds` and `target`. Results are scalars, except
+PerClassRecall (K,) and ShotAccuracy (3,).
 
 State: a K x K confusion matrix of summed sample weights, C[true, predicted], in float64 so
 that counts stay exact over long streams (K = 2 in binary mode), registered with
@@ -57,6 +59,14 @@ __all__ = [
     "true_positive_rate",
     "true_negative_rate",
     "weighted_balanced_accuracy",
+    "GeometricMean",
+    "MatthewsCorrelation",
+    "PerClassRecall",
+    "ShotAccuracy",
+    "geometric_mean",
+    "matthews_correlation",
+    "per_class_recall",
+    "shot_accuracy",
 ]
 
 
@@ -150,6 +160,50 @@ def _true_negative_rate(cm: torch.Tensor) -> torch.Tensor:
 
 def _weighted_balanced_accuracy(cm: torch.Tensor, alpha: float) -> torch.Tensor:
     return alpha * _true_positive_rate(cm) + (1.0 - alpha) * _true_negative_rate(cm)
+
+
+def _recalls(cm: torch.Tensor):
+    """(recall per class, 0 for a class with no sample; the support > 0 mask)."""
+    support = cm.sum(dim=1)
+    present = support > 0
+    return torch.where(present, cm.diagonal() / torch.where(present, support, 1.0), 0.0), present
+
+
+def _per_class_recall(cm: torch.Tensor) -> torch.Tensor:
+    return _recalls(cm)[0]
+
+
+def _geometric_mean(cm: torch.Tensor, correction: float) -> torch.Tensor:
+    recall, _ = _recalls(cm)
+    # imbalanced-learn's classes: those in the labels or in the predictions
+    included = (cm.sum(dim=1) > 0) | (cm.sum(dim=0) > 0)
+    r = torch.where(recall > 0, recall, correction)
+    positive = r > 0
+    n = included.to(cm.dtype).sum()
+    # exp(mean log r), not a product: a product of many recalls underflows
+    log_sum = torch.where(included & positive, torch.where(positive, r, 1.0).log(), 0.0).sum()
+    defined = (n > 0) & ~(included & ~positive).any()
+    return torch.where(defined, (log_sum / torch.where(n > 0, n, 1.0)).exp(), 0.0)
+
+
+def _matthews_correlation(cm: torch.Tensor) -> torch.Tensor:
+    t, p = cm.sum(dim=1), cm.sum(dim=0)
+    s = t.sum()
+    cov_tp = cm.diagonal().sum() * s - (t * p).sum()
+    cov_tt, cov_pp = (t * (s - t)).sum(), (p * (s - p)).sum()  # s^2 - t.t without rounding s^2
+    defined = (cov_tt > 0) & (cov_pp > 0)
+    # sqrt(a) sqrt(b), as tf_impl (where a b would overflow float32)
+    den = torch.where(defined, cov_tt.sqrt() * cov_pp.sqrt(), 1.0)
+    return torch.where(defined, cov_tp / den, 0.0)
+
+
+def _shot_accuracy(cm: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
+    recall, present = _recalls(cm)
+    members = groups.to(cm) * present.to(cm.dtype)[None, :]
+    count = members.sum(dim=1)
+    some = count > 0
+    mean = (members * recall[None, :]).sum(dim=1) / torch.where(some, count, 1.0)
+    return torch.where(some, mean, float("nan"))
 
 
 def _check_alpha(alpha) -> float:
@@ -247,6 +301,104 @@ def weighted_balanced_accuracy(
     alpha = _check_alpha(alpha)
     cm = _batch_confusion(preds, target, sample_weight, None, threshold, from_logits, validate_args)
     return _default_float(_weighted_balanced_accuracy(cm, alpha))
+
+
+def geometric_mean(
+    preds,
+    target,
+    *,
+    num_classes: Optional[int] = None,
+    threshold: float = 0.5,
+    from_logits: bool = False,
+    correction: float = 0.0,
+    sample_weight=None,
+    validate_args: bool = True,
+) -> torch.Tensor:
+    """G-mean of one batch: (prod_c recall_c)^(1/P) over the P classes that occur in `target`
+    or in the predictions; binary: sqrt(TPR x TNR).
+
+    A recall of 0 (a class missed, or predicted but absent from `target`) makes it 0 unless
+    `correction` > 0 replaces it. 0 with no sample.
+
+    Args: as `balanced_accuracy`, plus `correction` in [0, 1], the recall substituted for 0.
+    Anchor: `imblearn.metrics.geometric_mean_score(average="multiclass", correction=...)`
+    (Kubat and Matwin 1997).
+    """
+    correction = M.check_correction(correction)
+    cm = _batch_confusion(preds, target, sample_weight, num_classes, threshold, from_logits, validate_args)
+    return _default_float(_geometric_mean(cm, correction))
+
+
+def matthews_correlation(
+    preds,
+    target,
+    *,
+    num_classes: Optional[int] = None,
+    threshold: float = 0.5,
+    from_logits: bool = False,
+    sample_weight=None,
+    validate_args: bool = True,
+) -> torch.Tensor:
+    """Matthews correlation coefficient of one batch, in [-1, 1]:
+    (c s - t.p) / sqrt((s^2 - t.t)(s^2 - p.p)) with t, p the true and predicted class totals,
+    s the total and c the trace of the weighted confusion matrix; 0 when undefined.
+
+    Args: as `balanced_accuracy`.
+    Anchor: `sklearn.metrics.matthews_corrcoef` (Matthews 1975; Gorodkin 2004 for K classes).
+    """
+    cm = _batch_confusion(preds, target, sample_weight, num_classes, threshold, from_logits, validate_args)
+    return _default_float(_matthews_correlation(cm))
+
+
+def per_class_recall(
+    preds,
+    target,
+    *,
+    num_classes: Optional[int] = None,
+    threshold: float = 0.5,
+    from_logits: bool = False,
+    sample_weight=None,
+    validate_args: bool = True,
+) -> torch.Tensor:
+    """Recall of every class of one batch, a vector (K,) (binary: (2,), [TNR, TPR]):
+    recall_c = C[c, c] / sum_j C[c, j], 0 for a class with no sample.
+
+    Args: as `balanced_accuracy`.
+    Anchor: `sklearn.metrics.recall_score(average=None, labels=range(K), zero_division=0)`.
+    """
+    cm = _batch_confusion(preds, target, sample_weight, num_classes, threshold, from_logits, validate_args)
+    return _default_float(_per_class_recall(cm))
+
+
+def shot_accuracy(
+    preds,
+    target,
+    *,
+    samples_per_class,
+    many_threshold: float = 100,
+    few_threshold: float = 20,
+    sample_weight=None,
+    validate_args: bool = True,
+) -> torch.Tensor:
+    """Accuracy of one batch over the many-, medium- and few-shot classes, a vector (3,):
+    in each group, the mean recall over its classes present in `target`; NaN for a group
+    with no class present.
+
+    Groups (OLTR's convention): n_c training samples; many-shot n_c > many_threshold,
+    few-shot n_c < few_threshold, medium-shot otherwise.
+
+    Args:
+        preds, target: as `balanced_accuracy` with num_classes = len(samples_per_class).
+        samples_per_class: the training count of every class, (K,), K >= 2.
+        many_threshold, few_threshold: group bounds, 0 <= few_threshold <= many_threshold.
+        sample_weight, validate_args: as `balanced_accuracy`.
+
+    Anchor: `shot_acc` of the OLTR code (Liu et al. 2019, "Large-Scale Long-Tailed
+    Recognition in an Open World").
+    """
+    counts, many, few = M.check_shot_args(samples_per_class, many_threshold, few_threshold)
+    cm = _batch_confusion(preds, target, sample_weight, counts.shape[0], 0.5, False, validate_args)
+    return _default_float(_shot_accuracy(cm, torch.as_tensor(M.shot_groups(counts, many, few))))
 
 
 # --------------------------------------------------------------------------------------------
@@ -387,3 +539,133 @@ class WeightedBalancedAccuracy(_ConfusionMetric):
 
     def _score(self, cm):
         return _weighted_balanced_accuracy(cm, self.alpha)
+
+
+class GeometricMean(_ConfusionMetric):
+    """G-mean over a stream: (prod_c recall_c)^(1/P) over the P classes that occur in
+    `target` or in the predictions, on the accumulated confusion matrix; binary:
+    sqrt(TPR x TNR).
+
+    A recall of 0 (a class missed, or predicted but never true) makes it 0 unless
+    `correction` > 0 replaces it (for many classes). 0 before any sample.
+
+    Args:
+        num_classes, threshold, from_logits, validate_args, kwargs: as `BalancedAccuracy`.
+        correction: in [0, 1], the recall substituted for a recall of 0.
+
+    Anchor: `imblearn.metrics.geometric_mean_score(average="multiclass", correction=...)`
+    (Kubat and Matwin 1997).
+    """
+
+    def __init__(
+        self,
+        *,
+        num_classes: Optional[int] = None,
+        threshold: float = 0.5,
+        from_logits: bool = False,
+        correction: float = 0.0,
+        validate_args: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            num_classes=num_classes, threshold=threshold, from_logits=from_logits,
+            validate_args=validate_args, **kwargs,
+        )
+        self.correction = M.check_correction(correction)
+
+    def _score(self, cm):
+        return _geometric_mean(cm, self.correction)
+
+
+class MatthewsCorrelation(_ConfusionMetric):
+    """Matthews correlation coefficient over a stream, in [-1, 1]:
+    (c s - t.p) / sqrt((s^2 - t.t)(s^2 - p.p)) on the accumulated confusion matrix (t, p:
+    true and predicted class totals, s: total, c: trace); 0 when undefined (no sample, or
+    a single class in the labels or in the predictions).
+
+    Args: as `BalancedAccuracy` (without `adjusted`).
+    Anchor: `sklearn.metrics.matthews_corrcoef` (Matthews 1975; Gorodkin 2004 for K classes).
+    """
+
+    def __init__(
+        self,
+        *,
+        num_classes: Optional[int] = None,
+        threshold: float = 0.5,
+        from_logits: bool = False,
+        validate_args: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            num_classes=num_classes, threshold=threshold, from_logits=from_logits,
+            validate_args=validate_args, **kwargs,
+        )
+
+    def _score(self, cm):
+        return _matthews_correlation(cm)
+
+
+class PerClassRecall(_ConfusionMetric):
+    """Recall of every class over a stream, a vector (K,) (binary: (2,), [TNR, TPR]):
+    recall_c = C[c, c] / sum_j C[c, j] on the accumulated confusion matrix, 0 for a class
+    with no sample yet.
+
+    Args: as `BalancedAccuracy` (without `adjusted`).
+    Anchor: `sklearn.metrics.recall_score(average=None, labels=range(K), zero_division=0)`.
+    """
+
+    def __init__(
+        self,
+        *,
+        num_classes: Optional[int] = None,
+        threshold: float = 0.5,
+        from_logits: bool = False,
+        validate_args: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            num_classes=num_classes, threshold=threshold, from_logits=from_logits,
+            validate_args=validate_args, **kwargs,
+        )
+
+    def _score(self, cm):
+        return _per_class_recall(cm)
+
+
+class ShotAccuracy(_ConfusionMetric):
+    """Accuracy over the many-, medium- and few-shot classes over a stream, a vector (3,)
+    [many, medium, few]: in each group, the mean recall (per-class accuracy) over its
+    classes present in `target` so far; NaN for a group with no class present.
+
+    Groups (OLTR's convention): n_c training samples; many-shot n_c > many_threshold,
+    few-shot n_c < few_threshold, medium-shot otherwise. Multi-class: preds (..., K) with
+    K = len(samples_per_class), argmax; target indices or one-hot.
+
+    Args:
+        samples_per_class: the training count of every class, (K,), K >= 2.
+        many_threshold, few_threshold: group bounds, 0 <= few_threshold <= many_threshold.
+        validate_args, kwargs: as `BalancedAccuracy`.
+
+    Anchor: `shot_acc` of the OLTR code (Liu et al. 2019, "Large-Scale Long-Tailed
+    Recognition in an Open World").
+    """
+
+    def __init__(
+        self,
+        samples_per_class,
+        *,
+        many_threshold: float = 100,
+        few_threshold: float = 20,
+        validate_args: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        counts, many, few = M.check_shot_args(samples_per_class, many_threshold, few_threshold)
+        super().__init__(
+            num_classes=counts.shape[0], threshold=0.5, from_logits=False, validate_args=validate_args, **kwargs
+        )
+        self.samples_per_class, self.many_threshold, self.few_threshold = counts.tolist(), many, few
+        # a buffer, so that .to(device) moves it; not persistent: the constructor rebuilds it
+        self.register_buffer("groups", torch.as_tensor(M.shot_groups(counts, many, few)), persistent=False)
+
+    def _score(self, cm):
+        return _shot_accuracy(cm, self.groups)
