@@ -126,7 +126,9 @@ def test_loss_compiles_fullgraph_over_dynamic_batch_sizes(row):
 
 # the arguments a loss cannot do without; everything else at its default
 _REQUIRED = {"ClassBalancedLoss": dict(samples_per_class=[200, 30, 26]),
-             "LogitAdjustedCrossentropy": dict(class_priors=[0.6, 0.25, 0.15])}
+             "LogitAdjustedCrossentropy": dict(class_priors=[0.6, 0.25, 0.15]),
+             "LDAMLoss": dict(samples_per_class=[200, 30, 26]),
+             "BalancedSoftmaxCrossentropy": dict(samples_per_class=[200, 30, 26])}
 
 
 @pytest.mark.parametrize("row", C.params(C.LOSSES))
