@@ -200,6 +200,9 @@ def test_deferred_reweighting_keras_switches_inside_fit_and_is_saved(tmp_path):
     assert isinstance(restored.loss, LDAMLoss)
     np.testing.assert_allclose(restored.loss.get_config()["class_weight"], DRW_WEIGHTS, rtol=1e-6)
     np.testing.assert_allclose(restored.evaluate(features, y, batch_size=n, verbose=0), deferred, rtol=1e-5)
+    # a run resumed before the switch gets the weights the loss had when the callback was made
+    drw.on_epoch_begin(0)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(loss.class_weight), np.ones(K))
 
 
 # ================================================================== balanced softmax
