@@ -706,9 +706,9 @@ __all__ += [
 ]
 
 
-def _ldam_loss(target, x, margins, scale, class_weight, ignore_index, validate_args):
+def _ldam_loss(target, x, *, margins, scale, class_weight, ignore_index, validate_args):
     """Per-sample LDAM loss with the normalisers (valid, per-sample norm weight)."""
-    x, xc, target = _softmax_inputs(x, target, True, validate_args)
+    x, xc, target = _softmax_inputs(x, target, from_logits=True, validate_args=validate_args)
     V.check_vector_length("samples_per_class", margins, x.shape[-1])
     V.check_vector_length("class_weight", class_weight, x.shape[-1])
     # ops.cast, not convert_to_tensor: the class passes its float64/float32 variable
@@ -754,7 +754,8 @@ def ldam_loss(
     value is the mean of this with normalization="weight" (torch's weighted mean).
     """
     margins, _, scale, class_weight = A.ldam(samples_per_class, max_margin, scale, class_weight)
-    return _ldam_loss(y_true, y_pred, margins, scale, class_weight, A.ignore_index(ignore_index), validate_args)[0]
+    return _ldam_loss(y_true, y_pred, margins=margins, scale=scale, class_weight=class_weight,
+                      ignore_index=A.ignore_index(ignore_index), validate_args=validate_args)[0]
 
 
 def _state_dtype() -> str:
@@ -796,8 +797,8 @@ class LDAMLoss(_SoftmaxLoss):
         self.validate_args = V.check_bool("validate_args", validate_args)
 
     def _parts(self, y_true, y_pred):
-        return _ldam_loss(y_true, y_pred, self.margins, self.scale, self.class_weight, self.ignore_index,
-                          self.validate_args)
+        return _ldam_loss(y_true, y_pred, margins=self.margins, scale=self.scale, class_weight=self.class_weight,
+                          ignore_index=self.ignore_index, validate_args=self.validate_args)
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -848,7 +849,7 @@ class DeferredReweighting(keras.callbacks.Callback):
             self.model.make_test_function(force=True)
 
 
-def _balanced_softmax_crossentropy(target, x, priors, ignore_index, validate_args):
+def _balanced_softmax_crossentropy(target, x, *, priors, ignore_index, validate_args):
     x = _ops.check_logits("y_pred", x)
     if len(x.shape):
         V.check_vector_length("samples_per_class", priors, x.shape[-1])
@@ -879,8 +880,9 @@ def balanced_softmax_crossentropy(
     Anchor: `balanced_softmax_loss` in jiawei-ren/BalancedMetaSoftmax-Classification
     (loss/BalancedSoftmaxLoss.py).
     """
-    return _balanced_softmax_crossentropy(y_true, y_pred, A.balanced_softmax(samples_per_class),
-                                          A.ignore_index(ignore_index), validate_args)[0]
+    return _balanced_softmax_crossentropy(y_true, y_pred, priors=A.balanced_softmax(samples_per_class),
+                                          ignore_index=A.ignore_index(ignore_index),
+                                          validate_args=validate_args)[0]
 
 
 @keras.saving.register_keras_serializable("classbalance")
@@ -899,8 +901,9 @@ class BalancedSoftmaxCrossentropy(_SoftmaxLoss):
         self.validate_args = V.check_bool("validate_args", validate_args)
 
     def _parts(self, y_true, y_pred):
-        loss, valid = _balanced_softmax_crossentropy(y_true, y_pred, self.class_priors, self.ignore_index,
-                                                     self.validate_args)
+        loss, valid = _balanced_softmax_crossentropy(y_true, y_pred, priors=self.class_priors,
+                                                     ignore_index=self.ignore_index,
+                                                     validate_args=self.validate_args)
         return loss, valid, valid
 
     def get_config(self) -> dict:
@@ -910,8 +913,8 @@ class BalancedSoftmaxCrossentropy(_SoftmaxLoss):
         return config
 
 
-def _poly_loss(target, x, epsilon, gamma, ignore_index, validate_args):
-    x, xc, target = _softmax_inputs(x, target, True, validate_args)
+def _poly_loss(target, x, *, epsilon, gamma, ignore_index, validate_args):
+    x, xc, target = _softmax_inputs(x, target, from_logits=True, validate_args=validate_args)
     loss, valid, norm = _softmax_loss(target, xc, class_weight=None, alpha=None, gamma=gamma, label_smoothing=0.0,
                                       ignore_index=ignore_index, from_logits=True, validate_args=validate_args)
     if epsilon:
@@ -950,7 +953,8 @@ def poly_loss(
     Anchor: optax `poly_loss_cross_entropy(logits, labels, epsilon)` (gamma 0).
     """
     epsilon, gamma = A.poly(epsilon, gamma)
-    return _poly_loss(y_true, y_pred, epsilon, gamma, A.ignore_index(ignore_index), validate_args)[0]
+    return _poly_loss(y_true, y_pred, epsilon=epsilon, gamma=gamma, ignore_index=A.ignore_index(ignore_index),
+                      validate_args=validate_args)[0]
 
 
 @keras.saving.register_keras_serializable("classbalance")
@@ -967,7 +971,8 @@ class PolyLoss(_SoftmaxLoss):
         self.validate_args = V.check_bool("validate_args", validate_args)
 
     def _parts(self, y_true, y_pred):
-        loss, valid, _ = _poly_loss(y_true, y_pred, self.epsilon, self.gamma, self.ignore_index, self.validate_args)
+        loss, valid, _ = _poly_loss(y_true, y_pred, epsilon=self.epsilon, gamma=self.gamma,
+                                    ignore_index=self.ignore_index, validate_args=self.validate_args)
         return loss, valid, valid
 
     def get_config(self) -> dict:

@@ -674,9 +674,9 @@ __all__ += [
 ]
 
 
-def _ldam_loss(x, target, margins, scale, class_weight, ignore_index, validate_args):
+def _ldam_loss(x, target, *, margins, scale, class_weight, ignore_index, validate_args):
     """Per-sample LDAM loss with the normalisers (valid, per-sample norm weight)."""
-    x, xc, target = _softmax_inputs(x, target, True, validate_args)
+    x, xc, target = _softmax_inputs(x, target, from_logits=True, validate_args=validate_args)
     V.check_vector_length("samples_per_class", margins, xc.shape[-1])
     V.check_vector_length("class_weight", class_weight, xc.shape[-1])
     w = _ops.as_tensor_like(class_weight, xc)
@@ -721,7 +721,8 @@ def ldam_loss(
     value is the mean of this with normalization="weight" (torch's weighted mean).
     """
     margins, _, scale, class_weight = A.ldam(samples_per_class, max_margin, scale, class_weight)
-    return _ldam_loss(input, target, margins, scale, class_weight, A.ignore_index(ignore_index), validate_args)[0]
+    return _ldam_loss(input, target, margins=margins, scale=scale, class_weight=class_weight,
+                      ignore_index=A.ignore_index(ignore_index), validate_args=validate_args)[0]
 
 
 class LDAMLoss(_SoftmaxLoss):
@@ -748,8 +749,9 @@ class LDAMLoss(_SoftmaxLoss):
         self.validate_args = V.check_bool("validate_args", validate_args)
 
     def forward(self, input, target, sample_weight=None):
-        return self._reduce_normalized(_ldam_loss(input, target, self.margins, self.scale, self.class_weight,
-                                                  self.ignore_index, self.validate_args), sample_weight)
+        return self._reduce_normalized(_ldam_loss(
+            input, target, margins=self.margins, scale=self.scale, class_weight=self.class_weight,
+            ignore_index=self.ignore_index, validate_args=self.validate_args), sample_weight)
 
 
 class DeferredReweighting:
@@ -788,7 +790,7 @@ class DeferredReweighting:
             self.loss.class_weight.copy_(torch.as_tensor(self.class_weight if deferred else self.initial_class_weight))
 
 
-def _balanced_softmax_crossentropy(x, target, priors, ignore_index, validate_args):
+def _balanced_softmax_crossentropy(x, target, *, priors, ignore_index, validate_args):
     x = _ops.check_logits("input", x)
     if x.ndim:
         V.check_vector_length("samples_per_class", priors, x.shape[1 if x.ndim > 2 else -1])
@@ -819,8 +821,9 @@ def balanced_softmax_crossentropy(
     Anchor: `balanced_softmax_loss` in jiawei-ren/BalancedMetaSoftmax-Classification
     (loss/BalancedSoftmaxLoss.py).
     """
-    return _balanced_softmax_crossentropy(input, target, A.balanced_softmax(samples_per_class),
-                                          A.ignore_index(ignore_index), validate_args)[0]
+    return _balanced_softmax_crossentropy(input, target, priors=A.balanced_softmax(samples_per_class),
+                                          ignore_index=A.ignore_index(ignore_index),
+                                          validate_args=validate_args)[0]
 
 
 class BalancedSoftmaxCrossentropy(_SoftmaxLoss):
@@ -836,13 +839,14 @@ class BalancedSoftmaxCrossentropy(_SoftmaxLoss):
         self.validate_args = V.check_bool("validate_args", validate_args)
 
     def forward(self, input, target, sample_weight=None):
-        loss, valid = _balanced_softmax_crossentropy(input, target, self.class_priors, self.ignore_index,
-                                                     self.validate_args)
+        loss, valid = _balanced_softmax_crossentropy(input, target, priors=self.class_priors,
+                                                     ignore_index=self.ignore_index,
+                                                     validate_args=self.validate_args)
         return self._reduce_normalized((loss, valid, valid), sample_weight)
 
 
-def _poly_loss(x, target, epsilon, gamma, ignore_index, validate_args):
-    x, xc, target = _softmax_inputs(x, target, True, validate_args)
+def _poly_loss(x, target, *, epsilon, gamma, ignore_index, validate_args):
+    x, xc, target = _softmax_inputs(x, target, from_logits=True, validate_args=validate_args)
     loss, valid, norm = _softmax_core(xc, target, xc.dtype, class_weight=None, alpha=None, gamma=gamma,
                                       label_smoothing=0.0, ignore_index=ignore_index, from_logits=True,
                                       validate_args=validate_args)
@@ -882,7 +886,8 @@ def poly_loss(
     Anchor: optax `poly_loss_cross_entropy(logits, labels, epsilon)` (gamma 0).
     """
     epsilon, gamma = A.poly(epsilon, gamma)
-    return _poly_loss(input, target, epsilon, gamma, A.ignore_index(ignore_index), validate_args)[0]
+    return _poly_loss(input, target, epsilon=epsilon, gamma=gamma, ignore_index=A.ignore_index(ignore_index),
+                      validate_args=validate_args)[0]
 
 
 class PolyLoss(_SoftmaxLoss):
@@ -897,5 +902,6 @@ class PolyLoss(_SoftmaxLoss):
         self.validate_args = V.check_bool("validate_args", validate_args)
 
     def forward(self, input, target, sample_weight=None):
-        loss, valid, _ = _poly_loss(input, target, self.epsilon, self.gamma, self.ignore_index, self.validate_args)
+        loss, valid, _ = _poly_loss(input, target, epsilon=self.epsilon, gamma=self.gamma,
+                                    ignore_index=self.ignore_index, validate_args=self.validate_args)
         return self._reduce_normalized((loss, valid, valid), sample_weight)
