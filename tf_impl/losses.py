@@ -845,6 +845,7 @@ class DeferredReweighting(keras.callbacks.Callback):
         self._deferred = deferred
         self.loss.class_weight.assign(self.class_weight if deferred else self.initial_class_weight)
         if keras.backend.backend() == "jax" and self.model is not None:
+            # the jitted steps baked the old value in as a constant: trace them again, once per switch
             self.model.make_train_function(force=True)
             self.model.make_test_function(force=True)
 
