@@ -120,3 +120,31 @@ def distribution_balanced_constants(counts: np.ndarray, total: float, init_bias:
     """(1 / n_c, the logit bias b_c = -log(N / n_c - 1) init_bias / neg_scale), float64, as the
     reference's `freq_inv` and `init_bias` (N = the reference's `train_num`)."""
     return 1.0 / counts, -np.log(total / counts - 1.0) * init_bias / neg_scale
+
+
+# ---- long-tail losses: LDAM, balanced softmax, poly
+
+
+def ldam(samples_per_class: Any, max_margin, scale, class_weight):
+    """(margins, max_margin, scale, class_weight) for LDAM (Cao et al. 2019): m_c = C / n_c^(1/4)
+    with C chosen so that the largest margin (the rarest class's) is `max_margin`; the class
+    weight defaults to ones (a value the loss keeps, so that it can be switched later)."""
+    counts = V.check_counts("samples_per_class", samples_per_class)
+    max_margin = V.check_number("max_margin", max_margin, low=0.0)
+    scale = V.check_number("scale", scale, low=0.0, low_open=True)  # the anchor asserts s > 0
+    inv = counts ** -0.25
+    margins = inv * (max_margin / inv.max())
+    weights = V.check_weight_vector("class_weight", class_weight, length=counts.size, allow_scalar=False)
+    return margins, max_margin, scale, np.ones(counts.size) if weights is None else weights
+
+
+def balanced_softmax(samples_per_class: Any) -> np.ndarray:
+    """Class priors n_c / n of balanced softmax (Ren et al. 2020): logit adjustment, tau 1."""
+    counts = V.check_counts("samples_per_class", samples_per_class)
+    return counts / counts.sum()
+
+
+def poly(epsilon, gamma_value):
+    """(epsilon, gamma) of Poly-1 (Leng et al. 2022). epsilon >= -1: below it the loss turns
+    negative near p_t = 1 (CE ~ 1 - p_t there) and is no longer minimised at the target."""
+    return V.check_number("epsilon", epsilon, low=-1.0), gamma("gamma", gamma_value)

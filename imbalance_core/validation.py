@@ -409,3 +409,28 @@ def check_shot_thresholds(many_threshold: Any, few_threshold: Any) -> tuple:
             f"few_threshold <= many_threshold (a class cannot be both many-shot and few-shot)."
         )
     return many, few
+
+
+# ---- long-tail losses: LDAM, balanced softmax, poly (and DeferredReweighting)
+
+
+def check_counts(name: str, value: Any) -> np.ndarray:
+    """Samples per class: a 1-D vector of non-negative finite counts, every class with at least
+    one sample (a class without any would get an infinite margin or a log(0) shift)."""
+    if value is None:
+        raise ValueError(f"Invalid `{name}`: received None; expected K positive counts.")
+    counts = check_weight_vector(name, value, allow_scalar=False)
+    empty = np.flatnonzero(counts == 0)
+    if empty.size:
+        raise ValueError(
+            f"Invalid `{name}`: received {describe(counts)}; class {int(empty[0])} has no samples, "
+            f"and every class needs at least one."
+        )
+    return counts
+
+
+def mutable_class_weight_message(loss: Any) -> str:
+    """DeferredReweighting needs a loss whose class weights live in a variable / buffer."""
+    return (f"Invalid `loss`: received {type(loss).__name__}; expected a loss whose class weights can "
+            f"change during training (a `class_weight` variable in Keras, a buffer in torch), such as "
+            f"LDAMLoss.")

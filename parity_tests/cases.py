@@ -19,7 +19,8 @@ COTANGENT_VALUES = np.array([0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0])
 
 
 SOFTMAX_FAMILY = frozenset({"weighted_categorical_crossentropy", "categorical_focal_loss", "class_balanced_loss",
-                            "logit_adjusted_crossentropy", "seesaw_loss"})
+                            "logit_adjusted_crossentropy", "seesaw_loss",
+                            "ldam_loss", "balanced_softmax_crossentropy", "poly_loss"})
 
 
 @dataclass(frozen=True)
@@ -233,4 +234,26 @@ CASES: list[Case] = [
               map_gamma=0.3, neg_scale=5.0)),
     Case("db/soft_labels", "distribution_balanced_loss", _soft_labels((6, 4)),
          dict(samples_per_class=np.array([500.0, 40.0, 12.0, 2.0]), num_samples=1000.0, gamma=1.0, init_bias=0.1)),
+]
+
+# ---- long-tail: LDAM, balanced softmax, poly
+CASES += [
+    Case("ldam/default", "ldam_loss", _class_indices((8,), 5), dict(samples_per_class=COUNTS), index_target=True),
+    Case("ldam/weights_ignore", "ldam_loss", _class_indices((10,), 5, ignore=-100, ignore_frac=0.3),
+         dict(samples_per_class=COUNTS, max_margin=1.0, scale=10.0, class_weight=W5, ignore_index=-100),
+         index_target=True),
+    # scale 1 at |x| = 100: float32 holds s x - s m to ulp(s |x|) / 2 only (1e-4 at s = 30), an
+    # error of the format that no implementation avoids; the default scale runs on random logits
+    Case("ldam/extreme_one_hot", "ldam_loss", _one_hot(_class_extreme((8,), 5), 5),
+         dict(samples_per_class=COUNTS, scale=1.0, class_weight=W5)),
+    Case("bsce/default", "balanced_softmax_crossentropy", _class_indices((8,), 5, ignore=-100, ignore_frac=0.3),
+         dict(samples_per_class=COUNTS, ignore_index=-100), index_target=True),
+    Case("bsce/extreme_one_hot", "balanced_softmax_crossentropy", _one_hot(_class_extreme((8,), 5), 5),
+         dict(samples_per_class=COUNTS)),
+    Case("poly/default", "poly_loss", _class_indices((8,), 5), index_target=True),
+    Case("poly/soft_labels_3d", "poly_loss", _soft_rows((3, 4), 5), dict(epsilon=2.0)),
+    Case("poly/focal_extreme_ignore", "poly_loss", _class_indices((10,), 5, scale=30.0, ignore=-1, ignore_frac=0.2),
+         dict(epsilon=-1.0, gamma=2.0, ignore_index=-1), index_target=True),
+    Case("poly/focal_gamma_0.5_extreme", "poly_loss", _class_extreme((10,), 4), dict(gamma=0.5, epsilon=1.5),
+         index_target=True),
 ]

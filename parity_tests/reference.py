@@ -185,3 +185,35 @@ def distribution_balanced_loss(logits, target, *, samples_per_class, num_samples
     bce = -(y * log_sigmoid(z) + (1.0 - y) * log_sigmoid(-z))
     pt = np.exp(-bce)
     return balance_param * (1.0 - pt) ** gamma * weight * bce
+
+
+# ---- long-tail: LDAM, balanced softmax, poly
+
+
+def ldam_loss(logits, target, *, samples_per_class, max_margin=0.5, scale=30.0, class_weight=None, ignore_index=None,
+              validate_args=True):
+    """Cao et al.: m_c = max_margin (n_min / n_c)^(1/4); CE(scale (x - m q), q) weighted by w."""
+    x = np.asarray(logits, dtype=np.float64)
+    n = np.asarray(samples_per_class, dtype=np.float64)
+    margins = max_margin * (n.min() / n) ** 0.25
+    q, _, _ = _targets(target, x.shape[-1], ignore_index)
+    return weighted_categorical_crossentropy(scale * (x - margins * q), q, class_weight=class_weight)
+
+
+def balanced_softmax_crossentropy(logits, target, *, samples_per_class, ignore_index=None, validate_args=True):
+    """Ren et al.: CE(x + log n_c, t)."""
+    x = np.asarray(logits, dtype=np.float64)
+    return weighted_categorical_crossentropy(x + np.log(np.asarray(samples_per_class, dtype=np.float64)), target,
+                                             ignore_index=ignore_index)
+
+
+def poly_loss(logits, target, *, epsilon=1.0, gamma=0.0, ignore_index=None, validate_args=True):
+    """Leng et al.: CE + eps (1 - p_t) (gamma 0); focal + eps (1 - p_t)^(gamma + 1) (gamma > 0);
+    1 - p_t summed from the other classes' probabilities, sum_c q_c sum_{j != c} p_j."""
+    x = np.asarray(logits, dtype=np.float64)
+    k = x.shape[-1]
+    q, _, _ = _targets(target, k, ignore_index)
+    p = np.exp(_log_softmax(x))
+    one_minus_p = np.stack([np.delete(p, c, axis=-1).sum(axis=-1) for c in range(k)], axis=-1)
+    base = categorical_focal_loss(x, q, gamma=gamma)
+    return base + epsilon * np.power((q * one_minus_p).sum(axis=-1), gamma + 1.0)

@@ -161,6 +161,11 @@ ROWS = [
     _loss("DistributionBalancedLoss", "DistributionBalancedLoss", "sigmoid",
           dict(samples_per_class=[30, 12, 5], num_samples=100),
           single_output_kwargs=dict(samples_per_class=[30], num_samples=100)),
+    # ---- long-tail: LDAM (class weights in a variable / buffer), balanced softmax, poly
+    _loss("LDAMLoss", "LDAMLoss", "softmax", dict(samples_per_class=[200, 30, 26], class_weight=[1.0, 2.0, 3.0])),
+    _loss("BalancedSoftmaxCrossentropy", "BalancedSoftmaxCrossentropy", "softmax",
+          dict(samples_per_class=[200, 30, 26], ignore_index=IGNORE_INDEX)),
+    _loss("PolyLoss", "PolyLoss", "softmax", dict(epsilon=2.0, gamma=1.0, ignore_index=IGNORE_INDEX)),
     # ---- extra distributed-exactness cases
     _loss("WeightedCategoricalCrossentropy-ignore_index", "WeightedCategoricalCrossentropy", "softmax",
           dict(class_weight=_CLASS_WEIGHT, ignore_index=IGNORE_INDEX, label_smoothing=0.05, normalization="weight"),

@@ -131,7 +131,9 @@ def test_loss_compiles_fullgraph_over_dynamic_batch_sizes(row):
 _REQUIRED = {"ClassBalancedLoss": dict(samples_per_class=[200, 30, 26]),
              "LogitAdjustedCrossentropy": dict(class_priors=[0.6, 0.25, 0.15]),
              "SeesawLoss": dict(num_classes=3),
-             "DistributionBalancedLoss": dict(samples_per_class=[30, 12, 5], num_samples=100)}
+             "DistributionBalancedLoss": dict(samples_per_class=[30, 12, 5], num_samples=100),
+             "LDAMLoss": dict(samples_per_class=[200, 30, 26]),
+             "BalancedSoftmaxCrossentropy": dict(samples_per_class=[200, 30, 26])}
 
 
 @pytest.mark.parametrize("row", C.params(C.LOSSES))

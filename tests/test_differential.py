@@ -162,3 +162,48 @@ def test_the_differences_the_conventions_dictate():
     assert np.isfinite(keras.ops.convert_to_numpy(KL.WeightedBinaryCrossentropy()(y1, x1)))
     with pytest.raises(ValueError, match=r"Shape mismatch: `target` has shape \(4,\) but `input` has shape \(4, 1\)"):
         TL.WeightedBinaryCrossentropy()(torch.as_tensor(x1), torch.as_tensor(y1))
+
+
+# ---- long-tail: LDAM, balanced softmax, poly (their own seeded stream; the one above unchanged)
+
+LONGTAIL = ("ldam_loss", "balanced_softmax_crossentropy", "poly_loss")
+
+
+def _longtail_kwargs(rng, k):
+    """(name, hyperparameters), each drawn from its valid options or (1 time in 12) an invalid one."""
+    def pick(valid, bad=()):
+        options = bad if bad and rng.random() < 1 / 12 else valid
+        return options[rng.integers(len(options))]
+
+    counts = lambda n: np.round(rng.uniform(1.0, 500.0, size=n))  # noqa: E731
+    name = LONGTAIL[rng.integers(len(LONGTAIL))]
+    if name == "ldam_loss":
+        return name, dict(samples_per_class=pick((counts(k),), (counts(k + 1), np.zeros(k))),
+                          max_margin=pick((0.5, 0.0, 1.0), (-0.5,)), scale=pick((30.0, 1.0), (0.0,)),
+                          class_weight=pick((None, np.round(rng.uniform(0.1, 3.0, size=k), 3)), (np.ones(k + 1),)),
+                          ignore_index=pick((None, -1)))
+    if name == "balanced_softmax_crossentropy":
+        return name, dict(samples_per_class=pick((counts(k),), (counts(k - 1), np.zeros(k))),
+                          ignore_index=pick((None, -1)))
+    return name, dict(epsilon=pick((1.0, 2.0, -1.0, 0.0), (-2.0,)), gamma=pick((0.0, 0.5, 2.0), (-1.0,)),
+                      ignore_index=pick((None, -1)))
+
+
+def test_long_tail_losses_same_outcome_on_random_valid_and_invalid_inputs():
+    rng = np.random.default_rng(2027)
+    trials = TRIALS // 4
+    outcomes = {"value": 0, "error": 0}
+    for trial in range(trials):
+        k = int(rng.integers(2, 5))
+        name, kw = _longtail_kwargs(rng, k)
+        x, y = _inputs(rng, name, k)
+        got_torch, got_keras = _call("torch", name, x, y, kw), _call("keras", name, x, y, kw)
+        context = f"trial {trial}: {name}({kw}) on logits {x.shape} {x.dtype}, target {np.asarray(y).shape}"
+        assert got_torch[0] == got_keras[0], f"{context}: torch {got_torch}, keras {got_keras}"
+        outcomes[got_torch[0]] += 1
+        if got_torch[0] == "error":
+            assert got_torch[1:] == got_keras[1:], context
+        else:
+            tol = 1e-10 if got_torch[2] == got_keras[2] == "float64" else 1e-5
+            np.testing.assert_allclose(got_keras[1], got_torch[1], rtol=tol, atol=tol, err_msg=context)
+    assert outcomes["value"] > trials // 5 and outcomes["error"] > trials // 5, outcomes

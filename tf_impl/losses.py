@@ -963,3 +963,292 @@ class DistributionBalancedLoss(_Loss):
 
 
 __all__ += ["seesaw_loss", "SeesawLoss", "distribution_balanced_loss", "DistributionBalancedLoss"]
+
+
+# ---- long-tail: LDAM, balanced softmax, poly
+# --------------------------------------------------------------------------------------------
+# LDAM with deferred re-weighting, balanced softmax, Poly-1
+# --------------------------------------------------------------------------------------------
+
+__all__ += [
+    "ldam_loss", "LDAMLoss", "DeferredReweighting",
+    "balanced_softmax_crossentropy", "BalancedSoftmaxCrossentropy",
+    "poly_loss", "PolyLoss",
+]
+
+
+def _ldam_loss(target, x, *, margins, scale, class_weight, ignore_index, validate_args):
+    """Per-sample LDAM loss with the normalisers (valid, per-sample norm weight)."""
+    x, xc, target = _softmax_inputs(x, target, from_logits=True, validate_args=validate_args)
+    V.check_vector_length("samples_per_class", margins, x.shape[-1])
+    V.check_vector_length("class_weight", class_weight, x.shape[-1])
+    # ops.cast, not convert_to_tensor: the class passes its float64/float32 variable
+    w = None if class_weight is None else ops.cast(class_weight, _ops.dtype_of(xc))
+    q, valid, norm = _ops.softmax_targets(target, xc, ignore_index=ignore_index, label_smoothing=0.0,
+                                          class_weight=w, validate_args=validate_args)
+    # the margin comes off the target logit only (q is its one-hot row), then every logit is scaled
+    z = scale * (xc - _ops.as_tensor_like(margins, xc) * q)
+    loss, _, _ = _softmax_loss(q, z, class_weight=w, alpha=None, gamma=0.0, label_smoothing=0.0, ignore_index=None,
+                               from_logits=True, validate_args=False)
+    return ops.cast(loss, _ops.dtype_of(x)), valid, norm
+
+
+def ldam_loss(
+    y_true,
+    y_pred,
+    *,
+    samples_per_class: Any,
+    max_margin: float = 0.5,
+    scale: float = 30.0,
+    class_weight: Optional[Any] = None,
+    ignore_index: Optional[int] = None,
+    validate_args: bool = True,
+):
+    """Per-sample label-distribution-aware margin loss (Cao et al. 2019, "Learning Imbalanced
+    Datasets with Label-Distribution-Aware Margin Loss").
+
+    m_c = C / n_c^(1/4), C such that max_c m_c = max_margin; z = scale (x - m q), the margin
+    subtracted from the target logit only (q: the one-hot row; probability rows subtract m_c q_c);
+    l_n = -sum_c w_c q_nc log softmax(z_n)_c, the weighted softmax cross-entropy of z.
+
+    Args:
+        y_true: class indices (...) or one-hot / probability rows (..., K).
+        y_pred: logits (..., K).
+        samples_per_class: n_c, K positive counts.
+        max_margin: the rarest class's margin, >= 0 (0 gives scaled cross-entropy).
+        scale: s > 0, the logit scale of the anchor.
+        class_weight: w, a length-K non-negative vector (default 1), e.g. the deferred
+            re-weighting weights.
+        ignore_index: a class-index value whose samples give 0.
+
+    Anchor: `LDAMLoss(cls_num_list, max_m, weight, s)` in kaidic/LDAM-DRW (losses.py), whose
+    value is the mean of this with normalization="weight" (torch's weighted mean).
+    """
+    margins, _, scale, class_weight = A.ldam(samples_per_class, max_margin, scale, class_weight)
+    return _ldam_loss(y_true, y_pred, margins=margins, scale=scale, class_weight=class_weight,
+                      ignore_index=A.ignore_index(ignore_index), validate_args=validate_args)[0]
+
+
+def _state_dtype() -> str:
+    """float64 for a loss's state variable wherever the backend holds it (jax: with x64 only)."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        if not jax.config.jax_enable_x64:
+            return "float32"
+    return "float64"
+
+
+@keras.saving.register_keras_serializable("classbalance")
+class LDAMLoss(_SoftmaxLoss):
+    """LDAM loss as a `keras.losses.Loss`; see `ldam_loss`.
+
+    `class_weight` lives in a non-trainable `keras.Variable` (float64; float32 on jax without
+    x64): `DeferredReweighting` switches it during `model.fit` without recompiling the model,
+    and `get_config` (so a saved model) holds its current value. normalization="weight"
+    (default): "sum_over_batch_size" divides by sum_n w_{t_n}, as the anchor (torch's weighted
+    mean); "count": by the number of non-ignored samples.
+    """
+
+    _mutable_class_weight = True  # DeferredReweighting may switch it
+
+    def __init__(self, *, samples_per_class: Any, max_margin: float = 0.5, scale: float = 30.0,
+                 class_weight: Optional[Any] = None, ignore_index: Optional[int] = None,
+                 normalization: str = "weight", validate_args: bool = True,
+                 reduction: Optional[str] = "sum_over_batch_size", name: str = "ldam_loss", dtype=None) -> None:
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+        self.margins, self.max_margin, self.scale, weights = A.ldam(samples_per_class, max_margin, scale, class_weight)
+        self.samples_per_class = V.to_numpy(samples_per_class).astype("float64").tolist()
+        # A variable, not a constant: a compiled train step reads its current value, so it can
+        # be assigned between epochs. autocast=False: it stays in its own dtype under mixed precision.
+        self.class_weight = keras.Variable(weights, dtype=_state_dtype(), trainable=False, autocast=False,
+                                           name="class_weight")
+        self.ignore_index = A.ignore_index(ignore_index)
+        self.normalization = A.normalization(normalization)
+        self.validate_args = V.check_bool("validate_args", validate_args)
+
+    def _parts(self, y_true, y_pred):
+        return _ldam_loss(y_true, y_pred, margins=self.margins, scale=self.scale, class_weight=self.class_weight,
+                          ignore_index=self.ignore_index, validate_args=self.validate_args)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(samples_per_class=self.samples_per_class, max_margin=self.max_margin, scale=self.scale,
+                      class_weight=np.asarray(ops.convert_to_numpy(self.class_weight), np.float64).tolist(),
+                      ignore_index=self.ignore_index, normalization=self.normalization,
+                      validate_args=self.validate_args)
+        return config
+
+
+class DeferredReweighting(keras.callbacks.Callback):
+    """Deferred re-weighting (DRW, Cao et al. 2019): from epoch `epoch` on, the loss's class
+    weights are `class_weight`; before it, the ones the loss held when the callback was made.
+
+    The switch is a function of the epoch number, as in LDAM-DRW's cifar_train.py (DRW: uniform
+    weights, then effective-number weights with beta 0.9999 normalised to sum to K from epoch
+    160 of 200), so resuming with `initial_epoch` picks the right weights. The loss's weights
+    live in a variable (`LDAMLoss`): the compiled train step keeps running on tensorflow and
+    torch; on jax, where a jitted step holds every variable outside the model's state as a
+    constant, the callback rebuilds the train and test steps once at each switch.
+
+    Args:
+        loss: the compiled loss whose class weights switch (`LDAMLoss`).
+        epoch: the first epoch (0-based) with the deferred weights, >= 0.
+        class_weight: the deferred weights, K non-negative values, e.g.
+            `compute_class_weight(counts=n, method="effective_number", beta=0.9999)`.
+    """
+
+    def __init__(self, loss, *, epoch: int, class_weight: Any) -> None:
+        super().__init__()
+        if not getattr(type(loss), "_mutable_class_weight", False):
+            raise ValueError(V.mutable_class_weight_message(loss))
+        self.loss = loss
+        self.epoch = V.check_integer("epoch", epoch, low=0)
+        self.class_weight = V.check_weight_vector("class_weight", class_weight, length=loss.class_weight.shape[0],
+                                                  allow_scalar=False)
+        self.initial_class_weight = np.asarray(ops.convert_to_numpy(loss.class_weight), np.float64)
+        self._deferred = None  # which weights the loss holds: unknown until the first epoch
+
+    def on_epoch_begin(self, epoch: int, logs=None) -> None:
+        deferred = epoch >= self.epoch
+        if deferred == self._deferred:
+            return
+        self._deferred = deferred
+        self.loss.class_weight.assign(self.class_weight if deferred else self.initial_class_weight)
+        if keras.backend.backend() == "jax" and self.model is not None:
+            # the jitted steps baked the old value in as a constant: trace them again, once per switch
+            self.model.make_train_function(force=True)
+            self.model.make_test_function(force=True)
+
+
+def _balanced_softmax_crossentropy(target, x, *, priors, ignore_index, validate_args):
+    x = _ops.check_logits("y_pred", x)
+    if len(x.shape):
+        V.check_vector_length("samples_per_class", priors, x.shape[-1])
+    # log n_c and log(n_c / n) differ by a constant per row: logit adjustment with tau 1
+    return _logit_adjusted_crossentropy(target, x, priors, 1.0, ignore_index, validate_args)
+
+
+def balanced_softmax_crossentropy(
+    y_true,
+    y_pred,
+    *,
+    samples_per_class: Any,
+    ignore_index: Optional[int] = None,
+    validate_args: bool = True,
+):
+    """Per-sample balanced softmax cross-entropy (Ren et al. 2020, "Balanced Meta-Softmax for
+    Long-Tailed Visual Recognition").
+
+    l_n = CE(x_n + log n_c, t_n) = CE(x_n + log(n_c / n), t_n): `logit_adjusted_crossentropy`
+    with priors n_c / n and tau 1.
+
+    Args:
+        y_true: class indices (...) or one-hot / probability rows (..., K).
+        y_pred: logits (..., K).
+        samples_per_class: n_c, K positive counts.
+        ignore_index: a class-index value whose samples give 0.
+
+    Anchor: `balanced_softmax_loss` in jiawei-ren/BalancedMetaSoftmax-Classification
+    (loss/BalancedSoftmaxLoss.py).
+    """
+    return _balanced_softmax_crossentropy(y_true, y_pred, priors=A.balanced_softmax(samples_per_class),
+                                          ignore_index=A.ignore_index(ignore_index),
+                                          validate_args=validate_args)[0]
+
+
+@keras.saving.register_keras_serializable("classbalance")
+class BalancedSoftmaxCrossentropy(_SoftmaxLoss):
+    """Balanced softmax cross-entropy as a `keras.losses.Loss`; see
+    `balanced_softmax_crossentropy`. "sum_over_batch_size" divides by the number of non-ignored
+    samples."""
+
+    def __init__(self, *, samples_per_class: Any, ignore_index: Optional[int] = None, validate_args: bool = True,
+                 reduction: Optional[str] = "sum_over_batch_size", name: str = "balanced_softmax_crossentropy",
+                 dtype=None) -> None:
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+        self.class_priors = A.balanced_softmax(samples_per_class)
+        self.samples_per_class = V.to_numpy(samples_per_class).astype("float64").tolist()
+        self.ignore_index = A.ignore_index(ignore_index)
+        self.validate_args = V.check_bool("validate_args", validate_args)
+
+    def _parts(self, y_true, y_pred):
+        loss, valid = _balanced_softmax_crossentropy(y_true, y_pred, priors=self.class_priors,
+                                                     ignore_index=self.ignore_index,
+                                                     validate_args=self.validate_args)
+        return loss, valid, valid
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(samples_per_class=self.samples_per_class, ignore_index=self.ignore_index,
+                      validate_args=self.validate_args)
+        return config
+
+
+def _poly_loss(target, x, *, epsilon, gamma, ignore_index, validate_args):
+    x, xc, target = _softmax_inputs(x, target, from_logits=True, validate_args=validate_args)
+    loss, valid, norm = _softmax_loss(target, xc, class_weight=None, alpha=None, gamma=gamma, label_smoothing=0.0,
+                                      ignore_index=ignore_index, from_logits=True, validate_args=validate_args)
+    if epsilon:
+        q = _ops.softmax_targets(target, xc, ignore_index=ignore_index, label_smoothing=0.0, class_weight=None,
+                                 validate_args=False)[0]  # checked by the call above
+        # 1 - p_t = sum_c q_c (1 - p_c), 1 - p_c = -expm1(log p_c): no cancellation as p_t -> 1
+        one_minus_pt = ops.sum(q * -ops.expm1(ops.log_softmax(xc, axis=-1)), axis=-1)
+        loss = loss + epsilon * (one_minus_pt ** (gamma + 1.0) if gamma else one_minus_pt)
+    return ops.cast(loss, _ops.dtype_of(x)), valid, norm
+
+
+def poly_loss(
+    y_true,
+    y_pred,
+    *,
+    epsilon: float = 1.0,
+    gamma: float = 0.0,
+    ignore_index: Optional[int] = None,
+    validate_args: bool = True,
+):
+    """Per-sample Poly-1 loss (Leng et al. 2022, "PolyLoss: A Polynomial Expansion Perspective
+    of Classification Loss Functions").
+
+    gamma = 0, Poly-1 cross-entropy: l_n = CE_n + epsilon (1 - p_t);
+    gamma > 0, Poly-1 focal: l_n = FL_n + epsilon (1 - p_t)^(gamma + 1), FL = the softmax focal
+    loss -sum_c (1 - p_c)^gamma q_c log p_c (`categorical_focal_loss`, alpha None).
+    p_t = sum_c q_c p_c, the target's probability (q: the one-hot or probability row).
+
+    Args:
+        y_true: class indices (...) or one-hot / probability rows (..., K).
+        y_pred: logits (..., K).
+        epsilon: the first polynomial coefficient, >= -1 (0 gives CE / focal loss).
+        gamma: focusing parameter >= 0.
+        ignore_index: a class-index value whose samples give 0.
+
+    Anchor: optax `poly_loss_cross_entropy(logits, labels, epsilon)` (gamma 0).
+    """
+    epsilon, gamma = A.poly(epsilon, gamma)
+    return _poly_loss(y_true, y_pred, epsilon=epsilon, gamma=gamma, ignore_index=A.ignore_index(ignore_index),
+                      validate_args=validate_args)[0]
+
+
+@keras.saving.register_keras_serializable("classbalance")
+class PolyLoss(_SoftmaxLoss):
+    """Poly-1 loss as a `keras.losses.Loss`; see `poly_loss`. "sum_over_batch_size" divides by
+    the number of non-ignored samples."""
+
+    def __init__(self, *, epsilon: float = 1.0, gamma: float = 0.0, ignore_index: Optional[int] = None,
+                 validate_args: bool = True, reduction: Optional[str] = "sum_over_batch_size",
+                 name: str = "poly_loss", dtype=None) -> None:
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+        self.epsilon, self.gamma = A.poly(epsilon, gamma)
+        self.ignore_index = A.ignore_index(ignore_index)
+        self.validate_args = V.check_bool("validate_args", validate_args)
+
+    def _parts(self, y_true, y_pred):
+        loss, valid, _ = _poly_loss(y_true, y_pred, epsilon=self.epsilon, gamma=self.gamma,
+                                    ignore_index=self.ignore_index, validate_args=self.validate_args)
+        return loss, valid, valid
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(epsilon=self.epsilon, gamma=self.gamma, ignore_index=self.ignore_index,
+                      validate_args=self.validate_args)
+        return config

@@ -872,3 +872,248 @@ class DistributionBalancedLoss(_Loss):
 
 
 __all__ += ["seesaw_loss", "SeesawLoss", "distribution_balanced_loss", "DistributionBalancedLoss"]
+
+
+# ---- long-tail: LDAM, balanced softmax, poly
+# --------------------------------------------------------------------------------------------
+# LDAM with deferred re-weighting, balanced softmax, Poly-1
+# --------------------------------------------------------------------------------------------
+
+__all__ += [
+    "ldam_loss", "LDAMLoss", "DeferredReweighting",
+    "balanced_softmax_crossentropy", "BalancedSoftmaxCrossentropy",
+    "poly_loss", "PolyLoss",
+]
+
+
+def _ldam_loss(x, target, *, margins, scale, class_weight, ignore_index, validate_args):
+    """Per-sample LDAM loss with the normalisers (valid, per-sample norm weight)."""
+    x, xc, target = _softmax_inputs(x, target, from_logits=True, validate_args=validate_args)
+    V.check_vector_length("samples_per_class", margins, xc.shape[-1])
+    V.check_vector_length("class_weight", class_weight, xc.shape[-1])
+    w = _ops.as_tensor_like(class_weight, xc)
+    q, valid, norm = _ops.softmax_targets(target, xc, ignore_index=ignore_index, label_smoothing=0.0,
+                                          class_weight=w, validate_args=validate_args)
+    # the margin comes off the target logit only (q is its one-hot row), then every logit is scaled
+    z = scale * (xc - _ops.as_tensor_like(margins, xc) * q)
+    loss, _, _ = _softmax_core(z, q, _ops.output_dtype(x), class_weight=w, alpha=None, gamma=0.0, label_smoothing=0.0,
+                               ignore_index=None, from_logits=True, validate_args=False)
+    return loss, valid, norm
+
+
+def ldam_loss(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    samples_per_class: Any,
+    max_margin: float = 0.5,
+    scale: float = 30.0,
+    class_weight: Optional[Any] = None,
+    ignore_index: Optional[int] = None,
+    validate_args: bool = True,
+) -> torch.Tensor:
+    """Per-sample label-distribution-aware margin loss (Cao et al. 2019, "Learning Imbalanced
+    Datasets with Label-Distribution-Aware Margin Loss").
+
+    m_c = C / n_c^(1/4), C such that max_c m_c = max_margin; z = scale (x - m q), the margin
+    subtracted from the target logit only (q: the one-hot row; probability rows subtract m_c q_c);
+    l_n = -sum_c w_c q_nc log softmax(z_n)_c, the weighted softmax cross-entropy of z.
+
+    Args:
+        input: logits (K), (N, K) or (N, K, d1, ..., dk), the class on dim 1.
+        target: class indices (), (N) or (N, d1, ..., dk), or probabilities of the input's shape.
+        samples_per_class: n_c, K positive counts.
+        max_margin: the rarest class's margin, >= 0 (0 gives scaled cross-entropy).
+        scale: s > 0, the logit scale of the anchor.
+        class_weight: w, a length-K non-negative vector (default 1), e.g. the deferred
+            re-weighting weights.
+        ignore_index: a class-index value whose samples give 0.
+
+    Anchor: `LDAMLoss(cls_num_list, max_m, weight, s)` in kaidic/LDAM-DRW (losses.py), whose
+    value is the mean of this with normalization="weight" (torch's weighted mean).
+    """
+    margins, _, scale, class_weight = A.ldam(samples_per_class, max_margin, scale, class_weight)
+    return _ldam_loss(input, target, margins=margins, scale=scale, class_weight=class_weight,
+                      ignore_index=A.ignore_index(ignore_index), validate_args=validate_args)[0]
+
+
+class LDAMLoss(_SoftmaxLoss):
+    """LDAM loss as an `nn.Module`; see `ldam_loss`.
+
+    `class_weight` is a float64 buffer (in the state_dict, on the module's device):
+    `DeferredReweighting` overwrites it in place during training, which a compiled module reads
+    without recompiling. normalization="weight" (default): "mean" divides by sum_n w_{t_n}, as
+    the anchor (torch's weighted mean); "count": by the number of non-ignored samples.
+    """
+
+    _mutable_class_weight = True  # DeferredReweighting may switch it
+
+    def __init__(self, *, samples_per_class: Any, max_margin: float = 0.5, scale: float = 30.0,
+                 class_weight: Optional[Any] = None, ignore_index: Optional[int] = None,
+                 normalization: str = "weight", validate_args: bool = True, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        margins, self.max_margin, self.scale, weights = A.ldam(samples_per_class, max_margin, scale, class_weight)
+        self.samples_per_class = V.to_numpy(samples_per_class).astype(np.float64).tolist()
+        self._register_weight("margins", margins)
+        self._register_weight("class_weight", weights)
+        self.ignore_index = A.ignore_index(ignore_index)
+        self.normalization = A.normalization(normalization)
+        self.validate_args = V.check_bool("validate_args", validate_args)
+
+    def forward(self, input, target, sample_weight=None):
+        return self._reduce_normalized(_ldam_loss(
+            input, target, margins=self.margins, scale=self.scale, class_weight=self.class_weight,
+            ignore_index=self.ignore_index, validate_args=self.validate_args), sample_weight)
+
+
+class DeferredReweighting:
+    """Deferred re-weighting (DRW, Cao et al. 2019): from epoch `epoch` on, the loss's class
+    weights are `class_weight`; before it, the ones the loss held when the helper was made.
+    Call `on_epoch_begin(epoch)` at the start of every epoch (the twin of the Keras callback).
+
+    The switch is a function of the epoch number, as in LDAM-DRW's cifar_train.py (DRW: uniform
+    weights, then effective-number weights with beta 0.9999 normalised to sum to K from epoch
+    160 of 200), so a resumed run picks the right weights. The weights are copied in place into
+    the loss's buffer (`LDAMLoss`): same device, same tensor, no recompile of a compiled module.
+
+    Args:
+        loss: the loss module whose class weights switch (`LDAMLoss`).
+        epoch: the first epoch (0-based) with the deferred weights, >= 0.
+        class_weight: the deferred weights, K non-negative values, e.g.
+            `compute_class_weight(counts=n, method="effective_number", beta=0.9999)`.
+    """
+
+    def __init__(self, loss, *, epoch: int, class_weight: Any) -> None:
+        if not getattr(type(loss), "_mutable_class_weight", False):
+            raise ValueError(V.mutable_class_weight_message(loss))
+        self.loss = loss
+        self.epoch = V.check_integer("epoch", epoch, low=0)
+        self.class_weight = V.check_weight_vector("class_weight", class_weight, length=loss.class_weight.shape[0],
+                                                  allow_scalar=False)
+        self.initial_class_weight = V.to_numpy(loss.class_weight).astype(np.float64)
+        self._deferred = None  # which weights the loss holds: unknown until the first epoch
+
+    def on_epoch_begin(self, epoch: int) -> None:
+        deferred = V.check_integer("epoch", epoch, low=0) >= self.epoch
+        if deferred == self._deferred:
+            return
+        self._deferred = deferred
+        with torch.no_grad():
+            self.loss.class_weight.copy_(torch.as_tensor(self.class_weight if deferred else self.initial_class_weight))
+
+
+def _balanced_softmax_crossentropy(x, target, *, priors, ignore_index, validate_args):
+    x = _ops.check_logits("input", x)
+    if x.ndim:
+        V.check_vector_length("samples_per_class", priors, x.shape[1 if x.ndim > 2 else -1])
+    # log n_c and log(n_c / n) differ by a constant per row: logit adjustment with tau 1
+    return _logit_adjusted_crossentropy(x, target, priors, 1.0, ignore_index, validate_args)
+
+
+def balanced_softmax_crossentropy(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    samples_per_class: Any,
+    ignore_index: Optional[int] = None,
+    validate_args: bool = True,
+) -> torch.Tensor:
+    """Per-sample balanced softmax cross-entropy (Ren et al. 2020, "Balanced Meta-Softmax for
+    Long-Tailed Visual Recognition").
+
+    l_n = CE(x_n + log n_c, t_n) = CE(x_n + log(n_c / n), t_n): `logit_adjusted_crossentropy`
+    with priors n_c / n and tau 1.
+
+    Args:
+        input: logits (K), (N, K) or (N, K, d1, ..., dk), the class on dim 1.
+        target: class indices (), (N) or (N, d1, ..., dk), or probabilities of the input's shape.
+        samples_per_class: n_c, K positive counts.
+        ignore_index: a class-index value whose samples give 0.
+
+    Anchor: `balanced_softmax_loss` in jiawei-ren/BalancedMetaSoftmax-Classification
+    (loss/BalancedSoftmaxLoss.py).
+    """
+    return _balanced_softmax_crossentropy(input, target, priors=A.balanced_softmax(samples_per_class),
+                                          ignore_index=A.ignore_index(ignore_index),
+                                          validate_args=validate_args)[0]
+
+
+class BalancedSoftmaxCrossentropy(_SoftmaxLoss):
+    """Balanced softmax cross-entropy as an `nn.Module`; see `balanced_softmax_crossentropy`.
+    "mean" divides by the number of non-ignored samples."""
+
+    def __init__(self, *, samples_per_class: Any, ignore_index: Optional[int] = None, validate_args: bool = True,
+                 reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.samples_per_class = V.to_numpy(samples_per_class).astype(np.float64).tolist()
+        self._register_weight("class_priors", A.balanced_softmax(samples_per_class))
+        self.ignore_index = A.ignore_index(ignore_index)
+        self.validate_args = V.check_bool("validate_args", validate_args)
+
+    def forward(self, input, target, sample_weight=None):
+        loss, valid = _balanced_softmax_crossentropy(input, target, priors=self.class_priors,
+                                                     ignore_index=self.ignore_index,
+                                                     validate_args=self.validate_args)
+        return self._reduce_normalized((loss, valid, valid), sample_weight)
+
+
+def _poly_loss(x, target, *, epsilon, gamma, ignore_index, validate_args):
+    x, xc, target = _softmax_inputs(x, target, from_logits=True, validate_args=validate_args)
+    loss, valid, norm = _softmax_core(xc, target, xc.dtype, class_weight=None, alpha=None, gamma=gamma,
+                                      label_smoothing=0.0, ignore_index=ignore_index, from_logits=True,
+                                      validate_args=validate_args)
+    if epsilon:
+        q = _ops.softmax_targets(target, xc, ignore_index=ignore_index, label_smoothing=0.0, class_weight=None,
+                                 validate_args=False)[0]  # checked by the call above
+        # 1 - p_t = sum_c q_c (1 - p_c), 1 - p_c = -expm1(log p_c): no cancellation as p_t -> 1
+        one_minus_pt = (q * -torch.expm1(torch.log_softmax(xc, dim=-1))).sum(dim=-1)
+        loss = loss + epsilon * (one_minus_pt ** (gamma + 1.0) if gamma else one_minus_pt)
+    return loss.to(_ops.output_dtype(x)), valid, norm
+
+
+def poly_loss(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    epsilon: float = 1.0,
+    gamma: float = 0.0,
+    ignore_index: Optional[int] = None,
+    validate_args: bool = True,
+) -> torch.Tensor:
+    """Per-sample Poly-1 loss (Leng et al. 2022, "PolyLoss: A Polynomial Expansion Perspective
+    of Classification Loss Functions").
+
+    gamma = 0, Poly-1 cross-entropy: l_n = CE_n + epsilon (1 - p_t);
+    gamma > 0, Poly-1 focal: l_n = FL_n + epsilon (1 - p_t)^(gamma + 1), FL = the softmax focal
+    loss -sum_c (1 - p_c)^gamma q_c log p_c (`categorical_focal_loss`, alpha None).
+    p_t = sum_c q_c p_c, the target's probability (q: the one-hot or probability row).
+
+    Args:
+        input: logits (K), (N, K) or (N, K, d1, ..., dk), the class on dim 1.
+        target: class indices (), (N) or (N, d1, ..., dk), or probabilities of the input's shape.
+        epsilon: the first polynomial coefficient, >= -1 (0 gives CE / focal loss).
+        gamma: focusing parameter >= 0.
+        ignore_index: a class-index value whose samples give 0.
+
+    Anchor: optax `poly_loss_cross_entropy(logits, labels, epsilon)` (gamma 0).
+    """
+    epsilon, gamma = A.poly(epsilon, gamma)
+    return _poly_loss(input, target, epsilon=epsilon, gamma=gamma, ignore_index=A.ignore_index(ignore_index),
+                      validate_args=validate_args)[0]
+
+
+class PolyLoss(_SoftmaxLoss):
+    """Poly-1 loss as an `nn.Module`; see `poly_loss`. "mean" divides by the number of
+    non-ignored samples."""
+
+    def __init__(self, *, epsilon: float = 1.0, gamma: float = 0.0, ignore_index: Optional[int] = None,
+                 validate_args: bool = True, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.epsilon, self.gamma = A.poly(epsilon, gamma)
+        self.ignore_index = A.ignore_index(ignore_index)
+        self.validate_args = V.check_bool("validate_args", validate_args)
+
+    def forward(self, input, target, sample_weight=None):
+        loss, valid, _ = _poly_loss(input, target, epsilon=self.epsilon, gamma=self.gamma,
+                                    ignore_index=self.ignore_index, validate_args=self.validate_args)
+        return self._reduce_normalized((loss, valid, valid), sample_weight)
