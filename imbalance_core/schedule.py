@@ -56,16 +56,23 @@ from typing import Any, Iterable, Iterator, List, Optional, Tuple
 
 import numpy as np
 
+from .class_weights import multi_hot_positives, repeat_factors_from_positives
 from .validation import (
     check_choice,
     check_fractions,
     check_integer,
+    check_number,
+    class_index_labels_message,
+    fractions_unused_message,
+    no_positive_labels_message,
     index_message,
     to_numpy,
 )
 
 __all__ = [
     "MODES",
+    "STREAM_MODES",
+    "MULTI_LABEL_MODES",
     "largest_remainder",
     "check_labels",
     "resolve_fractions",
@@ -79,14 +86,20 @@ __all__ = [
     "DEFAULT_BUFFER_SIZE",
 ]
 
-MODES = ("exact", "sampled")
+MODES = ("exact", "sampled", "repeat_factor", "class_aware")
+# The modes that take (N, C) multi-hot rows instead of 1-D class indices.
+MULTI_LABEL_MODES = ("repeat_factor", "class_aware")
+# A stream is balanced by class index only.
+STREAM_MODES = ("exact", "sampled")
 DEFAULT_BUFFER_SIZE = 10_000
+DEFAULT_REPEAT_THRESHOLD = 0.001
 
 _BLOCK = 1 << 16
 # Salts keep the pool, slot and stream random streams independent for the same seed.
 _SALT_POOL = 0x706F6F6C
 _SALT_SLOTS = 0x736C6F74
 _SALT_STREAM = 0x7374726D
+_SALT_REPEAT = 0x72657074
 
 
 def _rng(*entropy: int) -> np.random.Generator:
@@ -139,18 +152,17 @@ def largest_remainder(fractions: np.ndarray, total: int) -> np.ndarray:
     return counts
 
 
-def check_labels(labels: Any, name: str = "labels") -> np.ndarray:
-    """1-D integer class indices (bool allowed), non-empty, non-negative; returns NumPy."""
+def check_labels(labels: Any, name: str = "labels", mode: str = "exact") -> np.ndarray:
+    """1-D integer class indices (bool allowed), non-empty, non-negative; returns NumPy.
+    `mode` only words the error for 2-D labels (pointing to the multi-label modes)."""
     arr = np.asarray(to_numpy(labels))
+    # Shape first: float multi-hot rows in a single-label mode get the hint to the multi-label modes.
+    if arr.ndim != 1:
+        raise ValueError(class_index_labels_message(mode, arr.shape))
     if arr.dtype.kind not in "iub":
         raise TypeError(
             f"Invalid `{name}` dtype: received {arr.dtype}; expected integer class indices "
             f"(a 1-D array of int)."
-        )
-    if arr.ndim != 1:
-        raise ValueError(
-            f"Invalid `{name}`: received shape {tuple(arr.shape)}; expected a 1-D array of integer "
-            f"class indices (for one-hot labels pass labels.argmax(-1))."
         )
     if arr.size == 0:
         raise ValueError(f"Invalid `{name}`: received an empty array; expected at least one label.")
@@ -230,15 +242,22 @@ class BalancedSchedule:
     """The balanced index-batch schedule of an indexed dataset (see the module docstring).
 
     Args:
-        labels: 1-D integer class indices, one per sample (NumPy, sequence or native tensor).
+        labels: mode "exact"/"sampled": 1-D integer class indices, one per sample; mode
+            "repeat_factor"/"class_aware": (N, C) multi-hot rows of 0/1, one column per label
+            (NumPy, sequence or native tensor).
         batch_size: samples per batch *per replica*.
         class_fractions: target share of each class (non-negative, summing to 1; entry c is
-            class c). None: equal shares over the classes present in `labels`.
-        mode: "exact" (each batch holds exactly the largest-remainder count of each class) or
-            "sampled" (each slot's class drawn with probability f_c).
+            class c, or label c for mode="class_aware"). None: equal shares over the classes
+            (labels) present. Not used by mode="repeat_factor" (must be None).
+        mode: "exact" (each batch holds exactly the largest-remainder count of each class),
+            "sampled" (each slot's class drawn with probability f_c), "repeat_factor" (LVIS
+            repeat-factor sampling of multi-hot rows) or "class_aware" (each slot draws a label
+            with probability f_c, then the next sample of that label's pool).
+        repeat_threshold: t >= 0 of mode="repeat_factor" (see `compute_repeat_factors`).
         seed: non-negative integer; with the epoch it fixes every batch.
         steps_per_epoch: batches per epoch and replica; default
-            ceil(len(labels) / (batch_size * num_replicas)).
+            ceil(len(labels) / (batch_size * num_replicas)), and for mode="repeat_factor"
+            ceil(sum_i r_i / (batch_size * num_replicas)) (the expected length of one round).
         num_replicas: data-parallel replicas; each global batch has num_replicas * batch_size
             slots and each replica's share has the same exact composition.
     """
@@ -250,16 +269,33 @@ class BalancedSchedule:
         *,
         class_fractions: Any = None,
         mode: str = "exact",
+        repeat_threshold: float = DEFAULT_REPEAT_THRESHOLD,
         seed: int = 0,
         steps_per_epoch: Optional[int] = None,
         num_replicas: int = 1,
     ) -> None:
         self.mode = check_choice("mode", mode, MODES)
+        self.repeat_threshold = check_number("repeat_threshold", repeat_threshold, low=0.0)
         self.batch_size = check_integer("batch_size", batch_size, low=1)
         self.seed = check_integer("seed", seed, low=0)
         self.num_replicas = check_integer("num_replicas", num_replicas, low=1)
         steps = check_integer("steps_per_epoch", steps_per_epoch, low=1, allow_none=True)
-        labels = check_labels(labels)
+        self._sampled_starts: List[np.ndarray] = []
+        if self.mode in MULTI_LABEL_MODES:
+            self._init_multi_label(labels, class_fractions)
+        else:
+            self._init_single_label(labels, class_fractions)
+        self._sampled_starts.append(np.zeros(self.num_classes, dtype=np.int64))
+        width = self.batch_size * self.num_replicas
+        if self.mode == "repeat_factor":
+            expected = float(self.repeat_factors.sum())  # the expected length of one round
+            self.steps_per_epoch = steps or max(1, math.ceil(expected / width))
+        else:
+            self.steps_per_epoch = steps or -(-self.num_samples // width)
+        self._slot_dtype = _small_uint(self.num_classes)
+
+    def _init_single_label(self, labels: Any, class_fractions: Any) -> None:
+        labels = check_labels(labels, mode=self.mode)
         n = labels.shape[0]
         top = int(labels.max())
         if class_fractions is not None:
@@ -279,12 +315,38 @@ class BalancedSchedule:
         self.class_counts[: counts.shape[0]] = counts
         self.composition = batch_composition(self.fractions, self.batch_size, self.mode)
         self.num_samples = n
-        self.steps_per_epoch = steps or -(-n // (self.batch_size * self.num_replicas))
         self._index_dtype = np.int32 if n < 2**31 else np.int64
         self._order = np.argsort(small, kind="stable").astype(self._index_dtype, copy=False)
         self._offsets = np.concatenate([[0], np.cumsum(self.class_counts)])
-        self._slot_dtype = _small_uint(k)
-        self._sampled_starts: List[np.ndarray] = [np.zeros(k, dtype=np.int64)]
+
+    def _init_multi_label(self, labels: Any, class_fractions: Any) -> None:
+        # Only the positive entries are kept (CSR by label): memory O(N + positives).
+        n, k, rows, cols = multi_hot_positives(labels, "labels", mode=self.mode)
+        self.num_samples = n
+        self.num_classes = k
+        self._index_dtype = np.int32 if n < 2**31 else np.int64
+        small = cols.astype(_small_uint(k), copy=False)
+        self.class_counts = np.bincount(small, minlength=k).astype(np.int64)
+        if rows.size == 0 and self.mode == "class_aware":
+            raise ValueError(no_positive_labels_message(self.mode))
+        if self.mode == "repeat_factor":
+            if class_fractions is not None:
+                raise ValueError(fractions_unused_message(self.mode, class_fractions))
+            self.fractions = None
+            self.composition = None
+            self.repeat_factors = repeat_factors_from_positives(n, k, rows, cols, self.repeat_threshold)
+            # Split as detectron2 does: whole repeats plus a stochastically rounded fraction.
+            self._whole_repeats = np.floor(self.repeat_factors).astype(np.int64)
+            self._frac_repeats = self.repeat_factors - self._whole_repeats
+            self._round_ends: List[int] = [0]
+            return
+        if class_fractions is not None:
+            class_fractions = check_fractions("class_fractions", class_fractions, length=k)
+        self.fractions = resolve_fractions(class_fractions, self.class_counts)
+        self.composition = batch_composition(self.fractions, self.batch_size, self.mode)
+        # Label c's pool: the rows holding label c (a row sits in the pool of each of its labels).
+        self._order = rows[np.argsort(small, kind="stable")].astype(self._index_dtype, copy=False)
+        self._offsets = np.concatenate([[0], np.cumsum(self.class_counts)])
 
     def __len__(self) -> int:
         return self.steps_per_epoch
@@ -303,6 +365,15 @@ class BalancedSchedule:
             rng.shuffle(slots)
             slots = slots.reshape(rows, self.batch_size)
         return slots, np.asarray(totals, dtype=np.int64)
+
+    def slot_classes(self, epoch: int = 0) -> np.ndarray:
+        """The class (label, for mode="class_aware") each slot of `epoch` was drawn for, shaped
+        like `epoch_batches(epoch)`; not defined for mode="repeat_factor" (no per-slot label)."""
+        epoch = check_integer("epoch", epoch, low=0)
+        if self.mode == "repeat_factor":
+            raise ValueError(f"Invalid `mode`: received {self.mode!r}; slot_classes needs 'exact', 'sampled' or 'class_aware'.")
+        slots, _ = self._slot_classes(epoch)
+        return slots.reshape(self.steps_per_epoch, self.num_replicas * self.batch_size).astype(np.int64)
 
     def _starts(self, epoch: int, totals: np.ndarray) -> np.ndarray:
         # Where each class's pool pointer stands at the start of `epoch`.
@@ -339,6 +410,10 @@ class BalancedSchedule:
         """Global index batches of `epoch`: int64 array (steps_per_epoch, num_replicas *
         batch_size); replica r's batch is columns [r * batch_size, (r + 1) * batch_size)."""
         epoch = check_integer("epoch", epoch, low=0)
+        width = self.num_replicas * self.batch_size
+        if self.mode == "repeat_factor":
+            size = self.steps_per_epoch * width
+            return self._repeat_stream(epoch * size, size).reshape(self.steps_per_epoch, width)
         slots, totals = self._slot_classes(epoch)
         starts = self._starts(epoch, totals)
         flat_slots = slots.reshape(-1)
@@ -351,7 +426,41 @@ class BalancedSchedule:
             t = int(totals[c])
             out[by_class[pos : pos + t]] = self._pool(int(c), int(starts[c]), t)
             pos += t
-        return out.reshape(self.steps_per_epoch, self.num_replicas * self.batch_size)
+        return out.reshape(self.steps_per_epoch, width)
+
+    # -- mode="repeat_factor": detectron2's endless stream of shuffled rounds -----------
+    def _round_repeats(self, j: int) -> Tuple[np.ndarray, np.random.Generator]:
+        # Round j holds sample i floor(r_i) times, plus once with probability frac(r_i).
+        rng = _rng(self.seed, j, _SALT_REPEAT)
+        extra = rng.random(self.num_samples) < self._frac_repeats
+        return self._whole_repeats + extra, rng
+
+    def repeat_round(self, j: int) -> np.ndarray:
+        """Round j of mode="repeat_factor": every index repeated by its stochastic rounding of
+        r_i, shuffled (detectron2's `_get_epoch_indices` then `randperm`); int64."""
+        j = check_integer("round", j, low=0)
+        repeats, rng = self._round_repeats(j)
+        indices = np.repeat(np.arange(self.num_samples, dtype=self._index_dtype), repeats)
+        return indices[_permutation(rng, indices.shape[0], np.int64)].astype(np.int64, copy=False)
+
+    def _repeat_stream(self, start: int, size: int) -> np.ndarray:
+        """Positions [start, start + size) of the rounds 0, 1, 2, ... laid end to end: epochs
+        cut this stream into equal pieces, so nothing is dropped or padded; a round may straddle
+        two epochs."""
+        ends = self._round_ends  # ends[j + 1] = where round j ends in the stream
+        while ends[-1] < start + size:
+            ends.append(ends[-1] + int(self._round_repeats(len(ends) - 1)[0].sum()))
+        first = int(np.searchsorted(ends, start, side="right")) - 1
+        out = np.empty(size, dtype=np.int64)
+        filled = 0
+        j = first
+        while filled < size:
+            lo = max(start - ends[j], 0)
+            hi = min(start + size - ends[j], ends[j + 1] - ends[j])
+            out[filled : filled + hi - lo] = self.repeat_round(j)[lo:hi]
+            filled += hi - lo
+            j += 1
+        return out
 
     def replica_batches(self, epoch: int = 0, rank: int = 0) -> np.ndarray:
         """Replica `rank`'s index batches of `epoch`: int64 array (steps_per_epoch, batch_size)."""
@@ -448,7 +557,7 @@ class StreamBalancer:
         seed: int = 0,
         buffer_size: int = DEFAULT_BUFFER_SIZE,
     ) -> None:
-        self.mode = check_choice("mode", mode, MODES)
+        self.mode = check_choice("mode", mode, STREAM_MODES)
         self.batch_size = check_integer("batch_size", batch_size, low=1)
         self.seed = check_integer("seed", seed, low=0)
         self.buffer_size = check_integer("buffer_size", buffer_size, low=1)
