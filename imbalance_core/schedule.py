@@ -28,8 +28,23 @@ samples is necessarily repeated, and at a reshuffle a sample may appear in two r
 of the same step. Replica r of a global batch is its columns
 ``[r * batch_size, (r + 1) * batch_size)``.
 
+Multi-label rows (N, C) of 0/1 (only their positive entries are kept, grouped by label like
+a CSR matrix: memory O(N + positives), never a dense copy per label):
+
+* ``mode="class_aware"`` (Shen et al. 2016; mmdetection's ``ClassAwareSampler``): label c's
+  pool is the rows holding label c (a row sits in the pool of each of its labels); each slot
+  draws a label with probability ``f_c`` (as ``"sampled"``), then takes the next position of
+  that label's pool stream, as above.
+* ``mode="repeat_factor"`` (Gupta et al. 2019, LVIS; detectron2's
+  ``RepeatFactorTrainingSampler``): r_i from ``compute_repeat_factors``; round j holds sample i
+  floor(r_i) times plus once more with probability r_i - floor(r_i) (its own
+  ``Generator(SeedSequence([seed, j, salt]))``), shuffled. The rounds are laid end to end, as
+  detectron2's endless stream, and epoch e is positions [e S W, (e + 1) S W) of that stream
+  (S = steps_per_epoch, default ceil(sum_i r_i / W), W = num_replicas * batch_size): every
+  batch is full, nothing is dropped or padded, and a round may straddle two epochs.
+
 Cost: O(N) time and memory (int64 index arrays of the epoch's N slots, plus the grouping);
-no Python loop over samples, only over classes and pool blocks.
+no Python loop over samples, only over classes and pool blocks (and rounds).
 
 Streams (`StreamBalancer`)
 --------------------------
@@ -370,8 +385,7 @@ class BalancedSchedule:
         """The class (label, for mode="class_aware") each slot of `epoch` was drawn for, shaped
         like `epoch_batches(epoch)`; not defined for mode="repeat_factor" (no per-slot label)."""
         epoch = check_integer("epoch", epoch, low=0)
-        if self.mode == "repeat_factor":
-            raise ValueError(f"Invalid `mode`: received {self.mode!r}; slot_classes needs 'exact', 'sampled' or 'class_aware'.")
+        check_choice("mode", self.mode, ("exact", "sampled", "class_aware"))  # repeat_factor has no slot classes
         slots, _ = self._slot_classes(epoch)
         return slots.reshape(self.steps_per_epoch, self.num_replicas * self.batch_size).astype(np.int64)
 
@@ -479,6 +493,7 @@ def balanced_schedule(
     *,
     class_fractions: Any = None,
     mode: str = "exact",
+    repeat_threshold: float = DEFAULT_REPEAT_THRESHOLD,
     seed: int = 0,
     steps_per_epoch: Optional[int] = None,
     num_replicas: int = 1,
@@ -492,6 +507,7 @@ def balanced_schedule(
         batch_size,
         class_fractions=class_fractions,
         mode=mode,
+        repeat_threshold=repeat_threshold,
         seed=seed,
         steps_per_epoch=steps_per_epoch,
         num_replicas=num_replicas,

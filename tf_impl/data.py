@@ -25,6 +25,7 @@ import tensorflow as tf
 
 from imbalance_core.schedule import (
     DEFAULT_BUFFER_SIZE,
+    DEFAULT_REPEAT_THRESHOLD,
     BalancedSchedule,
     StreamBalancer,
     check_class_fn_dtype,
@@ -48,6 +49,7 @@ def balanced_batches(
     *,
     class_fractions: Any = None,
     mode: str = "exact",
+    repeat_threshold: float = DEFAULT_REPEAT_THRESHOLD,
     seed: int = 0,
     steps_per_epoch: Optional[int] = None,
     num_replicas: Any = 1,
@@ -61,14 +63,26 @@ def balanced_batches(
 
     Args:
         x: features: an array/tensor with one row per label, or a nest (dict, tuple) of them.
-        y: 1-D integer class indices, one per row of `x`.
+        y: 1-D integer class indices, one per row of `x` (modes "exact", "sampled"), or (N, C)
+            multi-hot rows of 0/1, one column per label (modes "repeat_factor", "class_aware");
+            batches carry `y`'s rows as given.
         batch_size: rows per batch and replica.
-        class_fractions: target share per class (non-negative, summing to 1; entry c is class
-            c). None: equal shares over the classes present in `y`.
+        class_fractions: target share per class, or per label for "class_aware" (non-negative,
+            summing to 1; entry c is class c). None: equal shares over the classes (labels)
+            present in `y`. Must be None for "repeat_factor".
         mode: "exact" (every batch holds exactly the largest-remainder count round(f_c B) of
-            class c, shuffled) or "sampled" (each slot's class drawn with probability f_c).
+            class c, shuffled), "sampled" (each slot's class drawn with probability f_c),
+            "repeat_factor" (LVIS: sample i appears floor(r_i) times per round, plus once with
+            probability r_i - floor(r_i), rounds shuffled and laid end to end; r from
+            `compute_repeat_factors`) or "class_aware" (each slot draws a label with
+            probability f_c, then the next sample of that label's own reshuffled pool).
+        repeat_threshold: t >= 0 of mode="repeat_factor" (detectron2's `repeat_thresh`);
+            ignored by the other modes.
         seed: non-negative integer; with the epoch it fixes every batch.
-        steps_per_epoch: batches per epoch; default ceil(N / (batch_size * num_replicas)).
+        steps_per_epoch: batches per epoch; default ceil(N / (batch_size * num_replicas)), for
+            "repeat_factor" ceil(sum_i r_i / (batch_size * num_replicas)). Every batch is full:
+            with "repeat_factor" an epoch is the next steps_per_epoch batches of the endless
+            stream of rounds, so a round may straddle two epochs and nothing is dropped.
         num_replicas: replicas sharing each global batch (an int or a tf.distribute.Strategy).
 
     Returns:
@@ -80,6 +94,7 @@ def balanced_batches(
         batch_size,
         class_fractions=class_fractions,
         mode=mode,
+        repeat_threshold=repeat_threshold,
         seed=seed,
         steps_per_epoch=steps_per_epoch,
         num_replicas=_replicas(num_replicas),
