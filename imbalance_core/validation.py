@@ -369,3 +369,9 @@ def fractions_unused_message(mode: str, value: Any) -> str:
 def no_positive_labels_message(mode: str) -> str:
     return (f"Invalid `labels`: received multi-hot rows without a single positive entry; "
             f"mode={mode!r} needs at least one sample of some label.")
+
+
+def stream_element_shape_message(shape: tuple) -> str:
+    """tf_impl.data.balance_dataset keeps per-class rings of elements: their shapes must be known."""
+    return (f"Invalid `dataset`: an element has shape {tuple(shape)} with unknown dimensions; "
+            f"balance_dataset needs fully known element shapes (e.g. pad or resize in a map first).")

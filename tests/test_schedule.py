@@ -209,15 +209,19 @@ def test_stream_balancer_exact_and_every_element_once(buffer_size):
 
 
 def test_stream_balancer_bounded_buffers_and_sampled():
-    # The minority appears only at the end: the majority beyond buffer_size is dropped.
+    # The minority appears only late: until then each class's ring keeps its last buffer_size
+    # elements and the older ones are lost for the epoch.
     y = np.array([0] * 500 + [1] * 20 + [0] * 100)
     bal = StreamBalancer(4, num_classes=2, buffer_size=50)
+    assert bal.chunk_size == 25
     batches = list(bal.batches(((int(c), i) for i, c in enumerate(y))))
     for b in batches:
         assert (y[b] == 1).sum() == 2
     emitted = np.concatenate(batches)
     early = np.unique(emitted[emitted < 500])
-    assert early.size == 50  # of the 500 early majority elements only a buffer's worth is kept
+    # The chunk 500..524 brings the minority and majority 520..524, which overwrite 450..454:
+    # the ring then holds majority 455..499 and 520..524, the last 50 seen.
+    np.testing.assert_array_equal(early, np.arange(455, 500))
     np.testing.assert_array_equal(np.unique(emitted[emitted >= 500]), np.arange(500, 620))
     sampled = StreamBalancer(20, class_fractions=[0.25, 0.75], mode="sampled", seed=2)
     y = _labels(20_000, [0.5, 0.5], seed=4)
