@@ -304,3 +304,72 @@ def test_multi_label_model_fit_with_repeat_factors():
     ds = balanced_batches(x, rows, 16, mode="repeat_factor", repeat_threshold=0.1)
     history = model.fit(ds, epochs=2, verbose=0, shuffle=False)
     assert len(history.history["loss"]) == 2 and np.isfinite(history.history["loss"]).all()
+
+
+# ------------------------------------------- balance_dataset inside the graph (issue 10, item 4)
+
+
+def test_balance_dataset_python_runs_once_per_chunk_not_per_element(monkeypatch):
+    from imbalance_core.schedule import StreamBalancer
+
+    calls = {"step": 0, "class_fn": 0}
+    step = StreamBalancer.step
+
+    def counted_step(self, *args, **kwargs):
+        calls["step"] += 1
+        return step(self, *args, **kwargs)
+
+    def class_fn(e):
+        calls["class_fn"] += 1  # runs while tracing only
+        return e[1]
+
+    monkeypatch.setattr(StreamBalancer, "step", counted_step)
+    y = _labels(3_000, [0.9, 0.1], seed=1)
+    ds = balance_dataset(_records(y), class_fn, 20, num_classes=2, buffer_size=200)  # chunks of 100
+    traced = calls["class_fn"]
+    for epoch in range(2):
+        calls["step"] = 0
+        rows = sum(int(yb.shape[0]) for _, yb in ds)
+        assert rows > 3_000
+        assert calls["step"] == 3_000 // 100 + 1  # one NumPy step per chunk, plus the final flush
+    assert calls["class_fn"] == traced  # never called per element
+
+
+def test_balance_dataset_sampled_dict_elements_same_batches_as_torch():
+    import torch
+
+    from torch_impl.data import balance_dataset as torch_balance
+
+    y = _labels(2_000, [0.6, 0.3, 0.1], seed=6)
+    feat = np.random.default_rng(2).normal(size=(2_000, 3)).astype(np.float32)
+    records = tf.data.Dataset.from_tensor_slices({"idx": np.arange(2_000), "feat": feat, "label": y})
+    kw = dict(class_fractions=[0.2, 0.3, 0.5], mode="sampled", seed=4, buffer_size=100)
+    ds = balance_dataset(records, lambda e: e["label"], 16, **kw)
+    source = [{"idx": torch.tensor(i), "feat": torch.from_numpy(feat[i]), "label": torch.tensor(int(y[i]))} for i in range(2_000)]
+    twin = torch_balance(source, lambda item: item["label"], 16, **kw)
+    tf_batches = list(ds.as_numpy_iterator())
+    torch_batches = list(twin)
+    assert len(tf_batches) == len(torch_batches) > 100
+    counts = np.zeros(3)
+    for a, b in zip(tf_batches, torch_batches):
+        np.testing.assert_array_equal(a["idx"], b["idx"].numpy())
+        np.testing.assert_array_equal(a["label"], y[a["idx"]])
+        np.testing.assert_array_equal(a["feat"], feat[a["idx"]])
+        counts += np.bincount(a["label"], minlength=3)
+    from scipy import stats
+
+    _, p = stats.chisquare(counts, np.array([0.2, 0.3, 0.5]) * counts.sum())
+    assert p > 1e-3  # the sampled shares
+
+
+def test_balance_dataset_needs_known_element_shapes():
+    ragged = tf.data.Dataset.from_generator(
+        lambda: iter([(np.zeros(2, np.float32), 0)]),
+        output_signature=(tf.TensorSpec((None,), tf.float32), tf.TensorSpec((), tf.int64)),
+    )
+    with pytest.raises(ValueError) as info:
+        balance_dataset(ragged, lambda e: e[1], 4, num_classes=2)
+    assert str(info.value) == (
+        "Invalid `dataset`: an element has shape (None,) with unknown dimensions; balance_dataset needs "
+        "fully known element shapes (e.g. pad or resize in a map first)."
+    )
