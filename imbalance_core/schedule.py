@@ -48,20 +48,26 @@ no Python loop over samples, only over classes and pool blocks (and rounds).
 
 Streams (`StreamBalancer`)
 --------------------------
-For sources that cannot be indexed (records on disk), one pass over the source per epoch with
-bounded per-class buffers: each class keeps a buffer of *fresh* (not yet emitted) elements, at
-most ``buffer_size``, and a ring of its last ``buffer_size`` emitted elements for replays.
-Once every requested class has been seen, a batch is emitted whenever every class has a full
-share of fresh elements, or some class's fresh buffer is full and must spill; every class then
-contributes its share, fresh elements first (drawn at random from its buffer, which therefore
-also acts as a shuffle buffer), the rest replayed at random from its ring (without replacement
-when the ring is large enough). The batch is shuffled. At the end of the pass the remaining
-fresh elements are flushed (topped up with replays). So the class that is most abundant
-relative to its share drives the output and each of its elements is emitted exactly once; the
-others are emitted at least once and replayed from their recent history. Until the rarest
-class first appears, a class's fresh buffer drops a random element when it overflows (those
-are lost for the epoch). Memory: at most ``2 * buffer_size`` elements per class. The source
-should already be shuffled (the balancer only mixes within its buffers).
+For sources that cannot be indexed (records on disk), one pass over the source per epoch,
+read in chunks of ``buffer_size // 2`` elements. Each class c keeps a ring of its last
+``buffer_size`` elements (slots ``c * buffer_size + j``); the newest ``fresh_c`` of them are
+not yet emitted. ``StreamBalancer.step`` handles one chunk on slot numbers only: it writes the
+chunk's elements into the rings (in arrival order; a class with fraction 0 goes to a discard
+slot), then emits batches while some class has a full share of fresh elements for the next
+batch, or holds more than ``buffer_size - chunk`` fresh ones (it must spill before the next
+chunk could overwrite them). Each batch takes, per class, its fresh elements oldest first, and
+tops the share up with replays drawn at random from the class's ring (without replacement
+within the batch when the ring is large enough); the batch is shuffled. An empty final step
+flushes the remaining fresh elements. So the class that is most abundant relative to its share
+drives the output and each of its elements is emitted exactly once; the others are emitted at
+least once and replayed from their last ``buffer_size`` elements. Until every requested class
+has appeared nothing is emitted, and a class's ring keeps only its last ``buffer_size``
+elements (the older ones are lost for the epoch). The step is a pure function of a small
+state (write position, elements seen and fresh per class, batches emitted), with one
+generator per step, so tf_impl runs it once per chunk inside the tf.data graph (the elements
+stay in tensors: one scatter into the rings, one gather of the batches) and torch_impl in
+Python, with the same batches. Memory: ``buffer_size`` elements per class plus one chunk. The
+source should already be shuffled: the balancer keeps each class's arrival order.
 """
 
 from __future__ import annotations

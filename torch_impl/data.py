@@ -324,10 +324,13 @@ def balance_dataset(
 ) -> IterableDataset:
     """Balanced batches from a stream that cannot be indexed (an IterableDataset of records).
 
-    Algorithm: imbalance_core.schedule.StreamBalancer, one pass over `dataset` per epoch with
-    per-class buffers: abundant classes are streamed through once, rare classes are replayed
-    from their last `buffer_size` elements; every batch has the requested composition and is
-    collated with `default_collate`. Memory: at most 2 * buffer_size elements per class.
+    Algorithm: imbalance_core.schedule.StreamBalancer, one pass over `dataset` per epoch, read
+    in chunks of `buffer_size // 2` items; each class keeps a ring of its last `buffer_size`
+    items: the class most abundant relative to its share is streamed through once, rarer
+    classes contribute their fresh items and are topped up with replays from their ring; every
+    batch has the requested composition and is collated with `default_collate`. The same NumPy
+    step as tf_impl.data.balance_dataset, so the same items in the same order give the same
+    batches. Memory: buffer_size items per class plus one chunk.
     Use `DataLoader(result, batch_size=None)`. The result has `set_epoch`; each pass advances
     the epoch in the process that iterates it, so with `num_workers > 0` call `set_epoch`
     before each epoch, and let `dataset` shard itself across workers (get_worker_info), as
@@ -341,7 +344,7 @@ def balance_dataset(
         num_classes: number of classes when class_fractions is None.
         mode: "exact" or "sampled".
         seed: non-negative integer.
-        buffer_size: per-class capacity of the fresh buffer and of the replay ring.
+        buffer_size: per-class ring capacity (the last `buffer_size` items of each class).
     """
     balancer = StreamBalancer(
         batch_size,
