@@ -20,7 +20,6 @@ from __future__ import annotations
 import itertools
 from typing import Any, Callable, Optional
 
-import numpy as np
 import tensorflow as tf
 
 from imbalance_core.schedule import (
