@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 from typing import Any, Callable, Optional
 
+import numpy as np
 import tensorflow as tf
 
 from imbalance_core.schedule import (
@@ -144,9 +145,10 @@ def balance_dataset(
     their ring; every batch has the requested composition.
 
     Runs inside the tf.data graph with no Python per element: the stream is read in chunks of
-    `buffer_size // 2` elements (`class_fn` in a parallel `map`, then `batch`); a `scan` holds
-    the rings as tensors of K * buffer_size elements per leaf, writes each chunk into them with
-    one scatter and gathers the chunk's batches with one gather. Only the slot bookkeeping,
+    `buffer_size // 2` elements (`batch`, then `class_fn` on the whole chunk through
+    `tf.vectorized_map`); a `scan` holds the rings as tensors of K * buffer_size elements per
+    leaf, writes each chunk into them with one scatter and gathers the chunk's batches with one
+    gather. Only the slot bookkeeping,
     a few small integer arrays per chunk, runs in NumPy (`tf.numpy_function`, once per chunk),
     the same function that torch_impl.data.balance_dataset calls, so both emit the same batches
     for the same elements in the same order. Memory: the rings, K * buffer_size elements,
@@ -219,16 +221,28 @@ def balance_dataset(
     stream = chunks.concatenate(end).prefetch(2)
     epochs = itertools.count()
 
-    def epoch_number():
-        # Called once per iteration of the dataset: the k-th iteration is epoch k.
-        yield next(epochs)
+    def next_epoch():
+        # Called by the first step of each iteration of the dataset: the k-th is epoch k.
+        return np.int64(next(epochs))
 
     def numpy_step(epoch, classes, write, seen, fresh, emitted, final):
         return balancer.step(int(epoch), classes, write, seen, fresh, emitted, bool(final))
 
     def scan_step(state, chunk):
-        rings, write, seen, fresh, emitted = state
-        epoch, classes, elements, final = chunk
+        rings, epoch, write, seen, fresh, emitted = state
+        classes, elements, final = chunk
+        first = tf.shape(tf.nest.flatten(rings)[0])[0] == 0
+        # The first step of an iteration draws its epoch number and allocates the rings, so
+        # nothing large is built before iteration starts (the initial rings are empty).
+        epoch = tf.cond(
+            first, lambda: tf.numpy_function(next_epoch, [], tf.int64, stateful=True), lambda: epoch
+        )
+        epoch.set_shape([])
+        rings = tf.nest.map_structure(
+            lambda r, s: tf.cond(first, lambda: tf.zeros((num_slots,) + tuple(s.shape), s.dtype), lambda: r),
+            rings,
+            element_spec,
+        )
         slots, refs, write, seen, fresh, emitted = tf.numpy_function(
             numpy_step, [epoch, classes, write, seen, fresh, emitted, final], [tf.int64] * 6, stateful=False
         )
@@ -240,13 +254,8 @@ def balance_dataset(
         emitted.set_shape([])
         rings = tf.nest.map_structure(lambda r, e: tf.tensor_scatter_nd_update(r, slots[:, None], e), rings, elements)
         batches = tf.nest.map_structure(lambda r: tf.gather(r, refs), rings)
-        return (rings, write, seen, fresh, emitted), batches
+        return (rings, epoch, write, seen, fresh, emitted), batches
 
-    def one_epoch(epoch):
-        # Built inside the epoch's function: the rings are allocated when iteration starts.
-        rings = tf.nest.map_structure(lambda s: tf.zeros((num_slots,) + tuple(s.shape), s.dtype), element_spec)
-        initial = (rings,) + tuple(tf.constant(a) for a in balancer.initial_state())
-        return stream.map(lambda c, e, f: (epoch, c, e, f)).scan(initial, scan_step).unbatch()
-
-    numbers = tf.data.Dataset.from_generator(epoch_number, output_signature=tf.TensorSpec((), tf.int64))
-    return numbers.flat_map(one_epoch).prefetch(tf.data.AUTOTUNE)
+    empty = tf.nest.map_structure(lambda s: tf.zeros((0,) + tuple(s.shape), s.dtype), element_spec)
+    initial = (empty, tf.constant(-1, tf.int64)) + tuple(tf.constant(a) for a in balancer.initial_state())
+    return stream.scan(initial, scan_step).unbatch().prefetch(tf.data.AUTOTUNE)
