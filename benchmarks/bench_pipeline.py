@@ -24,6 +24,14 @@ PyTorch in-memory batches (batch 1024, CPU, one thread; the same batches from al
   it, amortised; the quantile mostly leaves it out for balanced_batches, whose rounds hold
   hundreds of batches.
 
+tf.data streams (records that cannot be indexed; N_STREAM records (x, y), 1% minority):
+  plain     from_tensor_slices((x, y)).shuffle(10_000).batch(B)      (anchor, unbalanced)
+  stream    tf_impl.data.balance_dataset(same records, lambda e: e[1], B, num_classes=2)
+  One full pass each, alternating, in one process with one thread for tf.data and TensorFlow's
+  op pools; per case the 20% quantile of the pass times (rounds disturbed by outside load drop
+  out); the ratio is plain time / balance_dataset time for one pass over the same records
+  (balance_dataset emits more rows: it replays the minority up to 50/50).
+
 Each case runs in its own subprocess so that its peak memory (ru_maxrss growth over the state
 after imports and data creation) is its own. Throughput = samples delivered per second after
 a warm-up (the first batch, which includes computing the epoch's schedule, is timed
@@ -47,6 +55,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 N, D, B = 1_000_000, 32, 256
 BIG_N = 30_000_000
+N_STREAM, STREAM_ROUNDS = 100_000, 7
 
 
 def _rss_mb() -> float:
@@ -253,9 +262,48 @@ def run_torch_batches(seconds: float) -> dict:
     }
 
 
+def run_tf_stream(rounds: int) -> dict:
+    """balance_dataset against a plain shuffle-batch over the same records, alternating full
+    passes, one thread (see the module docstring)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import numpy as np
+    import tensorflow as tf
+
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    from tf_impl.data import balance_dataset
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(N_STREAM) < 0.01).astype(np.int64)
+    x = rng.standard_normal(size=(N_STREAM, D), dtype=np.float32)
+    options = tf.data.Options()
+    options.threading.private_threadpool_size = 1
+    records = tf.data.Dataset.from_tensor_slices((x, y))
+    cases = {
+        "plain": records.shuffle(10_000).batch(B).with_options(options),
+        "balance_dataset": balance_dataset(records, lambda e: e[1], B, num_classes=2).with_options(options),
+    }
+    times = {name: [] for name in cases}
+    rows = {}
+    for name, ds in cases.items():  # warm-up pass: tracing and the first epoch
+        rows[name] = sum(int(yb.shape[0]) for _, yb in ds)
+    for _ in range(rounds):
+        for name, ds in cases.items():
+            t0 = time.perf_counter()
+            for _ in ds:
+                pass
+            times[name].append(time.perf_counter() - t0)
+    q20 = {name: float(np.quantile(t, 0.2)) for name, t in times.items()}
+    return {"q20_s": q20, "rows": rows, "rounds": rounds,
+            "ratio_q20": q20["plain"] / q20["balance_dataset"],
+            "ratio_median": float(np.median(np.array(times["plain"]) / np.array(times["balance_dataset"])))}
+
+
 def _child(args) -> None:
     sys.path.insert(0, ROOT)
-    if args.framework == "tf":
+    if args.framework == "tf" and args.case == "stream":
+        res = run_tf_stream(STREAM_ROUNDS)
+    elif args.framework == "tf":
         res = run_tf_case(args.case, args.minority, args.seconds)
     elif args.case == "batches":
         res = run_torch_batches(args.seconds)
@@ -317,6 +365,17 @@ def main() -> None:
         if bal and ovs:
             print(f"  -> balanced_batches / sample_from_datasets oversampling: {bal / ovs:,.2f}x")
         print()
+
+    print(f"tf.data stream, N={N_STREAM:,} records x {D} float32, batch {B}, minority 1%, one thread, "
+          f"{STREAM_ROUNDS} alternating passes")
+    r = _spawn("tf", "stream", 0.01, seconds)
+    if "error" in r:
+        print(f"  error: {r['error']}")
+    else:
+        for case, t in r["q20_s"].items():
+            print(f"  {case:<16} {t:>8.3f} s per pass (q20) {N_STREAM / t:>12,.0f} records/s, {r['rows'][case]:>7,} rows emitted")
+        print(f"  -> plain / balance_dataset time per pass: {r['ratio_q20']:.2f}x (q20), "
+              f"{r['ratio_median']:.2f}x (median per round)\n")
 
     print("PyTorch (indices + x[idx] gather)   samples/s   vs weighted  first batch  peak MB  minority share")
     for minority in (0.01, 0.0001):

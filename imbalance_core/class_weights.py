@@ -19,7 +19,18 @@ from typing import Any, Mapping, Optional, Union
 
 import numpy as np
 
-from .validation import check_choice, check_integer, check_number, check_weight_vector, describe, to_numpy
+from .validation import (
+    check_choice,
+    check_integer,
+    check_number,
+    check_weight_vector,
+    describe,
+    empty_labels_message,
+    multi_hot_dtype_message,
+    multi_hot_shape_message,
+    multi_hot_values_message,
+    to_numpy,
+)
 
 __all__ = [
     "METHODS",
@@ -32,6 +43,9 @@ __all__ = [
     "compute_sample_weight",
     "class_weight_dict",
     "weights_from_counts",
+    "multi_hot_positives",
+    "repeat_factors_from_positives",
+    "compute_repeat_factors",
 ]
 
 METHODS = ("balanced", "inverse", "inverse_sqrt", "effective_number")
@@ -349,3 +363,67 @@ def class_weight_dict(weights: Any) -> dict:
     """{class index: weight} with Python ints and floats, the form `model.fit` takes."""
     w = check_weight_vector("class_weight", weights, allow_scalar=False)
     return {i: float(v) for i, v in enumerate(w)}
+
+
+def multi_hot_positives(multi_hot: Any, name: str = "multi_hot", *, mode: Optional[str] = None):
+    """The positive entries of (N, C) multi-hot rows, without a dense copy per label.
+
+    Returns `(num_rows, num_labels, rows, cols)`: the row and column of every positive entry,
+    in row-major order (int64, O(positives) memory). Values must be 0 or 1 (bool, integer or
+    floating); only the positive entries are read back, so checking them costs O(positives).
+    `mode` only words the shape error for the batch samplers.
+    """
+    arr = np.asarray(to_numpy(multi_hot))
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(multi_hot_dtype_message(name, str(arr.dtype)))
+    if arr.ndim != 2:
+        raise ValueError(multi_hot_shape_message(name, arr.shape, mode))
+    if arr.size == 0:
+        raise ValueError(empty_labels_message(name))
+    rows, cols = np.nonzero(arr)  # NaN and every non-zero value land here
+    values = arr[rows, cols]
+    bad = values != 1
+    if np.any(bad):
+        raise ValueError(multi_hot_values_message(name, values[bad][:6]))
+    return arr.shape[0], arr.shape[1], rows.astype(np.int64, copy=False), cols.astype(np.int64, copy=False)
+
+
+def repeat_factors_from_positives(
+    num_rows: int, num_labels: int, rows: np.ndarray, cols: np.ndarray, repeat_threshold: float
+) -> np.ndarray:
+    """LVIS repeat factors from the positive entries (see `compute_repeat_factors`)."""
+    counts = np.bincount(cols, minlength=num_labels)
+    present = counts > 0
+    label_factor = np.ones(num_labels)
+    # Same operations in the same order as detectron2 (f = n_c / N, then sqrt(t / f)), so the
+    # float64 result equals its Python-float arithmetic bit for bit.
+    freq = counts[present] / num_rows
+    label_factor[present] = np.maximum(1.0, np.sqrt(repeat_threshold / freq))
+    factors = np.ones(num_rows)
+    if rows.size:
+        # `rows` is sorted (row-major nonzero): one segment per sample with labels.
+        starts = np.flatnonzero(np.concatenate([[True], rows[1:] != rows[:-1]]))
+        factors[rows[starts]] = np.maximum.reduceat(label_factor[cols], starts)
+    return factors
+
+
+def compute_repeat_factors(multi_hot: Any, *, repeat_threshold: float = 0.001) -> np.ndarray:
+    """Per-sample repeat factors of repeat-factor sampling (LVIS), float64, length N.
+
+    f_c = (samples containing label c) / N; r_c = max(1, sqrt(t / f_c)); r_i = max over the
+    labels of sample i of r_c, and 1 for a sample without labels. A sample then appears
+    floor(r_i) times per epoch, plus once more with probability r_i - floor(r_i)
+    (`balanced_batches(..., mode="repeat_factor")`).
+
+    Args:
+        multi_hot: (N, C) rows of 0/1 (bool, integer or floating), one column per label.
+        repeat_threshold: t >= 0; a label present in fewer than a fraction t of the samples is
+            oversampled (t = 0: every factor is 1).
+
+    Anchor: detectron2 `RepeatFactorTrainingSampler.repeat_factors_from_category_frequency`
+    (which returns float32). Paper: Gupta, Dollar, Girshick, "LVIS: A Dataset for Large
+    Vocabulary Instance Segmentation", CVPR 2019, appendix B.2.
+    """
+    t = check_number("repeat_threshold", repeat_threshold, low=0.0)
+    n, c, rows, cols = multi_hot_positives(multi_hot)
+    return repeat_factors_from_positives(n, c, rows, cols, t)

@@ -28,44 +28,73 @@ samples is necessarily repeated, and at a reshuffle a sample may appear in two r
 of the same step. Replica r of a global batch is its columns
 ``[r * batch_size, (r + 1) * batch_size)``.
 
+Multi-label rows (N, C) of 0/1 (only their positive entries are kept, grouped by label like
+a CSR matrix: memory O(N + positives), never a dense copy per label):
+
+* ``mode="class_aware"`` (Shen et al. 2016; mmdetection's ``ClassAwareSampler``): label c's
+  pool is the rows holding label c (a row sits in the pool of each of its labels); each slot
+  draws a label with probability ``f_c`` (as ``"sampled"``), then takes the next position of
+  that label's pool stream, as above.
+* ``mode="repeat_factor"`` (Gupta et al. 2019, LVIS; detectron2's
+  ``RepeatFactorTrainingSampler``): r_i from ``compute_repeat_factors``; round j holds sample i
+  floor(r_i) times plus once more with probability r_i - floor(r_i) (its own
+  ``Generator(SeedSequence([seed, j, salt]))``), shuffled. The rounds are laid end to end, as
+  detectron2's endless stream, and epoch e is positions [e S W, (e + 1) S W) of that stream
+  (S = steps_per_epoch, default ceil(sum_i r_i / W), W = num_replicas * batch_size): every
+  batch is full, nothing is dropped or padded, and a round may straddle two epochs.
+
 Cost: O(N) time and memory (int64 index arrays of the epoch's N slots, plus the grouping);
-no Python loop over samples, only over classes and pool blocks.
+no Python loop over samples, only over classes and pool blocks (and rounds).
 
 Streams (`StreamBalancer`)
 --------------------------
-For sources that cannot be indexed (records on disk), one pass over the source per epoch with
-bounded per-class buffers: each class keeps a buffer of *fresh* (not yet emitted) elements, at
-most ``buffer_size``, and a ring of its last ``buffer_size`` emitted elements for replays.
-Once every requested class has been seen, a batch is emitted whenever every class has a full
-share of fresh elements, or some class's fresh buffer is full and must spill; every class then
-contributes its share, fresh elements first (drawn at random from its buffer, which therefore
-also acts as a shuffle buffer), the rest replayed at random from its ring (without replacement
-when the ring is large enough). The batch is shuffled. At the end of the pass the remaining
-fresh elements are flushed (topped up with replays). So the class that is most abundant
-relative to its share drives the output and each of its elements is emitted exactly once; the
-others are emitted at least once and replayed from their recent history. Until the rarest
-class first appears, a class's fresh buffer drops a random element when it overflows (those
-are lost for the epoch). Memory: at most ``2 * buffer_size`` elements per class. The source
-should already be shuffled (the balancer only mixes within its buffers).
+For sources that cannot be indexed (records on disk), one pass over the source per epoch,
+read in chunks of ``buffer_size // 2`` elements. Each class c keeps a ring of its last
+``buffer_size`` elements (slots ``c * buffer_size + j``); the newest ``fresh_c`` of them are
+not yet emitted. ``StreamBalancer.step`` handles one chunk on slot numbers only: it writes the
+chunk's elements into the rings (in arrival order; a class with fraction 0 goes to a discard
+slot), then emits batches while some class has a full share of fresh elements for the next
+batch, or holds more than ``buffer_size - chunk`` fresh ones (it must spill before the next
+chunk could overwrite them). Each batch takes, per class, its fresh elements oldest first, and
+tops the share up with replays drawn at random from the class's ring (without replacement
+within the batch when the ring is large enough); the batch is shuffled. An empty final step
+flushes the remaining fresh elements. So the class that is most abundant relative to its share
+drives the output and each of its elements is emitted exactly once; the others are emitted at
+least once and replayed from their last ``buffer_size`` elements. Until every requested class
+has appeared nothing is emitted, and a class's ring keeps only its last ``buffer_size``
+elements (the older ones are lost for the epoch). The step is a pure function of a small
+state (write position, elements seen and fresh per class, batches emitted), with one
+generator per step, so tf_impl runs it once per chunk inside the tf.data graph (the elements
+stay in tensors: one scatter into the rings, one gather of the batches) and torch_impl in
+Python, with the same batches. Memory: ``buffer_size`` elements per class plus one chunk. The
+source should already be shuffled: the balancer keeps each class's arrival order.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any, Iterable, Iterator, List, Optional, Tuple
 
 import numpy as np
 
+from .class_weights import multi_hot_positives, repeat_factors_from_positives
 from .validation import (
     check_choice,
     check_fractions,
     check_integer,
+    check_number,
+    class_index_labels_message,
+    fractions_unused_message,
+    no_positive_labels_message,
     index_message,
     to_numpy,
 )
 
 __all__ = [
     "MODES",
+    "STREAM_MODES",
+    "MULTI_LABEL_MODES",
     "largest_remainder",
     "check_labels",
     "resolve_fractions",
@@ -79,14 +108,20 @@ __all__ = [
     "DEFAULT_BUFFER_SIZE",
 ]
 
-MODES = ("exact", "sampled")
+MODES = ("exact", "sampled", "repeat_factor", "class_aware")
+# The modes that take (N, C) multi-hot rows instead of 1-D class indices.
+MULTI_LABEL_MODES = ("repeat_factor", "class_aware")
+# A stream is balanced by class index only.
+STREAM_MODES = ("exact", "sampled")
 DEFAULT_BUFFER_SIZE = 10_000
+DEFAULT_REPEAT_THRESHOLD = 0.001
 
 _BLOCK = 1 << 16
 # Salts keep the pool, slot and stream random streams independent for the same seed.
 _SALT_POOL = 0x706F6F6C
 _SALT_SLOTS = 0x736C6F74
 _SALT_STREAM = 0x7374726D
+_SALT_REPEAT = 0x72657074
 
 
 def _rng(*entropy: int) -> np.random.Generator:
@@ -139,18 +174,17 @@ def largest_remainder(fractions: np.ndarray, total: int) -> np.ndarray:
     return counts
 
 
-def check_labels(labels: Any, name: str = "labels") -> np.ndarray:
-    """1-D integer class indices (bool allowed), non-empty, non-negative; returns NumPy."""
+def check_labels(labels: Any, name: str = "labels", mode: str = "exact") -> np.ndarray:
+    """1-D integer class indices (bool allowed), non-empty, non-negative; returns NumPy.
+    `mode` only words the error for 2-D labels (pointing to the multi-label modes)."""
     arr = np.asarray(to_numpy(labels))
+    # Shape first: float multi-hot rows in a single-label mode get the hint to the multi-label modes.
+    if arr.ndim != 1:
+        raise ValueError(class_index_labels_message(mode, arr.shape))
     if arr.dtype.kind not in "iub":
         raise TypeError(
             f"Invalid `{name}` dtype: received {arr.dtype}; expected integer class indices "
             f"(a 1-D array of int)."
-        )
-    if arr.ndim != 1:
-        raise ValueError(
-            f"Invalid `{name}`: received shape {tuple(arr.shape)}; expected a 1-D array of integer "
-            f"class indices (for one-hot labels pass labels.argmax(-1))."
         )
     if arr.size == 0:
         raise ValueError(f"Invalid `{name}`: received an empty array; expected at least one label.")
@@ -230,15 +264,22 @@ class BalancedSchedule:
     """The balanced index-batch schedule of an indexed dataset (see the module docstring).
 
     Args:
-        labels: 1-D integer class indices, one per sample (NumPy, sequence or native tensor).
+        labels: mode "exact"/"sampled": 1-D integer class indices, one per sample; mode
+            "repeat_factor"/"class_aware": (N, C) multi-hot rows of 0/1, one column per label
+            (NumPy, sequence or native tensor).
         batch_size: samples per batch *per replica*.
         class_fractions: target share of each class (non-negative, summing to 1; entry c is
-            class c). None: equal shares over the classes present in `labels`.
-        mode: "exact" (each batch holds exactly the largest-remainder count of each class) or
-            "sampled" (each slot's class drawn with probability f_c).
+            class c, or label c for mode="class_aware"). None: equal shares over the classes
+            (labels) present. Not used by mode="repeat_factor" (must be None).
+        mode: "exact" (each batch holds exactly the largest-remainder count of each class),
+            "sampled" (each slot's class drawn with probability f_c), "repeat_factor" (LVIS
+            repeat-factor sampling of multi-hot rows) or "class_aware" (each slot draws a label
+            with probability f_c, then the next sample of that label's pool).
+        repeat_threshold: t >= 0 of mode="repeat_factor" (see `compute_repeat_factors`).
         seed: non-negative integer; with the epoch it fixes every batch.
         steps_per_epoch: batches per epoch and replica; default
-            ceil(len(labels) / (batch_size * num_replicas)).
+            ceil(len(labels) / (batch_size * num_replicas)), and for mode="repeat_factor"
+            ceil(sum_i r_i / (batch_size * num_replicas)) (the expected length of one round).
         num_replicas: data-parallel replicas; each global batch has num_replicas * batch_size
             slots and each replica's share has the same exact composition.
     """
@@ -250,16 +291,33 @@ class BalancedSchedule:
         *,
         class_fractions: Any = None,
         mode: str = "exact",
+        repeat_threshold: float = DEFAULT_REPEAT_THRESHOLD,
         seed: int = 0,
         steps_per_epoch: Optional[int] = None,
         num_replicas: int = 1,
     ) -> None:
         self.mode = check_choice("mode", mode, MODES)
+        self.repeat_threshold = check_number("repeat_threshold", repeat_threshold, low=0.0)
         self.batch_size = check_integer("batch_size", batch_size, low=1)
         self.seed = check_integer("seed", seed, low=0)
         self.num_replicas = check_integer("num_replicas", num_replicas, low=1)
         steps = check_integer("steps_per_epoch", steps_per_epoch, low=1, allow_none=True)
-        labels = check_labels(labels)
+        self._sampled_starts: List[np.ndarray] = []
+        if self.mode in MULTI_LABEL_MODES:
+            self._init_multi_label(labels, class_fractions)
+        else:
+            self._init_single_label(labels, class_fractions)
+        self._sampled_starts.append(np.zeros(self.num_classes, dtype=np.int64))
+        width = self.batch_size * self.num_replicas
+        if self.mode == "repeat_factor":
+            expected = float(self.repeat_factors.sum())  # the expected length of one round
+            self.steps_per_epoch = steps or max(1, math.ceil(expected / width))
+        else:
+            self.steps_per_epoch = steps or -(-self.num_samples // width)
+        self._slot_dtype = _small_uint(self.num_classes)
+
+    def _init_single_label(self, labels: Any, class_fractions: Any) -> None:
+        labels = check_labels(labels, mode=self.mode)
         n = labels.shape[0]
         top = int(labels.max())
         if class_fractions is not None:
@@ -279,12 +337,38 @@ class BalancedSchedule:
         self.class_counts[: counts.shape[0]] = counts
         self.composition = batch_composition(self.fractions, self.batch_size, self.mode)
         self.num_samples = n
-        self.steps_per_epoch = steps or -(-n // (self.batch_size * self.num_replicas))
         self._index_dtype = np.int32 if n < 2**31 else np.int64
         self._order = np.argsort(small, kind="stable").astype(self._index_dtype, copy=False)
         self._offsets = np.concatenate([[0], np.cumsum(self.class_counts)])
-        self._slot_dtype = _small_uint(k)
-        self._sampled_starts: List[np.ndarray] = [np.zeros(k, dtype=np.int64)]
+
+    def _init_multi_label(self, labels: Any, class_fractions: Any) -> None:
+        # Only the positive entries are kept (CSR by label): memory O(N + positives).
+        n, k, rows, cols = multi_hot_positives(labels, "labels", mode=self.mode)
+        self.num_samples = n
+        self.num_classes = k
+        self._index_dtype = np.int32 if n < 2**31 else np.int64
+        small = cols.astype(_small_uint(k), copy=False)
+        self.class_counts = np.bincount(small, minlength=k).astype(np.int64)
+        if rows.size == 0 and self.mode == "class_aware":
+            raise ValueError(no_positive_labels_message(self.mode))
+        if self.mode == "repeat_factor":
+            if class_fractions is not None:
+                raise ValueError(fractions_unused_message(self.mode, class_fractions))
+            self.fractions = None
+            self.composition = None
+            self.repeat_factors = repeat_factors_from_positives(n, k, rows, cols, self.repeat_threshold)
+            # Split as detectron2 does: whole repeats plus a stochastically rounded fraction.
+            self._whole_repeats = np.floor(self.repeat_factors).astype(np.int64)
+            self._frac_repeats = self.repeat_factors - self._whole_repeats
+            self._round_ends: List[int] = [0]
+            return
+        if class_fractions is not None:
+            class_fractions = check_fractions("class_fractions", class_fractions, length=k)
+        self.fractions = resolve_fractions(class_fractions, self.class_counts)
+        self.composition = batch_composition(self.fractions, self.batch_size, self.mode)
+        # Label c's pool: the rows holding label c (a row sits in the pool of each of its labels).
+        self._order = rows[np.argsort(small, kind="stable")].astype(self._index_dtype, copy=False)
+        self._offsets = np.concatenate([[0], np.cumsum(self.class_counts)])
 
     def __len__(self) -> int:
         return self.steps_per_epoch
@@ -303,6 +387,14 @@ class BalancedSchedule:
             rng.shuffle(slots)
             slots = slots.reshape(rows, self.batch_size)
         return slots, np.asarray(totals, dtype=np.int64)
+
+    def slot_classes(self, epoch: int = 0) -> np.ndarray:
+        """The class (label, for mode="class_aware") each slot of `epoch` was drawn for, shaped
+        like `epoch_batches(epoch)`; not defined for mode="repeat_factor" (no per-slot label)."""
+        epoch = check_integer("epoch", epoch, low=0)
+        check_choice("mode", self.mode, ("exact", "sampled", "class_aware"))  # repeat_factor has no slot classes
+        slots, _ = self._slot_classes(epoch)
+        return slots.reshape(self.steps_per_epoch, self.num_replicas * self.batch_size).astype(np.int64)
 
     def _starts(self, epoch: int, totals: np.ndarray) -> np.ndarray:
         # Where each class's pool pointer stands at the start of `epoch`.
@@ -339,6 +431,10 @@ class BalancedSchedule:
         """Global index batches of `epoch`: int64 array (steps_per_epoch, num_replicas *
         batch_size); replica r's batch is columns [r * batch_size, (r + 1) * batch_size)."""
         epoch = check_integer("epoch", epoch, low=0)
+        width = self.num_replicas * self.batch_size
+        if self.mode == "repeat_factor":
+            size = self.steps_per_epoch * width
+            return self._repeat_stream(epoch * size, size).reshape(self.steps_per_epoch, width)
         slots, totals = self._slot_classes(epoch)
         starts = self._starts(epoch, totals)
         flat_slots = slots.reshape(-1)
@@ -351,7 +447,41 @@ class BalancedSchedule:
             t = int(totals[c])
             out[by_class[pos : pos + t]] = self._pool(int(c), int(starts[c]), t)
             pos += t
-        return out.reshape(self.steps_per_epoch, self.num_replicas * self.batch_size)
+        return out.reshape(self.steps_per_epoch, width)
+
+    # -- mode="repeat_factor": detectron2's endless stream of shuffled rounds -----------
+    def _round_repeats(self, j: int) -> Tuple[np.ndarray, np.random.Generator]:
+        # Round j holds sample i floor(r_i) times, plus once with probability frac(r_i).
+        rng = _rng(self.seed, j, _SALT_REPEAT)
+        extra = rng.random(self.num_samples) < self._frac_repeats
+        return self._whole_repeats + extra, rng
+
+    def repeat_round(self, j: int) -> np.ndarray:
+        """Round j of mode="repeat_factor": every index repeated by its stochastic rounding of
+        r_i, shuffled (detectron2's `_get_epoch_indices` then `randperm`); int64."""
+        j = check_integer("round", j, low=0)
+        repeats, rng = self._round_repeats(j)
+        indices = np.repeat(np.arange(self.num_samples, dtype=self._index_dtype), repeats)
+        return indices[_permutation(rng, indices.shape[0], np.int64)].astype(np.int64, copy=False)
+
+    def _repeat_stream(self, start: int, size: int) -> np.ndarray:
+        """Positions [start, start + size) of the rounds 0, 1, 2, ... laid end to end: epochs
+        cut this stream into equal pieces, so nothing is dropped or padded; a round may straddle
+        two epochs."""
+        ends = self._round_ends  # ends[j + 1] = where round j ends in the stream
+        while ends[-1] < start + size:
+            ends.append(ends[-1] + int(self._round_repeats(len(ends) - 1)[0].sum()))
+        first = int(np.searchsorted(ends, start, side="right")) - 1
+        out = np.empty(size, dtype=np.int64)
+        filled = 0
+        j = first
+        while filled < size:
+            lo = max(start - ends[j], 0)
+            hi = min(start + size - ends[j], ends[j + 1] - ends[j])
+            out[filled : filled + hi - lo] = self.repeat_round(j)[lo:hi]
+            filled += hi - lo
+            j += 1
+        return out
 
     def replica_batches(self, epoch: int = 0, rank: int = 0) -> np.ndarray:
         """Replica `rank`'s index batches of `epoch`: int64 array (steps_per_epoch, batch_size)."""
@@ -370,6 +500,7 @@ def balanced_schedule(
     *,
     class_fractions: Any = None,
     mode: str = "exact",
+    repeat_threshold: float = DEFAULT_REPEAT_THRESHOLD,
     seed: int = 0,
     steps_per_epoch: Optional[int] = None,
     num_replicas: int = 1,
@@ -383,6 +514,7 @@ def balanced_schedule(
         batch_size,
         class_fractions=class_fractions,
         mode=mode,
+        repeat_threshold=repeat_threshold,
         seed=seed,
         steps_per_epoch=steps_per_epoch,
         num_replicas=num_replicas,
@@ -424,9 +556,57 @@ def _class_of(value: Any, num_classes: int) -> int:
     return c
 
 
+def _ragged_ranges(lengths: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """For lengths (m,): the row of each of the sum(lengths) items and its rank in its row."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    total = int(lengths.sum())
+    row = np.repeat(np.arange(lengths.shape[0], dtype=np.int64), lengths)
+    within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return row, within
+
+
+def _distinct_per_row(rng: np.random.Generator, lengths: np.ndarray, population: int) -> np.ndarray:
+    """lengths[j] draws from range(population) for each row j, in row order, distinct within a
+    row when it has at most `population` items (else uniform with replacement)."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    row, within = _ragged_ranges(lengths)
+    picks = np.empty(row.shape[0], dtype=np.int64)
+    long_rows = lengths[row] > population
+    picks[long_rows] = rng.integers(0, population, int(long_rows.sum()), dtype=np.int64)
+    short = ~long_rows
+    if not short.any():
+        return picks
+    longest = int(lengths[lengths <= population].max())
+    if 4 * longest >= population:
+        # A large share of a small ring: the head of a random permutation per row.
+        m = lengths.shape[0]
+        perms = rng.permuted(np.broadcast_to(np.arange(population, dtype=np.int64), (m, population)), axis=1)
+        picks[short] = perms[row[short], within[short]]
+        return picks
+    # A small share of a large ring: uniform draws, the rare repeats within a row redrawn.
+    sub_row = row[short]
+    sub = rng.integers(0, population, sub_row.shape[0], dtype=np.int64)
+    while True:
+        key = sub_row * population + sub
+        order = np.argsort(key, kind="stable")
+        dup = np.zeros(sub.shape[0], dtype=bool)
+        dup[order[1:]] = key[order[1:]] == key[order[:-1]]
+        if not dup.any():
+            picks[short] = sub
+            return picks
+        sub[dup] = rng.integers(0, population, int(dup.sum()), dtype=np.int64)
+
+
 class StreamBalancer:
-    """Balanced batches from a stream in one pass with per-class buffers (see the module
-    docstring for the algorithm and its cost).
+    """Balanced batches from a stream in one pass with a ring of the last `buffer_size`
+    elements per class, processed a chunk at a time (see the module docstring).
+
+    The balancing works on *slots*, never on the elements: `step` takes a chunk's class
+    indices and the small state, and returns where each element goes in the per-class rings
+    and which ring slots make up each batch emitted after the chunk. The caller moves the
+    data: tf_impl does it inside the tf.data graph (a scatter into the rings and a gather per
+    chunk), torch_impl and `batches` in Python. Both call this same NumPy `step`, so the same
+    elements in the same order give the same batches.
 
     Args:
         batch_size: elements per emitted batch.
@@ -435,7 +615,7 @@ class StreamBalancer:
             not known in advance).
         mode: "exact" or "sampled", as for indexed sources.
         seed: non-negative integer; with the epoch (and stream id) it fixes every choice.
-        buffer_size: per-class capacity of the fresh FIFO and of the replay ring.
+        buffer_size: per-class ring capacity: the last `buffer_size` elements of each class.
     """
 
     def __init__(
@@ -448,7 +628,7 @@ class StreamBalancer:
         seed: int = 0,
         buffer_size: int = DEFAULT_BUFFER_SIZE,
     ) -> None:
-        self.mode = check_choice("mode", mode, MODES)
+        self.mode = check_choice("mode", mode, STREAM_MODES)
         self.batch_size = check_integer("batch_size", batch_size, low=1)
         self.seed = check_integer("seed", seed, low=0)
         self.buffer_size = check_integer("buffer_size", buffer_size, low=1)
@@ -456,97 +636,144 @@ class StreamBalancer:
         self.fractions = resolve_fractions(class_fractions, num_classes=num_classes)
         self.num_classes = self.fractions.shape[0]
         self.composition = batch_composition(self.fractions, self.batch_size, self.mode)
+        # Half a ring per chunk: after a chunk's batches no class holds more than `_spill`
+        # fresh elements, so the next chunk's writes never overwrite a fresh one.
+        self.chunk_size = max(1, self.buffer_size // 2)
+        self._spill = self.buffer_size - self.chunk_size
+        self._requested = self.fractions > 0
+        # Ring slot c * buffer_size + j holds class c's element j; the last slot takes the
+        # elements of classes with fraction 0, which are never emitted.
+        self.num_slots = self.num_classes * self.buffer_size + 1
+
+    def initial_state(self) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(write position, elements seen, fresh elements) per class, and batches emitted."""
+        k = self.num_classes
+        return np.zeros(k, np.int64), np.zeros(k, np.int64), np.zeros(k, np.int64), np.zeros((), np.int64)
+
+    def step(
+        self,
+        epoch: int,
+        classes: np.ndarray,
+        write: np.ndarray,
+        seen: np.ndarray,
+        fresh: np.ndarray,
+        emitted: Any,
+        final: bool,
+        stream_id: int = 0,
+    ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """One chunk: returns (ring slot of each element, (m, batch_size) ring slots of the m
+        batches emitted now, and the new write, seen, fresh, emitted). `final` marks the end of
+        the pass: the remaining fresh elements are flushed. Pure: the state is the arguments."""
+        k, cap = self.num_classes, self.buffer_size
+        classes = np.asarray(classes, dtype=np.int64).reshape(-1)
+        out_of_range = (classes < 0) | (classes >= k)
+        if np.any(out_of_range):
+            c = int(classes[out_of_range][0])
+            raise ValueError(f"{index_message('class_fn output', k, None)}; received {c}.")
+        write, seen, fresh = (np.array(a, dtype=np.int64, copy=True) for a in (write, seen, fresh))
+        t = int(emitted)
+        counts = np.bincount(classes, minlength=k)
+        # Rank of each element among its class in this chunk (a stable grouping by class).
+        order = np.argsort(classes, kind="stable")
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        rank = np.empty(classes.shape[0], dtype=np.int64)
+        rank[order] = np.arange(classes.shape[0]) - np.repeat(starts, counts)
+        slots = classes * cap + (write[classes] + rank) % cap
+        slots[~self._requested[classes]] = self.num_slots - 1
+        write = (write + counts) % cap
+        seen += counts
+        fresh = np.minimum(fresh + counts, cap)  # beyond a full ring the oldest are overwritten
+        waiting = bool(np.any(self._requested & (seen == 0)))
+        if final and waiting:  # a requested class never appeared: this raises
+            _check_requested_present(self.fractions, seen, "the stream")
+        refs = np.zeros((0, self.batch_size), dtype=np.int64)
+        if not waiting:
+            # One generator per step, keyed by the batches emitted so far (a step that emits
+            # nothing leaves the next one the same draws).
+            rng = _rng(self.seed, epoch, stream_id, t, _SALT_STREAM)
+            needs, before = self._batch_needs(rng, fresh, final)
+            refs = self._emit(rng, needs, before, write, seen, fresh)
+            fresh = np.maximum(fresh - needs.sum(axis=0), 0)
+            t += needs.shape[0]
+        return slots, refs, write, seen, fresh, np.asarray(t, dtype=np.int64)
+
+    def _batch_needs(self, rng: np.random.Generator, fresh: np.ndarray, final: bool) -> Tuple[np.ndarray, np.ndarray]:
+        """The class counts of the batches this step emits, (m, K), and the fresh elements of
+        each class consumed before each batch, (m, K).
+
+        Batch j is emitted while some class has a full share of fresh elements for it, or
+        holds more than `_spill` fresh ones (it must spill before the next chunk could
+        overwrite them); at the end of the pass, while some class in it has fresh ones. Each
+        batch takes min(fresh, need) fresh elements per class, so the fresh count before batch
+        j is max(0, fresh - (needs of the batches before j)): the stopping batch is found for
+        a whole block of drawn batches at once.
+        """
+        k, b = self.num_classes, self.batch_size
+        block = max(4, 2 * int(-(-fresh.sum() // b)) + 2)
+        needs = np.zeros((0, k), dtype=np.int64)
+        while True:
+            if self.mode == "exact":
+                more = np.broadcast_to(self.composition, (block, k))
+            else:
+                more = rng.multinomial(b, self.fractions, size=block)
+            needs = np.concatenate([needs, more.astype(np.int64)])
+            before = np.cumsum(needs, axis=0) - needs
+            left = np.maximum(fresh - before, 0)
+            active = needs > 0
+            if final:
+                go = (active & (left > 0)).any(axis=1)
+            else:
+                go = (active & (left >= needs)).any(axis=1) | (left > self._spill).any(axis=1)
+            if not go.all():
+                m = int(np.argmin(go))
+                return needs[:m], before[:m]
+
+    def _emit(self, rng: np.random.Generator, needs: np.ndarray, before: np.ndarray, write: np.ndarray, seen: np.ndarray, fresh: np.ndarray) -> np.ndarray:
+        """The ring slots of the batches with class counts `needs` (m, K): per class, fresh
+        elements oldest first, then replays drawn at random from the class's ring (its last
+        min(seen, cap) elements), without replacement within a batch when the ring is large
+        enough; each batch then shuffled. Vectorised over the batches."""
+        m, k = needs.shape
+        cap, b = self.buffer_size, self.batch_size
+        if m == 0:
+            return np.zeros((0, b), dtype=np.int64)
+        take = np.minimum(needs, np.maximum(fresh - before, 0))  # fresh elements per batch and class
+        rest = needs - take
+        rows, slots = [], []
+        for c in np.flatnonzero(needs.sum(axis=0)).tolist():
+            # Offsets from class c's write position: its fresh run is -fresh .. -1, its ring
+            # -valid .. -1.
+            fresh_row, within = _ragged_ranges(take[:, c])
+            replay_row, _ = _ragged_ranges(rest[:, c])
+            valid = int(min(seen[c], cap))
+            offsets = np.concatenate([
+                before[fresh_row, c] + within - int(fresh[c]),
+                _distinct_per_row(rng, rest[:, c], valid) - valid,
+            ])
+            rows.append(np.concatenate([fresh_row, replay_row]))
+            slots.append(c * cap + (write[c] + offsets) % cap)
+        row = np.concatenate(rows)
+        slot = np.concatenate(slots)
+        # Every batch has exactly b slots: group them by batch, keeping the class order.
+        batches = slot[np.argsort(row, kind="stable")].reshape(m, b)
+        return rng.permuted(batches, axis=1)
 
     def batches(self, pairs: Iterable[Tuple[Any, Any]], epoch: int = 0, stream_id: int = 0) -> Iterator[List[Any]]:
-        """Consumes `(class, element)` pairs once; yields lists of `batch_size` elements."""
+        """Consumes `(class, element)` pairs once; yields lists of `batch_size` elements (the
+        Python driver of `step`, used by torch_impl; tf_impl runs `step` in the tf.data graph)."""
         epoch = check_integer("epoch", epoch, low=0)
-        rng = _rng(self.seed, epoch, stream_id, _SALT_STREAM)
-        k, cap = self.num_classes, self.buffer_size
-        requested = (self.fractions > 0).tolist()
-        fresh: List[List[Any]] = [[] for _ in range(k)]
-        ring: List[List[Any]] = [[] for _ in range(k)]
-        ring_pos = [0] * k
-        seen = [False] * k
-        missing = sum(requested)
-
-        def next_need() -> List[int]:
-            if self.mode == "exact":
-                return self.composition.tolist()
-            return rng.multinomial(self.batch_size, self.fractions).tolist()
-
-        def count_short() -> int:
-            return sum(1 for c in range(k) if len(fresh[c]) < need[c])
-
-        def take_random(items: List[Any], count: int) -> List[Any]:
-            # Partial Fisher-Yates with swap-pop: a uniform draw without replacement, O(count).
-            u = rng.random(count).tolist()
-            out = []
-            for i in range(count):
-                j = int(u[i] * len(items))
-                out.append(items[j])
-                items[j] = items[-1]
-                items.pop()
-            return out
-
-        def emit() -> List[Any]:
-            nonlocal need, short
-            batch: List[Any] = []
-            for c in range(k):
-                n = need[c]
-                if n == 0:
-                    continue
-                got = take_random(fresh[c], min(n, len(fresh[c])))
-                rest = n - len(got)
-                replays: List[Any] = []
-                if rest:
-                    # Replays come from earlier emissions when there are any.
-                    pool = ring[c] if ring[c] else got
-                    m = len(pool)
-                    idx = rng.choice(m, rest, replace=False) if rest <= m else rng.integers(0, m, rest)
-                    replays = [pool[i] for i in idx.tolist()]
-                r = ring[c]
-                for e in got:
-                    if len(r) < cap:
-                        r.append(e)
-                    else:
-                        r[ring_pos[c]] = e
-                        ring_pos[c] = (ring_pos[c] + 1) % cap
-                batch.extend(got)
-                batch.extend(replays)
-            order = rng.permutation(len(batch)).tolist()
-            need = next_need()
-            short = count_short()
-            return [batch[i] for i in order]
-
-        def must_emit() -> bool:
-            # Every class has a fresh share, or some fresh buffer is full and must spill.
-            return short == 0 or any(len(q) >= cap for q in fresh)
-
-        need = next_need()
-        short = count_short()
-        for value, element in pairs:
-            c = _class_of(value, k)
-            if not requested[c]:
-                continue
-            q = fresh[c]
-            q.append(element)
-            if len(q) == need[c]:
-                short -= 1
-            if missing:
-                if not seen[c]:
-                    seen[c] = True
-                    missing -= 1
-                if missing:
-                    if len(q) > cap:  # waiting for a rare class: drop a random element
-                        take_random(q, 1)
-                        short = count_short()
-                    continue
-                while must_emit():  # the last missing class just appeared
-                    yield emit()
-            elif short == 0 or len(q) >= cap:
-                while must_emit():
-                    yield emit()
-        if missing:  # a requested class never appeared: this raises
-            _check_requested_present(self.fractions, np.asarray(seen, dtype=np.int64), "the stream")
-        while any(need[c] > 0 and fresh[c] for c in range(k)):
-            yield emit()
+        k = self.num_classes
+        ring = np.empty(self.num_slots, dtype=object)
+        write, seen, fresh, emitted = self.initial_state()
+        it = iter(pairs)
+        final = False
+        while not final:
+            chunk = list(itertools.islice(it, self.chunk_size))
+            # Every chunk, then an empty final one that flushes: tf.data's order of steps.
+            final = not chunk
+            classes = np.fromiter((_class_of(value, k) for value, _ in chunk), dtype=np.int64, count=len(chunk))
+            slots, refs, write, seen, fresh, emitted = self.step(epoch, classes, write, seen, fresh, emitted, final, stream_id)
+            for slot, (_, element) in zip(slots.tolist(), chunk):
+                ring[slot] = element
+            for row in refs.tolist():
+                yield [ring[i] for i in row]

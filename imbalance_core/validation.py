@@ -434,3 +434,52 @@ def mutable_class_weight_message(loss: Any) -> str:
     return (f"Invalid `loss`: received {type(loss).__name__}; expected a loss whose class weights can "
             f"change during training (a `class_weight` variable in Keras, a buffer in torch), such as "
             f"LDAMLoss.")
+
+
+# -- multi-label batch sampling (mode="repeat_factor" / "class_aware") and repeat factors ----
+
+
+def class_index_labels_message(mode: str, shape: tuple) -> str:
+    """Single-label modes take 1-D class indices; points multi-hot rows to the multi-label modes."""
+    return (f"Invalid `labels`: received shape {tuple(shape)}; mode={mode!r} expects a 1-D array of "
+            f"integer class indices (for one-hot labels pass labels.argmax(-1); for multi-hot rows "
+            f"(N, C) use mode='repeat_factor' or mode='class_aware').")
+
+
+def multi_hot_shape_message(name: str, shape: tuple, mode: Optional[str] = None) -> str:
+    """Multi-label modes and compute_repeat_factors take (N, C) multi-hot rows."""
+    who = f"mode={mode!r}" if mode is not None else "compute_repeat_factors"
+    hint = " (for 1-D class indices use mode='exact' or mode='sampled')" if mode is not None else ""
+    return (f"Invalid `{name}`: received shape {tuple(shape)}; {who} expects multi-hot rows of "
+            f"shape (N, C), one 0/1 column per label{hint}.")
+
+
+def multi_hot_dtype_message(name: str, dtype_text: str) -> str:
+    return (f"Invalid `{name}` dtype: received {dtype_text}; expected bool, integer or floating "
+            f"multi-hot rows of 0/1.")
+
+
+def multi_hot_values_message(name: str, values: Any) -> str:
+    return f"Invalid `{name}`: multi-hot rows must hold 0 or 1; received {describe(values)}."
+
+
+def empty_labels_message(name: str) -> str:
+    return f"Invalid `{name}`: received an empty array; expected at least one label."
+
+
+def fractions_unused_message(mode: str, value: Any) -> str:
+    """mode="repeat_factor" derives every sample's share from the repeat factors."""
+    return (f"Invalid `class_fractions`: received {describe(value)}; mode={mode!r} takes no class "
+            f"fractions (the repeat factors, set by `repeat_threshold`, decide each sample's "
+            f"share); pass None, or use mode='class_aware'.")
+
+
+def no_positive_labels_message(mode: str) -> str:
+    return (f"Invalid `labels`: received multi-hot rows without a single positive entry; "
+            f"mode={mode!r} needs at least one sample of some label.")
+
+
+def stream_element_shape_message(shape: tuple) -> str:
+    """tf_impl.data.balance_dataset keeps per-class rings of elements: their shapes must be known."""
+    return (f"Invalid `dataset`: an element has shape {tuple(shape)} with unknown dimensions; "
+            f"balance_dataset needs fully known element shapes (e.g. pad or resize in a map first).")

@@ -308,3 +308,41 @@ def test_fit_class_weight_takes_the_argmax_of_multi_hot_labels():
     # The effective weights of the positive entries differ, and so do the losses.
     assert not np.allclose(np.broadcast_to(w_sample[:, None], y.shape)[y == 1], np.broadcast_to(pos_weight, y.shape)[y == 1])
     assert abs(right - fit_loss) > 0.1 * abs(right)
+
+
+# --------------------------------------------------------------------------------------------
+# Repeat factors (LVIS, detectron2's repeat_factors_from_category_frequency)
+# --------------------------------------------------------------------------------------------
+
+
+def test_repeat_factors_equal_detectron2_from_native_tensors(fe):
+    from tests.test_schedule import FIXED_MULTI_HOT, _detectron2_repeat_factors
+
+    cw, as_tensor = fe
+    for rows, t in FIXED_MULTI_HOT:
+        expected = _detectron2_repeat_factors(rows, t)
+        for labels in (rows, as_tensor(rows)):
+            r = cw.compute_repeat_factors(labels, repeat_threshold=t)
+            assert isinstance(r, np.ndarray) and r.dtype == np.float64
+            np.testing.assert_array_equal(r, expected)
+
+
+@pytest.mark.parametrize(
+    "multi_hot, kwargs, error, message",
+    [
+        (np.array([0, 1, 1]), {}, ValueError,
+         "Invalid `multi_hot`: received shape (3,); compute_repeat_factors expects multi-hot rows of shape (N, C), one 0/1 column per label."),
+        (np.array([[0, 3]]), {}, ValueError, "Invalid `multi_hot`: multi-hot rows must hold 0 or 1; received [3] (shape (1,))."),
+        (np.eye(2), {"repeat_threshold": float("nan")}, ValueError,
+         "Invalid `repeat_threshold`: received nan; expected a finite number >= 0."),
+        (np.zeros((0, 2)), {}, ValueError, "Invalid `multi_hot`: received an empty array; expected at least one label."),
+    ],
+)
+def test_repeat_factors_bad_input_same_error_in_both(multi_hot, kwargs, error, message):
+    messages = []
+    for front in (_tf_front, _torch_front):
+        cw, _ = front()
+        with pytest.raises(error) as info:
+            cw.compute_repeat_factors(multi_hot, **kwargs)
+        messages.append(str(info.value))
+    assert messages == [message, message]

@@ -172,6 +172,12 @@ BAD = [
     dict(labels=np.array([0, 1]), batch_size=2, num_replicas=1.5),
     dict(labels=np.array([0, 1]), batch_size=2, seed=-3),
     dict(labels=np.array([0, 1]), batch_size=2, steps_per_epoch=0),
+    dict(labels=np.array([0, 1, 1]), batch_size=2, mode="repeat_factor"),
+    dict(labels=np.array([0, 1, 1]), batch_size=2, mode="class_aware"),
+    dict(labels=np.array([[1, 0], [1, 1]]), batch_size=2, mode="exact"),
+    dict(labels=np.array([[1, 0], [2, 1]]), batch_size=2, mode="class_aware"),
+    dict(labels=np.eye(2), batch_size=2, mode="repeat_factor", class_fractions=[0.5, 0.5]),
+    dict(labels=np.eye(2), batch_size=2, mode="repeat_factor", repeat_threshold=-1.0),
 ]
 
 
@@ -249,3 +255,121 @@ def test_balance_dataset_errors():
     missing = balance_dataset(_records(y), lambda e: e[1], 6, num_classes=3)
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"class 2 is requested .* but has no samples in the stream"):
         list(missing)
+
+
+# ------------------------------------------------------ multi-label modes (issue 12, item 1)
+
+
+def _multi_hot(n, label_fractions, seed=0):
+    rng = np.random.default_rng(seed)
+    return (rng.random((n, len(label_fractions))) < np.asarray(label_fractions)).astype(np.float32)
+
+
+MULTI_LABEL = [
+    dict(mode="repeat_factor", repeat_threshold=0.05),
+    dict(mode="repeat_factor", repeat_threshold=0.2, num_replicas=2, seed=3, steps_per_epoch=9),
+    dict(mode="class_aware"),
+    dict(mode="class_aware", class_fractions=[0.1, 0.2, 0.3, 0.4], num_replicas=3, seed=5),
+]
+
+
+@pytest.mark.parametrize("kwargs", MULTI_LABEL)
+def test_multi_label_same_index_batches_as_torch(kwargs):
+    torch_data = pytest.importorskip("torch_impl.data")
+    rows = _multi_hot(900, [0.5, 0.1, 0.02, 0.005])
+    ds = balanced_batches({"idx": np.arange(900)}, rows, 12, **kwargs)
+    replicas = kwargs.get("num_replicas", 1)
+    samplers = [torch_data.BalancedBatchSampler(rows, 12, rank=r, **kwargs) for r in range(replicas)]
+    sched = BalancedSchedule(rows, 12, **kwargs)
+    assert int(ds.cardinality()) == len(samplers[0]) == sched.steps_per_epoch
+    for epoch in range(2):
+        batches = []
+        for xb, yb in ds.as_numpy_iterator():
+            np.testing.assert_array_equal(yb, rows[xb["idx"]])  # the multi-hot rows travel with x
+            assert yb.shape == (12 * replicas, 4) and yb.dtype == np.float32
+            batches.append(xb["idx"])
+        batches = np.stack(batches)
+        np.testing.assert_array_equal(batches, sched.epoch_batches(epoch))
+        torch_batches = np.concatenate([np.array(list(s)) for s in samplers], axis=1)
+        np.testing.assert_array_equal(batches, torch_batches)
+
+
+def test_multi_label_model_fit_with_repeat_factors():
+    import keras
+
+    rows = _multi_hot(600, [0.5, 0.1, 0.02])
+    x = (rows @ np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], dtype=np.float32)).astype("float32")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
+    model.compile("sgd", keras.losses.BinaryCrossentropy(from_logits=True))
+    ds = balanced_batches(x, rows, 16, mode="repeat_factor", repeat_threshold=0.1)
+    history = model.fit(ds, epochs=2, verbose=0, shuffle=False)
+    assert len(history.history["loss"]) == 2 and np.isfinite(history.history["loss"]).all()
+
+
+# ------------------------------------------- balance_dataset inside the graph (issue 10, item 4)
+
+
+def test_balance_dataset_python_runs_once_per_chunk_not_per_element(monkeypatch):
+    from imbalance_core.schedule import StreamBalancer
+
+    calls = {"step": 0, "class_fn": 0}
+    step = StreamBalancer.step
+
+    def counted_step(self, *args, **kwargs):
+        calls["step"] += 1
+        return step(self, *args, **kwargs)
+
+    def class_fn(e):
+        calls["class_fn"] += 1  # runs while tracing only
+        return e[1]
+
+    monkeypatch.setattr(StreamBalancer, "step", counted_step)
+    y = _labels(3_000, [0.9, 0.1], seed=1)
+    ds = balance_dataset(_records(y), class_fn, 20, num_classes=2, buffer_size=200)  # chunks of 100
+    traced = calls["class_fn"]
+    for epoch in range(2):
+        calls["step"] = 0
+        rows = sum(int(yb.shape[0]) for _, yb in ds)
+        assert rows > 3_000
+        assert calls["step"] == 3_000 // 100 + 1  # one NumPy step per chunk, plus the final flush
+    assert calls["class_fn"] == traced  # never called per element
+
+
+def test_balance_dataset_sampled_dict_elements_same_batches_as_torch():
+    import torch
+
+    from torch_impl.data import balance_dataset as torch_balance
+
+    y = _labels(2_000, [0.6, 0.3, 0.1], seed=6)
+    feat = np.random.default_rng(2).normal(size=(2_000, 3)).astype(np.float32)
+    records = tf.data.Dataset.from_tensor_slices({"idx": np.arange(2_000), "feat": feat, "label": y})
+    kw = dict(class_fractions=[0.2, 0.3, 0.5], mode="sampled", seed=4, buffer_size=100)
+    ds = balance_dataset(records, lambda e: e["label"], 16, **kw)
+    source = [{"idx": torch.tensor(i), "feat": torch.from_numpy(feat[i]), "label": torch.tensor(int(y[i]))} for i in range(2_000)]
+    twin = torch_balance(source, lambda item: item["label"], 16, **kw)
+    tf_batches = list(ds.as_numpy_iterator())
+    torch_batches = list(twin)
+    assert len(tf_batches) == len(torch_batches) > 100
+    counts = np.zeros(3)
+    for a, b in zip(tf_batches, torch_batches):
+        np.testing.assert_array_equal(a["idx"], b["idx"].numpy())
+        np.testing.assert_array_equal(a["label"], y[a["idx"]])
+        np.testing.assert_array_equal(a["feat"], feat[a["idx"]])
+        counts += np.bincount(a["label"], minlength=3)
+    from scipy import stats
+
+    _, p = stats.chisquare(counts, np.array([0.2, 0.3, 0.5]) * counts.sum())
+    assert p > 1e-3  # the sampled shares
+
+
+def test_balance_dataset_needs_known_element_shapes():
+    ragged = tf.data.Dataset.from_generator(
+        lambda: iter([(np.zeros(2, np.float32), 0)]),
+        output_signature=(tf.TensorSpec((None,), tf.float32), tf.TensorSpec((), tf.int64)),
+    )
+    with pytest.raises(ValueError) as info:
+        balance_dataset(ragged, lambda e: e[1], 4, num_classes=2)
+    assert str(info.value) == (
+        "Invalid `dataset`: an element has shape (None,) with unknown dimensions; balance_dataset needs "
+        "fully known element shapes (e.g. pad or resize in a map first)."
+    )

@@ -376,3 +376,65 @@ def test_balanced_batches_on_cuda_gather_on_the_device_without_sync():
         assert xb["f"].device.type == "cuda" and yb.device.type == "cuda" and xb["i"].device.type == "cpu"
         assert torch.equal(xb["f"].cpu(), xc["f"]) and torch.equal(xb["i"], xc["i"])
         assert torch.equal(yb.cpu(), yc)
+
+
+# ------------------------------------------------------ multi-label modes (issue 12, item 1)
+
+
+def _multi_hot(n, label_fractions, seed=0):
+    rng = np.random.default_rng(seed)
+    return (rng.random((n, len(label_fractions))) < np.asarray(label_fractions)).astype(np.float32)
+
+
+MULTI_LABEL = [
+    dict(mode="repeat_factor", repeat_threshold=0.05),
+    dict(mode="repeat_factor", repeat_threshold=0.2, num_replicas=2, rank=1, seed=3, steps_per_epoch=9),
+    dict(mode="class_aware"),
+    dict(mode="class_aware", class_fractions=[0.1, 0.2, 0.3, 0.4], num_replicas=3, rank=2, seed=5),
+]
+
+
+@pytest.mark.parametrize("kwargs", MULTI_LABEL)
+def test_multi_label_balanced_batches_same_batches_as_the_sampler(kwargs):
+    rows = _multi_hot(900, [0.5, 0.1, 0.02, 0.005])
+    batches = balanced_batches(torch.arange(900), torch.as_tensor(rows), 12, **kwargs)
+    sampler = BalancedBatchSampler(torch.as_tensor(rows), 12, **kwargs)
+    sched_kw = {k: v for k, v in kwargs.items() if k != "rank"}
+    sched = BalancedSchedule(rows, 12, **sched_kw)
+    assert len(batches) == len(sampler) == sched.steps_per_epoch
+    for epoch in range(2):
+        expected = list(sampler)
+        got = list(batches)
+        assert len(got) == len(expected)
+        for (xb, yb), idx in zip(got, expected):
+            assert xb.tolist() == idx
+            assert yb.shape == (12, 4) and yb.dtype == torch.float32
+            np.testing.assert_array_equal(yb.numpy(), rows[idx])  # the multi-hot rows travel with x
+        np.testing.assert_array_equal(np.array(expected), sched.replica_batches(epoch, kwargs.get("rank", 0)))
+
+
+@pytest.mark.parametrize("mode", ["repeat_factor", "class_aware"])
+def test_multi_label_ranks_partition_the_global_batch(mode):
+    rows = _multi_hot(1_000, [0.4, 0.05, 0.01])
+    kw = dict(mode=mode, repeat_threshold=0.1, num_replicas=4, seed=2)
+    parts = [np.array(list(BalancedBatchSampler(rows, 8, rank=r, **kw))) for r in range(4)]
+    glob = BalancedSchedule(rows, 8, **kw).epoch_batches(0)
+    np.testing.assert_array_equal(np.concatenate(parts, axis=1), glob)
+
+
+def test_multi_label_dataloader_with_the_sampler():
+    rows = _multi_hot(600, [0.5, 0.1, 0.02])
+    sampler = BalancedBatchSampler(rows, 10, mode="class_aware", seed=4)
+    loader = DataLoader(TensorDataset(torch.arange(600), torch.as_tensor(rows)), batch_sampler=sampler)
+    expected = BalancedSchedule(rows, 10, mode="class_aware", seed=4).epoch_batches(0)
+    got = [xb.numpy() for xb, _ in loader]
+    np.testing.assert_array_equal(np.stack(got), expected)
+
+
+def test_multi_label_errors():
+    with pytest.raises(ValueError, match=r"mode='repeat_factor' expects multi-hot rows of shape \(N, C\)"):
+        BalancedBatchSampler(torch.tensor([0, 1, 1]), 2, mode="repeat_factor")
+    with pytest.raises(ValueError, match=r"mode='exact' expects a 1-D array of integer class indices"):
+        balanced_batches(torch.zeros(2), torch.eye(2), 2)
+    with pytest.raises(ValueError, match=r"Invalid `repeat_threshold`: received -1; expected a finite number >= 0\."):
+        balanced_batches(torch.zeros(2), torch.eye(2), 2, mode="repeat_factor", repeat_threshold=-1)

@@ -209,15 +209,19 @@ def test_stream_balancer_exact_and_every_element_once(buffer_size):
 
 
 def test_stream_balancer_bounded_buffers_and_sampled():
-    # The minority appears only at the end: the majority beyond buffer_size is dropped.
+    # The minority appears only late: until then each class's ring keeps its last buffer_size
+    # elements and the older ones are lost for the epoch.
     y = np.array([0] * 500 + [1] * 20 + [0] * 100)
     bal = StreamBalancer(4, num_classes=2, buffer_size=50)
+    assert bal.chunk_size == 25
     batches = list(bal.batches(((int(c), i) for i, c in enumerate(y))))
     for b in batches:
         assert (y[b] == 1).sum() == 2
     emitted = np.concatenate(batches)
     early = np.unique(emitted[emitted < 500])
-    assert early.size == 50  # of the 500 early majority elements only a buffer's worth is kept
+    # The chunk 500..524 brings the minority and majority 520..524, which overwrite 450..454:
+    # the ring then holds majority 455..499 and 520..524, the last 50 seen.
+    np.testing.assert_array_equal(early, np.arange(455, 500))
     np.testing.assert_array_equal(np.unique(emitted[emitted >= 500]), np.arange(500, 620))
     sampled = StreamBalancer(20, class_fractions=[0.25, 0.75], mode="sampled", seed=2)
     y = _labels(20_000, [0.5, 0.5], seed=4)
@@ -231,7 +235,7 @@ BAD_SCHEDULES = [
     (dict(labels=np.array([0.0, 1.0]), batch_size=2), TypeError,
      "Invalid `labels` dtype: received float64; expected integer class indices (a 1-D array of int)."),
     (dict(labels=np.zeros((4, 2), int), batch_size=2), ValueError,
-     "Invalid `labels`: received shape (4, 2); expected a 1-D array of integer class indices (for one-hot labels pass labels.argmax(-1))."),
+     "Invalid `labels`: received shape (4, 2); mode='exact' expects a 1-D array of integer class indices (for one-hot labels pass labels.argmax(-1); for multi-hot rows (N, C) use mode='repeat_factor' or mode='class_aware')."),
     (dict(labels=np.array([], int), batch_size=2), ValueError,
      "Invalid `labels`: received an empty array; expected at least one label."),
     (dict(labels=np.array([0, -1, 1]), batch_size=2), ValueError,
@@ -247,7 +251,7 @@ BAD_SCHEDULES = [
     (dict(labels=np.array([0, 1, 2]), batch_size=5, class_fractions=[0.9, 0.05, 0.05]), ValueError,
      "Invalid `batch_size`: received 5; mode='exact' needs at least one slot per requested class, but class 1 (fraction 0.05) gets 0 of 5 slots by largest-remainder rounding; use batch_size >= 20 or mode='sampled'."),
     (dict(labels=np.array([0, 1]), batch_size=2, mode="balanced"), ValueError,
-     "Invalid `mode`: received 'balanced'; allowed values are 'exact', 'sampled'."),
+     "Invalid `mode`: received 'balanced'; allowed values are 'exact', 'sampled', 'repeat_factor', 'class_aware'."),
     (dict(labels=np.array([0, 1]), batch_size=0), ValueError,
      "Invalid `batch_size`: received 0; expected an integer >= 1."),
     (dict(labels=np.array([0, 1]), batch_size=2.0), ValueError,
@@ -293,3 +297,251 @@ def test_stream_bad_input():
         list(bal.batches([(3, "a")]))
     with pytest.raises(TypeError, match=r"Invalid `class_fn` output dtype: received float64"):
         list(bal.batches([(np.float64(1.0), "a")]))
+
+
+# ------------------------------------------------------ multi-label modes (issue 12, item 1)
+
+from collections import defaultdict  # noqa: E402
+
+from imbalance_core.class_weights import compute_repeat_factors  # noqa: E402
+
+
+def _detectron2_repeat_factors(multi_hot, repeat_thresh):
+    """detectron2 `RepeatFactorTrainingSampler.repeat_factors_from_category_frequency`
+    (facebookresearch/detectron2, detectron2/data/samplers/distributed_sampler.py), transcribed
+    with a multi-hot row standing for an image's annotations (its category ids = the row's
+    positive columns). detectron2 returns the Python floats as a float32 tensor; they are kept
+    as float64 here, which is what ours returns."""
+    dataset_dicts = [{"annotations": [{"category_id": int(c)} for c in np.flatnonzero(row)]} for row in multi_hot]
+    category_freq = defaultdict(int)
+    for dataset_dict in dataset_dicts:
+        cat_ids = {ann["category_id"] for ann in dataset_dict["annotations"]}
+        for cat_id in cat_ids:
+            category_freq[cat_id] += 1
+    num_images = len(dataset_dicts)
+    for k, v in category_freq.items():
+        category_freq[k] = v / num_images
+    category_rep = {
+        cat_id: max(1.0, math.sqrt(repeat_thresh / cat_freq)) for cat_id, cat_freq in category_freq.items()
+    }
+    rep_factors = []
+    for dataset_dict in dataset_dicts:
+        cat_ids = {ann["category_id"] for ann in dataset_dict["annotations"]}
+        rep_factor = max({category_rep[cat_id] for cat_id in cat_ids}, default=1.0)
+        rep_factors.append(rep_factor)
+    return np.array(rep_factors, dtype=np.float64)
+
+
+def _detectron2_epoch_indices(repeat_factors, rands):
+    """detectron2 `RepeatFactorTrainingSampler._get_epoch_indices` (same file), transcribed in
+    NumPy, with the uniform draws `rands` passed in instead of torch.rand(generator)."""
+    int_part = np.trunc(repeat_factors)
+    frac_part = repeat_factors - int_part
+    rep_factors = int_part + (rands < frac_part).astype(np.float64)
+    indices = []
+    for dataset_index, rep_factor in enumerate(rep_factors):
+        indices.extend([dataset_index] * int(rep_factor))
+    return np.array(indices, dtype=np.int64)
+
+
+def _multi_hot(n, label_fractions, seed=0):
+    rng = np.random.default_rng(seed)
+    hot = rng.random((n, len(label_fractions))) < np.asarray(label_fractions)
+    return hot.astype(np.int8)
+
+
+FIXED_MULTI_HOT = [
+    # (rows, threshold): hand-made rows with empty rows, co-occurring labels and a label that
+    # never occurs; then random long-tailed rows at detectron2's default and larger thresholds.
+    (np.array([[1, 0, 0, 0], [1, 1, 0, 0], [0, 0, 0, 0], [1, 0, 1, 0], [1, 0, 0, 0]]), 0.5),
+    (np.array([[True, False], [False, False], [True, True]]), 0.9),
+    (_multi_hot(3_000, [0.4, 0.05, 0.004, 0.0007, 0.0003], seed=1), 0.001),
+    (_multi_hot(3_000, [0.4, 0.05, 0.004, 0.0007, 0.0003], seed=1).astype(np.float32), 0.03),
+    (_multi_hot(500, [0.9, 0.5, 0.1], seed=2), 0.0),
+]
+
+
+@pytest.mark.parametrize("case", range(len(FIXED_MULTI_HOT)))
+def test_repeat_factors_equal_detectron2(case):
+    rows, t = FIXED_MULTI_HOT[case]
+    r = compute_repeat_factors(rows, repeat_threshold=t)
+    assert r.dtype == np.float64 and r.shape == (rows.shape[0],)
+    np.testing.assert_array_equal(r, _detectron2_repeat_factors(rows, t))  # bit for bit
+    np.testing.assert_array_equal(BalancedSchedule(rows, 4, mode="repeat_factor", repeat_threshold=t).repeat_factors, r)
+
+
+def test_repeat_factor_hand_computed():
+    # f = (4/5, 1/5, 1/5, 0); t = 0.5: r_c = (1, sqrt(2.5), sqrt(2.5), -); the empty row gets 1.
+    rows, t = FIXED_MULTI_HOT[0]
+    np.testing.assert_allclose(compute_repeat_factors(rows, repeat_threshold=t), [1, 2.5**0.5, 1, 2.5**0.5, 1], rtol=0, atol=1e-15)
+    assert compute_repeat_factors(rows).tolist() == [1.0] * 5  # default t = 0.001: nothing is rare
+
+
+def test_repeat_round_is_detectron2_epoch_indices_shuffled():
+    from imbalance_core.schedule import _SALT_REPEAT, _rng
+
+    rows = _multi_hot(2_000, [0.3, 0.02, 0.003, 0.001], seed=3)
+    sched = BalancedSchedule(rows, 8, mode="repeat_factor", repeat_threshold=0.05, seed=11)
+    r = compute_repeat_factors(rows, repeat_threshold=0.05)
+    assert r.max() > 3  # several whole repeats as well as fractions
+    for j in (0, 1, 5):
+        rands = _rng(11, j, _SALT_REPEAT).random(rows.shape[0])  # the round's own uniforms
+        expected = _detectron2_epoch_indices(r, rands)
+        got = sched.repeat_round(j)
+        np.testing.assert_array_equal(np.sort(got), expected)  # the same multiset ...
+        assert not np.array_equal(got, expected)  # ... shuffled
+
+
+def test_repeat_counts_over_many_rounds_follow_the_factors():
+    # Per round, sample i appears floor(r_i) or floor(r_i) + 1 times, the latter with
+    # probability frac(r_i): over J rounds the extras are Binomial(J, frac_i), tested jointly.
+    rows = _multi_hot(1_000, [0.5, 0.05, 0.01, 0.002], seed=4)
+    sched = BalancedSchedule(rows, 16, mode="repeat_factor", repeat_threshold=0.1, seed=5)
+    r = sched.repeat_factors
+    whole, frac = np.floor(r), r - np.floor(r)
+    rounds = 300
+    extra = np.zeros(r.shape[0])
+    for j in range(rounds):
+        counts = np.bincount(sched.repeat_round(j), minlength=r.shape[0])
+        assert np.all((counts == whole) | (counts == whole + 1))
+        extra += counts - whole
+    fractional = frac > 0
+    assert fractional.sum() > 50
+    p = frac[fractional]
+    z2 = (extra[fractional] - rounds * p) ** 2 / (rounds * p * (1 - p))
+    pvalue = stats.chi2.sf(z2.sum(), df=int(fractional.sum()))
+    assert 1e-3 < pvalue < 1 - 1e-3
+    np.testing.assert_array_equal(extra[~fractional], 0)
+    # mean repeats converge on r (the sampler's promise in expectation)
+    np.testing.assert_allclose((whole * rounds + extra) / rounds, r, atol=0.12)
+
+
+def test_repeat_factor_wrong_factors_are_detected():
+    # The same statistic rejects counts drawn with a different threshold (the test can fail).
+    rows = _multi_hot(1_000, [0.5, 0.05, 0.01, 0.002], seed=4)
+    wrong = BalancedSchedule(rows, 16, mode="repeat_factor", repeat_threshold=0.12, seed=5)
+    r = compute_repeat_factors(rows, repeat_threshold=0.1)
+    whole, frac = np.floor(r), r - np.floor(r)
+    rounds = 300
+    extra = sum(np.bincount(wrong.repeat_round(j), minlength=1_000) for j in range(rounds)) - rounds * whole
+    keep = frac > 0
+    z2 = (extra[keep] - rounds * frac[keep]) ** 2 / (rounds * frac[keep] * (1 - frac[keep]))
+    assert stats.chi2.sf(z2.sum(), df=int(keep.sum())) < 1e-6
+
+
+@pytest.mark.parametrize("num_replicas, steps", [(1, None), (3, None), (2, 5)])
+def test_repeat_factor_epochs_cut_the_stream_of_rounds(num_replicas, steps):
+    rows = _multi_hot(700, [0.5, 0.03, 0.004], seed=6)
+    sched = BalancedSchedule(rows, 10, mode="repeat_factor", repeat_threshold=0.05, seed=2,
+                             num_replicas=num_replicas, steps_per_epoch=steps)
+    width = 10 * num_replicas
+    expected_steps = steps or math.ceil(sched.repeat_factors.sum() / width)
+    assert len(sched) == expected_steps
+    epochs = [sched.epoch_batches(e) for e in range(6)]
+    assert all(b.shape == (expected_steps, width) for b in epochs)  # every batch full
+    stream = np.concatenate([b.ravel() for b in epochs])
+    rounds = np.concatenate([sched.repeat_round(j) for j in range(8)])
+    np.testing.assert_array_equal(stream, rounds[: stream.size])  # nothing dropped, nothing padded
+    # computed in any order (epoch 4 first), the same batches
+    again = BalancedSchedule(rows, 10, mode="repeat_factor", repeat_threshold=0.05, seed=2,
+                             num_replicas=num_replicas, steps_per_epoch=steps)
+    np.testing.assert_array_equal(again.epoch_batches(4), epochs[4])
+    for r in range(num_replicas):  # the shards partition each global batch
+        np.testing.assert_array_equal(sched.replica_batches(4, r), epochs[4][:, r * 10 : (r + 1) * 10])
+
+
+@pytest.mark.parametrize("class_fractions", [None, [0.1, 0.2, 0.3, 0.4]])
+def test_class_aware_label_exposure_chi_square(class_fractions):
+    rows = _multi_hot(4_000, [0.6, 0.2, 0.03, 0.005], seed=7)
+    sched = BalancedSchedule(rows, 32, mode="class_aware", class_fractions=class_fractions, seed=8)
+    target = np.full(4, 0.25) if class_fractions is None else np.array(class_fractions)
+    drawn = np.concatenate([sched.slot_classes(e).ravel() for e in range(3)])
+    observed = np.bincount(drawn, minlength=4)
+    _, p = stats.chisquare(observed, target * drawn.size)
+    assert p > 1e-3
+    # and the statistic sees a wrong share
+    _, p_wrong = stats.chisquare(observed, np.array([0.3, 0.2, 0.25, 0.25]) * drawn.size)
+    assert p_wrong < 1e-6
+    for e in range(3):  # every slot's sample holds the label it was drawn for
+        batches, labels = sched.epoch_batches(e), sched.slot_classes(e)
+        assert np.all(rows[batches, labels] == 1)
+
+
+def test_class_aware_pools_walked_without_replacement():
+    rows = _multi_hot(3_000, [0.5, 0.1, 0.01], seed=9)
+    sched = BalancedSchedule(rows, 30, mode="class_aware", seed=1)
+    batches, labels = sched.epoch_batches(0).ravel(), sched.slot_classes(0).ravel()
+    for c in range(3):
+        members = np.flatnonzero(rows[:, c])
+        taken = batches[labels == c]
+        first = taken[: members.size]  # the first pass over label c's pool: each member once
+        assert np.unique(first).size == first.size
+        assert set(first.tolist()) <= set(members.tolist())
+        if taken.size >= members.size:
+            assert set(first.tolist()) == set(members.tolist())
+    assert (labels == 2).sum() > np.flatnonzero(rows[:, 2]).size  # the rare pool was refilled
+
+
+@pytest.mark.parametrize("mode", ["class_aware", "repeat_factor"])
+def test_multi_label_reproducible_sharded_and_epochs_differ(mode):
+    rows = _multi_hot(1_200, [0.5, 0.1, 0.01], seed=10)
+    kw = dict(mode=mode, seed=3, num_replicas=3, repeat_threshold=0.05)
+    a, b = BalancedSchedule(rows, 8, **kw), BalancedSchedule(rows, 8, **kw)
+    np.testing.assert_array_equal(a.epoch_batches(1), b.epoch_batches(1))
+    assert not np.array_equal(a.epoch_batches(0), a.epoch_batches(1))
+    assert not np.array_equal(a.epoch_batches(0), BalancedSchedule(rows, 8, **dict(kw, seed=4)).epoch_batches(0))
+    glob = a.epoch_batches(2)
+    np.testing.assert_array_equal(np.concatenate([a.replica_batches(2, r) for r in range(3)], axis=1), glob)
+
+
+def test_multi_label_memory_is_positives_not_dense():
+    # 20,000 rows x 400 labels, ~1.5 positives per row: the schedule keeps O(N + positives).
+    rng = np.random.default_rng(0)
+    n, c = 20_000, 400
+    rows = np.zeros((n, c), dtype=bool)
+    rows[np.arange(n), rng.integers(0, c, n)] = True
+    rows[rng.integers(0, n, n // 2), rng.integers(0, c, n // 2)] = True
+    positives = int(rows.sum())
+    for mode in ("class_aware", "repeat_factor"):
+        sched = BalancedSchedule(rows, 16, mode=mode)
+        held = sum(v.nbytes for v in vars(sched).values() if isinstance(v, np.ndarray))
+        assert held <= 8 * (3 * n + positives + 2 * c), (mode, held)  # the dense rows are n * c bytes
+        assert held < rows.nbytes / 10
+
+
+BAD_MULTI_LABEL = [
+    (dict(labels=np.array([0, 1, 1]), batch_size=2, mode="repeat_factor"), ValueError,
+     "Invalid `labels`: received shape (3,); mode='repeat_factor' expects multi-hot rows of shape (N, C), one 0/1 column per label (for 1-D class indices use mode='exact' or mode='sampled')."),
+    (dict(labels=np.array([0, 1, 1]), batch_size=2, mode="class_aware"), ValueError,
+     "Invalid `labels`: received shape (3,); mode='class_aware' expects multi-hot rows of shape (N, C), one 0/1 column per label (for 1-D class indices use mode='exact' or mode='sampled')."),
+    (dict(labels=np.eye(3), batch_size=2, mode="sampled"), ValueError,
+     "Invalid `labels`: received shape (3, 3); mode='sampled' expects a 1-D array of integer class indices (for one-hot labels pass labels.argmax(-1); for multi-hot rows (N, C) use mode='repeat_factor' or mode='class_aware')."),
+    (dict(labels=np.array([[0, 2], [1, 0]]), batch_size=2, mode="class_aware"), ValueError,
+     "Invalid `labels`: multi-hot rows must hold 0 or 1; received [2] (shape (1,))."),
+    (dict(labels=np.array([[0.5, np.nan], [1, 0]]), batch_size=2, mode="repeat_factor"), ValueError,
+     "Invalid `labels`: multi-hot rows must hold 0 or 1; received [0.5, nan] (shape (2,))."),
+    (dict(labels=np.array([["a", "b"]]), batch_size=2, mode="repeat_factor"), TypeError,
+     "Invalid `labels` dtype: received <U1; expected bool, integer or floating multi-hot rows of 0/1."),
+    (dict(labels=np.zeros((0, 3)), batch_size=2, mode="repeat_factor"), ValueError,
+     "Invalid `labels`: received an empty array; expected at least one label."),
+    (dict(labels=np.zeros((4, 3)), batch_size=2, mode="class_aware"), ValueError,
+     "Invalid `labels`: received multi-hot rows without a single positive entry; mode='class_aware' needs at least one sample of some label."),
+    (dict(labels=np.eye(3), batch_size=2, mode="repeat_factor", class_fractions=[0.5, 0.5, 0.0]), ValueError,
+     "Invalid `class_fractions`: received [0.5, 0.5, 0] (shape (3,)); mode='repeat_factor' takes no class fractions (the repeat factors, set by `repeat_threshold`, decide each sample's share); pass None, or use mode='class_aware'."),
+    (dict(labels=np.eye(3), batch_size=2, mode="class_aware", class_fractions=[0.5, 0.5]), ValueError,
+     "Invalid `class_fractions`: received length 2; expected length 3 (one entry per class)."),
+    (dict(labels=np.array([[1, 0, 0], [1, 0, 0]]), batch_size=2, mode="class_aware", class_fractions=[0.5, 0.5, 0.0]), ValueError,
+     "Invalid `class_fractions`: class 1 is requested (fraction 0.5) but has no samples in `labels`; give it fraction 0 or add samples of it."),
+    (dict(labels=np.eye(3), batch_size=2, mode="repeat_factor", repeat_threshold=-0.1), ValueError,
+     "Invalid `repeat_threshold`: received -0.1; expected a finite number >= 0."),
+]
+
+
+@pytest.mark.parametrize("kwargs, exc, message", BAD_MULTI_LABEL)
+def test_multi_label_bad_input(kwargs, exc, message):
+    kwargs = dict(kwargs)
+    labels, batch_size = kwargs.pop("labels"), kwargs.pop("batch_size")
+    with pytest.raises(exc) as info:
+        BalancedSchedule(labels, batch_size, **kwargs)
+    assert str(info.value) == message
+    assert type(info.value) is exc

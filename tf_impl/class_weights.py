@@ -21,6 +21,7 @@ __all__ = [
     "class_counts",
     "compute_class_weight",
     "compute_pos_weight",
+    "compute_repeat_factors",
     "compute_sample_weight",
     "keras_class_weight",
 ]
@@ -142,6 +143,24 @@ def compute_pos_weight(multi_hot: Any, *, label_fn: Optional[Callable] = None) -
     Anchor: torch `BCEWithLogitsLoss` docs, pos_weight = negatives / positives.
     """
     return _cw.pos_weight_from_counter(_counter(multi_hot, None, label_fn, True, "multi_hot"))
+
+
+def compute_repeat_factors(multi_hot: Any, *, repeat_threshold: float = 0.001) -> np.ndarray:
+    """Per-sample LVIS repeat factors (float64 NumPy, length N) for multi-label rows.
+
+    f_c = fraction of samples containing label c; r_c = max(1, sqrt(t / f_c)); r_i = max of
+    r_c over sample i's labels (1 for a sample without labels). `balanced_batches(...,
+    mode="repeat_factor")` then holds sample i floor(r_i) times per epoch, plus once more with
+    probability r_i - floor(r_i).
+
+    Args:
+        multi_hot: (N, C) rows of 0/1, NumPy arrays or tensors of any Keras backend.
+        repeat_threshold: t >= 0 (detectron2's `repeat_thresh`, default 0.001 as there).
+
+    Anchor: detectron2 `RepeatFactorTrainingSampler.repeat_factors_from_category_frequency`.
+    Paper: Gupta et al., "LVIS: A Dataset for Large Vocabulary Instance Segmentation", CVPR 2019.
+    """
+    return _cw.compute_repeat_factors(multi_hot, repeat_threshold=repeat_threshold)
 
 
 def compute_sample_weight(labels: Any, class_weight: Union[str, Mapping, Any, None]) -> np.ndarray:

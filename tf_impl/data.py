@@ -25,12 +25,13 @@ import tensorflow as tf
 
 from imbalance_core.schedule import (
     DEFAULT_BUFFER_SIZE,
+    DEFAULT_REPEAT_THRESHOLD,
     BalancedSchedule,
     StreamBalancer,
     check_class_fn_dtype,
     check_class_fn_shape,
 )
-from imbalance_core.validation import describe, feature_rows_message, to_numpy
+from imbalance_core.validation import describe, feature_rows_message, stream_element_shape_message, to_numpy
 
 __all__ = ["balanced_batches", "balance_dataset"]
 
@@ -48,6 +49,7 @@ def balanced_batches(
     *,
     class_fractions: Any = None,
     mode: str = "exact",
+    repeat_threshold: float = DEFAULT_REPEAT_THRESHOLD,
     seed: int = 0,
     steps_per_epoch: Optional[int] = None,
     num_replicas: Any = 1,
@@ -61,14 +63,26 @@ def balanced_batches(
 
     Args:
         x: features: an array/tensor with one row per label, or a nest (dict, tuple) of them.
-        y: 1-D integer class indices, one per row of `x`.
+        y: 1-D integer class indices, one per row of `x` (modes "exact", "sampled"), or (N, C)
+            multi-hot rows of 0/1, one column per label (modes "repeat_factor", "class_aware");
+            batches carry `y`'s rows as given.
         batch_size: rows per batch and replica.
-        class_fractions: target share per class (non-negative, summing to 1; entry c is class
-            c). None: equal shares over the classes present in `y`.
+        class_fractions: target share per class, or per label for "class_aware" (non-negative,
+            summing to 1; entry c is class c). None: equal shares over the classes (labels)
+            present in `y`. Must be None for "repeat_factor".
         mode: "exact" (every batch holds exactly the largest-remainder count round(f_c B) of
-            class c, shuffled) or "sampled" (each slot's class drawn with probability f_c).
+            class c, shuffled), "sampled" (each slot's class drawn with probability f_c),
+            "repeat_factor" (LVIS: sample i appears floor(r_i) times per round, plus once with
+            probability r_i - floor(r_i), rounds shuffled and laid end to end; r from
+            `compute_repeat_factors`) or "class_aware" (each slot draws a label with
+            probability f_c, then the next sample of that label's own reshuffled pool).
+        repeat_threshold: t >= 0 of mode="repeat_factor" (detectron2's `repeat_thresh`);
+            ignored by the other modes.
         seed: non-negative integer; with the epoch it fixes every batch.
-        steps_per_epoch: batches per epoch; default ceil(N / (batch_size * num_replicas)).
+        steps_per_epoch: batches per epoch; default ceil(N / (batch_size * num_replicas)), for
+            "repeat_factor" ceil(sum_i r_i / (batch_size * num_replicas)). Every batch is full:
+            with "repeat_factor" an epoch is the next steps_per_epoch batches of the endless
+            stream of rounds, so a round may straddle two epochs and nothing is dropped.
         num_replicas: replicas sharing each global batch (an int or a tf.distribute.Strategy).
 
     Returns:
@@ -80,6 +94,7 @@ def balanced_batches(
         batch_size,
         class_fractions=class_fractions,
         mode=mode,
+        repeat_threshold=repeat_threshold,
         seed=seed,
         steps_per_epoch=steps_per_epoch,
         num_replicas=_replicas(num_replicas),
@@ -123,19 +138,29 @@ def balance_dataset(
 ) -> tf.data.Dataset:
     """Balanced batches from a dataset that cannot be indexed (e.g. TFRecords on disk).
 
-    Algorithm: imbalance_core.schedule.StreamBalancer, one pass over `dataset` per epoch with
-    per-class buffers: abundant classes are streamed through once, rare classes are replayed
-    from their last `buffer_size` elements; every batch has the requested composition.
-    `class_fn` runs inside the tf.data graph (`dataset.map`); the balancing itself runs in
-    Python on NumPy elements (a generator), so its per-element cost is Python's. Memory: at most
-    2 * buffer_size elements per class. The k-th iteration of the result is epoch k.
+    Algorithm: imbalance_core.schedule.StreamBalancer, one pass over `dataset` per epoch; each
+    class keeps a ring of its last `buffer_size` elements. The class that is most abundant
+    relative to its share drives the output (each of its elements is emitted once); rarer
+    classes contribute their fresh elements first and are topped up by replays drawn from
+    their ring; every batch has the requested composition.
+
+    Runs inside the tf.data graph with no Python per element: the stream is read in chunks of
+    `buffer_size // 2` elements (`batch`, then `class_fn` on the whole chunk through
+    `tf.vectorized_map`); a `scan` holds the rings as tensors of K * buffer_size elements per
+    leaf, writes each chunk into them with one scatter and gathers the chunk's batches with one
+    gather. Only the slot bookkeeping,
+    a few small integer arrays per chunk, runs in NumPy (`tf.numpy_function`, once per chunk),
+    the same function that torch_impl.data.balance_dataset calls, so both emit the same batches
+    for the same elements in the same order. Memory: the rings, K * buffer_size elements,
+    allocated when iteration starts, plus one chunk. The k-th iteration of the result is epoch k.
 
     Errors that only the stream reveals (a class index out of range, a requested class that
-    never appears) surface inside tf.data as a `tf.errors` exception carrying the message that
-    torch_impl raises as ValueError.
+    never appears) surface inside tf.data as a `tf.errors.InvalidArgumentError` carrying the
+    message that torch_impl raises as ValueError.
 
     Args:
-        dataset: a `tf.data.Dataset` of unbatched elements (any nest), ideally pre-shuffled.
+        dataset: a `tf.data.Dataset` of unbatched elements (any nest of tensors with fully
+            known shapes), ideally pre-shuffled: the balancer keeps each class's arrival order.
         class_fn: maps an element (as the dataset yields it; tuples as one argument) to a scalar
             integer class index, with TensorFlow ops.
         batch_size: elements per emitted batch.
@@ -143,7 +168,7 @@ def balance_dataset(
         num_classes: number of classes when class_fractions is None.
         mode: "exact" or "sampled".
         seed: non-negative integer.
-        buffer_size: per-class capacity of the fresh buffer and of the replay ring.
+        buffer_size: per-class ring capacity (the last `buffer_size` elements of each class).
 
     Returns:
         A dataset of batches: each element of `dataset` stacked along a new leading axis of
@@ -166,20 +191,71 @@ def balance_dataset(
         element = element[0] if len(element) == 1 else element
         return tf.convert_to_tensor(class_fn(element)), element
 
-    labeled = dataset.map(with_class, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
-    # Checked on the traced spec, outside autograph, so the message is the plain shared one.
-    class_spec = labeled.element_spec[0]
+    # Traced only, never iterated: the spec of class_fn's output, checked outside autograph so
+    # the message is the plain shared one.
+    class_spec = dataset.map(with_class).element_spec[0]
     check_class_fn_dtype(class_spec.dtype.name)
     if class_spec.shape.rank != 0:
         check_class_fn_shape(tuple(class_spec.shape))
     element_spec = dataset.element_spec
+    for spec in tf.nest.flatten(element_spec):
+        if not spec.shape.is_fully_defined():
+            raise ValueError(stream_element_shape_message(tuple(spec.shape.as_list())))
+    num_slots = balancer.num_slots
+    def classes_of(*chunk):
+        # class_fn on a whole chunk at once (vectorised by tf.vectorized_map, which falls
+        # back to an in-graph loop for ops it cannot vectorise): no per-element map.
+        chunk = chunk[0] if len(chunk) == 1 else chunk
+        classes = tf.vectorized_map(lambda e: tf.convert_to_tensor(class_fn(e)), chunk)
+        return tf.cast(classes, tf.int64), chunk, False
+
+    chunks = dataset.batch(balancer.chunk_size).map(classes_of)
+    # An empty chunk marks the end of the pass: the step that sees it flushes.
+    end = tf.data.Dataset.from_tensors(
+        (
+            tf.zeros([0], tf.int64),
+            tf.nest.map_structure(lambda s: tf.zeros((0,) + tuple(s.shape), s.dtype), element_spec),
+            True,
+        )
+    )
+    stream = chunks.concatenate(end).prefetch(2)
     epochs = itertools.count()
 
-    def stacked():
-        for batch in balancer.batches(labeled.as_numpy_iterator(), next(epochs)):
-            yield tf.nest.map_structure(lambda *rows: np.stack(rows), *batch)
+    def next_epoch():
+        # Called by the first step of each iteration of the dataset: the k-th is epoch k.
+        return np.int64(next(epochs))
 
-    spec = tf.nest.map_structure(
-        lambda s: tf.TensorSpec((batch_size,) + tuple(s.shape), s.dtype), element_spec
-    )
-    return tf.data.Dataset.from_generator(stacked, output_signature=spec)
+    def numpy_step(epoch, classes, write, seen, fresh, emitted, final):
+        return balancer.step(int(epoch), classes, write, seen, fresh, emitted, bool(final))
+
+    def scan_step(state, chunk):
+        rings, epoch, write, seen, fresh, emitted = state
+        classes, elements, final = chunk
+        first = tf.shape(tf.nest.flatten(rings)[0])[0] == 0
+        # The first step of an iteration draws its epoch number and allocates the rings, so
+        # nothing large is built before iteration starts (the initial rings are empty).
+        epoch = tf.cond(
+            first, lambda: tf.numpy_function(next_epoch, [], tf.int64, stateful=True), lambda: epoch
+        )
+        epoch.set_shape([])
+        rings = tf.nest.map_structure(
+            lambda r, s: tf.cond(first, lambda: tf.zeros((num_slots,) + tuple(s.shape), s.dtype), lambda: r),
+            rings,
+            element_spec,
+        )
+        slots, refs, write, seen, fresh, emitted = tf.numpy_function(
+            numpy_step, [epoch, classes, write, seen, fresh, emitted, final], [tf.int64] * 6, stateful=False
+        )
+        k = balancer.num_classes
+        slots.set_shape([None])
+        refs.set_shape([None, batch_size])
+        for t in (write, seen, fresh):
+            t.set_shape([k])
+        emitted.set_shape([])
+        rings = tf.nest.map_structure(lambda r, e: tf.tensor_scatter_nd_update(r, slots[:, None], e), rings, elements)
+        batches = tf.nest.map_structure(lambda r: tf.gather(r, refs), rings)
+        return (rings, epoch, write, seen, fresh, emitted), batches
+
+    empty = tf.nest.map_structure(lambda s: tf.zeros((0,) + tuple(s.shape), s.dtype), element_spec)
+    initial = (empty, tf.constant(-1, tf.int64)) + tuple(tf.constant(a) for a in balancer.initial_state())
+    return stream.scan(initial, scan_step).unbatch().prefetch(tf.data.AUTOTUNE)

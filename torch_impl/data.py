@@ -25,6 +25,7 @@ from torch.utils.data import IterableDataset, Sampler, default_collate, get_work
 
 from imbalance_core.schedule import (
     DEFAULT_BUFFER_SIZE,
+    DEFAULT_REPEAT_THRESHOLD,
     BalancedSchedule,
     StreamBalancer,
     check_rank,
@@ -43,14 +44,26 @@ class BalancedBatchSampler(Sampler[List[int]]):
     order, each class drawn without replacement from its own reshuffled pool, refilled when
     exhausted. mode="sampled": each slot's class is drawn with probability f_c.
 
+    Multi-label rows (N, C) of 0/1: mode="repeat_factor" (LVIS; detectron2's
+    `RepeatFactorTrainingSampler`): sample i appears floor(r_i) times per round, plus once with
+    probability r_i - floor(r_i) (r from `compute_repeat_factors`), each round shuffled, the
+    rounds laid end to end and cut into full batches, so nothing is dropped and a round may
+    straddle two epochs. mode="class_aware" (mmdetection's `ClassAwareSampler`): each slot draws
+    a label with probability f_c, then the next sample of that label's reshuffled pool.
+
     Args:
-        labels: 1-D integer class indices, one per dataset item (tensor, array or sequence).
+        labels: 1-D integer class indices, one per dataset item (tensor, array or sequence),
+            or (N, C) multi-hot rows for modes "repeat_factor" and "class_aware".
         batch_size: indices per batch (per replica).
-        class_fractions: target share per class (non-negative, summing to 1; entry c is class
-            c). None: equal shares over the classes present in `labels`.
-        mode: "exact" or "sampled".
+        class_fractions: target share per class, or per label for "class_aware" (non-negative,
+            summing to 1; entry c is class c). None: equal shares over the classes (labels)
+            present in `labels`. Must be None for "repeat_factor".
+        mode: "exact", "sampled", "repeat_factor" or "class_aware".
+        repeat_threshold: t >= 0 of mode="repeat_factor" (detectron2's `repeat_thresh`);
+            ignored by the other modes.
         seed: non-negative integer; with the epoch it fixes every batch.
-        steps_per_epoch: batches per epoch; default ceil(N / (batch_size * num_replicas)).
+        steps_per_epoch: batches per epoch; default ceil(N / (batch_size * num_replicas)), for
+            "repeat_factor" ceil(sum_i r_i / (batch_size * num_replicas)).
         num_replicas: data-parallel processes (DDP world size).
         rank: this process's rank in [0, num_replicas); its batches are disjoint from the other
             ranks' and have the same exact composition.
@@ -85,6 +98,7 @@ class BalancedBatchSampler(Sampler[List[int]]):
         *,
         class_fractions: Any = None,
         mode: str = "exact",
+        repeat_threshold: float = DEFAULT_REPEAT_THRESHOLD,
         seed: int = 0,
         steps_per_epoch: Optional[int] = None,
         num_replicas: int = 1,
@@ -96,6 +110,7 @@ class BalancedBatchSampler(Sampler[List[int]]):
             batch_size,
             class_fractions=class_fractions,
             mode=mode,
+            repeat_threshold=repeat_threshold,
             seed=seed,
             steps_per_epoch=steps_per_epoch,
             num_replicas=num_replicas,
@@ -193,6 +208,7 @@ def balanced_batches(
     *,
     class_fractions: Any = None,
     mode: str = "exact",
+    repeat_threshold: float = DEFAULT_REPEAT_THRESHOLD,
     seed: int = 0,
     steps_per_epoch: Optional[int] = None,
     num_replicas: int = 1,
@@ -223,16 +239,23 @@ def balanced_batches(
         x: features: a tensor with one row per label, or a dict, tuple or list of them (NumPy
             arrays are wrapped with `torch.as_tensor`, without a copy); tensors may live on
             different devices, each is gathered where it lives.
-        y: 1-D integer class indices, one per row of `x`; a tensor stays where it is, anything
-            else becomes a tensor on the device of `x`'s first tensor (int64 for NumPy's uint16,
-            uint32 and uint64, which torch cannot index; other dtypes are kept).
+        y: 1-D integer class indices, one per row of `x` (modes "exact", "sampled"), or (N, C)
+            multi-hot rows of 0/1 (modes "repeat_factor", "class_aware"); a tensor stays where
+            it is, anything else becomes a tensor on the device of `x`'s first tensor (int64
+            for NumPy's uint16, uint32 and uint64, which torch cannot index; other dtypes are
+            kept).
         batch_size: rows per batch and process.
-        class_fractions: target share per class (non-negative, summing to 1; entry c is class
-            c). None: equal shares over the classes present in `y`.
+        class_fractions: target share per class, or per label for "class_aware" (non-negative,
+            summing to 1; entry c is class c). None: equal shares over the classes (labels)
+            present in `y`. Must be None for "repeat_factor".
         mode: "exact" (every batch holds exactly the largest-remainder count round(f_c B) of
-            class c, shuffled) or "sampled" (each slot's class drawn with probability f_c).
+            class c, shuffled), "sampled" (each slot's class drawn with probability f_c),
+            "repeat_factor" or "class_aware" (multi-label; see `BalancedBatchSampler`).
+        repeat_threshold: t >= 0 of mode="repeat_factor" (detectron2's `repeat_thresh`);
+            ignored by the other modes.
         seed: non-negative integer; with the epoch it fixes every batch.
-        steps_per_epoch: batches per epoch; default ceil(N / (batch_size * num_replicas)).
+        steps_per_epoch: batches per epoch; default ceil(N / (batch_size * num_replicas)), for
+            "repeat_factor" ceil(sum_i r_i / (batch_size * num_replicas)).
         num_replicas: data-parallel processes (DDP world size).
         rank: this process's rank in [0, num_replicas).
 
@@ -245,6 +268,7 @@ def balanced_batches(
         batch_size,
         class_fractions=class_fractions,
         mode=mode,
+        repeat_threshold=repeat_threshold,
         seed=seed,
         steps_per_epoch=steps_per_epoch,
         num_replicas=num_replicas,
@@ -300,10 +324,13 @@ def balance_dataset(
 ) -> IterableDataset:
     """Balanced batches from a stream that cannot be indexed (an IterableDataset of records).
 
-    Algorithm: imbalance_core.schedule.StreamBalancer, one pass over `dataset` per epoch with
-    per-class buffers: abundant classes are streamed through once, rare classes are replayed
-    from their last `buffer_size` elements; every batch has the requested composition and is
-    collated with `default_collate`. Memory: at most 2 * buffer_size elements per class.
+    Algorithm: imbalance_core.schedule.StreamBalancer, one pass over `dataset` per epoch, read
+    in chunks of `buffer_size // 2` items; each class keeps a ring of its last `buffer_size`
+    items: the class most abundant relative to its share is streamed through once, rarer
+    classes contribute their fresh items and are topped up with replays from their ring; every
+    batch has the requested composition and is collated with `default_collate`. The same NumPy
+    step as tf_impl.data.balance_dataset, so the same items in the same order give the same
+    batches. Memory: buffer_size items per class plus one chunk.
     Use `DataLoader(result, batch_size=None)`. The result has `set_epoch`; each pass advances
     the epoch in the process that iterates it, so with `num_workers > 0` call `set_epoch`
     before each epoch, and let `dataset` shard itself across workers (get_worker_info), as
@@ -317,7 +344,7 @@ def balance_dataset(
         num_classes: number of classes when class_fractions is None.
         mode: "exact" or "sampled".
         seed: non-negative integer.
-        buffer_size: per-class capacity of the fresh buffer and of the replay ring.
+        buffer_size: per-class ring capacity (the last `buffer_size` items of each class).
     """
     balancer = StreamBalancer(
         batch_size,
