@@ -11,22 +11,26 @@
     assert report.passed
 
 Each framework is evaluated in every dtype on the devices present, value and gradient, and
-compared with a float64 reference: your NumPy `reference(logits, target)` when given, else your
-torch loss evaluated in float64 (its gradient by float64 central differences, as in the
-built-in suite). Keras runs on this process's backend (KERAS_BACKEND). The losses must return
-the same shape in both frameworks (reduce them alike, or return the unreduced loss).
+compared with a float64 reference: your NumPy `reference(logits, target)` when given (its
+gradient by float64 central differences, as in the built-in suite), else your torch loss
+evaluated in float64 (its gradient by float64 autograd). Each side computes at its own dtype (a
+Keras loss class in its dtype policy, float32 by default) and is held to the tolerance of the
+least precise of the input's dtype and the dtype it computed in; a loss that computes natively
+in float16/bfloat16 gets a tolerance derived from that dtype's rounding (see tolerances.py). The
+report says which dtype each side computed in, and explains each failure in words. Keras runs
+on this process's backend (KERAS_BACKEND). The losses should return the same shape in both
+frameworks (a different shape is reported and explained).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
 import numpy as np
 
 from . import cases as C
-from .cli import format_results, run_matrix, summary
+from .matrix import explanations, format_results, run_matrix, summary
 from .frameworks import DEVICES
 from .harness import CellResult
 from .tolerances import DTYPES
@@ -63,14 +67,23 @@ class ParityReport:
     def passed(self) -> bool:
         return all(r.passed for r in self.results)
 
-    def table(self, fmt: str = "table") -> str:
-        return format_results(self.results, fmt)
+    def table(self, fmt: str = "table", *, cells: bool = False) -> str:
+        """"table" or "markdown": one row per loss x framework x device (`cells=True`: per cell),
+        errors as a multiple of the tolerance, the dtype each side computed in, then each failure
+        in words; "json": strict JSON, as `as_json()`."""
+        return format_results(self.results, fmt, cells=cells)
+
+    def explain(self) -> list[str]:
+        """Each failure in words (value or gradient, the worst entry, the likely cause and what to
+        change), then how each non-table tolerance was derived."""
+        return explanations(self.results, every_cell=True)
 
     def summary(self) -> str:
         return summary(self.results)
 
     def as_json(self) -> str:
-        return json.dumps({"summary": self.summary(), "cells": [r.as_dict() for r in self.results]}, indent=1)
+        """Strict JSON (null, never NaN), each cell with a status passed/failed/skipped."""
+        return format_results(self.results, "json")
 
 
 def compare_losses(
@@ -107,10 +120,11 @@ def compare_losses(
 
     if keras_loss is None and torch_loss is None:
         raise ValueError("Invalid arguments: pass `keras_loss`, `torch_loss` or both; received neither.")
+    reference_grad = None
     if reference is None:
         if torch_loss is None:
             raise ValueError("Invalid `reference`: received None; without `torch_loss` a NumPy reference is required.")
-        reference = _torch_float64_reference(torch_loss)
+        reference, reference_grad = _torch_float64_reference(torch_loss)
     gens = ({k: _fixed(*v) for k, v in inputs.items()} if inputs is not None
             else stress_inputs(kind, **stress_kwargs))
     fn = {"torch": torch_loss, "keras": keras_loss}
@@ -118,7 +132,8 @@ def compare_losses(
     for key, gen in gens.items():
         probe = gen(np.random.default_rng(0))[1]
         cases.append(C.Case(f"{name}/{key}", fn, gen, index_target=np.asarray(probe).dtype.kind in "iu",
-                            tol=tolerances, reason=tolerance_reason, oracle=lambda x, y, _ref=reference, **_: _ref(x, y)))
+                            tol=tolerances, reason=tolerance_reason, oracle=lambda x, y, _ref=reference, **_: _ref(x, y),
+                            own_dtype=True, oracle_grad=reference_grad))
     frameworks = ([TorchFramework()] if torch_loss is not None else []) + ([KerasFramework()] if keras_loss is not None else [])
     unknown = [d for d in devices if d not in DEVICES]
     if unknown:
@@ -127,12 +142,26 @@ def compare_losses(
     return ParityReport(results)
 
 
-def _torch_float64_reference(torch_loss: Callable) -> Callable:
-    def reference(logits, target):
+def _torch_float64_reference(torch_loss: Callable) -> tuple[Callable, Callable]:
+    """Your torch loss in float64 as the reference: its value, and its gradient d/dx sum(v * loss)
+    by float64 autograd (one call, where central differences would take one per logit)."""
+
+    def _tensors(logits, target, grad: bool):
         import torch
 
+        x = torch.tensor(logits, dtype=torch.float64, requires_grad=grad)
         y = torch.tensor(target, dtype=torch.int64) if np.asarray(target).dtype.kind in "iu" else torch.tensor(target, dtype=torch.float64)
-        with torch.no_grad():
-            return torch_loss(torch.tensor(logits, dtype=torch.float64), y).double().cpu().numpy()
+        return torch, x, y
 
-    return reference
+    def reference(logits, target):
+        torch, x, y = _tensors(logits, target, False)
+        with torch.no_grad():
+            return torch_loss(x, y).double().cpu().numpy()
+
+    def reference_grad(logits, target, cotangent):
+        torch, x, y = _tensors(logits, target, True)
+        out = torch_loss(x, y)
+        (out.double() * torch.as_tensor(np.asarray(cotangent, np.float64))).sum().backward()
+        return x.grad.cpu().numpy()
+
+    return reference, reference_grad

@@ -36,6 +36,15 @@ class Case:
     # Inputs are generated class axis last (Keras's layout); torch's softmax family takes the
     # class on dim 1 (CrossEntropyLoss's layouts), so its adapter moves the axis there.
     torch_class_dim: Optional[int] = None
+    # A stop-gradient in the loss (ASL's stop_focal_gradient=True): the oracle keyword that holds
+    # those factors at the unperturbed logits while the central differences run.
+    oracle_frozen_logits: Optional[str] = None
+    # The parity API: each side computes at its own dtype (a Keras loss class in its dtype
+    # policy); the report says which, and the tolerance follows the least precise of the two.
+    own_dtype: bool = False
+    # The parity API: the reference's own float64 gradient d/dx sum(v * loss), (logits, target,
+    # v) -> array (a torch reference differentiates itself); None: central differences.
+    oracle_grad: Optional[Callable] = None
 
     def __post_init__(self):
         if self.tol and not self.reason:
@@ -198,7 +207,8 @@ CASES: list[Case] = [
     # asymmetric loss
     Case("asl/default", "asymmetric_loss", _random_logits((8, 6))),
     Case("asl/no_clip", "asymmetric_loss", _random_logits((8, 5)), dict(gamma_pos=2.0, gamma_neg=2.0, clip=0.0)),
-    Case("asl/stop_focal_gradient", "asymmetric_loss", _random_logits((8, 5), scale=2.0), dict(stop_focal_gradient=True)),
+    Case("asl/stop_focal_gradient", "asymmetric_loss", _random_logits((8, 5), scale=2.0), dict(stop_focal_gradient=True),
+         oracle_frozen_logits="_focal_logits"),
     Case("asl/extreme_gamma_0.5", "asymmetric_loss", _extreme_logits((8, 6)), dict(gamma_pos=0.5, gamma_neg=0.5, clip=0.1)),
     Case("asl/soft_labels", "asymmetric_loss", _soft_labels((6, 4)), dict(gamma_pos=0.0, gamma_neg=3.0, clip=0.02)),
     # class-balanced loss

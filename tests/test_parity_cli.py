@@ -67,9 +67,9 @@ def test_a_failing_cell_is_strict_json_too():
 def test_keras_worker_subprocess_and_markdown(capsys):
     """The Keras column runs in a subprocess with its own KERAS_BACKEND."""
     assert cli.main(["--framework", "keras/torch", "--loss", "la/default", "--dtype", "float64", "--device", "cpu",
-                     "--format", "markdown"]) == 0
+                     "--format", "markdown", "--cells"]) == 0
     out = capsys.readouterr().out
-    assert "| la/default | keras/torch | cpu | float64 |" in out and "PASS" in out
+    assert "| la/default | keras/torch | cpu | float64 | float64 |" in out and "PASS" in out
 
 
 def test_exit_code_is_1_when_a_cell_fails(capsys, monkeypatch):
