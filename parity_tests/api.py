@@ -133,7 +133,7 @@ def compare_losses(
         probe = gen(np.random.default_rng(0))[1]
         cases.append(C.Case(f"{name}/{key}", fn, gen, index_target=np.asarray(probe).dtype.kind in "iu",
                             tol=tolerances, reason=tolerance_reason, oracle=lambda x, y, _ref=reference, **_: _ref(x, y),
-                            own_dtype=True, oracle_grad=reference_grad))
+                            own_dtype=True, native_half_tolerance=True, oracle_grad=reference_grad))
     frameworks = ([TorchFramework()] if torch_loss is not None else []) + ([KerasFramework()] if keras_loss is not None else [])
     unknown = [d for d in devices if d not in DEVICES]
     if unknown:

@@ -42,9 +42,18 @@ class Case:
     # The parity API: each side computes at its own dtype (a Keras loss class in its dtype
     # policy); the report says which, and the tolerance follows the least precise of the two.
     own_dtype: bool = False
+    # The parity API: a float16/bfloat16 output computed natively in that dtype (not in float32
+    # and rounded once) is held to a tolerance derived from that dtype's rounding (tolerances.py).
+    native_half_tolerance: bool = False
     # The parity API: the reference's own float64 gradient d/dx sum(v * loss), (logits, target,
     # v) -> array (a torch reference differentiates itself); None: central differences.
     oracle_grad: Optional[Callable] = None
+    # Class-level reductions: (Keras reduction, torch reduction) of the loss classes, with
+    # `sample_weight` (one per sample) and class-only arguments (`normalization`); the oracle is
+    # reference.class_loss under each framework's convention. None: the functional form.
+    reduction: Optional[tuple] = None
+    sample_weight: Optional[np.ndarray] = None
+    class_kwargs: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if self.tol and not self.reason:
@@ -226,3 +235,49 @@ CASES: list[Case] = [
     Case("la/extreme_one_hot", "logit_adjusted_crossentropy", _one_hot(_class_extreme((8,), 5), 5),
          dict(class_priors=PRIORS * 7.0, tau=2.0)),
 ]
+
+
+# ---------------------------------------------------------------- class-level reductions
+# Kept apart from the table above (cases for new losses go there): every loss class under each
+# reduction pair of the README's migration table, Keras "none" / "sum" / "sum_over_batch_size"
+# against torch "none" / "sum" / "mean", without and with one sample weight per sample (a zero
+# weight included). Each framework is compared with reference.class_loss under its own
+# convention, so the table's "Keras sum = torch sum / C" (sigmoid family) is checked, not assumed.
+
+REDUCTION_PAIRS = (("none", "none"), ("sum", "sum"), ("sum_over_batch_size", "mean"))
+SAMPLE_WEIGHT_6 = np.array([1.0, 0.0, 2.0, 0.5, 1.5, 0.25])  # exact in every dtype
+W4 = np.array([1.0, 0.0, 2.5, 0.5])
+
+REDUCTION_LOSSES = (  # (family, functional name, input generator, kwargs, index targets, class-only kwargs)
+    ("wbce", "weighted_binary_crossentropy", _random_logits((6, 3)), dict(pos_weight=2.0, neg_weight=np.array([1.0, 0.5, 2.0])), False, {}),
+    ("bfocal", "binary_focal_loss", _random_logits((6, 3)), dict(alpha=0.25, gamma=2.0), False, {}),
+    ("asl", "asymmetric_loss", _random_logits((6, 3)), {}, False, {}),
+    ("wcce", "weighted_categorical_crossentropy", _class_indices((6,), 4, ignore=-100, ignore_frac=0.2),
+     dict(class_weight=W4, ignore_index=-100), True, {}),
+    ("wcce", "weighted_categorical_crossentropy", _soft_rows((6,), 4), dict(class_weight=W4), False, {}),  # probabilities
+    ("cfocal", "categorical_focal_loss", _class_indices((6,), 4), dict(alpha=np.array([0.1, 0.2, 0.4, 0.3])), True,
+     dict(normalization="weight")),
+    ("cb", "class_balanced_loss", _class_indices((6,), 4), dict(samples_per_class=COUNTS[:4], beta=0.99, base="sigmoid"),
+     True, {}),
+    ("la", "logit_adjusted_crossentropy", _class_indices((6,), 4, ignore=-100, ignore_frac=0.2),
+     dict(class_priors=PRIORS[:4], ignore_index=-100), True, {}),
+)
+
+
+def _reduction_cases() -> list[Case]:
+    out = []
+    for family, fn, make, kwargs, index_target, class_kwargs in REDUCTION_LOSSES:
+        soft = "_soft" if not index_target and fn == "weighted_categorical_crossentropy" else ""
+        for keras_reduction, torch_reduction in REDUCTION_PAIRS:
+            for sw in (None, SAMPLE_WEIGHT_6):
+                name = f"{family}/class{soft}_{torch_reduction}" + ("_weighted" if sw is not None else "")
+                out.append(Case(name, fn, make, kwargs, index_target=index_target, own_dtype=True,
+                                reduction=(keras_reduction, torch_reduction), sample_weight=sw,
+                                class_kwargs=class_kwargs))
+    return out
+
+
+REDUCTION_CASES: list[Case] = _reduction_cases()
+
+# Every case the parity matrix runs: the table above, then the class-level reductions.
+ALL_CASES: list[Case] = CASES + REDUCTION_CASES

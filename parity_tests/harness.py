@@ -35,9 +35,51 @@ def round_to_dtype(x: np.ndarray, dtype: str) -> np.ndarray:
     raise ValueError(f"unknown dtype {dtype!r}")
 
 
-def _oracle_fn(case: Case):
-    """The case's own oracle (parity API), else the reference function of the same name."""
-    return case.oracle if case.oracle is not None else getattr(reference, case.fn)
+def _oracle_fn(case: Case, convention: Optional[str] = None):
+    """The case's own oracle (parity API); a class-level reduction under the framework's
+    convention ("keras" or "torch"); else the reference function of the same name."""
+    if case.oracle is not None:
+        return case.oracle
+    if case.reduction is not None:
+        reduction = case.reduction[0 if convention == "keras" else 1]
+        return lambda x, y, **kw: reference.class_loss(case.fn, x, y, convention=convention, reduction=reduction,
+                                                       sample_weight=case.sample_weight, **case.class_kwargs, **kw)
+    return getattr(reference, case.fn)
+
+
+def convention(case: Case, framework_name: str) -> Optional[str]:
+    """Whose reduction conventions a framework's cell follows (class-level reduction cases only)."""
+    if case.reduction is None:
+        return None
+    return "torch" if framework_name == "torch" else "keras"
+
+
+def _class_call(case: Case, dtype: str) -> dict:
+    """{"torch": call, "keras": call}: the case's loss class under its reduction, called with its
+    sample weights. A Keras class computes in its dtype policy: float64 for float64 cells, else
+    the default float32 (the half-precision cells: what mixed precision does)."""
+    from .matrix import class_name
+
+    cls = class_name(case.fn)
+    kw = {**case.kwargs, **case.class_kwargs}
+    keras_reduction, torch_reduction = case.reduction
+    sw = case.sample_weight
+
+    def torch_call(x, y):
+        import torch
+
+        import torch_impl.losses as T
+
+        weight = None if sw is None else torch.as_tensor(sw, dtype=x.dtype, device=x.device)
+        return getattr(T, cls)(**kw, reduction=torch_reduction).to(x.device)(x, y, sample_weight=weight)
+
+    def keras_call(y, x):
+        import tf_impl.losses as K
+
+        loss = getattr(K, cls)(**kw, reduction=keras_reduction, dtype="float64" if dtype == "float64" else None)
+        return loss(y, x, sample_weight=sw)
+
+    return {"torch": torch_call, "keras": keras_call}
 
 
 def central_difference(f, x: np.ndarray, cotangent: np.ndarray) -> np.ndarray:
@@ -65,19 +107,20 @@ def central_difference(f, x: np.ndarray, cotangent: np.ndarray) -> np.ndarray:
 _ORACLE_CACHE: dict = {}
 
 
-def _oracle_cached(case: Case, dtype: str):
-    """Oracle inputs, value and gradient for a case and dtype, shared by every framework."""
-    key = (id(case), dtype)
+def _oracle_cached(case: Case, dtype: str, convention: Optional[str] = None):
+    """Oracle inputs, value and gradient for a case and dtype, shared by every framework (by
+    every framework of one convention, for class-level reductions)."""
+    key = (id(case), dtype, convention)
     if key not in _ORACLE_CACHE:
-        _ORACLE_CACHE[key] = (case, _oracle_cell(case, dtype))
+        _ORACLE_CACHE[key] = (case, _oracle_cell(case, dtype, convention))
     return _ORACLE_CACHE[key][1]
 
 
-def _oracle_cell(case: Case, dtype: str):
+def _oracle_cell(case: Case, dtype: str, convention: Optional[str] = None):
     logits, target = case.inputs()
     x = round_to_dtype(logits, dtype)
     y = target if case.index_target else round_to_dtype(target, dtype)
-    fn = _oracle_fn(case)
+    fn = _oracle_fn(case, convention)
     value = fn(x, y, **case.kwargs)
     cot = case.cotangent(np.shape(value))
     if case.oracle_grad is not None:
@@ -258,11 +301,17 @@ def _frozen_kwargs(case: Case, x: np.ndarray) -> dict:
 def _half_computed_natively(case, framework, device, dtype, value, grad, x, y, cot) -> bool:
     """A float16/bfloat16 output: computed natively in that dtype, or in float32 and rounded once?
     The same (exactly representable) inputs in float32, rounded to `dtype`, decide."""
-    v32, g32, _ = framework.evaluate_any_dtype(case.fn, case.kwargs, x, y, case.index_target, "float32", device, cot,
+    fn, kwargs = _callable(case, "float32")
+    v32, g32, _ = framework.evaluate_any_dtype(fn, kwargs, x, y, case.index_target, "float32", device, cot,
                                                torch_class_dim=case.torch_class_dim)
     two_ulps = 2.0 * 2.0 ** -(SIGNIFICAND_BITS[dtype] - 1)
     return not all(np.allclose(got, round_to_dtype(want, dtype), rtol=two_ulps, atol=1e-30)
                    for got, want in ((value, v32), (grad, g32)))
+
+
+def _callable(case: Case, dtype: str) -> tuple:
+    """(fn, kwargs) for the adapters: the functional name and its arguments, or the class call."""
+    return (_class_call(case, dtype), {}) if case.reduction is not None else (case.fn, case.kwargs)
 
 
 def run_cell(case: Case, framework, device: str, dtype: str) -> CellResult:
@@ -272,18 +321,18 @@ def run_cell(case: Case, framework, device: str, dtype: str) -> CellResult:
     if missing:
         return CellResult(**base, value_err=math.nan, grad_err=math.nan, value_ratio=math.nan,
                           grad_ratio=math.nan, passed=True, skipped=missing)
-    x, y, cot, want_value, want_grad = _oracle_cached(case, dtype)
+    x, y, cot, want_value, want_grad = _oracle_cached(case, dtype, convention(case, framework.name))
     computed_in = note = None
     grad_atol = atol
     try:
-        args = (case.fn, case.kwargs, x, y, case.index_target, dtype, device, cot)
+        args = (*_callable(case, dtype), x, y, case.index_target, dtype, device, cot)
         if case.own_dtype:
             value, grad, out_dtype = framework.evaluate_any_dtype(*args, torch_class_dim=case.torch_class_dim)
             computed_in = out_dtype
             if out_dtype == dtype and dtype in ("float16", "bfloat16"):
                 native = _half_computed_natively(case, framework, device, dtype, value, grad, x, y, cot)
                 computed_in = f"{dtype} (native)" if native else f"float32 (returned in {dtype})"
-                if native and not case.tol:
+                if native and case.native_half_tolerance and not case.tol:
                     rtol, atol = native_half_tolerance(dtype, float(np.abs(want_value).max(initial=0.0)))
                     grad_atol = native_half_tolerance(dtype, float(np.abs(want_grad).max(initial=0.0)))[1]
                     note = (f"computed natively in {dtype}: atol = {NATIVE_HALF_ROUNDINGS} u max|want| "

@@ -16,7 +16,7 @@ from typing import Iterable, Optional
 
 import numpy as np
 
-from .cases import CASES, Case
+from .cases import ALL_CASES, Case
 from .harness import CellResult, run_cell
 from .tolerances import tolerance
 
@@ -38,7 +38,7 @@ def case_keys(case: Case) -> tuple[str, ...]:
     return keys
 
 
-def select_cases(loss_filter: Optional[str] = None, cases: Iterable[Case] = CASES) -> list[Case]:
+def select_cases(loss_filter: Optional[str] = None, cases: Iterable[Case] = ALL_CASES) -> list[Case]:
     """The cases matching any comma-separated key exactly (see `case_keys`); all when empty.
 
     Raises ValueError naming the unknown keys and listing the valid ones."""
@@ -269,8 +269,7 @@ def plot_heatmap(results, path: str) -> None:
     losses = list(dict.fromkeys(family(r.case) for r in results))
     columns = list(dict.fromkeys((r.framework, r.dtype) for r in results))
     fig, axes = plt.subplots(1, 2, figsize=(2.0 + 0.55 * len(columns) * 2, 1.2 + 0.35 * len(losses)), squeeze=False)
-    cmap = plt.get_cmap("RdYlGn_r").copy()
-    cmap.set_bad("#d9d9d9")
+    cmap = plt.get_cmap("RdYlGn_r").with_extremes(bad="#d9d9d9")
     for ax, attr, title in zip(axes[0], ("value_ratio", "grad_ratio"), ("value", "gradient")):
         grid = np.full((len(losses), len(columns)), np.nan)
         for r in results:

@@ -5,10 +5,11 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from parity_tests import cli, matrix
-from parity_tests.cases import CASES
+from parity_tests.cases import ALL_CASES as CASES
 
 FAST = ["--dtype", "float32", "--device", "cpu"]
 
@@ -153,3 +154,50 @@ def test_torch_not_installed_is_skipped_not_a_crash():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 3, proc.stderr
     assert "SKIP (torch is not installed)" in proc.stdout and "ModuleNotFoundError" not in proc.stderr
+
+
+def test_default_view_is_one_row_per_loss_framework_device_with_ratios(capsys):
+    assert cli.main(["--framework", "torch", "--loss", "wbce,la/default", "--dtype", "float32,bfloat16",
+                     "--device", "cpu"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:5] == ["loss", "framework", "device", "cells", "run"]
+    rows = [line.split() for line in lines[2:-1]]
+    n_wbce = 2 * sum(c.fn == "weighted_binary_crossentropy" for c in CASES)
+    assert [r[:4] for r in rows] == [["wbce", "torch", "cpu", f"{n_wbce}/{n_wbce}"], ["la", "torch", "cpu", "2/2"]]
+    for r in rows:  # worst value and gradient error as a multiple of the tolerance, at most 1x
+        assert r[-3].endswith("x") and r[-2].endswith("x") and r[-1] == "PASS"
+        assert float(r[-3][:-1]) <= 1.0 and float(r[-2][:-1]) <= 1.0
+
+
+def test_cells_view_and_failures_in_words(capsys, monkeypatch):
+    from parity_tests import harness, reference
+
+    monkeypatch.setattr(reference, "weighted_binary_crossentropy",
+                        lambda x, y, **kw: 2.0 * (np.logaddexp(0.0, x) - y * x))  # twice the true loss
+    monkeypatch.setattr(harness, "_ORACLE_CACHE", {})
+    assert cli.main(["--framework", "torch", "--loss", "wbce/plain", *FAST, "--cells"]) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split()[:4] == ["case", "framework", "device", "dtype"]
+    assert "FAIL wbce/plain torch cpu float32: value and gradient fail" in out
+    assert "got / want = 0.5 everywhere" in out  # the oracle is 2x: a constant factor, not a count
+
+
+def test_plot_writes_a_heatmap(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "parity.png"
+    assert cli.main(["--framework", "torch", "--loss", "wbce/plain,la/default", *FAST, "--plot", str(path)]) == 0
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 2000
+
+
+def test_progress_only_on_a_terminal(capsys, monkeypatch):
+    assert cli.main(["--framework", "torch", "--loss", "la/default", *FAST]) == 0
+    assert capsys.readouterr().err == ""  # not a terminal: no progress bar in logs
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert cli.main(["--framework", "torch", "--loss", "la/default", *FAST]) == 0
+    assert "[##############################] 1/1" in capsys.readouterr().err
+
+
+def test_keras_worker_tensorflow_log_noise_is_silenced(capfd):
+    assert cli.main(["--framework", "keras/tensorflow", "--loss", "la/default", *FAST]) == 0
+    err = capfd.readouterr().err
+    assert "absl" not in err and "oneDNN" not in err and "cpu_feature_guard" not in err, err
