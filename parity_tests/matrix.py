@@ -216,7 +216,7 @@ def explanations(results, every_cell: bool = False) -> list[str]:
     """Failures in words (the worst failing cell per loss x framework x device unless
     `every_cell`), then how a tolerance was derived where it was not the table's alone."""
     lines, seen = [], set()
-    for r in sorted((r for r in results if status(r) == "failed"), key=lambda r: -(r.value_ratio + r.grad_ratio)):
+    for r in sorted((r for r in results if status(r) == "failed"), key=lambda r: -_worst([r.value_ratio, r.grad_ratio, 0.0])):
         key = (r.case, r.framework, r.device, r.dtype) if every_cell else (family(r.case), r.framework, r.device)
         if key in seen:
             continue

@@ -176,3 +176,73 @@ def test_json_report_is_strict():
     out = json.loads(report.as_json(), parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
     assert {c["status"] for c in out["cells"]} <= {"passed", "skipped"}
     assert all(c["passed"] is None for c in out["cells"] if c["status"] == "skipped")
+
+
+# ---------------------------------------------------------------- metrics and pipelines
+
+
+def _sk_balanced_accuracy(y, p, w):
+    from sklearn.metrics import balanced_accuracy_score
+
+    return balanced_accuracy_score(y, (p >= 0.5).astype(int), sample_weight=w)
+
+
+def test_balanced_accuracy_twins_agree_over_a_weighted_stream_with_a_reset():
+    from parity_tests.api import compare_metrics
+    from tf_impl.metrics import BalancedAccuracy as KerasBA
+    from torch_impl.metrics import BalancedAccuracy as TorchBA
+
+    report = compare_metrics(KerasBA(), TorchBA(), kind="binary", num_batches=4, reset_after=(1,),
+                             reference=_sk_balanced_accuracy)
+    assert report.passed, report.table() + "\n" + "\n".join(report.explain())
+    assert {r.framework for r in report.results} == {"torch", f"keras/{__import__('keras').backend.backend()}"}
+    assert "metric" in report.table() and "ALL PASS: 2 passed" in report.summary()
+
+
+def test_a_metric_that_ignores_reset_or_accumulation_is_explained():
+    from parity_tests.api import compare_metrics
+    from tf_impl.metrics import BalancedAccuracy as KerasBA
+    from torch_impl.metrics import BalancedAccuracy as TorchBA
+
+    class NoReset(KerasBA):
+        def reset_state(self):
+            pass
+
+    report = compare_metrics(NoReset(), TorchBA(), kind="binary", reset_after=(1,), reference=_sk_balanced_accuracy)
+    (bad,) = [r for r in report.results if not r.passed]
+    assert bad.framework.startswith("keras/") and "from step 2" in bad.diagnosis
+    assert "state survived the reset" in bad.diagnosis
+
+    class PerBatch(TorchBA):
+        def update(self, preds, target, sample_weight=None):
+            self.reset()
+            super().update(preds, target, sample_weight=sample_weight)
+
+    report = compare_metrics(KerasBA(), PerBatch(), kind="binary", reset_after=(), reference=_sk_balanced_accuracy)
+    (bad,) = [r for r in report.results if not r.passed]
+    assert bad.framework == "torch" and "does not accumulate across batches" in bad.diagnosis
+    assert "FAIL metric/stream torch" in report.table()
+
+
+def test_balanced_batches_twins_give_the_same_index_batches():
+    pytest.importorskip("tensorflow")
+    from parity_tests.api import compare_pipelines
+    from tf_impl.data import balanced_batches as tf_batches
+    from torch_impl.data import balanced_batches as torch_batches
+
+    y = np.r_[np.zeros(90), np.ones(10)].astype(np.int64)
+    idx = np.arange(len(y))
+    kw = dict(class_fractions=[0.5, 0.5], seed=3, steps_per_epoch=6)
+    report = compare_pipelines(tf_batches(idx, y, 8, **kw), torch_batches(idx, y, 8, **kw))
+    assert report.passed, report.table()
+    assert report.results[0].tolerance_note == "6 batches compared (indices)"
+
+    other_seed = compare_pipelines(tf_batches(idx, y, 8, **kw), torch_batches(idx, y, 8, **{**kw, "seed": 4}))
+    assert not other_seed.passed and "batch 0 differs" in other_seed.results[0].diagnosis
+    # another seed, the same composition per batch
+    assert compare_pipelines(tf_batches(idx, y, 8, **kw), torch_batches(idx, y, 8, **{**kw, "seed": 4}),
+                             mode="composition").passed
+    skewed = compare_pipelines(tf_batches(idx, y, 8, **kw),
+                               torch_batches(idx, y, 8, **{**kw, "class_fractions": [0.75, 0.25]}), mode="composition")
+    assert "batch 0: tf.data holds [4, 4] per class, torch [6, 2]" in skewed.results[0].diagnosis
+    assert "FAIL pipeline/composition" in skewed.table()
