@@ -164,3 +164,11 @@ def test_class_balanced_claim_k_times_cui_reference():
         ours = float(ClassBalancedLoss(samples_per_class=counts, beta=0.999, base=base)(x, t))
         theirs = float(_cui_reference(t, x, counts, k, base, 0.999, 2.0))
         np.testing.assert_allclose(ours, factor * theirs, rtol=1e-10)
+
+
+@pytest.mark.keras
+def test_parity_api_example_passes_as_written():
+    """The README's compare_losses example: a Keras class against torch's BCEWithLogitsLoss."""
+    namespace = {}
+    exec(compile(_snippet("Your own pair of losses, for a migration check"), "README: parity API", "exec"), namespace)
+    assert namespace["report"].passed
