@@ -2,6 +2,8 @@
 
 import importlib
 import json
+import os
+import pathlib
 import subprocess
 import sys
 
@@ -12,6 +14,7 @@ from parity_tests import cli, matrix
 from parity_tests.cases import ALL_CASES as CASES
 
 FAST = ["--dtype", "float32", "--device", "cpu"]
+REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
 def _reject_constant(name):
@@ -201,3 +204,107 @@ def test_keras_worker_tensorflow_log_noise_is_silenced(capfd):
     assert cli.main(["--framework", "keras/tensorflow", "--loss", "la/default", *FAST]) == 0
     err = capfd.readouterr().err
     assert "absl" not in err and "oneDNN" not in err and "cpu_feature_guard" not in err, err
+
+
+# ---------------------------------------------------------------- one framework installed
+
+
+def _closure(*roots: str) -> set:
+    """The installed distributions `roots` need (their requirements, recursively, markers
+    evaluated for this interpreter; extras left out), as canonical names."""
+    import re
+    from importlib import metadata
+
+    canon = lambda n: re.sub(r"[-_.]+", "-", n).lower()  # noqa: E731
+    seen, todo = set(), [canon(r) for r in roots]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue  # an optional requirement that is not installed here
+        seen.add(name)
+        for req in dist.requires or []:
+            spec, _, marker = req.partition(";")
+            if "extra" in marker:
+                continue
+            if marker.strip():
+                from packaging.markers import Marker
+
+                if not Marker(marker).evaluate():
+                    continue
+            todo.append(canon(re.split(r"[\s<>=!~\[(]", spec.strip(), maxsplit=1)[0]))
+    return seen
+
+
+def _venv_with(tmp_path, *roots: str) -> str:
+    """A fresh venv (no pip, no system site-packages) whose site-packages links only the
+    distributions `roots` need, taken from this environment; no .pth files, so nothing else
+    (and not the other framework) is importable. Returns its python."""
+    import re
+    import sysconfig
+    import venv
+    from importlib import metadata
+
+    target = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=False, symlinks=True).create(target)
+    python = target / "bin" / "python"
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    here = pathlib.Path(sysconfig.get_paths()["purelib"])
+    canon = lambda n: re.sub(r"[-_.]+", "-", n).lower()  # noqa: E731
+    wanted = _closure(*roots)
+    for dist in metadata.distributions():
+        if canon(dist.metadata["Name"]) not in wanted:
+            continue
+        tops = {pathlib.PurePath(f).parts[0] for f in dist.files or []}
+        for top in tops:
+            src = here / top
+            if top.endswith(".pth") or top in ("..", "bin") or not src.exists():
+                continue
+            dst = pathlib.Path(purelib) / top
+            if not dst.exists():
+                dst.symlink_to(src)
+    return str(python)
+
+
+def _run_cli(python: str, *args: str):
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "KERAS_BACKEND")}
+    env.update(PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="2")
+    return subprocess.run([python, "-m", "parity_tests.cli", *args], capture_output=True, text=True, timeout=300,
+                          env=env, cwd=REPO)
+
+
+def _importable(python: str, module: str) -> bool:
+    return subprocess.run([python, "-c", f"import {module}"], capture_output=True, timeout=300).returncode == 0
+
+
+@pytest.mark.slow
+def test_tensorflow_only_install(tmp_path):
+    """numpy, TensorFlow and Keras (with their requirements) and nothing else: torch cannot be
+    imported, the CLI runs Keras on tensorflow and skips torch and Keras-on-torch, with the reason."""
+    pytest.importorskip("tensorflow")
+    python = _venv_with(tmp_path, "numpy", "tensorflow-cpu", "tensorflow", "keras")
+    assert not _importable(python, "torch") and _importable(python, "keras")
+    proc = _run_cli(python, "--loss", "la/default", *FAST, "--format", "json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    cells = {c["framework"]: c for c in json.loads(proc.stdout, parse_constant=_reject_constant)["cells"]}
+    assert cells["keras/tensorflow"]["status"] == "passed"
+    assert cells["torch"]["skipped"] == "torch is not installed"
+    assert cells["keras/torch"]["skipped"] == "torch is not installed"
+    assert "keras/jax" not in cells  # jax is not installed: not a column at all
+
+
+@pytest.mark.slow
+def test_torch_only_install(tmp_path):
+    """numpy, torch and torchmetrics and nothing else: the CLI runs torch and skips every Keras column."""
+    python = _venv_with(tmp_path, "numpy", "torch", "torchmetrics")
+    assert not _importable(python, "tensorflow") and not _importable(python, "keras") and _importable(python, "torch")
+    proc = _run_cli(python, "--loss", "la/default", *FAST)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert ["la", "torch", "cpu", "1/1"] in [line.split()[:4] for line in proc.stdout.splitlines()]
+    assert "SKIP (keras is not installed)" in proc.stdout and "ModuleNotFoundError" not in proc.stderr
+    proc = _run_cli(python, "--loss", "la/default", *FAST, "--framework", "keras/tensorflow")
+    assert proc.returncode == 3 and "NOTHING RAN" in proc.stdout  # nothing could run: exit 3
