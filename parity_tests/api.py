@@ -214,7 +214,9 @@ def _run_torch_metric(metric, batches, reset_after):
 
     values = []
     for i, (y, p, w) in enumerate(batches):
-        metric.update(torch.as_tensor(p), torch.as_tensor(y), sample_weight=None if w is None else torch.as_tensor(w))
+        # sample_weight only when there is one: most torchmetrics metrics take no such argument
+        extra = {} if w is None else {"sample_weight": torch.as_tensor(w)}
+        metric.update(torch.as_tensor(p), torch.as_tensor(y), **extra)
         values.append(_metric_value(metric.compute()))
         if i in reset_after:
             metric.reset()

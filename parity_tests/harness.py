@@ -2,6 +2,10 @@
 
 Each framework is compared with the float64 oracle evaluated on the same rounded inputs; the
 oracle gradient is a float64 central difference (Richardson-extrapolated) of sum(v * loss).
+What differs between cases is a field of the case, not a branch here: a stop-gradient the
+oracle must hold (`oracle_frozen_logits`), class-level reductions (`reduction`, the oracle
+under each framework's convention), a user's pair computing at its own dtype (`own_dtype`,
+`native_half_tolerance`; the parity API). A failing cell is explained in words (`explain`).
 """
 
 from __future__ import annotations

@@ -36,9 +36,9 @@ def test_parity(case, framework, device, dtype):
     assert result.error is None, result.error
     assert result.value_ratio <= 1.0, (
         f"value: worst error {result.value_err:.3g} is {result.value_ratio:.3g}x the tolerance "
-        f"(rtol={result.rtol:g}, atol={result.atol:g})"
+        f"(rtol={result.rtol:g}, atol={result.atol:g}): {result.diagnosis}"
     )
     assert result.grad_ratio <= 1.0, (
         f"gradient: worst error {result.grad_err:.3g} is {result.grad_ratio:.3g}x the tolerance "
-        f"(rtol={result.rtol:g}, atol={result.atol:g})"
+        f"(rtol={result.rtol:g}, atol={result.atol:g}): {result.diagnosis}"
     )
