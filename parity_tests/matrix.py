@@ -206,7 +206,7 @@ def _loss_rows(results):
             word = f"FAIL ({len(failed)} of {len(ran)})"
         else:
             word = "PASS"
-        computed = ", ".join(dict.fromkeys(r.computed_in.split(" ")[0] for r in ran if r.computed_in)) or "input dtype"
+        computed = ", ".join(dict.fromkeys(r.computed_in.split(" ")[0] if r.computed_in else "input dtype" for r in ran))
         yield (loss, framework, device, f"{len(ran)}/{len(cells)}", computed if ran else "-",
                _ratio(_worst(r.value_ratio for r in ran)),
                _ratio(_worst(r.grad_ratio for r in ran)), word)
