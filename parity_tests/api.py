@@ -11,27 +11,32 @@
     assert report.passed
 
 Each framework is evaluated in every dtype on the devices present, value and gradient, and
-compared with a float64 reference: your NumPy `reference(logits, target)` when given, else your
-torch loss evaluated in float64 (its gradient by float64 central differences, as in the
-built-in suite). Keras runs on this process's backend (KERAS_BACKEND). The losses must return
-the same shape in both frameworks (reduce them alike, or return the unreduced loss).
+compared with a float64 reference: your NumPy `reference(logits, target)` when given (its
+gradient by float64 central differences, as in the built-in suite), else your torch loss
+evaluated in float64 (its gradient by float64 autograd). Each side computes at its own dtype (a
+Keras loss class in its dtype policy, float32 by default) and is held to the tolerance of the
+least precise of the input's dtype and the dtype it computed in; a loss that computes natively
+in float16/bfloat16 gets a tolerance derived from that dtype's rounding (see tolerances.py). The
+report says which dtype each side computed in, and explains each failure in words. Keras runs
+on this process's backend (KERAS_BACKEND). The losses should return the same shape in both
+frameworks (a different shape is reported and explained).
 """
 
 from __future__ import annotations
 
-import json
+import math
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
 import numpy as np
 
 from . import cases as C
-from .cli import format_results, run_matrix, summary
+from .matrix import explanations, format_results, run_matrix, summary
 from .frameworks import DEVICES
-from .harness import CellResult
+from .harness import CellResult, compare
 from .tolerances import DTYPES
 
-__all__ = ["compare_losses", "ParityReport", "stress_inputs"]
+__all__ = ["compare_losses", "compare_metrics", "compare_pipelines", "metric_stream", "ParityReport", "stress_inputs"]
 
 
 def stress_inputs(kind: str, *, num_classes: int = 5, batch: int = 8, one_hot: bool = False) -> dict:
@@ -63,14 +68,23 @@ class ParityReport:
     def passed(self) -> bool:
         return all(r.passed for r in self.results)
 
-    def table(self, fmt: str = "table") -> str:
-        return format_results(self.results, fmt)
+    def table(self, fmt: str = "table", *, cells: bool = False) -> str:
+        """"table" or "markdown": one row per loss x framework x device (`cells=True`: per cell),
+        errors as a multiple of the tolerance, the dtype each side computed in, then each failure
+        in words; "json": strict JSON, as `as_json()`."""
+        return format_results(self.results, fmt, cells=cells)
+
+    def explain(self) -> list[str]:
+        """Each failure in words (value or gradient, the worst entry, the likely cause and what to
+        change), then how each non-table tolerance was derived."""
+        return explanations(self.results, every_cell=True)
 
     def summary(self) -> str:
         return summary(self.results)
 
     def as_json(self) -> str:
-        return json.dumps({"summary": self.summary(), "cells": [r.as_dict() for r in self.results]}, indent=1)
+        """Strict JSON (null, never NaN), each cell with a status passed/failed/skipped."""
+        return format_results(self.results, "json")
 
 
 def compare_losses(
@@ -107,10 +121,11 @@ def compare_losses(
 
     if keras_loss is None and torch_loss is None:
         raise ValueError("Invalid arguments: pass `keras_loss`, `torch_loss` or both; received neither.")
+    reference_grad = None
     if reference is None:
         if torch_loss is None:
             raise ValueError("Invalid `reference`: received None; without `torch_loss` a NumPy reference is required.")
-        reference = _torch_float64_reference(torch_loss)
+        reference, reference_grad = _torch_float64_reference(torch_loss)
     gens = ({k: _fixed(*v) for k, v in inputs.items()} if inputs is not None
             else stress_inputs(kind, **stress_kwargs))
     fn = {"torch": torch_loss, "keras": keras_loss}
@@ -118,7 +133,8 @@ def compare_losses(
     for key, gen in gens.items():
         probe = gen(np.random.default_rng(0))[1]
         cases.append(C.Case(f"{name}/{key}", fn, gen, index_target=np.asarray(probe).dtype.kind in "iu",
-                            tol=tolerances, reason=tolerance_reason, oracle=lambda x, y, _ref=reference, **_: _ref(x, y)))
+                            tol=tolerances, reason=tolerance_reason, oracle=lambda x, y, _ref=reference, **_: _ref(x, y),
+                            own_dtype=True, native_half_tolerance=True, oracle_grad=reference_grad))
     frameworks = ([TorchFramework()] if torch_loss is not None else []) + ([KerasFramework()] if keras_loss is not None else [])
     unknown = [d for d in devices if d not in DEVICES]
     if unknown:
@@ -127,12 +143,258 @@ def compare_losses(
     return ParityReport(results)
 
 
-def _torch_float64_reference(torch_loss: Callable) -> Callable:
-    def reference(logits, target):
+def _torch_float64_reference(torch_loss: Callable) -> tuple[Callable, Callable]:
+    """Your torch loss in float64 as the reference: its value, and its gradient d/dx sum(v * loss)
+    by float64 autograd (one call, where central differences would take one per logit)."""
+
+    def _tensors(logits, target, grad: bool):
         import torch
 
+        x = torch.tensor(logits, dtype=torch.float64, requires_grad=grad)
         y = torch.tensor(target, dtype=torch.int64) if np.asarray(target).dtype.kind in "iu" else torch.tensor(target, dtype=torch.float64)
-        with torch.no_grad():
-            return torch_loss(torch.tensor(logits, dtype=torch.float64), y).double().cpu().numpy()
+        return torch, x, y
 
-    return reference
+    def reference(logits, target):
+        torch, x, y = _tensors(logits, target, False)
+        with torch.no_grad():
+            return torch_loss(x, y).double().cpu().numpy()
+
+    def reference_grad(logits, target, cotangent):
+        torch, x, y = _tensors(logits, target, True)
+        out = torch_loss(x, y)
+        (out.double() * torch.as_tensor(np.asarray(cotangent, np.float64))).sum().backward()
+        return x.grad.cpu().numpy()
+
+    return reference, reference_grad
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def metric_stream(kind: str = "binary", *, num_classes: int = 3, batch: int = 16, num_batches: int = 4,
+                  weighted: bool = True, seed: int = 0) -> list[tuple]:
+    """A stream of (y_true, y_pred, sample_weight) NumPy batches for `compare_metrics`.
+
+    kind="binary": labels {0, 1} and probabilities; "multiclass": class indices and score rows
+    (num_classes). Imbalanced labels (one class at ~10%), sample weights drawn from {0, 0.5, 1, 2}
+    (exact in every dtype) when `weighted`, else None.
+    """
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(num_batches):
+        if kind == "binary":
+            y = (rng.random(batch) < 0.1 + 0.3 * rng.random()).astype(np.int64)
+            p = np.clip(0.5 * y + 0.6 * rng.random(batch) - 0.05, 0.0, 1.0)
+        elif kind == "multiclass":
+            y = rng.choice(num_classes, size=batch, p=np.r_[0.1, np.full(num_classes - 1, 0.9 / (num_classes - 1))])
+            p = rng.normal(size=(batch, num_classes)) + 1.5 * np.eye(num_classes)[y]
+        else:
+            raise ValueError(f"Invalid `kind`: received {kind!r}; allowed values are 'binary', 'multiclass'.")
+        w = rng.choice([0.0, 0.5, 1.0, 2.0], size=batch) if weighted else None
+        out.append((y, p, w))
+    return out
+
+
+def _metric_value(x) -> float:
+    return float(np.asarray(x.detach().cpu() if hasattr(x, "detach") else x, dtype=np.float64))
+
+
+def _run_keras_metric(metric, batches, reset_after):
+    values = []
+    for i, (y, p, w) in enumerate(batches):
+        metric.update_state(y, p, sample_weight=w)
+        values.append(_metric_value(metric.result()))
+        if i in reset_after:
+            metric.reset_state()
+    return np.array(values)
+
+
+def _run_torch_metric(metric, batches, reset_after):
+    import torch
+
+    values = []
+    for i, (y, p, w) in enumerate(batches):
+        # sample_weight only when there is one: most torchmetrics metrics take no such argument
+        extra = {} if w is None else {"sample_weight": torch.as_tensor(w)}
+        metric.update(torch.as_tensor(p), torch.as_tensor(y), **extra)
+        values.append(_metric_value(metric.compute()))
+        if i in reset_after:
+            metric.reset()
+    return np.array(values)
+
+
+def _reference_stream(reference, batches, reset_after):
+    """The reference on the batches accumulated since the last reset, and on each batch alone."""
+    acc, per_batch, since = [], [], []
+    for i, batch in enumerate(batches):
+        since.append(batch)
+        joined = [np.concatenate([b[j] for b in since]) if since[0][j] is not None else None for j in range(3)]
+        acc.append(float(reference(*joined)))
+        per_batch.append(float(reference(*batch)))
+        if i in reset_after:
+            since = []
+    return np.array(acc), np.array(per_batch)
+
+
+def _explain_stream(got, want, per_batch, reset_after, rtol, atol) -> Optional[str]:
+    """A metric stream's failure in words: the first step off, and why when it is recognisable."""
+    bad = np.abs(got - want) > atol + rtol * np.abs(want)
+    if not bad.any():
+        return None
+    first = int(np.argmax(bad))
+    words = f"value fails from step {first} of {len(got)}: got {got[first]:.6g}, want {want[first]:.6g}"
+    if first - 1 in reset_after:
+        return words + ("; the first step after a reset: this side's state survived the reset. Reset it between "
+                        "epochs (Keras reset_state(), torchmetrics reset())") + "."
+    if first > 0 and np.allclose(got[bad], per_batch[bad], rtol=rtol, atol=atol):
+        return words + ("; it equals each batch's own value: this side does not accumulate across batches (a "
+                        "per-batch metric); update one stateful metric and read it after the stream") + "."
+    return words + ("; not a reset or accumulation issue: compare the arguments (threshold, from_logits, "
+                    "num_classes) and how sample weights enter") + "."
+
+
+def compare_metrics(
+    keras_metric=None,
+    torch_metric=None,
+    *,
+    batches: Optional[Sequence[tuple]] = None,
+    kind: str = "binary",
+    reset_after: Sequence[int] = (1,),
+    reference: Optional[Callable] = None,
+    rtol: float = 1e-6,
+    atol: float = 1e-6,
+    name: str = "metric",
+    **stream_kwargs,
+) -> ParityReport:
+    """Runs a stateful Keras metric and a torchmetrics metric over the same stream of batches.
+
+    After every batch each side's result (Keras `result()`, torch `compute()`) is compared with
+    the reference on the batches accumulated since the last reset; each side is reset after the
+    batches in `reset_after` (Keras `reset_state()`, torch `reset()`), so accumulation, sample
+    weights and reset are all checked. One row per framework in the same table as
+    `compare_losses`, the worst step's error as a multiple of the tolerance, failures in words.
+
+    Args:
+        keras_metric: a keras.metrics.Metric (`update_state(y_true, y_pred, sample_weight)`); None
+            skips the Keras column.
+        torch_metric: a torchmetrics.Metric (`update(preds, target, sample_weight=...)`); None skips it.
+        batches: [(y_true, y_pred, sample_weight or None)] NumPy; None: `metric_stream(kind, ...)`.
+        reset_after: batch indices after which both metrics are reset.
+        reference: NumPy callable(y_true, y_pred, sample_weight) on accumulated batches; default:
+            the torch metric's own values (then only the Keras column is compared).
+        rtol, atol: the tolerance of every step (metrics accumulate in float32 or float64).
+
+    Returns:
+        A ParityReport (`.results`, `.passed`, `.table(fmt)`, `.explain()`).
+    """
+    if keras_metric is None and torch_metric is None:
+        raise ValueError("Invalid arguments: pass `keras_metric`, `torch_metric` or both; received neither.")
+    batches = list(batches) if batches is not None else metric_stream(kind, **stream_kwargs)
+    reset_after = set(reset_after)
+    runs = {}
+    if torch_metric is not None:
+        runs["torch"] = _run_torch_metric(torch_metric, batches, reset_after)
+    if keras_metric is not None:
+        import keras
+
+        runs[f"keras/{keras.backend.backend()}"] = _run_keras_metric(keras_metric, batches, reset_after)
+    if reference is not None:
+        want, per_batch = _reference_stream(reference, batches, reset_after)
+    elif "torch" in runs:
+        want = runs["torch"]
+        per_batch = np.array([_run_torch_metric(torch_metric.clone(), [b], set())[0] for b in batches])
+        torch_metric.reset()
+    else:
+        raise ValueError("Invalid `reference`: received None; without `torch_metric` a NumPy reference is required.")
+    results = []
+    for framework, got in runs.items():
+        err, ratio = compare(got, want, rtol, atol)
+        is_reference = reference is None and framework == "torch"
+        results.append(CellResult(
+            case=f"{name}/stream", framework=framework, device="cpu", dtype="-", value_err=err, grad_err=math.nan,
+            value_ratio=ratio, grad_ratio=math.nan, rtol=rtol, atol=atol, passed=ratio <= 1.0,
+            tolerance_note="the reference (no NumPy reference given)" if is_reference else None,
+            diagnosis=_explain_stream(got, want, per_batch, reset_after, rtol, atol)))
+    return ParityReport(results)
+
+
+# ---------------------------------------------------------------- pipelines
+
+
+def _batches_as_numpy(batches, steps: Optional[int]) -> list[tuple]:
+    """(x, y) batches (tf.data, torch tensors or NumPy) as NumPy pairs; a bare index batch
+    (a batch sampler's list of indices) as (indices, indices)."""
+    out = []
+    for i, batch in enumerate(batches):
+        if steps is not None and i >= steps:
+            break
+        if isinstance(batch, (tuple, list)) and len(batch) == 2 and not np.isscalar(batch[0]):
+            x, y = batch
+        else:
+            x = y = batch
+        conv = lambda t: np.asarray(t.cpu() if hasattr(t, "cpu") else t)  # noqa: E731
+        out.append((conv(x), conv(y)))
+    return out
+
+
+def _explain_pipeline(keras_b, torch_b, mode, num_classes) -> tuple[float, Optional[str]]:
+    """(worst difference, the failure in words or None)."""
+    if len(keras_b) != len(torch_b):
+        return math.inf, (f"tf.data gave {len(keras_b)} batches, torch {len(torch_b)}: the epoch lengths differ "
+                          "(steps_per_epoch, batch_size or drop_remainder).")
+    for i, ((kx, ky), (tx, ty)) in enumerate(zip(keras_b, torch_b)):
+        if mode == "composition":
+            kc = np.bincount(ky.ravel().astype(np.int64), minlength=num_classes)
+            tc = np.bincount(ty.ravel().astype(np.int64), minlength=num_classes)
+            if kc.shape != tc.shape or np.any(kc != tc):
+                return float(np.abs(kc - tc).max()) if kc.shape == tc.shape else math.inf, (
+                    f"batch {i}: tf.data holds {kc.tolist()} per class, torch {tc.tolist()}: the per-batch "
+                    "composition differs (class_fractions, mode or batch_size).")
+            continue
+        if kx.shape != tx.shape or ky.shape != ty.shape:
+            return math.inf, f"batch {i}: shapes {kx.shape}/{ky.shape} (tf.data) against {tx.shape}/{ty.shape} (torch)."
+        if np.array_equal(kx, tx) and np.array_equal(ky, ty):
+            continue
+        diff = float(np.abs(kx.astype(np.float64) - tx.astype(np.float64)).max())
+        if np.array_equal(np.sort(kx, axis=0), np.sort(tx, axis=0)):
+            why = ("the same rows in another order: both draw the same samples but shuffle differently "
+                   "(a different seed or epoch: call set_epoch on the torch side, or compare composition)")
+        else:
+            later = [j for j, (ox, _) in enumerate(torch_b) if np.array_equal(ox, kx)]
+            why = (f"tf.data's batch {i} is torch's batch {later[0]}: the two are out of step (an epoch or a "
+                   "step ahead: same seed, same epoch?)" if later else
+                   "different samples: the seeds, class_fractions or mode differ")
+        return diff, f"batch {i} differs (first rows: tf.data {kx[:3].tolist()}, torch {tx[:3].tolist()}): {why}."
+    return 0.0, None
+
+
+def compare_pipelines(keras_dataset, torch_batches, *, mode: str = "indices", num_classes: Optional[int] = None,
+                      steps: Optional[int] = None, name: str = "pipeline") -> ParityReport:
+    """Compares a tf.data pipeline with a torch one, batch by batch.
+
+    mode="indices": the same batches (features and labels equal, element for element; pass
+    the row indices as features to compare the index batches themselves). mode="composition":
+    the same number of samples of each class in every batch. One row in the same table as
+    `compare_losses` (the worst difference; a pipeline is exact: the tolerance is 0), the first
+    differing batch in words.
+
+    Args:
+        keras_dataset: an iterable of (x, y) batches (a tf.data.Dataset, NumPy or Keras tensors).
+        torch_batches: an iterable of (x, y) batches of torch tensors, or of index batches (a
+            batch sampler), one epoch.
+        mode: "indices" or "composition".
+        num_classes: for "composition" (default: the largest label + 1).
+        steps: compare the first `steps` batches only (default: every batch).
+    """
+    if mode not in ("indices", "composition"):
+        raise ValueError(f"Invalid `mode`: received {mode!r}; allowed values are 'indices', 'composition'.")
+    keras_b = _batches_as_numpy(keras_dataset, steps)
+    torch_b = _batches_as_numpy(torch_batches, steps)
+    if num_classes is None:
+        num_classes = 1 + int(max([b[1].max() for b in keras_b + torch_b if b[1].size] or [0]))
+    err, words = _explain_pipeline(keras_b, torch_b, mode, num_classes)
+    ratio = 0.0 if words is None else math.inf
+    return ParityReport([CellResult(
+        case=f"{name}/{mode}", framework="tf.data vs torch", device="cpu", dtype="-", value_err=err,
+        grad_err=math.nan, value_ratio=ratio, grad_ratio=math.nan, rtol=0.0, atol=0.0, passed=words is None,
+        tolerance_note=f"{len(keras_b)} batches compared ({mode})", diagnosis=words)])

@@ -37,9 +37,25 @@ class Case:
     # Inputs are generated class axis last (Keras's layout); torch's softmax family takes the
     # class on dim 1 (CrossEntropyLoss's layouts), so its adapter moves the axis there.
     torch_class_dim: Optional[int] = None
-    # an oracle keyword that receives the unperturbed logits, for factors the loss computes from
-    # detached logits (Seesaw's scores): central differences then give the detached gradient
-    frozen_logits: Optional[str] = None
+    # A stop-gradient in the loss (ASL's stop_focal_gradient=True, Seesaw's detached scores): the
+    # oracle keyword that holds those factors at the unperturbed logits while the central
+    # differences run.
+    oracle_frozen_logits: Optional[str] = None
+    # The parity API: each side computes at its own dtype (a Keras loss class in its dtype
+    # policy); the report says which, and the tolerance follows the least precise of the two.
+    own_dtype: bool = False
+    # The parity API: a float16/bfloat16 output computed natively in that dtype (not in float32
+    # and rounded once) is held to a tolerance derived from that dtype's rounding (tolerances.py).
+    native_half_tolerance: bool = False
+    # The parity API: the reference's own float64 gradient d/dx sum(v * loss), (logits, target,
+    # v) -> array (a torch reference differentiates itself); None: central differences.
+    oracle_grad: Optional[Callable] = None
+    # Class-level reductions: (Keras reduction, torch reduction) of the loss classes, with
+    # `sample_weight` (one per sample) and class-only arguments (`normalization`); the oracle is
+    # reference.class_loss under each framework's convention. None: the functional form.
+    reduction: Optional[tuple] = None
+    sample_weight: Optional[np.ndarray] = None
+    class_kwargs: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if self.tol and not self.reason:
@@ -202,7 +218,8 @@ CASES: list[Case] = [
     # asymmetric loss
     Case("asl/default", "asymmetric_loss", _random_logits((8, 6))),
     Case("asl/no_clip", "asymmetric_loss", _random_logits((8, 5)), dict(gamma_pos=2.0, gamma_neg=2.0, clip=0.0)),
-    Case("asl/stop_focal_gradient", "asymmetric_loss", _random_logits((8, 5), scale=2.0), dict(stop_focal_gradient=True)),
+    Case("asl/stop_focal_gradient", "asymmetric_loss", _random_logits((8, 5), scale=2.0), dict(stop_focal_gradient=True),
+         oracle_frozen_logits="_focal_logits"),
     Case("asl/extreme_gamma_0.5", "asymmetric_loss", _extreme_logits((8, 6)), dict(gamma_pos=0.5, gamma_neg=0.5, clip=0.1)),
     Case("asl/soft_labels", "asymmetric_loss", _soft_labels((6, 4)), dict(gamma_pos=0.0, gamma_neg=3.0, clip=0.02)),
     # class-balanced loss
@@ -221,10 +238,10 @@ CASES: list[Case] = [
          dict(class_priors=PRIORS * 7.0, tau=2.0)),
     # ---- stateful and multi-label: Seesaw (counts given to the functional form), Distribution-Balanced
     Case("seesaw/default", "seesaw_loss", _class_indices((8,), 5), dict(cum_samples=COUNTS), index_target=True,
-         frozen_logits="_score_logits"),
+         oracle_frozen_logits="_score_logits"),
     Case("seesaw/extreme_zero_counts", "seesaw_loss", _class_extreme((8,), 5),
          dict(cum_samples=np.array([900.0, 0.0, 40.0, 1.0, 7.0]), p=0.5, q=3.0, eps=0.05), index_target=True,
-         frozen_logits="_score_logits"),
+         oracle_frozen_logits="_score_logits"),
     Case("seesaw/3d_mitigation_only", "seesaw_loss", _class_indices((3, 4), 5), dict(cum_samples=COUNTS, q=0.0),
          index_target=True),
     Case("db/default", "distribution_balanced_loss", _random_logits((8, 5)),
@@ -257,3 +274,49 @@ CASES += [
     Case("poly/focal_gamma_0.5_extreme", "poly_loss", _class_extreme((10,), 4), dict(gamma=0.5, epsilon=1.5),
          index_target=True),
 ]
+
+
+# ---------------------------------------------------------------- class-level reductions
+# Kept apart from the table above (cases for new losses go there): every loss class under each
+# reduction pair of the README's migration table, Keras "none" / "sum" / "sum_over_batch_size"
+# against torch "none" / "sum" / "mean", without and with one sample weight per sample (a zero
+# weight included). Each framework is compared with reference.class_loss under its own
+# convention, so the table's "Keras sum = torch sum / C" (sigmoid family) is checked, not assumed.
+
+REDUCTION_PAIRS = (("none", "none"), ("sum", "sum"), ("sum_over_batch_size", "mean"))
+SAMPLE_WEIGHT_6 = np.array([1.0, 0.0, 2.0, 0.5, 1.5, 0.25])  # exact in every dtype
+W4 = np.array([1.0, 0.0, 2.5, 0.5])
+
+REDUCTION_LOSSES = (  # (family, functional name, input generator, kwargs, index targets, class-only kwargs)
+    ("wbce", "weighted_binary_crossentropy", _random_logits((6, 3)), dict(pos_weight=2.0, neg_weight=np.array([1.0, 0.5, 2.0])), False, {}),
+    ("bfocal", "binary_focal_loss", _random_logits((6, 3)), dict(alpha=0.25, gamma=2.0), False, {}),
+    ("asl", "asymmetric_loss", _random_logits((6, 3)), {}, False, {}),
+    ("wcce", "weighted_categorical_crossentropy", _class_indices((6,), 4, ignore=-100, ignore_frac=0.2),
+     dict(class_weight=W4, ignore_index=-100), True, {}),
+    ("wcce", "weighted_categorical_crossentropy", _soft_rows((6,), 4), dict(class_weight=W4), False, {}),  # probabilities
+    ("cfocal", "categorical_focal_loss", _class_indices((6,), 4), dict(alpha=np.array([0.1, 0.2, 0.4, 0.3])), True,
+     dict(normalization="weight")),
+    ("cb", "class_balanced_loss", _class_indices((6,), 4), dict(samples_per_class=COUNTS[:4], beta=0.99, base="sigmoid"),
+     True, {}),
+    ("la", "logit_adjusted_crossentropy", _class_indices((6,), 4, ignore=-100, ignore_frac=0.2),
+     dict(class_priors=PRIORS[:4], ignore_index=-100), True, {}),
+)
+
+
+def _reduction_cases() -> list[Case]:
+    out = []
+    for family, fn, make, kwargs, index_target, class_kwargs in REDUCTION_LOSSES:
+        soft = "_soft" if not index_target and fn == "weighted_categorical_crossentropy" else ""
+        for keras_reduction, torch_reduction in REDUCTION_PAIRS:
+            for sw in (None, SAMPLE_WEIGHT_6):
+                name = f"{family}/class{soft}_{torch_reduction}" + ("_weighted" if sw is not None else "")
+                out.append(Case(name, fn, make, kwargs, index_target=index_target, own_dtype=True,
+                                reduction=(keras_reduction, torch_reduction), sample_weight=sw,
+                                class_kwargs=class_kwargs))
+    return out
+
+
+REDUCTION_CASES: list[Case] = _reduction_cases()
+
+# Every case the parity matrix runs: the table above, then the class-level reductions.
+ALL_CASES: list[Case] = CASES + REDUCTION_CASES

@@ -2,8 +2,9 @@
 
 Runs torch_impl in this process and tf_impl once per Keras backend (tensorflow, torch, and jax
 where installed) in a subprocess (Keras fixes its backend at import), then prints one row per
-cell: case, framework, device, dtype, worst value error, worst gradient error, tolerance and
-PASS/FAIL/SKIP, and a one-line summary. A framework that is not installed is skipped, with the
+loss x framework x device (cells run, the dtype computed in, the worst value and gradient error
+as a multiple of the tolerance, PASS/FAIL/SKIP; `--cells`: one row per cell), each failure in
+words, and a one-line summary. A framework that is not installed is skipped, with the
 reason. Running and formatting the matrix live in matrix.py.
 """
 
@@ -20,8 +21,8 @@ from typing import Iterable
 from .frameworks import DEVICES
 from .harness import CellResult
 from .matrix import (  # noqa: F401  (format_results, run_matrix, summary: re-exported for parity_tests.api)
-    _installed, counts, format_results, framework_missing, list_cases, run_matrix, select_cases, skipped_cells,
-    summary)
+    _installed, counts, format_results, framework_missing, list_cases, plot_heatmap, run_matrix, select_cases,
+    skipped_cells, summary)
 from .tolerances import DTYPES
 
 # Keras on jax joins when jax is installed (the GPU image has jax but no TensorFlow).
@@ -33,6 +34,7 @@ EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_NOTHING_RAN = 0, 1, 2, 3
 EPILOG = """\
 --loss keys match exactly: a case name (wbce/plain), a family (wbce), a functional name
 (weighted_binary_crossentropy) or a class name (WeightedBinaryCrossentropy); --list shows them.
+Errors are shown as a multiple of the tolerance (atol + rtol |oracle|): <= 1x passes.
 
 exit status:
   0  every cell that ran passed (skipped cells aside)
@@ -64,19 +66,32 @@ def _worker(args, cases) -> int:
 
 
 def _run_keras_subprocess(backend: str, args) -> list[CellResult]:
+    """The Keras column of one backend, in a subprocess (Keras fixes its backend at import).
+
+    TensorFlow's C++ start-up logging ignores TF_CPP_MIN_LOG_LEVEL, so the worker's stderr is
+    captured and shown only when the worker fails; its progress bar reaches the terminal
+    through a duplicate of this process's stderr."""
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
+    env.pop("CLASSBALANCE_PROGRESS_FD", None)
+    fds = ()
     if sys.stderr.isatty():
-        env["CLASSBALANCE_PROGRESS"] = "1"
+        fds = (os.dup(sys.stderr.fileno()),)
+        env["CLASSBALANCE_PROGRESS_FD"] = str(fds[0])
     cmd = [sys.executable, "-m", "parity_tests.cli", "--worker",
            "--device", ",".join(args.devices), "--dtype", ",".join(args.dtypes)]
     if args.loss:
         cmd += ["--loss", args.loss]
-    proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, pass_fds=fds)
+    finally:
+        for fd in fds:
+            os.close(fd)
     if proc.returncode != 0:
+        tail = " | ".join(line for line in proc.stderr.strip().splitlines()[-3:])
         return [CellResult(case="(all)", framework=f"keras/{backend}", device="-", dtype="-",
                            value_err=math.inf, grad_err=math.inf, value_ratio=math.inf, grad_ratio=math.inf,
                            rtol=math.nan, atol=math.nan, passed=False,
-                           error=f"worker exited with {proc.returncode}")]
+                           error=f"worker exited with {proc.returncode}" + (f": {tail}" if tail else ""))]
     return [CellResult(**d) for d in json.loads(proc.stdout)]
 
 
@@ -92,10 +107,15 @@ def main(argv=None) -> int:
     p.add_argument("--format", choices=("table", "markdown", "json"), default="table",
                    help="json: strict JSON (null for a missing number), each cell with a status "
                         "passed/failed/skipped")
-    p.add_argument("--show-skipped", action="store_true", help="one row per skipped cell (default: folded)")
+    p.add_argument("--cells", action="store_true",
+                   help="one row per cell (case x framework x device x dtype) instead of one per loss x framework x device")
+    p.add_argument("--show-skipped", action="store_true", help="with --cells: one row per skipped cell (default: folded)")
+    p.add_argument("--plot", metavar="FILE.png", help="also write a heatmap of the worst error / tolerance per loss x "
+                                                      "framework x dtype, value and gradient (matplotlib)")
     p.add_argument("--list", action="store_true", help="print the selected cases (name, functional, class) and exit")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before anything imports TensorFlow
     args.devices = _split(p, args.device, DEVICES, "--device")
     args.dtypes = _split(p, args.dtype, DTYPES, "--dtype")
     frameworks = _split(p, args.framework, FRAMEWORK_CHOICES, "--framework")
@@ -120,7 +140,9 @@ def main(argv=None) -> int:
             results += run_matrix([TorchFramework()], cases, args.devices, args.dtypes)
         else:
             results += _run_keras_subprocess(framework.split("/", 1)[1], args)
-    print(format_results(results, args.format, args.show_skipped))
+    print(format_results(results, args.format, args.show_skipped, cells=args.cells))
+    if args.plot:
+        plot_heatmap(results, args.plot)
     n = counts(results)
     return EXIT_FAILED if n["failed"] else (EXIT_PASSED if n["passed"] else EXIT_NOTHING_RAN)
 

@@ -45,6 +45,13 @@ class TorchFramework:
         return None
 
     def evaluate(self, fn_name, kwargs, logits, target, index_target, dtype, device, cotangent, torch_class_dim=None):
+        """(value, gradient) as float64 NumPy; the loss must return the input's dtype."""
+        return _same_dtype(self.evaluate_any_dtype(fn_name, kwargs, logits, target, index_target, dtype, device,
+                                                   cotangent, torch_class_dim=torch_class_dim), dtype)
+
+    def evaluate_any_dtype(self, fn_name, kwargs, logits, target, index_target, dtype, device, cotangent,
+                           torch_class_dim=None):
+        """(value, gradient, the dtype the loss returned): a user's loss may compute in its own dtype."""
         fn = _resolve(fn_name, "torch_impl.losses")
         call = lambda x, y: fn(x, y, **kwargs)  # noqa: E731
         if torch_class_dim is not None and logits.ndim > 2:
@@ -94,6 +101,14 @@ class KerasFramework:
         return None
 
     def evaluate(self, fn_name, kwargs, logits, target, index_target, dtype, device, cotangent, torch_class_dim=None):
+        """(value, gradient) as float64 NumPy; the loss must return the input's dtype."""
+        return _same_dtype(self.evaluate_any_dtype(fn_name, kwargs, logits, target, index_target, dtype, device,
+                                                   cotangent), dtype)
+
+    def evaluate_any_dtype(self, fn_name, kwargs, logits, target, index_target, dtype, device, cotangent,
+                           torch_class_dim=None):
+        """(value, gradient, the dtype the loss returned): a Keras loss class computes in its
+        dtype policy (float32 by default), whatever the input's dtype."""
         fn = _resolve(fn_name, "tf_impl.losses")  # Keras: class axis last, as the case's inputs
         if self.backend == "jax":
             return _jax_value_and_grad(self.jax, fn, kwargs, logits, target, index_target, dtype, device, cotangent)
@@ -106,11 +121,9 @@ class KerasFramework:
                 with tf.GradientTape() as tape:
                     tape.watch(x)
                     out = fn(y, x, **kwargs)
-                    total = tf.reduce_sum(tf.cast(out, tf.float64) * cotangent)
+                    total = tf.reduce_sum(tf.cast(out, tf.float64) * _cotangent_for(tuple(out.shape), cotangent))
                 grad = tape.gradient(total, x)
-                if out.dtype != x.dtype:
-                    raise AssertionError(f"{fn_name} returned {out.dtype} for {x.dtype} input")
-                return tf.cast(out, tf.float64).numpy(), tf.cast(grad, tf.float64).numpy()
+                return tf.cast(out, tf.float64).numpy(), tf.cast(grad, tf.float64).numpy(), out.dtype.name
             return _torch_value_and_grad(
                 lambda x, y: fn(y, x, **kwargs), logits, target, index_target, dtype, device, cotangent
             )
@@ -131,16 +144,14 @@ def _jax_value_and_grad(jax, fn, kwargs, logits, target, index_target, dtype, de
         y = (np.asarray(target).astype(jnp.int64 if x64 else jnp.int32) if index_target
              else np.asarray(target, np.float64).astype(jnp.dtype(dtype)))
         y = jax.device_put(jnp.asarray(y), dev)
-        v = jax.device_put(jnp.asarray(np.asarray(cotangent, np.float64).astype(wide)), dev)
 
         def total(xx):
             out = fn(y, xx, **kwargs)
+            v = jax.device_put(jnp.asarray(_cotangent_for(out.shape, cotangent).astype(wide)), dev)
             return jnp.sum(out.astype(wide) * v), out
 
         (_, out), grad = jax.value_and_grad(total, has_aux=True)(x)
-        if out.dtype != x.dtype:
-            raise AssertionError(f"the loss returned {out.dtype} for {x.dtype} input")
-        return np.asarray(out).astype(np.float64), np.asarray(grad).astype(np.float64)
+        return np.asarray(out).astype(np.float64), np.asarray(grad).astype(np.float64), jnp.dtype(out.dtype).name
 
 
 def _resolve(fn, module: str):
@@ -161,10 +172,24 @@ def _torch_value_and_grad(call, logits, target, index_target, dtype, device, cot
     y = torch.tensor(target, device=dev)
     y = y.to(torch.int64) if index_target else y.to(torch.float64).to(tdt)
     out = call(x, y)
-    if out.dtype != tdt:
-        raise AssertionError(f"the loss returned {out.dtype} for {tdt} input")
-    (out.double() * torch.tensor(cotangent, dtype=torch.float64, device=dev)).sum().backward()
-    return out.detach().double().cpu().numpy(), x.grad.double().cpu().numpy()
+    v = _cotangent_for(tuple(out.shape), cotangent)
+    (out.double() * torch.tensor(v, dtype=torch.float64, device=dev)).sum().backward()
+    return out.detach().double().cpu().numpy(), x.grad.double().cpu().numpy(), str(out.dtype).replace("torch.", "")
+
+
+def _cotangent_for(shape: tuple, cotangent) -> np.ndarray:
+    """The cell's cotangent; ones when a user's loss returns another shape than the reference
+    (the value comparison then reports the shapes, and the report explains them)."""
+    cotangent = np.asarray(cotangent, np.float64)
+    return cotangent if cotangent.shape == shape or cotangent.ndim == 0 else np.ones(shape)
+
+
+def _same_dtype(result, dtype: str):
+    """The library's own losses return the input's dtype (float16/bfloat16 computed in float32)."""
+    value, grad, out_dtype = result
+    if out_dtype != dtype:
+        raise AssertionError(f"the loss returned {out_dtype} for {dtype} input")
+    return value, grad
 
 
 def in_process_frameworks(include_torch: bool = True) -> list:

@@ -14,7 +14,9 @@ import os
 import sys
 from typing import Iterable, Optional
 
-from .cases import CASES, Case
+import numpy as np
+
+from .cases import ALL_CASES, Case
 from .harness import CellResult, run_cell
 from .tolerances import tolerance
 
@@ -40,7 +42,7 @@ def case_keys(case: Case) -> tuple[str, ...]:
     return keys
 
 
-def select_cases(loss_filter: Optional[str] = None, cases: Iterable[Case] = CASES) -> list[Case]:
+def select_cases(loss_filter: Optional[str] = None, cases: Iterable[Case] = ALL_CASES) -> list[Case]:
     """The cases matching any comma-separated key exactly (see `case_keys`); all when empty.
 
     Raises ValueError naming the unknown keys and listing the valid ones."""
@@ -89,14 +91,19 @@ def framework_missing(framework: str) -> Optional[str]:
 
 
 def _progress(done: int, total: int, label: str) -> None:
-    if not sys.stderr.isatty() and os.environ.get("CLASSBALANCE_PROGRESS") != "1":
+    """A progress bar on a terminal only (never in a log or a pipe). A Keras worker subprocess
+    gets its parent's terminal as CLASSBALANCE_PROGRESS_FD, its own stderr being captured."""
+    fd = os.environ.get("CLASSBALANCE_PROGRESS_FD")
+    if fd is None and not sys.stderr.isatty():
         return
     width = 30
     filled = int(width * done / max(total, 1))
-    sys.stderr.write(f"\r{label:<18} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-    if done == total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
+    text = f"\r{label:<18} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}" + ("\n" if done == total else "")
+    if fd is not None:
+        os.write(int(fd), text.encode())
+    else:
+        sys.stderr.write(text)
+        sys.stderr.flush()
 
 
 def run_matrix(frameworks, cases, devices, dtypes, label="") -> list[CellResult]:
@@ -150,15 +157,30 @@ def counts(results) -> dict:
     return n
 
 
-def _fmt(x: float) -> str:
-    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.2e}"
+def _ratio(x) -> str:
+    """An error as a multiple of its tolerance: <= 1x passes."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    return "inf" if math.isinf(x) else f"{x:.2g}x"
+
+
+def family(case_name: str) -> str:
+    """The loss a case belongs to: the part of its name before "/" (`wbce/plain` -> `wbce`)."""
+    return case_name.split("/")[0]
 
 
 _WORD = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP"}
-HEADER = ("case", "framework", "device", "dtype", "value err", "grad err", "rtol/atol", "result")
+CELL_HEADER = ("case", "framework", "device", "dtype", "computed in", "value err/tol", "grad err/tol", "result")
+ROW_HEADER = ("loss", "framework", "device", "cells run", "computed in", "worst value err/tol", "worst grad err/tol",
+              "result")
 
 
-def _rows(results, show_skipped: bool = False):
+def _worst(values):
+    vals = [v for v in values if v is not None and not math.isnan(v)]
+    return max(vals) if vals else math.nan
+
+
+def _cell_rows(results, show_skipped: bool = False):
     """One row per cell run; skipped cells (an absent device or framework) folded into one row
     per framework, device and reason unless `show_skipped`."""
     folded: dict = {}
@@ -167,10 +189,46 @@ def _rows(results, show_skipped: bool = False):
             folded.setdefault((r.framework, r.device, r.skipped), []).append(r)
             continue
         note = r.skipped or r.error or ""
-        yield (r.case, r.framework, r.device, r.dtype, _fmt(r.value_err), _fmt(r.grad_err),
-               f"{r.rtol:g}/{r.atol:g}", _WORD[status(r)] + (f" ({note})" if note else ""))
+        yield (r.case, r.framework, r.device, r.dtype, r.computed_in or r.dtype, _ratio(r.value_ratio),
+               _ratio(r.grad_ratio), _WORD[status(r)] + (f" ({note})" if note else ""))
     for (framework, device, reason), cells in folded.items():
         yield (f"({len(cells)} cells)", framework, device, "all", "-", "-", "-", f"SKIP ({reason})")
+
+
+def _loss_rows(results):
+    """The compact view: one row per loss x framework x device (cells run / cells, the worst
+    error / tolerance for value and gradient, and the status)."""
+    groups: dict = {}
+    for r in results:
+        groups.setdefault((family(r.case), r.framework, r.device), []).append(r)
+    for (loss, framework, device), cells in groups.items():
+        ran = [r for r in cells if not r.skipped]
+        failed = [r for r in ran if not r.passed]
+        if not ran:
+            word = f"SKIP ({cells[0].skipped})"
+        elif failed:
+            word = f"FAIL ({len(failed)} of {len(ran)})"
+        else:
+            word = "PASS"
+        computed = ", ".join(dict.fromkeys(r.computed_in.split(" ")[0] if r.computed_in else "input dtype" for r in ran))
+        yield (loss, framework, device, f"{len(ran)}/{len(cells)}", computed if ran else "-",
+               _ratio(_worst(r.value_ratio for r in ran)),
+               _ratio(_worst(r.grad_ratio for r in ran)), word)
+
+
+def explanations(results, every_cell: bool = False) -> list[str]:
+    """Failures in words (the worst failing cell per loss x framework x device unless
+    `every_cell`), then how a tolerance was derived where it was not the table's alone."""
+    lines, seen = [], set()
+    for r in sorted((r for r in results if status(r) == "failed"), key=lambda r: -_worst([r.value_ratio, r.grad_ratio, 0.0])):
+        key = (r.case, r.framework, r.device, r.dtype) if every_cell else (family(r.case), r.framework, r.device)
+        if key in seen:
+            continue
+        seen.add(key)
+        lines.append(f"FAIL {r.case} {r.framework} {r.device} {r.dtype}: {r.error or r.diagnosis}")
+    notes = dict.fromkeys(f"note {r.case} {r.framework} {r.dtype}: {r.tolerance_note}"
+                          for r in results if r.tolerance_note and status(r) != "skipped")
+    return lines + list(notes)
 
 
 def summary(results) -> str:
@@ -181,15 +239,56 @@ def summary(results) -> str:
             f"({len({r.case for r in results})} cases; {', '.join(frameworks)})")
 
 
-def format_results(results, fmt: str = "table", show_skipped: bool = False) -> str:
+def format_results(results, fmt: str = "table", show_skipped: bool = False, cells: bool = False) -> str:
+    """The report: "table" or "markdown" (one row per loss x framework x device, or per cell with
+    `cells`; errors as a multiple of the tolerance), then the failures in words and the summary;
+    "json": every cell, strict JSON."""
     if fmt == "json":
         return json.dumps({"summary": summary(results), "counts": counts(results),
+                           "rows": [dict(zip(ROW_HEADER, row)) for row in _loss_rows(results)],
                            "cells": [cell_record(r) for r in results]}, indent=1, allow_nan=False)
-    rows = list(_rows(results, show_skipped))
+    header = CELL_HEADER if cells else ROW_HEADER
+    rows = list(_cell_rows(results, show_skipped) if cells else _loss_rows(results))
+    words = explanations(results, every_cell=cells)
     if fmt == "markdown":
-        lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(row) + " |" for row in rows]
-        return "\n".join(lines + ["", summary(results)])
-    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(HEADER)]
+        return "\n".join(lines + [""] + [f"- {w}" for w in words] + ([""] if words else []) + [summary(results)])
+    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(header)]
     line = lambda row: "  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip()  # noqa: E731
-    return "\n".join([line(HEADER), line(["-" * w for w in widths])] + [line(r) for r in rows] + [summary(results)])
+    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows] + words
+                     + [summary(results)])
+
+
+def plot_heatmap(results, path: str) -> None:
+    """`--plot FILE.png`: the worst error / tolerance per loss (rows) x framework and dtype
+    (columns), value and gradient side by side, on a log colour scale centred on 1 (the
+    tolerance); skipped cells grey, failures (> 1) red, with the ratio written in each cell."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import LogNorm
+
+    losses = list(dict.fromkeys(family(r.case) for r in results))
+    columns = list(dict.fromkeys((r.framework, r.dtype) for r in results))
+    fig, axes = plt.subplots(1, 2, figsize=(2.0 + 0.55 * len(columns) * 2, 1.2 + 0.35 * len(losses)), squeeze=False)
+    cmap = plt.get_cmap("RdYlGn_r").with_extremes(bad="#d9d9d9")
+    for ax, attr, title in zip(axes[0], ("value_ratio", "grad_ratio"), ("value", "gradient")):
+        grid = np.full((len(losses), len(columns)), np.nan)
+        for r in results:
+            v = getattr(r, attr)
+            if r.skipped or v is None or math.isnan(v):
+                continue
+            i, j = losses.index(family(r.case)), columns.index((r.framework, r.dtype))
+            grid[i, j] = np.nanmax([grid[i, j], min(v, 1e3)])
+        shown = np.where(np.isnan(grid), np.nan, np.clip(grid, 1e-3, 1e3))
+        ax.imshow(np.ma.masked_invalid(shown), cmap=cmap, norm=LogNorm(1e-3, 1e3), aspect="auto")
+        for (i, j), v in np.ndenumerate(grid):
+            ax.text(j, i, "skip" if np.isnan(v) else f"{v:.2g}", ha="center", va="center", fontsize=6)
+        ax.set_xticks(range(len(columns)), [f"{fw}\n{dt}" for fw, dt in columns], rotation=90, fontsize=6)
+        ax.set_yticks(range(len(losses)), losses, fontsize=7)
+        ax.set_title(f"{title}: worst error / tolerance (<= 1 passes)", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -217,3 +217,44 @@ def poly_loss(logits, target, *, epsilon=1.0, gamma=0.0, ignore_index=None, vali
     one_minus_p = np.stack([np.delete(p, c, axis=-1).sum(axis=-1) for c in range(k)], axis=-1)
     base = categorical_focal_loss(x, q, gamma=gamma)
     return base + epsilon * np.power((q * one_minus_p).sum(axis=-1), gamma + 1.0)
+
+
+# ---------------------------------------------------------------- class-level reductions
+# The loss classes' reductions, per framework convention (the README's migration table):
+# the sigmoid family's Keras classes first average over the last axis; `sample_weight`
+# multiplies per-sample losses; "mean" divides by the number of losses (Keras
+# "sum_over_batch_size", torch "mean"), and the softmax family's mean by the non-ignored count
+# (normalization="count") or their summed class weights ("weight"), 0 when that is 0.
+
+SIGMOID_FAMILY = frozenset({"weighted_binary_crossentropy", "binary_focal_loss", "asymmetric_loss"})
+DEFAULT_NORMALIZATION = {"weighted_categorical_crossentropy": "weight"}  # the others: "count"
+
+
+def _mean_denominator(fn, logits, target, normalization, kwargs) -> float:
+    k = np.shape(logits)[-1]
+    _, valid, raw = _targets(target, k, kwargs.get("ignore_index"))
+    if (normalization or DEFAULT_NORMALIZATION.get(fn, "count")) == "count":
+        return float(valid.sum())
+    w = kwargs.get("class_weight", kwargs.get("alpha"))
+    w = np.ones(k) if w is None else np.broadcast_to(np.asarray(w, dtype=np.float64), (k,))
+    return float(((raw * w).sum(axis=-1) * valid).sum())
+
+
+def class_loss(fn, logits, target, *, convention, reduction, sample_weight=None, normalization=None, **kwargs):
+    """The class form of functional loss `fn` under `reduction`, by `convention` ("keras" or
+    "torch"): what `tf_impl.losses.<Class>(reduction=...)` or `torch_impl.losses.<Class>(...)` returns."""
+    loss = globals()[fn](logits, target, **kwargs)
+    sigmoid = fn in SIGMOID_FAMILY
+    if sigmoid and convention == "keras":
+        loss = loss.mean(axis=-1)
+    if sample_weight is not None:
+        sw = np.asarray(sample_weight, dtype=np.float64)
+        loss = loss * sw.reshape(sw.shape + (1,) * (loss.ndim - sw.ndim))
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return np.asarray(loss.sum())
+    if sigmoid:
+        return np.asarray(loss.sum() / loss.size)
+    denominator = _mean_denominator(fn, logits, target, normalization, kwargs)
+    return np.asarray(loss.sum() / denominator if denominator > 0 else 0.0)

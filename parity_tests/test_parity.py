@@ -1,5 +1,7 @@
 """The parity matrix under pytest: case x framework x device x dtype, value and gradient.
 
+Every case: the functional table and the class-level reductions (cases.ALL_CASES).
+
 This process runs torch_impl and tf_impl on this process's Keras backend; `make test` runs a
 second process under KERAS_BACKEND=torch with `-m keras` for the Keras-on-torch column.
 GPU cells are listed everywhere and skipped, with the reason, where no GPU is visible.
@@ -7,7 +9,7 @@ GPU cells are listed everywhere and skipped, with the reason, where no GPU is vi
 
 import pytest
 
-from parity_tests.cases import CASES
+from parity_tests.cases import ALL_CASES
 from parity_tests.frameworks import DEVICES, in_process_frameworks
 from parity_tests.harness import run_cell
 from parity_tests.tolerances import DTYPES
@@ -21,7 +23,7 @@ def _params():
         for device in DEVICES:
             dev_marks = marks + ([pytest.mark.gpu] if device == "gpu" else [])
             for dtype in DTYPES:
-                for case in CASES:
+                for case in ALL_CASES:
                     yield pytest.param(case, name, device, dtype, marks=dev_marks,
                                        id=f"{case.name}-{name}-{device}-{dtype}")
 
@@ -34,9 +36,9 @@ def test_parity(case, framework, device, dtype):
     assert result.error is None, result.error
     assert result.value_ratio <= 1.0, (
         f"value: worst error {result.value_err:.3g} is {result.value_ratio:.3g}x the tolerance "
-        f"(rtol={result.rtol:g}, atol={result.atol:g})"
+        f"(rtol={result.rtol:g}, atol={result.atol:g}): {result.diagnosis}"
     )
     assert result.grad_ratio <= 1.0, (
         f"gradient: worst error {result.grad_err:.3g} is {result.grad_ratio:.3g}x the tolerance "
-        f"(rtol={result.rtol:g}, atol={result.atol:g})"
+        f"(rtol={result.rtol:g}, atol={result.atol:g}): {result.diagnosis}"
     )

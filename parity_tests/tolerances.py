@@ -22,6 +22,32 @@ TOLERANCES = {
 }
 
 
+# Significand bits per dtype; the unit roundoff is 2^-bits (float16: 4.9e-4, bfloat16: 3.9e-3).
+SIGNIFICAND_BITS = {"float64": 53, "float32": 24, "float16": 11, "bfloat16": 8}
+
+# A loss computed natively in float16/bfloat16 (torch's own BCEWithLogitsLoss on bfloat16
+# inputs, say) rounds every operation in that dtype, not once at the end. Each rounding errs by
+# at most u relative to its operands, and a cancellation (sigmoid(x) - y in the gradient) turns
+# that into an absolute error on the scale of the largest entry: the cell is held to
+# atol = NATIVE_HALF_ROUNDINGS * u * max|oracle|, a few roundings' worth (normwise).
+NATIVE_HALF_ROUNDINGS = 4
+
+
+def unit_roundoff(dtype: str) -> float:
+    return 2.0 ** -SIGNIFICAND_BITS[dtype]
+
+
+def least_precise(*dtypes: str) -> str:
+    """The dtype with the fewest significand bits (the one that bounds the accuracy)."""
+    return min(dtypes, key=lambda d: SIGNIFICAND_BITS.get(d, 53))
+
+
+def native_half_tolerance(dtype: str, scale: float) -> tuple[float, float]:
+    """(rtol, atol) for a loss computed natively in `dtype` whose oracle's largest entry is `scale`."""
+    rtol, atol = TOLERANCES[dtype]
+    return rtol, max(atol, NATIVE_HALF_ROUNDINGS * unit_roundoff(dtype) * scale)
+
+
 def tolerance(dtype: str, overrides: dict | None = None) -> tuple[float, float]:
     if overrides and dtype in overrides:
         return overrides[dtype]

@@ -2,15 +2,19 @@
 
 import importlib
 import json
+import os
+import pathlib
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from parity_tests import cli, matrix
-from parity_tests.cases import CASES
+from parity_tests.cases import ALL_CASES as CASES
 
 FAST = ["--dtype", "float32", "--device", "cpu"]
+REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
 def _reject_constant(name):
@@ -67,9 +71,9 @@ def test_a_failing_cell_is_strict_json_too():
 def test_keras_worker_subprocess_and_markdown(capsys):
     """The Keras column runs in a subprocess with its own KERAS_BACKEND."""
     assert cli.main(["--framework", "keras/torch", "--loss", "la/default", "--dtype", "float64", "--device", "cpu",
-                     "--format", "markdown"]) == 0
+                     "--format", "markdown", "--cells"]) == 0
     out = capsys.readouterr().out
-    assert "| la/default | keras/torch | cpu | float64 |" in out and "PASS" in out
+    assert "| la/default | keras/torch | cpu | float64 | float64 |" in out and "PASS" in out
 
 
 def test_exit_code_is_1_when_a_cell_fails(capsys, monkeypatch):
@@ -153,3 +157,154 @@ def test_torch_not_installed_is_skipped_not_a_crash():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 3, proc.stderr
     assert "SKIP (torch is not installed)" in proc.stdout and "ModuleNotFoundError" not in proc.stderr
+
+
+def test_default_view_is_one_row_per_loss_framework_device_with_ratios(capsys):
+    assert cli.main(["--framework", "torch", "--loss", "wbce,la/default", "--dtype", "float32,bfloat16",
+                     "--device", "cpu"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:5] == ["loss", "framework", "device", "cells", "run"]
+    rows = [line.split() for line in lines[2:-1]]
+    n_wbce = 2 * sum(c.fn == "weighted_binary_crossentropy" for c in CASES)
+    assert [r[:4] for r in rows] == [["wbce", "torch", "cpu", f"{n_wbce}/{n_wbce}"], ["la", "torch", "cpu", "2/2"]]
+    for r in rows:  # worst value and gradient error as a multiple of the tolerance, at most 1x
+        assert r[-3].endswith("x") and r[-2].endswith("x") and r[-1] == "PASS"
+        assert float(r[-3][:-1]) <= 1.0 and float(r[-2][:-1]) <= 1.0
+
+
+def test_cells_view_and_failures_in_words(capsys, monkeypatch):
+    from parity_tests import harness, reference
+
+    monkeypatch.setattr(reference, "weighted_binary_crossentropy",
+                        lambda x, y, **kw: 2.0 * (np.logaddexp(0.0, x) - y * x))  # twice the true loss
+    monkeypatch.setattr(harness, "_ORACLE_CACHE", {})
+    assert cli.main(["--framework", "torch", "--loss", "wbce/plain", *FAST, "--cells"]) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split()[:4] == ["case", "framework", "device", "dtype"]
+    assert "FAIL wbce/plain torch cpu float32: value and gradient fail" in out
+    assert "got / want = 0.5 everywhere" in out  # the oracle is 2x: a constant factor, not a count
+
+
+def test_plot_writes_a_heatmap(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "parity.png"
+    assert cli.main(["--framework", "torch", "--loss", "wbce/plain,la/default", *FAST, "--plot", str(path)]) == 0
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 2000
+
+
+def test_progress_only_on_a_terminal(capsys, monkeypatch):
+    assert cli.main(["--framework", "torch", "--loss", "la/default", *FAST]) == 0
+    assert capsys.readouterr().err == ""  # not a terminal: no progress bar in logs
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert cli.main(["--framework", "torch", "--loss", "la/default", *FAST]) == 0
+    assert "[##############################] 1/1" in capsys.readouterr().err
+
+
+def test_keras_worker_tensorflow_log_noise_is_silenced(capfd):
+    assert cli.main(["--framework", "keras/tensorflow", "--loss", "la/default", *FAST]) == 0
+    err = capfd.readouterr().err
+    assert "absl" not in err and "oneDNN" not in err and "cpu_feature_guard" not in err, err
+
+
+# ---------------------------------------------------------------- one framework installed
+
+
+def _closure(*roots: str) -> set:
+    """The installed distributions `roots` need (their requirements, recursively, markers
+    evaluated for this interpreter; extras left out), as canonical names."""
+    import re
+    from importlib import metadata
+
+    canon = lambda n: re.sub(r"[-_.]+", "-", n).lower()  # noqa: E731
+    seen, todo = set(), [canon(r) for r in roots]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue  # an optional requirement that is not installed here
+        seen.add(name)
+        for req in dist.requires or []:
+            spec, _, marker = req.partition(";")
+            if "extra" in marker:
+                continue
+            if marker.strip():
+                from packaging.markers import Marker
+
+                if not Marker(marker).evaluate():
+                    continue
+            todo.append(canon(re.split(r"[\s<>=!~\[(]", spec.strip(), maxsplit=1)[0]))
+    return seen
+
+
+def _venv_with(tmp_path, *roots: str) -> str:
+    """A fresh venv (no pip, no system site-packages) whose site-packages links only the
+    distributions `roots` need, taken from this environment; no .pth files, so nothing else
+    (and not the other framework) is importable. Returns its python."""
+    import re
+    import sysconfig
+    import venv
+    from importlib import metadata
+
+    target = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=False, symlinks=True).create(target)
+    python = target / "bin" / "python"
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    here = pathlib.Path(sysconfig.get_paths()["purelib"])
+    canon = lambda n: re.sub(r"[-_.]+", "-", n).lower()  # noqa: E731
+    wanted = _closure(*roots)
+    for dist in metadata.distributions():
+        if canon(dist.metadata["Name"]) not in wanted:
+            continue
+        tops = {pathlib.PurePath(f).parts[0] for f in dist.files or []}
+        for top in tops:
+            src = here / top
+            if top.endswith(".pth") or top in ("..", "bin") or not src.exists():
+                continue
+            dst = pathlib.Path(purelib) / top
+            if not dst.exists():
+                dst.symlink_to(src)
+    return str(python)
+
+
+def _run_cli(python: str, *args: str):
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "KERAS_BACKEND")}
+    env.update(PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="2")
+    return subprocess.run([python, "-m", "parity_tests.cli", *args], capture_output=True, text=True, timeout=300,
+                          env=env, cwd=REPO)
+
+
+def _importable(python: str, module: str) -> bool:
+    return subprocess.run([python, "-c", f"import {module}"], capture_output=True, timeout=300).returncode == 0
+
+
+@pytest.mark.slow
+def test_tensorflow_only_install(tmp_path):
+    """numpy, TensorFlow and Keras (with their requirements) and nothing else: torch cannot be
+    imported, the CLI runs Keras on tensorflow and skips torch and Keras-on-torch, with the reason."""
+    pytest.importorskip("tensorflow")
+    python = _venv_with(tmp_path, "numpy", "tensorflow-cpu", "tensorflow", "keras")
+    assert not _importable(python, "torch") and _importable(python, "keras")
+    proc = _run_cli(python, "--loss", "la/default", *FAST, "--format", "json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    cells = {c["framework"]: c for c in json.loads(proc.stdout, parse_constant=_reject_constant)["cells"]}
+    assert cells["keras/tensorflow"]["status"] == "passed"
+    assert cells["torch"]["skipped"] == "torch is not installed"
+    assert cells["keras/torch"]["skipped"] == "torch is not installed"
+    assert "keras/jax" not in cells  # jax is not installed: not a column at all
+
+
+@pytest.mark.slow
+def test_torch_only_install(tmp_path):
+    """numpy, torch and torchmetrics and nothing else: the CLI runs torch and skips every Keras column."""
+    python = _venv_with(tmp_path, "numpy", "torch", "torchmetrics")
+    assert not _importable(python, "tensorflow") and not _importable(python, "keras") and _importable(python, "torch")
+    proc = _run_cli(python, "--loss", "la/default", *FAST)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert ["la", "torch", "cpu", "1/1"] in [line.split()[:4] for line in proc.stdout.splitlines()]
+    assert "SKIP (keras is not installed)" in proc.stdout and "ModuleNotFoundError" not in proc.stderr
+    proc = _run_cli(python, "--loss", "la/default", *FAST, "--framework", "keras/tensorflow")
+    assert proc.returncode == 3 and "NOTHING RAN" in proc.stdout  # nothing could run: exit 3
