@@ -100,7 +100,7 @@ class PriorShift(keras.layers.Layer):
 
 
 def _dtype_or_floatx(x) -> str:
-    dtype = keras.backend.standardize_dtype(getattr(x, "dtype", np.asarray(x).dtype))
+    dtype = keras.backend.standardize_dtype(x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype)
     return dtype if "float" in dtype else keras.config.floatx()
 
 
