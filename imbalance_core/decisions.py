@@ -99,8 +99,9 @@ def prior_shift(train_prior: np.ndarray, target_prior: np.ndarray, activation: s
     """The float64 vector (or scalar) added to the logits, from validated priors:
     log target - log train (softmax), logit(target) - logit(train) (sigmoid)."""
     if activation == "softmax":
-        return np.log(target_prior) - np.log(train_prior)
-    return (np.log(target_prior) - np.log1p(-target_prior)) - (np.log(train_prior) - np.log1p(-train_prior))
+        return np.asarray(np.log(target_prior) - np.log(train_prior))
+    # np.asarray: a 0-d prior (one binary logit) gives a 0-d array, not a NumPy scalar
+    return np.asarray((np.log(target_prior) - np.log1p(-target_prior)) - (np.log(train_prior) - np.log1p(-train_prior)))
 
 
 def training_prior(

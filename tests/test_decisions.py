@@ -258,6 +258,10 @@ def test_shift_prior_closed_form(framework):
     logit = lambda p: np.log(p) - np.log1p(-np.asarray(p))  # noqa: E731
     out = to_numpy(mod.shift_prior(native(framework, z), train_prior=[0.5, 0.3], target_prior=0.05, activation="sigmoid"))
     np.testing.assert_allclose(out, z + logit(0.05) - logit(np.array([0.5, 0.3])), rtol=1e-12, atol=1e-12)
+    # one binary logit (B, 1), scalar priors; finite at |x| = 100
+    b = np.array([[100.0], [-100.0], [0.5]])
+    out = to_numpy(mod.shift_prior(native(framework, b), train_prior=0.5, target_prior=0.01, activation="sigmoid"))
+    np.testing.assert_allclose(out, b + logit(0.01), rtol=1e-12, atol=1e-12)
     assert np.all(np.isfinite(out))
 
 
@@ -327,7 +331,7 @@ def test_training_prior():
 # ------------------------------------------------------- the Gaussian known-posterior test
 
 MEANS = np.array([[0.0, 0.0], [2.0, 0.5], [0.5, 2.0]])
-NATURAL = np.array([0.85, 0.11, 0.04])
+NATURAL = {"softmax": np.array([0.85, 0.11, 0.04]), "sigmoid": np.array([0.95, 0.05])}
 
 
 def gaussian(n, prior, seed):
@@ -339,59 +343,78 @@ def gaussian(n, prior, seed):
 
 
 def bayes_logits(x, prior):
-    return x.astype(np.float64) @ MEANS.T - 0.5 * np.sum(MEANS**2, axis=1) + np.log(prior)
+    k = len(prior)
+    return x.astype(np.float64) @ MEANS[:k].T - 0.5 * np.sum(MEANS[:k] ** 2, axis=1) + np.log(prior)
 
 
 def log_loss(logits, y):
+    """Softmax log loss of (n, K) logits; a sigmoid model's (n, 1) logit z is [0, z]."""
+    if logits.shape[1] == 1:
+        logits = np.concatenate([np.zeros_like(logits), logits], axis=1)
     logits = logits - logits.max(axis=1, keepdims=True)
     return float(np.mean(np.log(np.exp(logits).sum(axis=1)) - logits[np.arange(len(y)), y]))
 
 
-def train_balanced(framework, x, y, order, batch_size):
-    """A linear softmax model trained on the balanced batches `order`; returns logits(x_test) fn."""
+def train_balanced(framework, x, y, order, batch_size, outputs):
+    """A linear model (softmax CE over `outputs` classes, or one sigmoid logit with BCE when
+    outputs == 1) trained on the balanced batches `order`; returns its logits function."""
+    target = y.astype(np.float32)[:, None] if outputs == 1 else y
     if framework == "torch":
         torch.manual_seed(0)
-        layer = torch.nn.Linear(2, 3)
+        layer = torch.nn.Linear(2, outputs)
         opt = torch.optim.Adam(layer.parameters(), lr=0.05)
-        xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+        loss_fn = torch.nn.BCEWithLogitsLoss() if outputs == 1 else torch.nn.CrossEntropyLoss()
+        xt, yt = torch.from_numpy(x), torch.from_numpy(target)
         for idx in order:
             opt.zero_grad()
-            torch.nn.functional.cross_entropy(layer(xt[idx]), yt[idx]).backward()
+            loss_fn(layer(xt[idx]), yt[idx]).backward()
             opt.step()
         return lambda z: layer(torch.from_numpy(z)).detach()
     import keras
 
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
-    model.compile(optimizer=keras.optimizers.Adam(0.05),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(outputs)])
+    loss = (keras.losses.BinaryCrossentropy(from_logits=True) if outputs == 1
+            else keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss=loss)
     flat = order.reshape(-1)
-    model.fit(x[flat], y[flat], batch_size=batch_size, shuffle=False, epochs=1, verbose=0)
+    model.fit(x[flat], target[flat], batch_size=batch_size, shuffle=False, epochs=1, verbose=0)
     return lambda z: model(z)
 
 
+@pytest.mark.parametrize("activation", ["softmax", "sigmoid"])
 @pytest.mark.parametrize("framework", FRAMEWORKS)
-def test_balanced_training_plus_correction_recovers_the_posterior(framework):
+def test_balanced_training_plus_correction_recovers_the_posterior(framework, activation):
+    """Trained on balanced batches, the model's probabilities are for the uniform prior; the
+    correction makes them the Bayes posterior under the natural prior (log loss on a
+    natural-prior test set), the uncorrected ones are far off."""
     mod = module(framework)
-    x, y = gaussian(6000, NATURAL, seed=30)
-    x_test, y_test = gaussian(20000, NATURAL, seed=31)
+    natural = NATURAL[activation]
+    k = len(natural)
+    x, y = gaussian(6000, natural, seed=30)
+    x_test, y_test = gaussian(20000, natural, seed=31)
     order = balanced_schedule(y, 96, steps_per_epoch=250, seed=0)  # equal class fractions
-    predict = train_balanced(framework, x, y, order, 96)
-    train_prior = D.training_prior(class_fractions=[1 / 3] * 3)
+    predict = train_balanced(framework, x, y, order, 96, outputs=k if activation == "softmax" else 1)
+    train_prior = D.training_prior(class_fractions=[1 / k] * k)
+    if activation == "softmax":
+        priors = dict(train_prior=train_prior, target_prior=natural)
+    else:  # the positive class's prior
+        priors = dict(train_prior=train_prior[1], target_prior=natural[1], activation="sigmoid")
 
     raw = predict(x_test)
-    corrected = to_numpy(mod.shift_prior(raw, train_prior=train_prior, target_prior=NATURAL))
-    layer = mod.PriorShift(train_prior=train_prior, target_prior=NATURAL)
-    np.testing.assert_allclose(to_numpy(layer(raw)), corrected, rtol=1e-6, atol=1e-6)
+    corrected = to_numpy(mod.shift_prior(raw, **priors))
+    np.testing.assert_allclose(to_numpy(mod.PriorShift(**priors)(raw)), corrected, rtol=1e-6, atol=1e-6)
 
-    bayes = log_loss(bayes_logits(x_test, NATURAL), y_test)
-    uncorrected_excess = log_loss(to_numpy(raw), y_test) - bayes
-    corrected_excess = log_loss(corrected, y_test) - bayes
-    assert uncorrected_excess > 0.2  # balanced training costs a lot under the natural prior
+    bayes = bayes_logits(x_test, natural)
+    best = log_loss(bayes, y_test)
+    uncorrected_excess = log_loss(to_numpy(raw), y_test) - best
+    corrected_excess = log_loss(corrected, y_test) - best
+    assert uncorrected_excess > 0.1  # balanced training costs a lot under the natural prior
     assert corrected_excess < 0.1 * uncorrected_excess
     # and the corrected probabilities are the Bayes posterior's, nearly
-    posterior = np.exp(bayes_logits(x_test, NATURAL) - np.logaddexp.reduce(bayes_logits(x_test, NATURAL), axis=1,
-                                                                           keepdims=True))
+    if activation == "sigmoid":
+        corrected, bayes = np.concatenate([np.zeros_like(corrected), corrected], axis=1), bayes - bayes[:, :1]
+    posterior = np.exp(bayes - np.logaddexp.reduce(bayes, axis=1, keepdims=True))
     probs = np.exp(corrected - np.logaddexp.reduce(corrected, axis=1, keepdims=True))
     assert np.mean(np.abs(probs - posterior)) < 0.02
 
