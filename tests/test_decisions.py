@@ -392,8 +392,8 @@ def test_balanced_training_plus_correction_recovers_the_posterior(framework, act
     natural = NATURAL[activation]
     k = len(natural)
     x, y = gaussian(6000, natural, seed=30)
-    x_test, y_test = gaussian(20000, natural, seed=31)
-    order = balanced_schedule(y, 96, steps_per_epoch=250, seed=0)  # equal class fractions
+    x_test, y_test = gaussian(10000, natural, seed=31)
+    order = balanced_schedule(y, 96, steps_per_epoch=150, seed=0)  # equal class fractions
     predict = train_balanced(framework, x, y, order, 96, outputs=k if activation == "softmax" else 1)
     train_prior = D.training_prior(class_fractions=[1 / k] * k)
     if activation == "softmax":
