@@ -26,7 +26,6 @@ import numpy as np
 from .validation import (
     both_classes_message,
     binary_labels_message,
-    check_bool,
     check_choice,
     check_fractions,
     check_integer,

@@ -212,7 +212,8 @@ class ThresholdTuner(keras.metrics.Metric):
     `update_state(y_true, y_pred, sample_weight=None)` takes `metrics.BalancedAccuracy`'s
     binary inputs; `result()` returns ThresholdResult(threshold, score) (tensors in the
     metric dtype), for an update/result loop over batches (not a `compile(metrics=...)`
-    entry: its result is a pair).
+    entry: its result is a pair). NaN scores are a ValueError (with validate_args=False they
+    are not counted).
 
     Anchor: `tune_threshold` on the same data.
     """
@@ -265,6 +266,8 @@ class ThresholdTuner(keras.metrics.Metric):
         p = ops.cast(y_pred, self._state_dtype)
         if self.from_logits:
             p = ops.sigmoid(p)
+        nan = ops.isnan(p)  # NaN scores (only with validate_args=False, or traced) are not counted
+        p = ops.where(nan, ops.zeros_like(p), p)
         bins = ops.cast(ops.clip(ops.ceil(p * float(self.num_bins)), 0.0, float(self.num_bins)), "int32")
         positive = ops.cast(ops.greater(ops.cast(y_true, "float32"), 0.5), self._state_dtype)
         w = ops.ones_like(positive)
@@ -273,6 +276,7 @@ class ThresholdTuner(keras.metrics.Metric):
             for _ in range(len(layout.sample_shape) - len(sw.shape)):
                 sw = ops.expand_dims(sw, -1)
             w = w * sw  # broadcast over the trailing axes
+        w = ops.where(nan, ops.zeros_like(w), w)
         bins, positive, w = (ops.reshape(v, (-1,)) for v in (bins, positive, w))
         size = self.num_bins + 1
         self.positive_counts.assign(self.positive_counts + _histogram(bins, w * positive, size))

@@ -60,7 +60,9 @@ def _shift_from(train: torch.Tensor, target: torch.Tensor, activation: str) -> t
     return torch.logit(target) - torch.logit(train)
 
 
-def shift_prior(logits: torch.Tensor, *, train_prior: Any, target_prior: Any, activation: str = "softmax") -> torch.Tensor:
+def shift_prior(
+    logits: torch.Tensor, *, train_prior: Any, target_prior: Any, activation: str = "softmax"
+) -> torch.Tensor:
     """Prior correction after training on another class prior (Bayes' rule).
 
     softmax: x_c + log pi_target_c - log pi_train_c on the class axis (priors normalised to
@@ -189,7 +191,8 @@ class ThresholdTuner(Metric):
 
     `update(preds, target, sample_weight=None)` takes `metrics.BalancedAccuracy`'s binary
     inputs; `compute()` returns ThresholdResult(threshold, score), tensors in
-    torch.get_default_dtype().
+    torch.get_default_dtype(). NaN scores are a ValueError (with validate_args=False they are
+    not counted).
 
     Anchor: `tune_threshold` on the same data.
     """
@@ -236,6 +239,8 @@ class ThresholdTuner(Metric):
         p = preds.to(torch.float64)
         if self.from_logits:
             p = torch.sigmoid(p)
+        nan = torch.isnan(p).reshape(-1)  # only with validate_args=False: not counted
+        p = torch.nan_to_num(p, nan=0.0)
         bins = torch.clamp(torch.ceil(p * self.num_bins), 0, self.num_bins).to(torch.int64).reshape(-1)
         positive = (target.to(torch.float32) > 0.5).reshape(-1)
         if sample_weight is None:
@@ -244,6 +249,7 @@ class ThresholdTuner(Metric):
             w = sample_weight.to(torch.float64)
             w = w.reshape(tuple(w.shape) + (1,) * (len(layout.sample_shape) - w.ndim)).expand(preds.shape).reshape(-1)
         zero = torch.zeros_like(w)
+        w = torch.where(nan, zero, w)
         self.positive_counts.index_add_(0, bins, torch.where(positive, w, zero))
         self.negative_counts.index_add_(0, bins, torch.where(positive, zero, w))
 
