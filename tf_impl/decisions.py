@@ -198,7 +198,7 @@ class ThresholdTuner(keras.metrics.Metric):
     every p is a multiple of 1/n it is `tune_threshold`'s (threshold and score). Otherwise the
     exact optimum can be higher by at most the decisions inside one bin: for alpha TPR +
     (1 - alpha) TNR at most max_k [alpha P_k / P + (1 - alpha) N_k / N] (the heaviest bin's
-    share), about 1/n for smooth score distributions. State dtype: float64 (float32 on jax
+    share): small when no bin holds much of either class. State dtype: float64 (float32 on jax
     without jax_enable_x64: then counts per bin are exact to 2^24).
 
     Args:
