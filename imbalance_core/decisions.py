@@ -41,6 +41,7 @@ from .validation import (
     prior_length_message,
     shape_message,
     to_numpy,
+    zero_training_weight_message,
 )
 
 __all__ = [
@@ -133,10 +134,7 @@ def training_prior(
     weight = check_weight_vector("class_weight", class_weight, length=sampled.shape[0], allow_scalar=False)
     product = sampled * weight
     if not product.sum() > 0:
-        raise ValueError(
-            f"Invalid `class_weight`: received {to_numpy(class_weight).tolist()}; expected a positive weight "
-            f"on at least one class that the batches contain."
-        )
+        raise ValueError(zero_training_weight_message(weight))
     return product / product.sum()
 
 
@@ -202,12 +200,14 @@ def _objective(tp, fp, positives, negatives, objective, alpha, beta, min_tpr) ->
     return np.where(tpr >= min_tpr, tnr, -np.inf)
 
 
-def best_threshold(values, pos_hist, neg_hist, *, objective, alpha, beta, min_tpr) -> ThresholdResult:
+def best_threshold(values, pos_hist, neg_hist, *, objective, alpha, beta, min_tpr,
+                   target_name: str = "y_true") -> ThresholdResult:
     """The best threshold over candidates [-inf, values...] (values ascending), from the
     weighted positive and negative counts at each value (or in each bin ending at that
     value). Threshold t predicts positive the counts at values > t, so the candidate -inf
     predicts everything positive and values[-1] everything negative. Ties go to the lowest
-    threshold (the highest TPR). Returns Python floats."""
+    threshold (the highest TPR). `target_name` names the labels in the error when a class has
+    no weight. Returns Python floats."""
     pos_hist = np.asarray(pos_hist, np.float64)
     neg_hist = np.asarray(neg_hist, np.float64)
     # suffix sums, not total - prefix: no cancellation at the high end
@@ -215,7 +215,7 @@ def best_threshold(values, pos_hist, neg_hist, *, objective, alpha, beta, min_tp
     fp = np.append(np.cumsum(neg_hist[::-1])[::-1], 0.0)
     positives, negatives = float(tp[0]), float(fp[0])
     if not (positives > 0 and negatives > 0):
-        raise ValueError(both_classes_message("y_true", positives, negatives))
+        raise ValueError(both_classes_message(target_name, positives, negatives))
     values = np.concatenate([[-np.inf], np.asarray(values, np.float64)])
     score = _objective(tp, fp, positives, negatives, objective, alpha, beta, min_tpr)
     best = int(np.argmax(score))  # first maximum: the lowest threshold among ties

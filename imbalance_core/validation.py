@@ -387,3 +387,8 @@ def min_tpr_message(objective: str, min_tpr: Any) -> str:
 
 def nan_scores_message(name: str, count: int) -> str:
     return f"Invalid `{name}`: received {count} NaN score(s); expected real scores (logits may be infinite, not NaN)."
+
+
+def zero_training_weight_message(class_weight: Any) -> str:
+    return (f"Invalid `class_weight`: received {describe(class_weight)}; expected a positive weight on at "
+            f"least one class that the batches contain.")

@@ -12,6 +12,8 @@
 The Keras params are marked `keras` (they run again on Keras's torch and jax backends).
 """
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -443,6 +445,7 @@ BAD = [
     ("ThresholdTuner", dict(num_bins=0), "Invalid `num_bins`: received 0; expected an integer in [1, 16777216]."),
     ("ThresholdTuner", dict(from_logits="False"), "Invalid `from_logits`: received 'False'; expected True or False."),
     ("training_prior", dict(), "Invalid `data_prior` and `class_fractions`: received neither (or both)"),
+    ("training_prior", dict(class_fractions=[1.0, 0.0], class_weight=[0.0, 2.0]), "Invalid `class_weight`: received [0, 2] (shape (2,)); expected a positive weight on at least one class"),
     ("training_prior", dict(class_fractions=[0.5, 0.6]), "Invalid `class_fractions`: received [0.5, 0.6] (shape (2,)) (sum 1.1); expected non-negative fractions summing to 1"),
 ]
 
@@ -493,3 +496,9 @@ def test_streaming_rejects_bad_batches(framework):
            native(framework, np.array([0.0, 1.0, 0.0], np.float32)))
     counts = [to_numpy(unchecked.positive_counts), to_numpy(unchecked.negative_counts)]
     assert counts[0].sum() == 1.0 and counts[1].sum() == 1.0  # the NaN score is not counted
+    # no positive seen yet: the labels' argument is named, in the framework's convention
+    empty = mod.ThresholdTuner()
+    with pytest.raises(ValueError, match="Invalid `%s`: received total weight 0 on the positive class and 0"
+                       % ("target" if framework == "torch" else "y_true")), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # torchmetrics's: compute() before update()
+        empty.compute() if framework == "torch" else empty.result()

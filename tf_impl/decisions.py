@@ -212,7 +212,7 @@ class ThresholdTuner(keras.metrics.Metric):
     `update_state(y_true, y_pred, sample_weight=None)` takes `metrics.BalancedAccuracy`'s
     binary inputs; `result()` returns ThresholdResult(threshold, score) (tensors in the
     metric dtype), for an update/result loop over batches (not a `compile(metrics=...)`
-    entry: its result is a pair). NaN scores are a ValueError (with validate_args=False they
+    entry: its result is a pair; a ValueError until both classes have weight). NaN scores are a ValueError (with validate_args=False they
     are not counted).
 
     Anchor: `tune_threshold` on the same data.
@@ -287,6 +287,7 @@ class ThresholdTuner(keras.metrics.Metric):
             D.grid_thresholds(self.num_bins), ops.convert_to_numpy(self.positive_counts),
             ops.convert_to_numpy(self.negative_counts),
             objective=self.objective, alpha=self.alpha, beta=self.beta, min_tpr=self.min_tpr,
+            target_name=M.KERAS.target,
         )
         return ThresholdResult(ops.convert_to_tensor(found.threshold, dtype=self.dtype),
                                ops.convert_to_tensor(found.score, dtype=self.dtype))

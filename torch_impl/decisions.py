@@ -191,7 +191,7 @@ class ThresholdTuner(Metric):
 
     `update(preds, target, sample_weight=None)` takes `metrics.BalancedAccuracy`'s binary
     inputs; `compute()` returns ThresholdResult(threshold, score), tensors in
-    torch.get_default_dtype(). NaN scores are a ValueError (with validate_args=False they are
+    torch.get_default_dtype() (a ValueError until both classes have weight). NaN scores are a ValueError (with validate_args=False they are
     not counted).
 
     Anchor: `tune_threshold` on the same data.
@@ -257,6 +257,7 @@ class ThresholdTuner(Metric):
         found = D.best_threshold(
             D.grid_thresholds(self.num_bins), self.positive_counts.cpu().numpy(), self.negative_counts.cpu().numpy(),
             objective=self.objective, alpha=self.alpha, beta=self.beta, min_tpr=self.min_tpr,
+            target_name=M.TORCH.target,
         )
         device = self.positive_counts.device
         dtype = torch.get_default_dtype()
