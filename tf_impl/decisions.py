@@ -206,7 +206,8 @@ class ThresholdTuner(keras.metrics.Metric):
         num_bins: n, the grid's resolution, an integer in [1, 2^24]; a power of two
             makes p * n exact.
         from_logits: y_pred are logits (the threshold returned is still a probability).
-        validate_args: check label/probability values when the inputs are concrete.
+        validate_args: check label/probability values when the inputs are concrete (eager;
+            inside a traced graph they are skipped).
         name, dtype: Keras's.
 
     `update_state(y_true, y_pred, sample_weight=None)` takes `metrics.BalancedAccuracy`'s

@@ -186,7 +186,8 @@ class ThresholdTuner(Metric):
         num_bins: n, the grid's resolution, an integer in [1, 2^24]; a power of two
             makes p * n exact.
         from_logits: preds are logits (the threshold returned is still a probability).
-        validate_args: check label/probability values (one host synchronisation per update).
+        validate_args: check label/probability values (one host synchronisation per update;
+            skipped while torch.compile traces, the rule of `metrics`).
         kwargs: torchmetrics's (`dist_sync_on_step`, `sync_on_compute`, ...).
 
     `update(preds, target, sample_weight=None)` takes `metrics.BalancedAccuracy`'s binary
@@ -231,7 +232,7 @@ class ThresholdTuner(Metric):
             sample_weight = torch.as_tensor(sample_weight, device=preds.device)
             if M.weight_squeeze(tuple(sample_weight.shape), layout.sample_shape):
                 sample_weight = sample_weight.squeeze(-1)
-        if self.validate_args:
+        if self.validate_args and _ops.checking():  # skipped while torch.compile traces, as in metrics
             M.check_metric_values(layout, None, self.from_logits, target, preds, sample_weight, conv)
             nan = int(torch.isnan(preds).sum())
             if nan:
