@@ -11,9 +11,18 @@ decay, no momentum), four ways:
             (pos_weight = w_1, neg_weight = w_0 from compute_class_weight)
   focal     shuffled batches, BinaryFocalLoss(alpha=0.75, gamma=2)
 
-Accuracy, balanced accuracy and true positive rate on the test split are reported for each,
-with a Keras and a PyTorch column (the classbalance metrics; accuracy from keras.metrics and
-torchmetrics). Both frameworks start from the same initial weights (drawn with NumPy) and see
+and two decisions after training (tf_impl.decisions / torch_impl.decisions):
+
+  balanced + prior shift      the balanced run, its logits shifted back to the data's prior
+                              (PriorShift: + logit(pi) - logit(1/2), pi = the training
+                              split's positive share)
+  standard + tuned threshold  the standard run, thresholded at the logit that maximises
+                              balanced accuracy on a separate validation split (tune_threshold)
+
+Accuracy, balanced accuracy, true positive rate and log loss on the test split are reported
+for each, with a Keras and a PyTorch column (the classbalance metrics; accuracy from
+keras.metrics and torchmetrics, log loss from the frameworks' BCE on the logits; a threshold
+changes no probability, so the tuned row's log loss is the standard row's). Both frameworks start from the same initial weights (drawn with NumPy) and see
 the same batches, so their columns agree to float32 round-off.
 
 Then the batch-size sweep: the standard loss, the same 100 iterations, batch sizes 1 to 128.
@@ -45,9 +54,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-METHODS = ("standard", "balanced", "weighted", "focal")
+TRAINED = ("standard", "balanced", "weighted", "focal")
+# Decisions after training: (the trained run it starts from, what it does).
+POST_HOC = {"balanced + prior shift": ("balanced", "prior_shift"),
+            "standard + tuned threshold": ("standard", "tuned_threshold")}
+METHODS = TRAINED + tuple(POST_HOC)
 FRAMEWORKS = ("keras", "torch")
-METRICS = ("accuracy", "balanced_accuracy", "true_positive_rate")
+METRICS = ("accuracy", "balanced_accuracy", "true_positive_rate", "log_loss")
 DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
 
 
@@ -129,6 +142,11 @@ def bce_optimum(x: np.ndarray, y: np.ndarray, iters: int = 50):
     return theta[:2, None], theta[2:]
 
 
+def validation_split(args):
+    """The split the tuned threshold is chosen on: neither the training nor the test split."""
+    return make_split(args.n_test, args.pos_fraction, args.seed + 2)
+
+
 def mean_bce(kernel, bias, x, y) -> float:
     z = x.astype(np.float64) @ np.asarray(kernel, np.float64) + np.asarray(bias, np.float64)
     z = z[:, 0]
@@ -145,10 +163,11 @@ def keras_run(method, data, args, batch_size, class_weight):
     import keras
     import tensorflow as tf
 
-    from tf_impl import losses, metrics
+    from tf_impl import decisions, losses, metrics
     from tf_impl.data import balanced_batches
 
     (x, y), (x_test, y_test) = data
+    method, post_hoc = POST_HOC.get(method, (method, None))
     keras.utils.set_random_seed(args.seed)
     kernel0, bias0 = initial_weights(args.seed)
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
@@ -169,19 +188,30 @@ def keras_run(method, data, args, batch_size, class_weight):
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=args.lr), loss=loss)
     model.fit(ds, epochs=1, steps_per_epoch=args.steps, shuffle=False, verbose=0)
 
-    logits = model(x_test)  # one eager call: cheaper than tracing model.predict per run
-    probs = keras.ops.sigmoid(logits)
+    kernel, bias = (w.astype(np.float64) for w in model.layers[0].get_weights())
+    probabilities = logits = model(x_test)  # one eager call: cheaper than tracing model.predict per run
+    if post_hoc == "prior_shift":
+        # balanced batches: trained on prior 1/2; the data's positive prior is y.mean()
+        train_prior = decisions.training_prior(class_fractions=[0.5, 0.5])[1]
+        shift = decisions.PriorShift(train_prior=train_prior, target_prior=float(y.mean()), activation="sigmoid")
+        probabilities = logits = shift(logits)
+        bias = bias + float(shift(np.zeros((1, 1), np.float32))[0, 0])  # the boundary it draws
+    elif post_hoc == "tuned_threshold":
+        x_val, y_val = validation_split(args)
+        tuned = decisions.tune_threshold(y_val[:, None], model(x_val), objective="balanced_accuracy")
+        logits = logits - tuned.threshold  # logit > t  <=>  logit - t > 0, exactly
+        bias = bias - float(tuned.threshold)
     target = y_test[:, None].astype(np.float32)
     scores = {}
     for name, metric, pred in (
-        ("accuracy", keras.metrics.BinaryAccuracy(threshold=0.5), probs),
+        ("accuracy", keras.metrics.BinaryAccuracy(threshold=0.5), keras.ops.sigmoid(logits)),
         ("balanced_accuracy", metrics.BalancedAccuracy(from_logits=True), logits),
         ("true_positive_rate", metrics.TruePositiveRate(from_logits=True), logits),
     ):
         metric.update_state(target, pred)
         scores[name] = float(metric.result())
-    kernel, bias = model.layers[0].get_weights()
-    return scores, (kernel.astype(np.float64), bias.astype(np.float64))
+    scores["log_loss"] = float(keras.losses.BinaryCrossentropy(from_logits=True)(target, probabilities))
+    return scores, (kernel, bias)
 
 
 # --------------------------------------------------------------------------------------------
@@ -194,10 +224,11 @@ def torch_run(method, data, args, batch_size, class_weight):
     import torchmetrics
     from torch.utils.data import DataLoader, TensorDataset
 
-    from torch_impl import losses, metrics
+    from torch_impl import decisions, losses, metrics
     from torch_impl.data import BalancedBatchSampler
 
     (x, y), (x_test, y_test) = data
+    method, post_hoc = POST_HOC.get(method, (method, None))
     torch.manual_seed(args.seed)
     kernel0, bias0 = initial_weights(args.seed)
     layer = torch.nn.Linear(2, 1)
@@ -223,8 +254,21 @@ def torch_run(method, data, args, batch_size, class_weight):
         loss_fn(layer(xb), yb).backward()
         optimizer.step()
 
+    kernel = layer.weight.detach().double().numpy().T
+    bias = layer.bias.detach().double().numpy()
     with torch.no_grad():
-        logits = layer(torch.from_numpy(x_test))
+        probabilities = logits = layer(torch.from_numpy(x_test))
+        if post_hoc == "prior_shift":
+            # balanced batches: trained on prior 1/2; the data's positive prior is y.mean()
+            train_prior = decisions.training_prior(class_fractions=[0.5, 0.5])[1]
+            shift = decisions.PriorShift(train_prior=train_prior, target_prior=float(y.mean()), activation="sigmoid")
+            probabilities = logits = shift(logits)
+            bias = bias + float(shift(torch.zeros(1, 1))[0, 0])  # the boundary it draws
+        elif post_hoc == "tuned_threshold":
+            x_val, y_val = validation_split(args)
+            tuned = decisions.tune_threshold(y_val[:, None], layer(torch.from_numpy(x_val)), objective="balanced_accuracy")
+            logits = logits - tuned.threshold  # logit > t  <=>  logit - t > 0, exactly
+            bias = bias - float(tuned.threshold)
     target = torch.from_numpy(y_test[:, None])
     scores = {}
     for name, metric, pred in (
@@ -234,8 +278,7 @@ def torch_run(method, data, args, batch_size, class_weight):
     ):
         metric.update(pred, target)
         scores[name] = float(metric.compute())
-    kernel = layer.weight.detach().double().numpy().T
-    bias = layer.bias.detach().double().numpy()
+    scores["log_loss"] = float(torch.nn.functional.binary_cross_entropy_with_logits(probabilities, target.float()))
     return scores, (kernel, bias)
 
 
@@ -248,8 +291,9 @@ RUNNERS = {"keras": keras_run, "torch": torch_run}
 
 
 def methods_table(results) -> str:
-    head = "| method | " + " | ".join(f"{m} (Keras) | {m} (PyTorch)" for m in ("accuracy", "balanced acc.", "TPR"))
-    lines = [head + " |", "|---" * 7 + "|"]
+    head = "| method | " + " | ".join(f"{m} (Keras) | {m} (PyTorch)" for m in ("accuracy", "balanced acc.", "TPR",
+                                                                                  "log loss"))
+    lines = [head + " |", "|---" * 9 + "|"]
     for method in METHODS:
         cells = [f"{results[method][fw]['metrics'][m]:.4f}" for m in METRICS for fw in FRAMEWORKS]
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
@@ -313,7 +357,7 @@ def plot(path, data, results, sweep, optimum) -> None:
         ax.set_xlabel("$x_1$")
         ax.set_ylabel("$x_2$")
 
-    colors = dict(zip(METHODS, ("tab:blue", "tab:green", "tab:orange", "tab:purple")))
+    colors = dict(zip(METHODS, ("tab:blue", "tab:green", "tab:orange", "tab:purple", "tab:olive", "tab:cyan")))
     handles = []
     for method in METHODS:
         for fw, ls in (("keras", "-"), ("torch", "--")):
@@ -376,11 +420,11 @@ def main(argv=None) -> dict:
     if sweep:
         report += (f"\n### Batch-size sweep, standard loss, {args.steps} iterations\n\n"
                    f"{sweep_table(sweep, optimum)}\n")
-    runs = [results[m] for m in METHODS] + sweep
+    runs = [results[m] for m in TRAINED] + sweep
     gap = max(float(np.max(np.abs(np.concatenate([np.ravel(a) for a in r["keras"]["weights"]])
                                    - np.concatenate([np.ravel(a) for a in r["torch"]["weights"]]))))
               for r in runs)
-    report += f"\nLargest |Keras - PyTorch| difference of a final weight over all {len(runs)} runs: {gap:.2e}\n"
+    report += f"\nLargest |Keras - PyTorch| difference of a final weight over all {len(runs)} training runs: {gap:.2e}\n"
     print(report)
     png = os.path.join(args.out_dir, "imbalanced_2d.png")
     plot(png, data, results, sweep, optimum)

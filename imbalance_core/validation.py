@@ -483,3 +483,69 @@ def stream_element_shape_message(shape: tuple) -> str:
     """tf_impl.data.balance_dataset keeps per-class rings of elements: their shapes must be known."""
     return (f"Invalid `dataset`: an element has shape {tuple(shape)} with unknown dimensions; "
             f"balance_dataset needs fully known element shapes (e.g. pad or resize in a map first).")
+
+
+# ------------------------------------------------------------------ decisions (issue 13)
+
+
+def check_positive_class_priors(name: str, value: Any) -> np.ndarray:
+    """Sigmoid priors: the probability of the positive class, a scalar (binary) or one per
+    label, each strictly inside (0, 1); returned as float64 NumPy (0-d for a scalar)."""
+    what = "probabilities of the positive class strictly inside (0, 1): a scalar or a 1-D vector, one per label"
+    try:
+        arr = np.asarray(to_numpy(value), dtype=np.float64)
+    except Exception:
+        raise ValueError(f"Invalid `{name}`: received {describe(value)}; expected {what}.") from None
+    if value is None or arr.ndim > 1 or arr.size == 0 or not np.all((arr > 0) & (arr < 1)):
+        raise ValueError(f"Invalid `{name}`: received {describe(value)}; expected {what}.")
+    return arr
+
+
+def prior_length_message(name: str, received: int, expected: int, other: str) -> str:
+    return (f"Invalid `{name}`: received length {received}; expected length {expected}, "
+            f"the length of `{other}` (one entry per class).")
+
+
+def missing_prior_message() -> str:
+    return ("Invalid `data_prior` and `class_fractions`: received neither (or both); expected exactly one: "
+            "`class_fractions` for batches from a balanced pipeline, `data_prior` for plain shuffled batches.")
+
+
+def binary_labels_message(name: str, values: Any) -> str:
+    return f"Invalid `{name}`: binary labels must be 0 or 1; received {describe(values)}."
+
+
+def finite_scores_message(name: str, values: Any) -> str:
+    return f"Invalid `{name}`: scores must be finite (no NaN or inf); received {describe(values)}."
+
+
+def per_sample_weight_message(received: tuple, n: int) -> str:
+    return (f"Invalid `sample_weight`: received shape {tuple(received)}; expected None or ({n},), "
+            f"one non-negative finite weight per score.")
+
+
+def negative_sample_weight_message(values: Any) -> str:
+    return (f"Invalid `sample_weight`: received {describe(values)}; expected non-negative finite "
+            f"weights, one per score.")
+
+
+def both_classes_message(name: str, positive: float, negative: float) -> str:
+    return (f"Invalid `{name}`: received total weight {positive:g} on the positive class and "
+            f"{negative:g} on the negative class; expected both classes with positive weight.")
+
+
+def min_tpr_message(objective: str, min_tpr: Any) -> str:
+    if objective == "tpr_at_least":
+        return (f"Invalid `min_tpr`: received {describe(min_tpr)}; expected a finite number in [0, 1] "
+                f"(required by objective='tpr_at_least').")
+    return (f"Invalid `min_tpr`: received {describe(min_tpr)} with objective={objective!r}; expected None "
+            f"(min_tpr applies to objective='tpr_at_least' only).")
+
+
+def nan_scores_message(name: str, count: int) -> str:
+    return f"Invalid `{name}`: received {count} NaN score(s); expected real scores (logits may be infinite, not NaN)."
+
+
+def zero_training_weight_message(class_weight: Any) -> str:
+    return (f"Invalid `class_weight`: received {describe(class_weight)}; expected a positive weight on at "
+            f"least one class that the batches contain.")

@@ -42,7 +42,7 @@ def test_imbalanced_2d(tmp_path):
     png = tmp_path / "imbalanced_2d.png"
     assert png.read_bytes()[:8] == PNG_SIGNATURE
     report = (tmp_path / "results.md").read_text()
-    for word in ex.METHODS + ("Keras", "PyTorch", "accuracy", "balanced acc.", "TPR", "batch size"):
+    for word in ex.METHODS + ("Keras", "PyTorch", "accuracy", "balanced acc.", "TPR", "log loss", "batch size"):
         assert word in report, word
     assert json.loads((tmp_path / "results.json").read_text())["methods"].keys() == set(ex.METHODS)
 
@@ -51,11 +51,19 @@ def test_imbalanced_2d(tmp_path):
         for fw in ex.FRAMEWORKS:
             scores = methods[method][fw]["metrics"]
             assert set(scores) == set(ex.METRICS)
-            assert all(in_unit_interval(v) for v in scores.values()), (method, fw, scores)
+            assert all(in_unit_interval(v) for k, v in scores.items() if k != "log_loss"), (method, fw, scores)
+            assert scores["log_loss"] > 0, (method, fw, scores)
     for fw in ex.FRAMEWORKS:
         standard = methods["standard"][fw]["metrics"]["true_positive_rate"]
         for method in ("balanced", "weighted", "focal"):
             assert methods[method][fw]["metrics"]["true_positive_rate"] > standard, (method, fw)
+        # decisions after training: the prior shift mends the balanced run's probabilities (log
+        # loss on the natural-prior test split); the tuned threshold the standard run's balanced accuracy
+        shifted, balanced = (methods[m][fw]["metrics"] for m in ("balanced + prior shift", "balanced"))
+        assert shifted["log_loss"] < balanced["log_loss"], (fw, shifted, balanced)
+        tuned, plain = (methods[m][fw]["metrics"] for m in ("standard + tuned threshold", "standard"))
+        assert tuned["balanced_accuracy"] > plain["balanced_accuracy"], (fw, tuned, plain)
+        assert tuned["log_loss"] == plain["log_loss"]  # a threshold changes no probability
     # Same initial weights, same batches: the two columns agree up to float32 round-off.
     assert summary["max_weight_gap"] < 1e-4
     for method in ex.METHODS:
@@ -66,7 +74,7 @@ def test_imbalanced_2d(tmp_path):
     for row in summary["sweep"]:
         for fw in ex.FRAMEWORKS:
             assert row[fw]["train_bce"] > summary["optimum"]["train_bce"] - 1e-9  # the optimum is a minimum
-            assert all(in_unit_interval(v) for v in row[fw]["metrics"].values())
+            assert all(in_unit_interval(v) for k, v in row[fw]["metrics"].items() if k != "log_loss")
 
 
 def test_imbalanced_2d_rejects_a_split_without_positives(tmp_path):

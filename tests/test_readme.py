@@ -172,3 +172,22 @@ def test_parity_api_example_passes_as_written():
     namespace = {}
     exec(compile(_snippet("Your own pair of losses, for a migration check"), "README: parity API", "exec"), namespace)
     assert namespace["report"].passed
+@pytest.mark.keras
+def test_keras_decisions_snippet_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    heading = "### Prior correction and a tuned threshold in Keras"
+    exec(compile(_snippet(heading), f"README: {heading}", "exec"), namespace)
+    assert 0.5 < float(namespace["score"]) <= 1.0
+    assert namespace["train_prior"] == pytest.approx(0.5, abs=1e-3)
+    assert 0.0 <= float(namespace["tnr_threshold"]) <= 1.0 and 0.0 < float(namespace["tnr"]) <= 1.0
+
+
+def test_pytorch_decisions_snippet_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    heading = "### Prior correction and a tuned threshold in PyTorch"
+    exec(compile(_snippet(heading), f"README: {heading}", "exec"), namespace)
+    assert 0.5 < float(namespace["score"]) <= 1.0
+    assert set(namespace["model"].state_dict()) >= {"1.train_prior", "1.target_prior"}
+    assert 0.0 <= float(namespace["tnr_threshold"]) <= 1.0 and 0.0 < float(namespace["tnr"]) <= 1.0

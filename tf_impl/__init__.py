@@ -7,7 +7,7 @@ Submodules load on first access, so `import tf_impl` does not import TensorFlow:
 
 import importlib
 
-_SUBMODULES = ("losses", "metrics", "class_weights", "data")
+_SUBMODULES = ("losses", "metrics", "class_weights", "data", "decisions")
 
 
 def __getattr__(name):

@@ -7,7 +7,7 @@ Submodules load on first access: `torch_impl.losses`, `torch_impl.metrics`,
 
 import importlib
 
-_SUBMODULES = ("losses", "metrics", "class_weights", "data")
+_SUBMODULES = ("losses", "metrics", "class_weights", "data", "decisions")
 
 
 def __getattr__(name):
