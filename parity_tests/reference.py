@@ -226,8 +226,9 @@ def poly_loss(logits, target, *, epsilon=1.0, gamma=0.0, ignore_index=None, vali
 # "sum_over_batch_size", torch "mean"), and the softmax family's mean by the non-ignored count
 # (normalization="count") or their summed class weights ("weight"), 0 when that is 0.
 
-SIGMOID_FAMILY = frozenset({"weighted_binary_crossentropy", "binary_focal_loss", "asymmetric_loss"})
-DEFAULT_NORMALIZATION = {"weighted_categorical_crossentropy": "weight"}  # the others: "count"
+SIGMOID_FAMILY = frozenset({"weighted_binary_crossentropy", "binary_focal_loss", "asymmetric_loss",
+                            "distribution_balanced_loss"})
+DEFAULT_NORMALIZATION = {"weighted_categorical_crossentropy": "weight", "ldam_loss": "weight"}  # the others: "count"
 
 
 def _mean_denominator(fn, logits, target, normalization, kwargs) -> float:
