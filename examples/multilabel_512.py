@@ -158,7 +158,18 @@ def keras_train(loss_name, data, args, pos_weight) -> np.ndarray:
         # the k-th pass over the dataset is epoch k of the schedule, as torch_train's k-th iter()
         batches = tf_data.balanced_batches(x, y, args.batch_size, mode=loss_name,
                                            repeat_threshold=args.repeat_threshold, seed=args.seed)
-        model.fit(batches, epochs=args.epochs, shuffle=False, verbose=0)  # the schedule shuffles
+        if keras.backend.backend() == "tensorflow":
+            model.fit(batches, epochs=args.epochs, shuffle=False, verbose=0)  # the schedule shuffles
+        else:
+            # Keras's torch and jax trainers pass over a tf.data dataset once before training,
+            # which would start training at epoch 1 of the schedule; a generator of the passes
+            # (Keras keeps the batch it peeks at) reads epochs 0, 1, ... as on tensorflow.
+            def passes():
+                for _ in range(args.epochs):
+                    yield from batches.as_numpy_iterator()
+
+            model.fit(passes(), epochs=args.epochs, steps_per_epoch=int(batches.cardinality()),
+                      shuffle=False, verbose=0)
         return keras.ops.convert_to_numpy(model(x_test))
     for order in epoch_orders(len(x), args.epochs, args.seed):
         model.fit(x[order], y[order], batch_size=args.batch_size, epochs=1, shuffle=False, verbose=0)

@@ -3,8 +3,10 @@
 Each example is imported from its file and run through `main(argv)` (one TensorFlow/torch
 import for the whole file); torch_train.py also runs as a script, in a subprocess, to check
 the command line users type. The Keras parts of imbalanced_2d.py and keras_fit.py use tf.data
-(needs_tf_backend); multilabel_512.py's Keras part trains from NumPy arrays, so it is marked
-`keras` and runs again on Keras's torch backend.
+(needs_tf_backend); multilabel_512.py's Keras part trains from NumPy arrays and, for its
+sampler rows, from tf_impl.data.balanced_batches (fit on the dataset on tensorflow, on a
+generator of its passes elsewhere), so it is marked `keras` and runs again on Keras's torch
+and jax backends. longtail_multiclass.py runs in the tensorflow pass only (see its test).
 """
 
 import importlib.util
