@@ -32,7 +32,7 @@ here); and mean average precision (scikit-learn's average_precision_score, macro
 labels with a positive in the test split; computed vectorised, see `average_precision`), which
 does not depend on the threshold.
 
-    python examples/multilabel_512.py            # defaults: about a minute on 2 idle cores
+    python examples/multilabel_512.py            # defaults: about 1.5 min on a shared 2-core machine
     python examples/multilabel_512.py --n-train 3000 --epochs 1 --out-dir /tmp/x
 """
 
