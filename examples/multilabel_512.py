@@ -11,6 +11,19 @@ initial weights from NumPy in both frameworks, Adam, the same batches) is traine
               per label: each label's positives weigh as much as its negatives
   focal       BinaryFocalLoss() (alpha=0.25, gamma=2, the library defaults)
   asymmetric  AsymmetricLoss() (gamma_pos=1, gamma_neg=4, clip=0.05, the library defaults)
+  distribution_balanced
+              DistributionBalancedLoss(samples_per_class=positives per label, num_samples=N)
+              (Wu et al. 2020; the reference's COCO-MLT defaults)
+
+or with plain BCE on rebalanced batches (the multi-label modes of `balanced_batches`, the same
+index batches in both frameworks, instead of the shared shuffled order):
+
+  repeat_factor  mode="repeat_factor" (LVIS repeat-factor sampling, Gupta et al. 2019) with
+                 --repeat-threshold 0.01: detectron2's default 0.001 is meant for LVIS, where the
+                 rare categories sit near 1e-4; here the rarest label is at about 1e-3 and 0.001
+                 would repeat no sample more than 1.08 times
+  class_aware    mode="class_aware" (Shen et al. 2016, mmdetection's ClassAwareSampler): each
+                 slot draws one of the labels with equal shares, then a sample holding it
 
 and evaluated on the test split: per-label recall at the fixed threshold 0.5, averaged over the
 rare, medium and frequent thirds of the labels (by training frequency); the number of labels
@@ -19,7 +32,7 @@ here); and mean average precision (scikit-learn's average_precision_score, macro
 labels with a positive in the test split; computed vectorised, see `average_precision`), which
 does not depend on the threshold.
 
-    python examples/multilabel_512.py            # defaults: about 30 s on 2 idle cores
+    python examples/multilabel_512.py            # defaults: about 1.5 min on a shared 2-core machine
     python examples/multilabel_512.py --n-train 3000 --epochs 1 --out-dir /tmp/x
 """
 
@@ -37,7 +50,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-LOSSES = ("bce", "pos_weight", "focal", "asymmetric")
+LOSSES = ("bce", "pos_weight", "focal", "asymmetric", "distribution_balanced", "repeat_factor", "class_aware")
+# rows trained with plain BCE on batches from `balanced_batches(..., mode=row)`
+SAMPLED = ("repeat_factor", "class_aware")
 FRAMEWORKS = ("keras", "torch")
 GROUPS = ("rare", "medium", "frequent")
 DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
@@ -54,6 +69,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--lr", type=float, default=3e-2, help="Adam learning rate")
     p.add_argument("--threshold", type=float, default=0.5, help="probability threshold for recall")
+    p.add_argument("--repeat-threshold", type=float, default=0.01, help="t of mode='repeat_factor'")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out-dir", default=DEFAULT_OUT)
     return p.parse_args(argv)
@@ -119,6 +135,7 @@ def keras_train(loss_name, data, args, pos_weight) -> np.ndarray:
     """Trains the Keras student and returns its test logits (NumPy)."""
     import keras
 
+    from tf_impl import data as tf_data
     from tf_impl import losses
 
     (x, y), (x_test, _) = data
@@ -130,10 +147,30 @@ def keras_train(loss_name, data, args, pos_weight) -> np.ndarray:
         "pos_weight": lambda: losses.WeightedBinaryCrossentropy(pos_weight=pos_weight),
         "focal": lambda: losses.BinaryFocalLoss(),
         "asymmetric": lambda: losses.AsymmetricLoss(),
+        "distribution_balanced": lambda: losses.DistributionBalancedLoss(y.sum(axis=0), num_samples=len(y)),
+        "repeat_factor": lambda: keras.losses.BinaryCrossentropy(from_logits=True),
+        "class_aware": lambda: keras.losses.BinaryCrossentropy(from_logits=True),
     }[loss_name]()
     # epsilon as torch's default, so the two Adam runs differ only in round-off and in where
     # epsilon enters the update (Keras: sqrt(v) + eps with the bias correction in the step).
     model.compile(optimizer=keras.optimizers.Adam(args.lr, epsilon=1e-8), loss=loss)
+    if loss_name in SAMPLED:
+        # the k-th pass over the dataset is epoch k of the schedule, as torch_train's k-th iter()
+        batches = tf_data.balanced_batches(x, y, args.batch_size, mode=loss_name,
+                                           repeat_threshold=args.repeat_threshold, seed=args.seed)
+        if keras.backend.backend() == "tensorflow":
+            model.fit(batches, epochs=args.epochs, shuffle=False, verbose=0)  # the schedule shuffles
+        else:
+            # Keras's torch and jax trainers pass over a tf.data dataset once before training,
+            # which would start training at epoch 1 of the schedule; a generator of the passes
+            # (Keras keeps the batch it peeks at) reads epochs 0, 1, ... as on tensorflow.
+            def passes():
+                for _ in range(args.epochs):
+                    yield from batches.as_numpy_iterator()
+
+            model.fit(passes(), epochs=args.epochs, steps_per_epoch=int(batches.cardinality()),
+                      shuffle=False, verbose=0)
+        return keras.ops.convert_to_numpy(model(x_test))
     for order in epoch_orders(len(x), args.epochs, args.seed):
         model.fit(x[order], y[order], batch_size=args.batch_size, epochs=1, shuffle=False, verbose=0)
     return keras.ops.convert_to_numpy(model(x_test))  # any backend's tensor
@@ -143,6 +180,7 @@ def torch_train(loss_name, data, args, pos_weight) -> np.ndarray:
     """Trains the torch student and returns its test logits (NumPy)."""
     import torch
 
+    from torch_impl import data as torch_data
     from torch_impl import losses
 
     (x, y), (x_test, _) = data
@@ -157,9 +195,22 @@ def torch_train(loss_name, data, args, pos_weight) -> np.ndarray:
         "pos_weight": lambda: losses.WeightedBinaryCrossentropy(pos_weight=pos_weight),
         "focal": lambda: losses.BinaryFocalLoss(),
         "asymmetric": lambda: losses.AsymmetricLoss(),
+        "distribution_balanced": lambda: losses.DistributionBalancedLoss(y.sum(axis=0), num_samples=len(y)),
+        "repeat_factor": lambda: torch.nn.BCEWithLogitsLoss(),
+        "class_aware": lambda: torch.nn.BCEWithLogitsLoss(),
     }[loss_name]()
     optimizer = torch.optim.Adam(layer.parameters(), lr=args.lr)
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    if loss_name in SAMPLED:
+        batches = torch_data.balanced_batches(xt, yt, args.batch_size, mode=loss_name,
+                                              repeat_threshold=args.repeat_threshold, seed=args.seed)
+        for _ in range(args.epochs):  # each pass is the next epoch of the schedule
+            for xb, yb in batches:
+                optimizer.zero_grad()
+                loss_fn(layer(xb), yb).backward()
+                optimizer.step()
+        with torch.no_grad():
+            return layer(torch.from_numpy(x_test)).numpy()
     for order in epoch_orders(len(x), args.epochs, args.seed):
         # Keras's fit keeps the last partial batch; so does this loop.
         for start in range(0, len(order), args.batch_size):
@@ -219,7 +270,7 @@ def evaluate(logits, y_test, groups, threshold) -> dict:
 def results_table(results) -> str:
     cols = (("mAP", "mAP"), ("recall_rare", "recall rare"), ("recall_medium", "recall medium"),
             ("recall_frequent", "recall frequent"), ("predicted_per_sample", "predicted / sample"))
-    head = "| loss | " + " | ".join(f"{label} (Keras) | {label} (PyTorch)" for _, label in cols) + " |"
+    head = "| run | " + " | ".join(f"{label} (Keras) | {label} (PyTorch)" for _, label in cols) + " |"
     lines = [head, "|---" * (1 + 2 * len(cols)) + "|"]
     for loss in LOSSES:
         cells = [f"{results[loss][fw][key]:.4f}" for key, _ in cols for fw in FRAMEWORKS]
@@ -253,7 +304,8 @@ def main(argv=None) -> dict:
 
     sizes = {g: int(counts[idx].min()) for g, idx in groups.items()}
     report = (
-        f"{args.epochs} epochs of Adam (lr {args.lr}), batch size {args.batch_size}; test split, recall at "
+        f"{args.epochs} epochs of Adam (lr {args.lr}), batch size {args.batch_size}; {', '.join(SAMPLED)}: "
+        f"plain BCE on balanced_batches(mode=...), repeat_threshold {args.repeat_threshold}; test split, recall at "
         f"p > {args.threshold}; label thirds by training positives (rare: {sizes['rare']}+, medium: "
         f"{sizes['medium']}+, frequent: {sizes['frequent']}+ of {len(y)})\n\n{results_table(results)}\n"
     )

@@ -3,8 +3,10 @@
 Each example is imported from its file and run through `main(argv)` (one TensorFlow/torch
 import for the whole file); torch_train.py also runs as a script, in a subprocess, to check
 the command line users type. The Keras parts of imbalanced_2d.py and keras_fit.py use tf.data
-(needs_tf_backend); multilabel_512.py's Keras part trains from NumPy arrays, so it is marked
-`keras` and runs again on Keras's torch backend.
+(needs_tf_backend); multilabel_512.py's Keras part trains from NumPy arrays and, for its
+sampler rows, from tf_impl.data.balanced_batches (fit on the dataset on tensorflow, on a
+generator of its passes elsewhere), so it is marked `keras` and runs again on Keras's torch
+and jax backends. longtail_multiclass.py runs in the tensorflow pass only (see its test).
 """
 
 import importlib.util
@@ -171,3 +173,56 @@ def test_multilabel_average_precision_is_sklearns():
                                [average_precision_score(y[:, j], scores[:, j]) for j in range(30)], rtol=1e-12)
     assert np.mean(ex.average_precision(y, scores)) == pytest.approx(
         average_precision_score(y, scores, average="macro"), rel=1e-12)
+
+
+def test_longtail_multiclass(tmp_path):
+    # Unmarked: the tensorflow pass only. On Keras's jax backend fit cannot store Seesaw's
+    # counts (README, "Seesaw's state"), so that row would not be the torch row's twin there.
+    ex = load("longtail_multiclass")
+    per_class = 50
+    summary = ex.main(["--n-max", "100", "--n-test-per-class", str(per_class), "--epochs", "6", "--drw-epoch", "4",
+                       "--out-dir", str(tmp_path)])
+
+    report = (tmp_path / "longtail_multiclass.md").read_text()
+    for word in ex.LOSSES + ex.THIRDS + ("Keras", "PyTorch", "accuracy", "epoch 4"):
+        assert word in report, word
+    assert json.loads((tmp_path / "longtail_multiclass.json").read_text())["results"].keys() == set(ex.LOSSES)
+    counts = summary["samples_per_class"]
+    assert counts[0] == 100 and counts[-1] == 1 and counts == sorted(counts, reverse=True)  # ratio 100
+    results = summary["results"]
+    assert results.keys() == set(ex.LOSSES)
+    n_test = per_class * len(counts)
+    for loss in ex.LOSSES:
+        assert results[loss].keys() == set(ex.FRAMEWORKS)
+        for fw in ex.FRAMEWORKS:
+            r = results[loss][fw]
+            assert r["finite"], (loss, fw)
+            for name in ("accuracy",) + tuple(f"accuracy_{t}" for t in ex.THIRDS):
+                assert in_unit_interval(r[name]), (loss, fw, name, r[name])
+            # a balanced test split: overall accuracy is the mean of the thirds' class means
+            thirds = summary["thirds"]
+            mean = sum(r[f"accuracy_{t}"] * len(thirds[t]) for t in ex.THIRDS) / len(counts)
+            assert r["accuracy"] == pytest.approx(mean, abs=1e-12)
+            assert r["accuracy"] > 2.0 / len(counts), (loss, fw, r)  # learnt something (chance: 1/K)
+        # Same initial weights and batches, and SGD with momentum is the same update in both:
+        # the columns differ by float32 round-off, which flips at most a few borderline test
+        # points (LDAM multiplies cosine logits by 30, so its round-off reaches further).
+        k, t = (results[loss][fw]["accuracy"] for fw in ex.FRAMEWORKS)
+        assert abs(k - t) <= (10.0 if loss == "ldam_drw" else 3.0) / n_test, (loss, k, t)
+
+
+def test_longtail_data_is_long_tailed_and_the_test_split_balanced():
+    ex = load("longtail_multiclass")
+    np.testing.assert_array_equal(ex.class_sizes(12, 500, 100.0)[[0, -1]], [500, 5])
+    args = ex.parse_args(["--n-max", "200", "--n-test-per-class", "30"])
+    (x, y), (x_test, y_test), counts = ex.make_data(args)
+    assert x.shape == (counts.sum(), 32) and x.dtype == np.float32
+    np.testing.assert_array_equal(np.bincount(y, minlength=12), counts)
+    np.testing.assert_array_equal(np.bincount(y_test, minlength=12), np.full(12, 30))
+    assert counts.max() / counts.min() == pytest.approx(100.0, rel=0.05)
+    thirds = ex.class_thirds(counts)
+    assert [len(thirds[t]) for t in ex.THIRDS] == [4, 4, 4]
+    assert counts[thirds["frequent"]].min() > counts[thirds["medium"]].max() > 0
+    assert counts[thirds["medium"]].min() > counts[thirds["rare"]].max()
+    w = ex.drw_weights(counts)  # LDAM-DRW's deferred weights: sum K, rarest weighs most
+    assert w.sum() == pytest.approx(12.0) and np.argmax(w) == 11
