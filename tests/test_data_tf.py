@@ -373,3 +373,16 @@ def test_balance_dataset_needs_known_element_shapes():
         "Invalid `dataset`: an element has shape (None,) with unknown dimensions; balance_dataset needs "
         "fully known element shapes (e.g. pad or resize in a map first)."
     )
+
+
+def test_a_partial_read_does_not_use_up_an_epoch():
+    """Keras's torch and jax backends take one batch from a fresh iterator to build the model
+    before fit: the epoch advances only when a pass is complete, so fit still starts at epoch 0
+    and stays in step with torch's sampler (an epoch longer than tf.data's read-ahead; 40 here)."""
+    y = _labels(400, [0.9, 0.1])
+    ds = balanced_batches(np.arange(400), y, 8, seed=5, steps_per_epoch=40)
+    schedule = BalancedSchedule(y, 8, seed=5, steps_per_epoch=40)
+    for _ in ds.take(1):  # the peek
+        pass
+    np.testing.assert_array_equal(_index_batches(ds), schedule.epoch_batches(0))
+    np.testing.assert_array_equal(_index_batches(ds), schedule.epoch_batches(1))

@@ -3,8 +3,11 @@
 The index batches come from imbalance_core.schedule, so the same arguments, seed and epoch give
 the same batches as torch_impl.data.BalancedBatchSampler.
 
-Epochs: the k-th time the returned dataset is iterated (each `model.fit` epoch, each pass of
-`.repeat()`) it yields epoch k of the schedule, counting from 0. Each class's pool pointer
+Epochs (balanced_batches): the k-th complete pass over the returned dataset (each `model.fit`
+epoch, each pass of `.repeat()`) yields epoch k of the schedule, counting from 0; a partial read
+(Keras's torch and jax backends take one batch to build an unbuilt model) does not use an epoch
+up, as long as the epoch is longer than tf.data's read-ahead (a few batches). balance_dataset:
+the k-th iteration is epoch k. Each class's pool pointer
 carries over epochs, so the majority is walked through without repeats.
 
 Replicas: `batch_size` is per replica, as in PyTorch. With `num_replicas=R` (or a
@@ -107,11 +110,16 @@ def balanced_batches(
             raise ValueError(feature_rows_message(tuple(leaf.shape), n))
     y_t = tf.convert_to_tensor(to_numpy(y))
     steps, width = schedule.steps_per_epoch, schedule.num_replicas * schedule.batch_size
-    epochs = itertools.count()
+    next_epoch = [0]
 
     def epoch_indices():
-        # Called once per iteration of the dataset: the k-th iteration is epoch k.
-        yield schedule.epoch_batches(next(epochs))
+        # One call per iteration of the dataset. The epoch advances when a pass has read the
+        # whole epoch, so that a partial read (Keras's torch and jax backends take one batch
+        # from a fresh iterator to build the model) does not use one up: the k-th complete
+        # pass is epoch k.
+        epoch = next_epoch[0]
+        yield schedule.epoch_batches(epoch)
+        next_epoch[0] = epoch + 1  # the generator resumes only once the epoch's rows are read
 
     indices = tf.data.Dataset.from_generator(
         epoch_indices, output_signature=tf.TensorSpec((steps, width), tf.int64)
