@@ -233,3 +233,23 @@ def test_every_table_entry_is_still_needed():
                 pkg.__name__, module_name, name)
     assert set(POSITIONAL_NAMES) <= used, set(POSITIONAL_NAMES) - used
     assert set(CLASS_KINDS) <= used, set(CLASS_KINDS) - used
+
+
+@pytest.mark.parametrize("package", [tf_impl, torch_impl], ids=lambda p: p.__name__)
+def test_only_the_required_data_argument_is_positional(package):
+    """DESIGN.md's signatures: a loss or metric class takes at most its required data (class
+    counts, priors, number of classes; DeferredReweighting: the loss it acts on) positionally,
+    as in `LDAMLoss(samples_per_class)`; every hyperparameter is keyword-only."""
+    for module_name in ("losses", "metrics"):
+        module = importlib.import_module(f"{package.__name__}.{module_name}")
+        for name in module.__all__:
+            cls = getattr(module, name)
+            if not inspect.isclass(cls):
+                continue
+            params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+            data = [p for p in params if p.name in ("samples_per_class", "class_priors") and p.default is p.empty]
+            assert all(p.kind is p.POSITIONAL_OR_KEYWORD for p in data), (name, data)  # LDAMLoss(n) works
+            positional = [p for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
+            assert len(positional) <= 1, (name, [p.name for p in positional])
+            for p in positional:
+                assert p.default is p.empty and p.name in ("samples_per_class", "class_priors", "num_classes", "loss"), (name, p)

@@ -602,7 +602,7 @@ class ClassBalancedLoss(_SoftmaxLoss):
     """Class-balanced loss as a `keras.losses.Loss`; see `class_balanced_loss`.
     "sum_over_batch_size" divides by the number of samples."""
 
-    def __init__(self, *, samples_per_class: Any, beta: float = 0.9999, base: str = "softmax", gamma: float = 2.0,
+    def __init__(self, samples_per_class: Any, *, beta: float = 0.9999, base: str = "softmax", gamma: float = 2.0,
                  validate_args: bool = True, reduction: Optional[str] = "sum_over_batch_size",
                  name: str = "class_balanced_loss", dtype=None) -> None:
         super().__init__(reduction=reduction, name=name, dtype=dtype)
@@ -674,7 +674,7 @@ class LogitAdjustedCrossentropy(_SoftmaxLoss):
     """Logit-adjusted cross-entropy as a `keras.losses.Loss`; see `logit_adjusted_crossentropy`.
     "sum_over_batch_size" divides by the number of non-ignored samples."""
 
-    def __init__(self, *, class_priors: Any, tau: float = 1.0, ignore_index: Optional[int] = None,
+    def __init__(self, class_priors: Any, *, tau: float = 1.0, ignore_index: Optional[int] = None,
                  validate_args: bool = True, reduction: Optional[str] = "sum_over_batch_size",
                  name: str = "logit_adjusted_crossentropy", dtype=None) -> None:
         super().__init__(reduction=reduction, name=name, dtype=dtype)
@@ -1052,7 +1052,7 @@ class LDAMLoss(_SoftmaxLoss):
 
     _mutable_class_weight = True  # DeferredReweighting may switch it
 
-    def __init__(self, *, samples_per_class: Any, max_margin: float = 0.5, scale: float = 30.0,
+    def __init__(self, samples_per_class: Any, *, max_margin: float = 0.5, scale: float = 30.0,
                  class_weight: Optional[Any] = None, ignore_index: Optional[int] = None,
                  normalization: str = "weight", validate_args: bool = True,
                  reduction: Optional[str] = "sum_over_batch_size", name: str = "ldam_loss", dtype=None) -> None:
@@ -1163,7 +1163,7 @@ class BalancedSoftmaxCrossentropy(_SoftmaxLoss):
     `balanced_softmax_crossentropy`. "sum_over_batch_size" divides by the number of non-ignored
     samples."""
 
-    def __init__(self, *, samples_per_class: Any, ignore_index: Optional[int] = None, validate_args: bool = True,
+    def __init__(self, samples_per_class: Any, *, ignore_index: Optional[int] = None, validate_args: bool = True,
                  reduction: Optional[str] = "sum_over_batch_size", name: str = "balanced_softmax_crossentropy",
                  dtype=None) -> None:
         super().__init__(reduction=reduction, name=name, dtype=dtype)

@@ -585,7 +585,7 @@ class ClassBalancedLoss(_SoftmaxLoss):
     """Class-balanced loss as an `nn.Module`; see `class_balanced_loss`. "mean" divides by the
     number of samples."""
 
-    def __init__(self, *, samples_per_class: Any, beta: float = 0.9999, base: str = "softmax",
+    def __init__(self, samples_per_class: Any, *, beta: float = 0.9999, base: str = "softmax",
                  gamma: float = 2.0, validate_args: bool = True, reduction: str = "mean") -> None:
         super().__init__(reduction)
         weights, self.beta, self.base, self.gamma = A.class_balanced(samples_per_class, beta, base, gamma)
@@ -652,7 +652,7 @@ class LogitAdjustedCrossentropy(_SoftmaxLoss):
     """Logit-adjusted cross-entropy as an `nn.Module`; see `logit_adjusted_crossentropy`.
     "mean" divides by the number of non-ignored samples."""
 
-    def __init__(self, *, class_priors: Any, tau: float = 1.0, ignore_index: Optional[int] = None,
+    def __init__(self, class_priors: Any, *, tau: float = 1.0, ignore_index: Optional[int] = None,
                  validate_args: bool = True, reduction: str = "mean") -> None:
         super().__init__(reduction)
         priors, self.tau = A.logit_adjusted(class_priors, tau)
@@ -948,7 +948,7 @@ class LDAMLoss(_SoftmaxLoss):
 
     _mutable_class_weight = True  # DeferredReweighting may switch it
 
-    def __init__(self, *, samples_per_class: Any, max_margin: float = 0.5, scale: float = 30.0,
+    def __init__(self, samples_per_class: Any, *, max_margin: float = 0.5, scale: float = 30.0,
                  class_weight: Optional[Any] = None, ignore_index: Optional[int] = None,
                  normalization: str = "weight", validate_args: bool = True, reduction: str = "mean") -> None:
         super().__init__(reduction)
@@ -1042,7 +1042,7 @@ class BalancedSoftmaxCrossentropy(_SoftmaxLoss):
     """Balanced softmax cross-entropy as an `nn.Module`; see `balanced_softmax_crossentropy`.
     "mean" divides by the number of non-ignored samples."""
 
-    def __init__(self, *, samples_per_class: Any, ignore_index: Optional[int] = None, validate_args: bool = True,
+    def __init__(self, samples_per_class: Any, *, ignore_index: Optional[int] = None, validate_args: bool = True,
                  reduction: str = "mean") -> None:
         super().__init__(reduction)
         self.samples_per_class = V.to_numpy(samples_per_class).astype(np.float64).tolist()
