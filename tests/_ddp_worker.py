@@ -78,9 +78,35 @@ def metric_value(row, rank=0, world=1):
     return metric.compute().double().numpy()  # a scalar, or a vector (PerClassRecall, ShotAccuracy)
 
 
+# the streaming threshold search (not a matrix row: its result is a (threshold, score) pair)
+TUNER_ID = "ThresholdTuner"
+
+
+def tuner_value(rank=0, world=1):
+    """[threshold, score] of decisions.ThresholdTuner over all global batches, with sample
+    weights, this rank updated with its halves; compute() sums the histograms across ranks."""
+    from torch_impl.decisions import ThresholdTuner
+
+    i = C.BY_ID["BalancedAccuracy-binary"].inputs(GLOBAL_BATCH * STEPS, seed=SEED)
+    logits = 3.0 * i.features[:, 0] - 1.5  # informative scores: the target thresholds a noisy features[:, 0]
+    weight = np.random.default_rng(5).uniform(0.2, 2.0, size=len(i.target)).astype("float32")
+    tuner = ThresholdTuner(objective="weighted_balanced_accuracy", alpha=0.7, num_bins=64, from_logits=True)
+    for step in range(STEPS):
+        tuner.update(torch.as_tensor(_local(logits, step, rank, world)),
+                     torch.as_tensor(_local(i.target, step, rank, world)),
+                     sample_weight=torch.as_tensor(_local(weight, step, rank, world)))
+    found = tuner.compute()
+    return np.array([float(found.threshold), float(found.score)])
+
+
 def run_all(rank=0, world=1):
-    """{row id / "kernel" | "bias" | "value" | "error": array} for every distributed row."""
+    """{row id / "kernel" | "bias" | "value" | "error": array} for every distributed row, and
+    TUNER_ID / "value"."""
     out = {}
+    try:
+        out[f"{TUNER_ID}/value"] = tuner_value(rank, world)
+    except Exception:  # noqa: BLE001 - reported by the parent
+        out[f"{TUNER_ID}/error"] = np.asarray(traceback.format_exc())
     for row in C.DISTRIBUTED_LOSSES + C.METRICS:
         try:
             if row.kind == "loss":

@@ -204,3 +204,17 @@ def test_ddp_equals_one_process(ddp):
         if problem:
             problems[row.id] = problem
     _report("DDP over 2 gloo processes", problems)
+
+
+def test_ddp_threshold_tuner_equals_one_process(ddp):
+    """decisions.ThresholdTuner, each rank fed half of every batch (with sample weights):
+    the threshold and score that compute() gives after its DDP sync equal one process's on all
+    the data, on both ranks."""
+    from tests._ddp_worker import TUNER_ID
+
+    rank0, rank1, single = ddp
+    got, other, want = (np.asarray(_result(r, TUNER_ID, "value"), dtype="float64") for r in (rank0, rank1, single))
+    # a real search: one process's threshold is inside (0, 1) and the score above chance
+    assert 0.0 < want[0] < 1.0 and want[1] > 0.5, want
+    for value in (got, other):
+        np.testing.assert_allclose(value, want, rtol=0, atol=1e-12)
