@@ -549,3 +549,19 @@ def nan_scores_message(name: str, count: int) -> str:
 def zero_training_weight_message(class_weight: Any) -> str:
     return (f"Invalid `class_weight`: received {describe(class_weight)}; expected a positive weight on at "
             f"least one class that the batches contain.")
+
+
+def not_a_dataset_message(value: Any, expected: str) -> str:
+    return f"Invalid `dataset`: received {type(value).__name__}; expected {expected}."
+
+
+def not_callable_message(name: str, value: Any) -> str:
+    return f"Invalid `{name}`: received {describe(value)}; expected a callable."
+
+
+def scalar_logits_message(name: str, layouts: str) -> str:
+    return f"Invalid `{name}`: received a scalar; expected logits of shape {layouts}."
+
+
+def label_fn_without_dataset_message(dataset_kind: str) -> str:
+    return f"Invalid `label_fn`: it applies to a {dataset_kind} only; received labels that are not a Dataset."

@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterator, Mapping, Optional, Union
 
 import numpy as np
 
+from imbalance_core import validation as V
 from imbalance_core import class_weights as _cw
 
 __all__ = [
@@ -75,7 +76,7 @@ def _counter(labels: Any, num_classes: Optional[int], label_fn: Optional[Callabl
             counter.update(batch)
     else:
         if label_fn is not None:
-            raise ValueError("Invalid `label_fn`: it applies to a tf.data.Dataset only; received labels that are not a Dataset.")
+            raise ValueError(V.label_fn_without_dataset_message("tf.data.Dataset"))
         counter.update(labels)
     return counter
 

@@ -26,6 +26,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 import tensorflow as tf
 
+from imbalance_core import validation as V
 from imbalance_core.schedule import (
     DEFAULT_BUFFER_SIZE,
     DEFAULT_REPEAT_THRESHOLD,
@@ -34,7 +35,7 @@ from imbalance_core.schedule import (
     check_class_fn_dtype,
     check_class_fn_shape,
 )
-from imbalance_core.validation import describe, feature_rows_message, stream_element_shape_message, to_numpy
+from imbalance_core.validation import feature_rows_message, stream_element_shape_message, to_numpy
 
 __all__ = ["balanced_batches", "balance_dataset"]
 
@@ -191,9 +192,9 @@ def balance_dataset(
         buffer_size=buffer_size,
     )
     if not isinstance(dataset, tf.data.Dataset):
-        raise ValueError(f"Invalid `dataset`: received {type(dataset).__name__}; expected a tf.data.Dataset.")
+        raise ValueError(V.not_a_dataset_message(dataset, "a tf.data.Dataset"))
     if not callable(class_fn):
-        raise ValueError(f"Invalid `class_fn`: received {describe(class_fn)}; expected a callable.")
+        raise ValueError(V.not_callable_message("class_fn", class_fn))
 
     def with_class(*element):
         element = element[0] if len(element) == 1 else element

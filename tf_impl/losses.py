@@ -264,7 +264,7 @@ class BinaryFocalLoss(_Loss):
 def _softmax_inputs(x, target, from_logits, validate_args):
     x = _ops.check_logits("y_pred", x)
     if len(x.shape) < 1:
-        raise ValueError("Invalid `y_pred`: received a scalar; expected logits of shape (..., C).")
+        raise ValueError(V.scalar_logits_message("y_pred", "(..., C)"))
     target = ops.convert_to_tensor(target)
     if validate_args and not from_logits:
         _ops.check_in_range("y_pred", x, 0.0, 1.0, "probabilities (from_logits=False)")

@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterator, Mapping, Optional, Union
 import numpy as np
 from torch.utils.data import ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset
 
+from imbalance_core import validation as V
 from imbalance_core import class_weights as _cw
 from imbalance_core.validation import to_numpy
 
@@ -71,7 +72,7 @@ def _counter(labels: Any, num_classes: Optional[int], label_fn: Optional[Callabl
             counter.update(batch)
     else:
         if label_fn is not None:
-            raise ValueError("Invalid `label_fn`: it applies to a torch Dataset only; received labels that are not a Dataset.")
+            raise ValueError(V.label_fn_without_dataset_message("torch Dataset"))
         counter.update(labels)
     return counter
 

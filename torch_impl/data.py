@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, Sampler, default_collate, get_worker_info
 
+from imbalance_core import validation as V
 from imbalance_core.schedule import (
     DEFAULT_BUFFER_SIZE,
     DEFAULT_REPEAT_THRESHOLD,
@@ -30,7 +31,7 @@ from imbalance_core.schedule import (
     StreamBalancer,
     check_rank,
 )
-from imbalance_core.validation import check_integer, describe, feature_rows_message, to_numpy
+from imbalance_core.validation import check_integer, feature_rows_message, to_numpy
 
 __all__ = ["BalancedBatchSampler", "balanced_batches", "balance_dataset"]
 
@@ -355,7 +356,7 @@ def balance_dataset(
         buffer_size=buffer_size,
     )
     if not hasattr(dataset, "__iter__"):
-        raise ValueError(f"Invalid `dataset`: received {type(dataset).__name__}; expected an iterable dataset.")
+        raise ValueError(V.not_a_dataset_message(dataset, "an iterable dataset"))
     if not callable(class_fn):
-        raise ValueError(f"Invalid `class_fn`: received {describe(class_fn)}; expected a callable.")
+        raise ValueError(V.not_callable_message("class_fn", class_fn))
     return _BalancedStream(dataset, class_fn, balancer)

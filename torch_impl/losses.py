@@ -269,7 +269,7 @@ def _softmax_inputs(x, target, from_logits, validate_args):
     logits, logits and target class last, logits in the compute dtype)."""
     x = _ops.check_logits("input", x)
     if x.ndim < 1:
-        raise ValueError("Invalid `input`: received a scalar; expected logits of shape (C), (N, C) or (N, C, d1, ...).")
+        raise ValueError(V.scalar_logits_message("input", "(C), (N, C) or (N, C, d1, ...)"))
     if not isinstance(target, torch.Tensor):
         target = torch.as_tensor(target)
     if validate_args and not from_logits:
