@@ -54,6 +54,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the examples' shared module
+from twin_data import twin_table  # noqa: E402
+
 TRAINED = ("standard", "balanced", "weighted", "focal")
 # Decisions after training: (the trained run it starts from, what it does).
 POST_HOC = {"balanced + prior shift": ("balanced", "prior_shift"),
@@ -291,13 +294,8 @@ RUNNERS = {"keras": keras_run, "torch": torch_run}
 
 
 def methods_table(results) -> str:
-    head = "| method | " + " | ".join(f"{m} (Keras) | {m} (PyTorch)" for m in ("accuracy", "balanced acc.", "TPR",
-                                                                                  "log loss"))
-    lines = [head + " |", "|---" * 9 + "|"]
-    for method in METHODS:
-        cells = [f"{results[method][fw]['metrics'][m]:.4f}" for m in METRICS for fw in FRAMEWORKS]
-        lines.append(f"| {method} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    cols = tuple(zip(METRICS, ("accuracy", "balanced acc.", "TPR", "log loss")))
+    return twin_table("method", METHODS, cols, lambda method, fw, key: results[method][fw]["metrics"][key])
 
 
 def sweep_table(sweep, optimum) -> str:

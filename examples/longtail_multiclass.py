@@ -42,6 +42,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the examples' shared module
+from twin_data import twin_table  # noqa: E402
+
 LOSSES = ("ce", "class_balanced", "ldam_drw", "balanced_softmax", "seesaw")
 FRAMEWORKS = ("keras", "torch")
 THIRDS = ("frequent", "medium", "rare")
@@ -267,12 +270,7 @@ def evaluate(logits, y_test, thirds) -> dict:
 
 def results_table(results) -> str:
     cols = (("accuracy", "accuracy"),) + tuple((f"accuracy_{t}", t) for t in THIRDS)
-    head = "| loss | " + " | ".join(f"{label} (Keras) | {label} (PyTorch)" for _, label in cols) + " |"
-    lines = [head, "|---" * (1 + 2 * len(cols)) + "|"]
-    for loss in LOSSES:
-        cells = [f"{results[loss][fw][key]:.4f}" for key, _ in cols for fw in FRAMEWORKS]
-        lines.append(f"| {loss} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return twin_table("loss", LOSSES, cols, lambda loss, fw, key: results[loss][fw][key])
 
 
 def main(argv=None) -> dict:

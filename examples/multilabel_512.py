@@ -50,6 +50,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the examples' shared module
+from twin_data import twin_table  # noqa: E402
+
 LOSSES = ("bce", "pos_weight", "focal", "asymmetric", "distribution_balanced", "repeat_factor", "class_aware")
 # rows trained with plain BCE on batches from `balanced_batches(..., mode=row)`
 SAMPLED = ("repeat_factor", "class_aware")
@@ -270,12 +273,7 @@ def evaluate(logits, y_test, groups, threshold) -> dict:
 def results_table(results) -> str:
     cols = (("mAP", "mAP"), ("recall_rare", "recall rare"), ("recall_medium", "recall medium"),
             ("recall_frequent", "recall frequent"), ("predicted_per_sample", "predicted / sample"))
-    head = "| run | " + " | ".join(f"{label} (Keras) | {label} (PyTorch)" for _, label in cols) + " |"
-    lines = [head, "|---" * (1 + 2 * len(cols)) + "|"]
-    for loss in LOSSES:
-        cells = [f"{results[loss][fw][key]:.4f}" for key, _ in cols for fw in FRAMEWORKS]
-        lines.append(f"| {loss} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return twin_table("run", LOSSES, cols, lambda loss, fw, key: results[loss][fw][key])
 
 
 def main(argv=None) -> dict:

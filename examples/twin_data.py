@@ -1,5 +1,7 @@
-"""What the twin examples keras_fit.py and torch_train.py share: the data (one definition, so
-the two scripts train and test on the very same samples) and the command line."""
+"""What the examples share: for the twins keras_fit.py and torch_train.py the data (one
+definition, so the two scripts train and test on the very same samples) and the command line;
+for the comparisons (imbalanced_2d, longtail_multiclass, multilabel_512) the Keras-beside-PyTorch
+results table."""
 
 import argparse
 import os
@@ -34,3 +36,14 @@ def parse_args(argv=None, description: str = "") -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out-dir", default=DEFAULT_OUT)
     return p.parse_args(argv)
+
+
+def twin_table(first_column: str, rows, columns, value) -> str:
+    """A Markdown table with a Keras and a PyTorch column per metric: `columns` are (key,
+    label) pairs, `value(row, framework, key)` the figure ("keras" or "torch")."""
+    head = f"| {first_column} | " + " | ".join(f"{label} (Keras) | {label} (PyTorch)" for _, label in columns) + " |"
+    lines = [head, "|---" * (1 + 2 * len(columns)) + "|"]
+    for row in rows:
+        cells = [f"{value(row, fw, key):.4f}" for key, _ in columns for fw in ("keras", "torch")]
+        lines.append(f"| {row} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
