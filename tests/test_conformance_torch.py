@@ -11,6 +11,7 @@ are counted as Dynamo's unique graphs (a restarted analysis is no recompile).
 
 import copy
 import inspect
+import re
 
 import numpy as np
 import pytest
@@ -152,6 +153,71 @@ def test_loss_compiles_fullgraph_at_default_arguments(row):
     compiled = torch.compile(module, backend="aot_eager", fullgraph=True)
     eager_module = copy.deepcopy(module) if row.stateful else module  # the same state, as above
     _close(compiled(preds, target), eager_module(preds, target))
+    torch._dynamo.reset()
+
+
+def _functional_cases():
+    """The first case of every functional loss in parity_tests' case table (its inputs and
+    arguments are listed there), with NumPy arguments given as lists: the Python constants
+    that a functional form's checks fold into the graph under torch.compile."""
+    from parity_tests.cases import CASES
+
+    first = {}
+    for case in CASES:
+        if isinstance(case.fn, str) and case.reduction is None:
+            first.setdefault(case.fn, case)
+    return [pytest.param(case, id=name) for name, case in first.items()]
+
+
+_BAD_HYPERPARAMETERS = (("label_smoothing", 2.0), ("gamma", -1.0), ("gamma_neg", -1.0), ("max_margin", -1.0),
+                        ("p", -1.0), ("ignore_index", 1.5))
+
+
+def _as_constants(kwargs):
+    return {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
+
+
+@pytest.mark.parametrize("case", _functional_cases())
+def test_functional_form_compiles_fullgraph(case):
+    """Every functional loss with Python-constant arguments: no graph break (its argument
+    checks run once while tracing, _ops.static_args), the compiled value and gradient equal to
+    eager on two batch sizes, and a rejected argument raises eager's error and message."""
+    import torch_impl.losses as L
+
+    fn, kwargs = getattr(L, case.fn), _as_constants(case.kwargs)
+    logits, target = case.make_inputs(np.random.default_rng(case.seed))
+
+    def loss(x, t):
+        return fn(x, t, **kwargs).sum()
+
+    x, t = torch.as_tensor(logits, dtype=torch.float32), torch.as_tensor(target)
+    breaks, reasons = _explain(loss, x, t)
+    assert breaks == 0, f"{breaks} graph breaks: {reasons}"
+    torch._dynamo.reset()
+    compiled = torch.compile(loss, backend="aot_eager", fullgraph=True)
+    for n in (len(x), len(x) // 2):
+        xe, xc = (x[:n].clone().requires_grad_(True) for _ in range(2))
+        eager, comp = loss(xe, t[:n]), compiled(xc, t[:n])
+        eager.backward()
+        comp.backward()
+        _close(comp, eager)
+        _close(xc.grad, xe.grad, atol=1e-7)
+    torch._dynamo.reset()
+
+    # a rejected hyperparameter (the first of these that the function takes): compiled, eager's
+    # error type and message
+    accepted = inspect.signature(fn).parameters
+    name, value = next((n, v) for n, v in _BAD_HYPERPARAMETERS if n in accepted)
+    bad = dict(kwargs, **{name: value})
+    with pytest.raises(ValueError) as eager_error:
+        fn(x, t, **bad)
+    with pytest.raises(ValueError) as compiled_error:
+        torch.compile(lambda x, t: fn(x, t, **bad).sum(), backend="aot_eager")(x, t)
+    assert str(compiled_error.value) == str(eager_error.value)
+    torch._dynamo.reset()
+    # fullgraph=True: torch's own wrapper for any exception raised while tracing, which quotes it
+    with pytest.raises(Exception, match=re.escape(str(eager_error.value))):
+        torch.compile(lambda x, t: fn(x, t, **bad).sum(), backend="aot_eager", fullgraph=True)(x, t)
     torch._dynamo.reset()
 
 

@@ -42,6 +42,38 @@ def checking() -> bool:
     return not torch.compiler.is_compiling()
 
 
+@torch.compiler.assume_constant_result
+def _folded(fn: Callable, args: tuple, kwargs: dict) -> tuple:
+    """(result, None), or (None, (a TypeError?, message)) for a rejected argument: returned,
+    not raised, so that under torch.compile the caller raises the same error as eagerly."""
+    try:
+        return fn(*args, **kwargs), None
+    except (TypeError, ValueError) as error:
+        return None, (isinstance(error, TypeError), str(error))
+
+
+def static_args(fn: Callable, *args: Any, **kwargs: Any) -> Any:
+    """`fn(*args, **kwargs)` for a functional form's argument check / normalisation (the
+    hyperparameters, never the tensors). Eagerly a plain call. While torch.compile traces, with
+    Python-constant arguments (numbers, bools, strings, None, lists and tuples of them) it runs
+    once at trace time and its result is a constant of the graph
+    (`torch.compiler.assume_constant_result`), so a NumPy-based check does not break the graph;
+    dynamo guards on those constants, so another constant recompiles and is checked again (a
+    changing argument of the compiled function turns symbolic on recompiling: then the call
+    cannot be folded and breaks the graph).
+    NumPy arrays and tensors are traced into the graph as before (a data-dependent check breaks
+    it). A rejected argument raises the check's error type and message."""
+    if not torch.compiler.is_compiling():
+        return fn(*args, **kwargs)
+    value, error = _folded(fn, args, kwargs)
+    if error is not None:  # the two types the checks raise, each spelt out (a traceable raise)
+        type_error, message = error
+        if type_error:
+            raise TypeError(message)
+        raise ValueError(message)
+    return value
+
+
 def check_logits(name: str, x: Any) -> torch.Tensor:
     if not isinstance(x, torch.Tensor):
         x = torch.as_tensor(np.asarray(x))

@@ -34,6 +34,11 @@ __all__ = [
     "logit_adjusted_crossentropy", "LogitAdjustedCrossentropy", "adjust_logits",
 ]
 
+# The functional forms check and normalise their hyperparameters through `_static`: a plain call
+# eagerly; under torch.compile, with Python-constant arguments, once at trace time as a graph
+# constant, so the NumPy-based checks do not break the graph (see _ops.static_args).
+_static = _ops.static_args
+
 
 # --------------------------------------------------------------------------------------------
 # Weighted binary cross-entropy
@@ -124,9 +129,9 @@ def weighted_binary_crossentropy(
     `pos_weight=w*p, neg_weight=w`; `tf.nn.weighted_cross_entropy_with_logits(pos_weight=p)`;
     Keras `BinaryCrossentropy(from_logits=True, label_smoothing=e)` (the mean over C).
     """
-    pos_weight, neg_weight, label_smoothing = A.wbce(pos_weight, neg_weight, label_smoothing)
+    pos_weight, neg_weight, label_smoothing = _static(A.wbce, pos_weight, neg_weight, label_smoothing)
     return _weighted_binary_crossentropy(
-        input, target, pos_weight, neg_weight, label_smoothing, V.check_bool("from_logits", from_logits), validate_args
+        input, target, pos_weight, neg_weight, label_smoothing, _static(V.check_bool, "from_logits", from_logits), validate_args
     )
 
 
@@ -235,10 +240,11 @@ def binary_focal_loss(
     Anchors: `torchvision.ops.sigmoid_focal_loss(reduction="none")` (alpha < 0 there = None
     here); Keras `BinaryFocalCrossentropy(apply_class_balancing=True)` (its mean over C).
     """
-    alpha = A.alpha(alpha, allow_vector=False)
-    gamma = A.gamma("gamma", gamma)
-    label_smoothing = A.label_smoothing(label_smoothing)
-    return _binary_focal_loss(input, target, alpha, gamma, label_smoothing, V.check_bool("from_logits", from_logits), validate_args)
+    alpha = _static(A.alpha, alpha, allow_vector=False)
+    gamma = _static(A.gamma, "gamma", gamma)
+    label_smoothing = _static(A.label_smoothing, label_smoothing)
+    from_logits = _static(V.check_bool, "from_logits", from_logits)
+    return _binary_focal_loss(input, target, alpha, gamma, label_smoothing, from_logits, validate_args)
 
 
 class BinaryFocalLoss(_Loss):
@@ -339,11 +345,11 @@ def weighted_categorical_crossentropy(
     Anchor: `torch.nn.CrossEntropyLoss(weight=w, label_smoothing=e, ignore_index=i,
     reduction="none")`, exactly, smoothing included.
     """
-    class_weight = V.check_weight_vector("class_weight", class_weight, allow_scalar=False)
-    label_smoothing = A.label_smoothing(label_smoothing)
+    class_weight = _static(V.check_weight_vector, "class_weight", class_weight, allow_scalar=False)
+    label_smoothing = _static(A.label_smoothing, label_smoothing)
     return _softmax_loss(input, target, class_weight=class_weight, alpha=None, gamma=0.0,
-                         label_smoothing=label_smoothing, ignore_index=A.ignore_index(ignore_index),
-                         from_logits=V.check_bool("from_logits", from_logits), validate_args=validate_args)[0]
+                         label_smoothing=label_smoothing, ignore_index=_static(A.ignore_index, ignore_index),
+                         from_logits=_static(V.check_bool, "from_logits", from_logits), validate_args=validate_args)[0]
 
 
 def categorical_focal_loss(
@@ -370,12 +376,12 @@ def categorical_focal_loss(
     Anchor: Keras `CategoricalFocalCrossentropy(alpha, gamma, label_smoothing)` (whose
     default alpha is 0.25; ours is None).
     """
-    alpha = A.alpha(alpha, allow_vector=True)
-    gamma = A.gamma("gamma", gamma)
-    label_smoothing = A.label_smoothing(label_smoothing)
+    alpha = _static(A.alpha, alpha, allow_vector=True)
+    gamma = _static(A.gamma, "gamma", gamma)
+    label_smoothing = _static(A.label_smoothing, label_smoothing)
     return _softmax_loss(input, target, class_weight=None, alpha=alpha, gamma=gamma,
-                         label_smoothing=label_smoothing, ignore_index=A.ignore_index(ignore_index),
-                         from_logits=V.check_bool("from_logits", from_logits), validate_args=validate_args)[0]
+                         label_smoothing=label_smoothing, ignore_index=_static(A.ignore_index, ignore_index),
+                         from_logits=_static(V.check_bool, "from_logits", from_logits), validate_args=validate_args)[0]
 
 
 class _SoftmaxLoss(_Loss):
@@ -505,9 +511,10 @@ def asymmetric_loss(
     Anchor: the ASL reference `AsymmetricLoss(gamma_neg, gamma_pos, clip)`, which returns the
     sum of this (it clamps probabilities at 1e-8, so it saturates for logits below about -18).
     """
-    gamma_pos, gamma_neg, clip = A.asymmetric(gamma_pos, gamma_neg, clip)
-    return _asymmetric_loss(input, target, gamma_pos, gamma_neg, clip, V.check_bool("stop_focal_gradient", stop_focal_gradient),
-                            V.check_bool("from_logits", from_logits), validate_args)
+    gamma_pos, gamma_neg, clip = _static(A.asymmetric, gamma_pos, gamma_neg, clip)
+    stop_focal_gradient = _static(V.check_bool, "stop_focal_gradient", stop_focal_gradient)
+    from_logits = _static(V.check_bool, "from_logits", from_logits)
+    return _asymmetric_loss(input, target, gamma_pos, gamma_neg, clip, stop_focal_gradient, from_logits, validate_args)
 
 
 class AsymmetricLoss(_Loss):
@@ -577,7 +584,7 @@ def class_balanced_loss(
     Anchor: the paper's reference code (`CB_loss`), with the softmax base as weighted softmax
     cross-entropy.
     """
-    weights, beta, base, gamma = A.class_balanced(samples_per_class, beta, base, gamma)
+    weights, beta, base, gamma = _static(A.class_balanced, samples_per_class, beta, base, gamma)
     return _class_balanced_loss(input, target, weights, base, gamma, validate_args)[0]
 
 
@@ -609,7 +616,7 @@ def adjust_logits(input: torch.Tensor, class_priors: Any, *, tau: float = 1.0) -
     Use on a model trained with plain cross-entropy to predict argmax(x - tau log pi), the
     balanced-error-optimal rule. `class_priors` are normalised to sum to 1.
     """
-    priors, tau = A.logit_adjusted(class_priors, tau)
+    priors, tau = _static(A.logit_adjusted, class_priors, tau)
     x = _ops.check_logits("input", input)
     class_dim = 1 if x.ndim > 2 else -1  # CrossEntropyLoss's layouts
     V.check_vector_length("class_priors", priors, x.shape[class_dim])
@@ -644,8 +651,9 @@ def logit_adjusted_crossentropy(
     Anchor: google-research `logit_adjustment` (which adds log(pi^tau + 1e-12): equal for
     priors >= 1e-6 to about 1e-6 relative).
     """
-    priors, tau = A.logit_adjusted(class_priors, tau)
-    return _logit_adjusted_crossentropy(input, target, priors, tau, A.ignore_index(ignore_index), validate_args)[0]
+    priors, tau = _static(A.logit_adjusted, class_priors, tau)
+    ignore_index = _static(A.ignore_index, ignore_index)
+    return _logit_adjusted_crossentropy(input, target, priors, tau, ignore_index, validate_args)[0]
 
 
 class LogitAdjustedCrossentropy(_SoftmaxLoss):
@@ -726,8 +734,8 @@ def seesaw_loss(
     Anchor: mmdetection `seesaw_ce_loss` (mmdet/models/losses/seesaw_loss.py), the classes
     branch of its `SeesawLoss` without the objectness branch.
     """
-    p, q, eps = A.seesaw(p, q, eps)
-    counts = A.cum_samples(cum_samples)
+    p, q, eps = _static(A.seesaw, p, q, eps)
+    counts = _static(A.cum_samples, cum_samples)
     x, xc, onehot, _ = _seesaw_inputs(input, target, validate_args)
     V.check_vector_length("cum_samples", counts, xc.shape[-1])
     return _seesaw_core(xc, onehot, _ops.as_tensor_like(counts, xc), p, q, eps).to(_ops.output_dtype(x))
@@ -798,6 +806,14 @@ def _distribution_balanced_loss(x, y, freq_inv, bias, gamma, balance_param, map_
     return (balance_param * loss).to(_ops.output_dtype(x))
 
 
+def _distribution_balanced_args(samples_per_class, num_samples, *args):
+    """The functional form's arguments checked and its constants made in one call (one constant
+    under torch.compile): (1 / n_c, the bias b, then gamma ... neg_scale as checked)."""
+    counts, total, *checked = A.distribution_balanced(samples_per_class, num_samples, *args)
+    neg_scale, init_bias = checked[-2:]
+    return (*A.distribution_balanced_constants(counts, total, init_bias, neg_scale), *checked[:-1])
+
+
 def distribution_balanced_loss(
     input: torch.Tensor,
     target: torch.Tensor,
@@ -840,9 +856,9 @@ def distribution_balanced_loss(
     use_sigmoid=True, reweight_func="rebalance", ...)` in wutong16/DistributionBalancedLoss
     (mllt/models/losses/resample_loss.py), reduction="none".
     """
-    counts, total, gamma, balance_param, map_alpha, map_beta, map_gamma, neg_scale, init_bias = A.distribution_balanced(
-        samples_per_class, num_samples, gamma, balance_param, map_alpha, map_beta, map_gamma, neg_scale, init_bias)
-    freq_inv, bias = A.distribution_balanced_constants(counts, total, init_bias, neg_scale)
+    (freq_inv, bias, gamma, balance_param, map_alpha, map_beta, map_gamma, neg_scale) = _static(
+        _distribution_balanced_args, samples_per_class, num_samples, gamma, balance_param, map_alpha, map_beta,
+        map_gamma, neg_scale, init_bias)
     return _distribution_balanced_loss(input, target, freq_inv, bias, gamma, balance_param, map_alpha, map_beta,
                                        map_gamma, neg_scale, validate_args)
 
@@ -932,9 +948,9 @@ def ldam_loss(
     Anchor: `LDAMLoss(cls_num_list, max_m, weight, s)` in kaidic/LDAM-DRW (losses.py), whose
     value is the mean of this with normalization="weight" (torch's weighted mean).
     """
-    margins, _, scale, class_weight = A.ldam(samples_per_class, max_margin, scale, class_weight)
+    margins, _, scale, class_weight = _static(A.ldam, samples_per_class, max_margin, scale, class_weight)
     return _ldam_loss(input, target, margins=margins, scale=scale, class_weight=class_weight,
-                      ignore_index=A.ignore_index(ignore_index), validate_args=validate_args)[0]
+                      ignore_index=_static(A.ignore_index, ignore_index), validate_args=validate_args)[0]
 
 
 class LDAMLoss(_SoftmaxLoss):
@@ -1033,8 +1049,8 @@ def balanced_softmax_crossentropy(
     Anchor: `balanced_softmax_loss` in jiawei-ren/BalancedMetaSoftmax-Classification
     (loss/BalancedSoftmaxLoss.py).
     """
-    return _balanced_softmax_crossentropy(input, target, priors=A.balanced_softmax(samples_per_class),
-                                          ignore_index=A.ignore_index(ignore_index),
+    return _balanced_softmax_crossentropy(input, target, priors=_static(A.balanced_softmax, samples_per_class),
+                                          ignore_index=_static(A.ignore_index, ignore_index),
                                           validate_args=validate_args)[0]
 
 
@@ -1097,8 +1113,8 @@ def poly_loss(
 
     Anchor: optax `poly_loss_cross_entropy(logits, labels, epsilon)` (gamma 0).
     """
-    epsilon, gamma = A.poly(epsilon, gamma)
-    return _poly_loss(input, target, epsilon=epsilon, gamma=gamma, ignore_index=A.ignore_index(ignore_index),
+    epsilon, gamma = _static(A.poly, epsilon, gamma)
+    return _poly_loss(input, target, epsilon=epsilon, gamma=gamma, ignore_index=_static(A.ignore_index, ignore_index),
                       validate_args=validate_args)[0]
 
 
