@@ -207,3 +207,27 @@ def test_long_tail_losses_same_outcome_on_random_valid_and_invalid_inputs():
             tol = 1e-10 if got_torch[2] == got_keras[2] == "float64" else 1e-5
             np.testing.assert_allclose(got_keras[1], got_torch[1], rtol=tol, atol=tol, err_msg=context)
     assert outcomes["value"] > trials // 5 and outcomes["error"] > trials // 5, outcomes
+
+
+# the data arguments each functional loss cannot do without (K = 3)
+_REQUIRED = {"class_balanced_loss": dict(samples_per_class=[10.0, 5.0, 2.0]),
+             "logit_adjusted_crossentropy": dict(class_priors=[0.5, 0.3, 0.2]),
+             "seesaw_loss": dict(cum_samples=[1.0, 2.0, 3.0]),
+             "distribution_balanced_loss": dict(samples_per_class=[10.0, 5.0, 2.0], num_samples=20.0),
+             "ldam_loss": dict(samples_per_class=[10.0, 5.0, 2.0]),
+             "balanced_softmax_crossentropy": dict(samples_per_class=[10.0, 5.0, 2.0])}
+_SIGMOID_TARGETS = ("weighted_binary_crossentropy", "binary_focal_loss", "asymmetric_loss", "distribution_balanced_loss")
+
+
+@pytest.mark.parametrize("name", sorted(set(SIGMOID + SOFTMAX) | set(_REQUIRED) | {"poly_loss"}))
+@pytest.mark.parametrize("validate_args", ["yes", None, 1])
+def test_functional_forms_reject_a_validate_args_that_is_not_a_bool(name, validate_args):
+    """validate_args is checked like every other flag (never truthiness), with the same message
+    in both packages."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4, 3))
+    y = (rng.random((4, 3)) < 0.3).astype(np.float64) if name in _SIGMOID_TARGETS else np.array([0, 1, 2, 1])
+    kw = dict(_REQUIRED.get(name, {}), validate_args=validate_args)
+    got_torch, got_keras = _call("torch", name, x, y, kw), _call("keras", name, x, y, kw)
+    assert got_torch == got_keras == (
+        "error", "ValueError", f"Invalid `validate_args`: received {validate_args!r}; expected True or False."), name

@@ -40,6 +40,7 @@ __all__ = [
 def _sigmoid_inputs(x, y, from_logits, label_smoothing, validate_args):
     """Checks and prepares sigmoid-family inputs: (original logits, logits, targets) with the
     last two in the compute dtype, probabilities turned into logits and targets smoothed."""
+    V.check_bool("validate_args", validate_args)  # the functional forms pass it unchecked
     x = _ops.check_logits("y_pred", x)
     y = ops.convert_to_tensor(y)
     _ops.check_same_shape("y_true", y, "y_pred", x)
@@ -262,6 +263,7 @@ class BinaryFocalLoss(_Loss):
 
 
 def _softmax_inputs(x, target, from_logits, validate_args):
+    V.check_bool("validate_args", validate_args)  # the functional forms pass it unchecked
     x = _ops.check_logits("y_pred", x)
     if len(x.shape) < 1:
         raise ValueError(V.scalar_logits_message("y_pred", "(..., C)"))

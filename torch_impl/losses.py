@@ -56,6 +56,7 @@ def _all_positive(w, *, per_call: bool = True) -> bool:
 def _sigmoid_inputs(x, y, from_logits, label_smoothing, validate_args):
     """Checks and prepares sigmoid-family inputs: (original logits, logits, targets) with the
     last two in the compute dtype, probabilities turned into logits and targets smoothed."""
+    V.check_bool("validate_args", validate_args)  # the functional forms pass it unchecked
     x = _ops.check_logits("input", x)
     if not isinstance(y, torch.Tensor):
         y = torch.as_tensor(y)
@@ -273,6 +274,7 @@ class BinaryFocalLoss(_Loss):
 def _softmax_inputs(x, target, from_logits, validate_args):
     """Checks softmax-family inputs and puts CrossEntropyLoss's layouts class last: (original
     logits, logits and target class last, logits in the compute dtype)."""
+    V.check_bool("validate_args", validate_args)  # the functional forms pass it unchecked
     x = _ops.check_logits("input", x)
     if x.ndim < 1:
         raise ValueError(V.scalar_logits_message("input", "(C), (N, C) or (N, C, d1, ...)"))
