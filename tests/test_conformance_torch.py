@@ -157,16 +157,12 @@ def test_loss_compiles_fullgraph_at_default_arguments(row):
 
 
 def _functional_cases():
-    """The first case of every functional loss in parity_tests' case table (its inputs and
-    arguments are listed there), with NumPy arguments given as lists: the Python constants
-    that a functional form's checks fold into the graph under torch.compile."""
+    """Every case of a functional loss in parity_tests' case table (its inputs and arguments
+    are listed there), with NumPy arguments given as lists: the Python constants that a
+    functional form's checks fold into the graph under torch.compile."""
     from parity_tests.cases import CASES
 
-    first = {}
-    for case in CASES:
-        if isinstance(case.fn, str) and case.reduction is None:
-            first.setdefault(case.fn, case)
-    return [pytest.param(case, id=name) for name, case in first.items()]
+    return [pytest.param(case, id=case.name) for case in CASES if isinstance(case.fn, str) and case.reduction is None]
 
 
 _BAD_HYPERPARAMETERS = (("label_smoothing", 2.0), ("gamma", -1.0), ("gamma_neg", -1.0), ("max_margin", -1.0),
@@ -179,23 +175,26 @@ def _as_constants(kwargs):
 
 @pytest.mark.parametrize("case", _functional_cases())
 def test_functional_form_compiles_fullgraph(case):
-    """Every functional loss with Python-constant arguments: no graph break (its argument
+    """Every functional loss case with Python-constant arguments: no graph break (its argument
     checks run once while tracing, _ops.static_args), the compiled value and gradient equal to
     eager on two batch sizes, and a rejected argument raises eager's error and message."""
     import torch_impl.losses as L
 
     fn, kwargs = getattr(L, case.fn), _as_constants(case.kwargs)
     logits, target = case.make_inputs(np.random.default_rng(case.seed))
+    x, t = torch.as_tensor(logits, dtype=torch.float32), torch.as_tensor(target)
+    if case.torch_class_dim is not None and x.ndim > 2:  # the case's class-last layout -> torch's
+        x = x.movedim(-1, case.torch_class_dim)
+        t = t if case.index_target else t.movedim(-1, case.torch_class_dim)
 
     def loss(x, t):
         return fn(x, t, **kwargs).sum()
 
-    x, t = torch.as_tensor(logits, dtype=torch.float32), torch.as_tensor(target)
     breaks, reasons = _explain(loss, x, t)
     assert breaks == 0, f"{breaks} graph breaks: {reasons}"
     torch._dynamo.reset()
     compiled = torch.compile(loss, backend="aot_eager", fullgraph=True)
-    for n in (len(x), len(x) // 2):
+    for n in sorted({len(x), max(len(x) // 2, 1)}, reverse=True):
         xe, xc = (x[:n].clone().requires_grad_(True) for _ in range(2))
         eager, comp = loss(xe, t[:n]), compiled(xc, t[:n])
         eager.backward()
@@ -204,18 +203,28 @@ def test_functional_form_compiles_fullgraph(case):
         _close(xc.grad, xe.grad, atol=1e-7)
     torch._dynamo.reset()
 
-    # a rejected hyperparameter (the first of these that the function takes): compiled, eager's
-    # error type and message
+
+@pytest.mark.parametrize("name", sorted({c.fn for c in (p.values[0] for p in _functional_cases())}))
+def test_functional_form_compiled_rejects_an_argument_as_eager(name):
+    """A rejected hyperparameter (the first of _BAD_HYPERPARAMETERS the function takes), on the
+    function's first case: compiled, eager's error type and message; with fullgraph=True torch's
+    wrapper, which quotes the message."""
+    import torch_impl.losses as L
+
+    case = next(p.values[0] for p in _functional_cases() if p.values[0].fn == name)
+    fn = getattr(L, name)
+    logits, target = case.make_inputs(np.random.default_rng(case.seed))
+    x, t = torch.as_tensor(logits, dtype=torch.float32), torch.as_tensor(target)
     accepted = inspect.signature(fn).parameters
-    name, value = next((n, v) for n, v in _BAD_HYPERPARAMETERS if n in accepted)
-    bad = dict(kwargs, **{name: value})
+    arg, value = next((n, v) for n, v in _BAD_HYPERPARAMETERS if n in accepted)
+    bad = dict(_as_constants(case.kwargs), **{arg: value})
     with pytest.raises(ValueError) as eager_error:
         fn(x, t, **bad)
+    torch._dynamo.reset()
     with pytest.raises(ValueError) as compiled_error:
         torch.compile(lambda x, t: fn(x, t, **bad).sum(), backend="aot_eager")(x, t)
     assert str(compiled_error.value) == str(eager_error.value)
     torch._dynamo.reset()
-    # fullgraph=True: torch's own wrapper for any exception raised while tracing, which quotes it
     with pytest.raises(Exception, match=re.escape(str(eager_error.value))):
         torch.compile(lambda x, t: fn(x, t, **bad).sum(), backend="aot_eager", fullgraph=True)(x, t)
     torch._dynamo.reset()
@@ -243,6 +252,28 @@ def test_metric_update_compiles_fullgraph_over_dynamic_batch_sizes(row):
             step(preds, target)
             _close(streamed.compute(), eager.compute())
     assert _compiled_graphs() <= 2, f"{_compiled_graphs()} compilations for batch sizes {BATCH_SIZES * 2}"
+    torch._dynamo.reset()
+
+
+@pytest.mark.parametrize("row", C.params(C.METRICS))
+def test_metric_functional_form_compiles_fullgraph(row):
+    """The row's functional metric (one batch, no state) with the row's arguments: no graph
+    break, the compiled value equal to eager over two batch sizes."""
+    import torch_impl.metrics as M
+
+    fn = getattr(M, row.functional)
+
+    def metric(preds, target):
+        return fn(preds, target, **row.kwargs)
+
+    preds, target, _ = _inputs(row, BATCH_SIZES[0])
+    breaks, reasons = _explain(metric, preds, target)
+    assert breaks == 0, f"{breaks} graph breaks: {reasons}"
+    torch._dynamo.reset()
+    compiled = torch.compile(metric, backend="aot_eager", fullgraph=True)
+    for n in BATCH_SIZES[:2]:
+        preds, target, _ = _inputs(row, n, seed=n)
+        _close(compiled(preds, target), metric(preds, target))
     torch._dynamo.reset()
 
 

@@ -279,6 +279,28 @@ def test_shift_prior_to_uniform_is_adjust_logits(framework):
     np.testing.assert_allclose(to_numpy(got), adjusted + np.log(0.25), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("kwargs", [
+    dict(train_prior=[0.5, 0.3, 0.2], target_prior=[0.7, 0.2, 0.1]),
+    dict(train_prior=[0.5, 0.3, 0.2], target_prior=0.05, activation="sigmoid"),
+    dict(train_prior=0.5, target_prior=0.01, activation="sigmoid"),
+], ids=["softmax", "sigmoid-per-label", "sigmoid-scalar"])
+def test_torch_shift_prior_and_module_compile_fullgraph(kwargs):
+    """shift_prior with Python-constant priors (its checks folded at trace time) and the
+    PriorShift module: no graph break, compiled equal to eager."""
+    import torch_impl.decisions as ptd
+
+    x = torch.randn(6, 3, dtype=torch.float64)
+    layer = ptd.PriorShift(**kwargs)
+    for fn in (lambda z: ptd.shift_prior(z, **kwargs), layer):
+        torch._dynamo.reset()
+        explanation = torch._dynamo.explain(fn)(x)
+        assert explanation.graph_break_count == 0, [str(b.reason) for b in explanation.break_reasons]
+        torch._dynamo.reset()
+        compiled = torch.compile(fn, backend="aot_eager", fullgraph=True)
+        torch.testing.assert_close(compiled(x), fn(x), rtol=1e-12, atol=1e-12)
+    torch._dynamo.reset()
+
+
 def test_torch_prior_shift_module_state_dict_and_layout():
     import torch_impl.decisions as ptd
 

@@ -47,9 +47,19 @@ def _folded(fn: Callable, args: tuple, kwargs: dict) -> tuple:
     """(result, None), or (None, (a TypeError?, message)) for a rejected argument: returned,
     not raised, so that under torch.compile the caller raises the same error as eagerly."""
     try:
-        return fn(*args, **kwargs), None
+        return _plain_scalars(fn(*args, **kwargs)), None
     except (TypeError, ValueError) as error:
         return None, (isinstance(error, TypeError), str(error))
+
+
+def _plain_scalars(value: Any) -> Any:
+    """NumPy scalars and 0-d arrays as Python numbers (tuples walked): Dynamo keeps a Python
+    number as a constant, but would trace a 0-d array as a tensor (a data-dependent branch)."""
+    if isinstance(value, tuple):
+        return tuple(_plain_scalars(v) for v in value)
+    if isinstance(value, (np.generic, np.ndarray)) and np.ndim(value) == 0:
+        return value.item()
+    return value
 
 
 def static_args(fn: Callable, *args: Any, **kwargs: Any) -> Any:

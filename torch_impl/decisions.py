@@ -80,9 +80,15 @@ def shift_prior(
     outputs of a classifier to new a priori probabilities"); with a uniform target prior it is
     `losses.adjust_logits(x, train_prior)` (Menon et al. 2021, tau = 1).
     """
-    train, target, activation = D.prior_args(train_prior, target_prior, activation)
+    shift = _ops.static_args(_checked_prior_shift, train_prior, target_prior, activation)
     x = _ops.check_logits("logits", logits)
-    return _add_shift(x, torch.from_numpy(D.prior_shift(train, target, activation)))
+    return _add_shift(x, torch.as_tensor(shift, dtype=torch.float64))
+
+
+def _checked_prior_shift(train_prior, target_prior, activation):
+    """`shift_prior`'s arguments checked and made into its shift, in one call (one constant
+    under torch.compile, so that the NumPy checks do not break the graph)."""
+    return D.prior_shift(*D.prior_args(train_prior, target_prior, activation))
 
 
 class PriorShift(torch.nn.Module):

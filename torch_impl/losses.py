@@ -130,10 +130,17 @@ def weighted_binary_crossentropy(
     `pos_weight=w*p, neg_weight=w`; `tf.nn.weighted_cross_entropy_with_logits(pos_weight=p)`;
     Keras `BinaryCrossentropy(from_logits=True, label_smoothing=e)` (the mean over C).
     """
-    pos_weight, neg_weight, label_smoothing = _static(A.wbce, pos_weight, neg_weight, label_smoothing)
-    return _weighted_binary_crossentropy(
-        input, target, pos_weight, neg_weight, label_smoothing, _static(V.check_bool, "from_logits", from_logits), validate_args
-    )
+    pos_weight, neg_weight, label_smoothing, fused = _static(_wbce_args, pos_weight, neg_weight, label_smoothing)
+    from_logits = _static(V.check_bool, "from_logits", from_logits)
+    return _weighted_binary_crossentropy(input, target, pos_weight, neg_weight, label_smoothing, from_logits,
+                                         validate_args, neg_weight_positive=fused)
+
+
+def _wbce_args(pos_weight, neg_weight, label_smoothing):
+    """The functional form's arguments checked, with whether the fused path applies (every
+    negative weight positive), in one call: one constant under torch.compile."""
+    pos_weight, neg_weight, label_smoothing = A.wbce(pos_weight, neg_weight, label_smoothing)
+    return pos_weight, neg_weight, label_smoothing, _all_positive(neg_weight, per_call=False)
 
 
 class _Loss(nn.Module):

@@ -211,10 +211,16 @@ def _check_alpha(alpha) -> float:
 
 
 def _batch_confusion(preds, target, sample_weight, num_classes, threshold, from_logits, validate_args):
-    num_classes, threshold, from_logits = M.check_metric_args(num_classes, threshold, from_logits)
-    validate_args = M.check_bool("validate_args", validate_args)
-    cut = M.decision_threshold(threshold, from_logits)
+    num_classes, threshold, from_logits = _ops.static_args(M.check_metric_args, num_classes, threshold, from_logits)
+    validate_args = _ops.static_args(M.check_bool, "validate_args", validate_args)
+    cut = _ops.static_args(M.decision_threshold, threshold, from_logits)
     return _confusion(preds, target, sample_weight, num_classes, cut, from_logits, validate_args)
+
+
+def _shot_groups(samples_per_class, many_threshold, few_threshold):
+    """The checked arguments of `shot_accuracy` as its class groups, in one call (one constant
+    under torch.compile)."""
+    return M.shot_groups(*M.check_shot_args(samples_per_class, many_threshold, few_threshold))
 
 
 def _default_float(x: torch.Tensor) -> torch.Tensor:
@@ -256,7 +262,7 @@ def balanced_accuracy(
 
     Anchor: `sklearn.metrics.balanced_accuracy_score(adjusted=...)`.
     """
-    adjusted = M.check_bool("adjusted", adjusted)
+    adjusted = _ops.static_args(M.check_bool, "adjusted", adjusted)
     cm = _batch_confusion(preds, target, sample_weight, num_classes, threshold, from_logits, validate_args)
     return _default_float(_balanced_accuracy(cm, adjusted))
 
@@ -298,7 +304,7 @@ def weighted_balanced_accuracy(
     Args: as `balanced_accuracy` in binary mode, plus `alpha`, the weight of the TPR.
     Anchor: alpha recall_score(pos_label=1) + (1 - alpha) recall_score(pos_label=0).
     """
-    alpha = _check_alpha(alpha)
+    alpha = _ops.static_args(_check_alpha, alpha)
     cm = _batch_confusion(preds, target, sample_weight, None, threshold, from_logits, validate_args)
     return _default_float(_weighted_balanced_accuracy(cm, alpha))
 
@@ -324,7 +330,7 @@ def geometric_mean(
     Anchor: `imblearn.metrics.geometric_mean_score(average="multiclass", correction=...)`
     (Kubat and Matwin 1997).
     """
-    correction = M.check_correction(correction)
+    correction = _ops.static_args(M.check_correction, correction)
     cm = _batch_confusion(preds, target, sample_weight, num_classes, threshold, from_logits, validate_args)
     return _default_float(_geometric_mean(cm, correction))
 
@@ -396,9 +402,9 @@ def shot_accuracy(
     Anchor: `shot_acc` of the OLTR code (Liu et al. 2019, "Large-Scale Long-Tailed
     Recognition in an Open World").
     """
-    counts, many, few = M.check_shot_args(samples_per_class, many_threshold, few_threshold)
-    cm = _batch_confusion(preds, target, sample_weight, counts.shape[0], 0.5, False, validate_args)
-    return _default_float(_shot_accuracy(cm, torch.as_tensor(M.shot_groups(counts, many, few))))
+    groups = _ops.static_args(_shot_groups, samples_per_class, many_threshold, few_threshold)
+    cm = _batch_confusion(preds, target, sample_weight, groups.shape[1], 0.5, False, validate_args)
+    return _default_float(_shot_accuracy(cm, torch.as_tensor(groups)))
 
 
 # --------------------------------------------------------------------------------------------
