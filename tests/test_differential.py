@@ -106,6 +106,19 @@ def _call(framework, name, x, y, kw):
         return ("error", type(exc).__name__, message)
 
 
+def _same_outcome(trial, name, x, y, kw) -> str:
+    """Calls both packages and asserts the same outcome; returns its kind ("value" or "error")."""
+    got_torch, got_keras = _call("torch", name, x, y, kw), _call("keras", name, x, y, kw)
+    context = f"trial {trial}: {name}({kw}) on logits {x.shape} {x.dtype}, target {np.asarray(y).shape}"
+    assert got_torch[0] == got_keras[0], f"{context}: torch {got_torch}, keras {got_keras}"
+    if got_torch[0] == "error":
+        assert got_torch[1:] == got_keras[1:], context
+    else:
+        tol = 1e-10 if got_torch[2] == got_keras[2] == "float64" else 1e-5
+        np.testing.assert_allclose(got_keras[1], got_torch[1], rtol=tol, atol=tol, err_msg=context)
+    return got_torch[0]
+
+
 def test_same_outcome_on_random_valid_and_invalid_inputs():
     rng = np.random.default_rng(2026)
     outcomes = {"value": 0, "error": 0}
@@ -116,15 +129,7 @@ def test_same_outcome_on_random_valid_and_invalid_inputs():
         x, y = _inputs(rng, name, k)
         if kw.get("from_logits") is False:
             x = np.abs(x) / (np.abs(x).sum(-1, keepdims=True) + 1.0) if np.issubdtype(x.dtype, np.floating) else x
-        got_torch, got_keras = _call("torch", name, x, y, kw), _call("keras", name, x, y, kw)
-        context = f"trial {trial}: {name}({kw}) on logits {x.shape} {x.dtype}, target {np.asarray(y).shape}"
-        assert got_torch[0] == got_keras[0], f"{context}: torch {got_torch}, keras {got_keras}"
-        outcomes[got_torch[0]] += 1
-        if got_torch[0] == "error":
-            assert got_torch[1:] == got_keras[1:], context
-        else:
-            tol = 1e-10 if got_torch[2] == got_keras[2] == "float64" else 1e-5
-            np.testing.assert_allclose(got_keras[1], got_torch[1], rtol=tol, atol=tol, err_msg=context)
+        outcomes[_same_outcome(trial, name, x, y, kw)] += 1
     # both kinds of outcome are exercised, so the test cannot pass vacuously
     assert outcomes["value"] > TRIALS // 5 and outcomes["error"] > TRIALS // 5, outcomes
 
@@ -197,15 +202,7 @@ def test_long_tail_losses_same_outcome_on_random_valid_and_invalid_inputs():
         k = int(rng.integers(2, 5))
         name, kw = _longtail_kwargs(rng, k)
         x, y = _inputs(rng, name, k)
-        got_torch, got_keras = _call("torch", name, x, y, kw), _call("keras", name, x, y, kw)
-        context = f"trial {trial}: {name}({kw}) on logits {x.shape} {x.dtype}, target {np.asarray(y).shape}"
-        assert got_torch[0] == got_keras[0], f"{context}: torch {got_torch}, keras {got_keras}"
-        outcomes[got_torch[0]] += 1
-        if got_torch[0] == "error":
-            assert got_torch[1:] == got_keras[1:], context
-        else:
-            tol = 1e-10 if got_torch[2] == got_keras[2] == "float64" else 1e-5
-            np.testing.assert_allclose(got_keras[1], got_torch[1], rtol=tol, atol=tol, err_msg=context)
+        outcomes[_same_outcome(trial, name, x, y, kw)] += 1
     assert outcomes["value"] > trials // 5 and outcomes["error"] > trials // 5, outcomes
 
 

@@ -539,9 +539,4 @@ BAD_MULTI_LABEL = [
 
 @pytest.mark.parametrize("kwargs, exc, message", BAD_MULTI_LABEL)
 def test_multi_label_bad_input(kwargs, exc, message):
-    kwargs = dict(kwargs)
-    labels, batch_size = kwargs.pop("labels"), kwargs.pop("batch_size")
-    with pytest.raises(exc) as info:
-        BalancedSchedule(labels, batch_size, **kwargs)
-    assert str(info.value) == message
-    assert type(info.value) is exc
+    test_bad_input(kwargs, exc, message)
