@@ -310,7 +310,7 @@ def test_multi_label_model_fit_with_repeat_factors():
 
 
 def test_balance_dataset_python_runs_once_per_chunk_not_per_element(monkeypatch):
-    from imbalance_core.schedule import StreamBalancer
+    from imbalance_core.stream import StreamBalancer
 
     calls = {"step": 0, "class_fn": 0}
     step = StreamBalancer.step

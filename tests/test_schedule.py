@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from imbalance_core.stream import StreamBalancer
 from imbalance_core.schedule import (
     BalancedSchedule,
-    StreamBalancer,
     balanced_schedule,
     largest_remainder,
 )
