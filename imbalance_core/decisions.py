@@ -39,6 +39,7 @@ from .validation import (
     negative_sample_weight_message,
     per_sample_weight_message,
     prior_length_message,
+    scalar_prior_message,
     shape_message,
     to_numpy,
     zero_training_weight_message,
@@ -78,8 +79,22 @@ class ThresholdResult(NamedTuple):
 def prior_args(train_prior: Any, target_prior: Any, activation: str) -> Tuple[np.ndarray, np.ndarray, str]:
     """Validated (train_prior, target_prior, activation): softmax priors normalised to sum to
     1 (positive, one per class); sigmoid priors in (0, 1), a scalar or one per label. The two
-    priors must have the same length."""
+    priors must have the same length.
+
+    Two scalar priors can only be the positive class's priors of sigmoid logits, so they are
+    taken as such whatever `activation` says (the activation returned is then "sigmoid"; on
+    softmax logits the same scalar shift of every class would change no probability). One
+    scalar beside a per-class vector is an error under "softmax": which one was meant is not
+    knowable."""
     activation = check_choice("activation", activation, ACTIVATIONS)
+    if activation == "softmax":
+        scalars = [_is_scalar(train_prior), _is_scalar(target_prior)]
+        if all(scalars):
+            activation = "sigmoid"
+        elif scalars[0]:
+            raise ValueError(scalar_prior_message("train_prior", train_prior, "target_prior"))
+        elif scalars[1]:
+            raise ValueError(scalar_prior_message("target_prior", target_prior, "train_prior"))
     if activation == "softmax":
         train = check_priors("train_prior", train_prior)
         target = check_priors("target_prior", target_prior)
@@ -93,6 +108,16 @@ def prior_args(train_prior: Any, target_prior: Any, activation: str) -> Tuple[np
     # sigmoid: a scalar prior applies to every label
     shape = np.broadcast_shapes(train.shape, target.shape)
     return np.broadcast_to(train, shape).copy(), np.broadcast_to(target, shape).copy(), activation
+
+
+def _is_scalar(value: Any) -> bool:
+    """A Python number, a 0-d array or a 0-d tensor (what a sigmoid prior may be)."""
+    if value is None or isinstance(value, (str, bytes)):
+        return False
+    try:
+        return np.ndim(to_numpy(value)) == 0
+    except Exception:  # not array-like: the prior's own check reports it
+        return False
 
 
 def prior_shift(train_prior: np.ndarray, target_prior: np.ndarray, activation: str) -> np.ndarray:

@@ -565,3 +565,9 @@ def scalar_logits_message(name: str, layouts: str) -> str:
 
 def label_fn_without_dataset_message(dataset_kind: str) -> str:
     return f"Invalid `label_fn`: it applies to a {dataset_kind} only; received labels that are not a Dataset."
+
+
+def scalar_prior_message(name: str, value: Any, other: str) -> str:
+    return (f"Invalid `{name}`: received {describe(value)}, a scalar, while `{other}` has one prior per class; "
+            f"a scalar prior is the positive class's prior of sigmoid logits, which need activation=\"sigmoid\" "
+            f"(softmax logits need one prior per class in both).")

@@ -267,6 +267,27 @@ def test_shift_prior_closed_form(framework):
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_scalar_priors_mean_sigmoid_logits(framework):
+    """Two scalar priors are the positive class's priors of sigmoid logits: without
+    activation="sigmoid" they give the sigmoid shift, in the function and in the layer/module."""
+    mod = module(framework)
+    b = np.array([[3.0], [-100.0], [0.5], [100.0]])
+    logit = lambda p: np.log(p) - np.log1p(-p)  # noqa: E731
+    expected = b + logit(0.05) - logit(0.5)
+    out = to_numpy(mod.shift_prior(native(framework, b), train_prior=0.5, target_prior=0.05))
+    np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
+    layer = mod.PriorShift(train_prior=np.float64(0.5), target_prior=0.05)
+    assert layer.activation == "sigmoid"
+    # float32 in: the Keras layer computes in its float32 dtype policy, so float32 tolerances
+    b32 = native(framework, b.astype(np.float32))
+    np.testing.assert_allclose(to_numpy(layer(b32)), expected, rtol=1e-6, atol=1e-6)
+    if framework != "torch":
+        assert layer.get_config()["activation"] == "sigmoid"
+        rebuilt = mod.PriorShift.from_config(layer.get_config())
+        np.testing.assert_allclose(to_numpy(rebuilt(b32)), expected, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_shift_prior_to_uniform_is_adjust_logits(framework):
     """With a uniform target prior it is the post-hoc logit adjustment (tau = 1)."""
     mod = module(framework)
@@ -283,7 +304,8 @@ def test_shift_prior_to_uniform_is_adjust_logits(framework):
     dict(train_prior=[0.5, 0.3, 0.2], target_prior=[0.7, 0.2, 0.1]),
     dict(train_prior=[0.5, 0.3, 0.2], target_prior=0.05, activation="sigmoid"),
     dict(train_prior=0.5, target_prior=0.01, activation="sigmoid"),
-], ids=["softmax", "sigmoid-per-label", "sigmoid-scalar"])
+    dict(train_prior=0.5, target_prior=0.01),
+], ids=["softmax", "sigmoid-per-label", "sigmoid-scalar", "scalar-priors"])
 def test_torch_shift_prior_and_module_compile_fullgraph(kwargs):
     """shift_prior with Python-constant priors (its checks folded at trace time) and the
     PriorShift module: no graph break, compiled equal to eager."""
@@ -463,6 +485,8 @@ BAD = [
     ("shift_prior", dict(target_prior=[0.5, 0.5]), "Invalid `target_prior`: received length 2; expected length 3, the length of `train_prior`"),
     ("shift_prior", dict(train_prior=[0.25] * 4, target_prior=[0.25] * 4), "Invalid `train_prior`: received length 4; expected length 3"),
     ("shift_prior", dict(activation="tanh"), "Invalid `activation`: received 'tanh'; allowed values are 'softmax', 'sigmoid'."),
+    ("shift_prior", dict(target_prior=0.05), "Invalid `target_prior`: received 0.05, a scalar, while `train_prior` has one prior per class; a scalar prior is the positive class's prior of sigmoid logits, which need activation=\"sigmoid\""),
+    ("shift_prior", dict(train_prior=0.5), "Invalid `train_prior`: received 0.5, a scalar, while `target_prior` has one prior per class;"),
     ("shift_prior", dict(activation="sigmoid", train_prior=1.0, target_prior=0.1), "Invalid `train_prior`: received 1.0; expected probabilities of the positive class strictly inside (0, 1)"),
     ("ThresholdTuner", dict(num_bins=0), "Invalid `num_bins`: received 0; expected an integer in [1, 16777216]."),
     ("ThresholdTuner", dict(from_logits="False"), "Invalid `from_logits`: received 'False'; expected True or False."),

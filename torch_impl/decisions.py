@@ -74,7 +74,9 @@ def shift_prior(
         logits: softmax logits (N, C) / (N, C, d1, ...) / (C), or sigmoid logits; tensor or NumPy.
         train_prior: the prior the model was trained on (`training_prior(...)`).
         target_prior: the prior of the data it will meet (the natural class frequencies).
-        activation: "softmax" or "sigmoid".
+        activation: "softmax" or "sigmoid". Two scalar priors can only be sigmoid priors and
+            are taken as such under either; one scalar beside a per-class vector needs
+            activation="sigmoid".
 
     Anchor: the closed form above (Saerens, Latinne and Decaestecker 2002, "Adjusting the
     outputs of a classifier to new a priori probabilities"); with a uniform target prior it is
