@@ -571,3 +571,28 @@ def scalar_prior_message(name: str, value: Any, other: str) -> str:
     return (f"Invalid `{name}`: received {describe(value)}, a scalar, while `{other}` has one prior per class; "
             f"a scalar prior is the positive class's prior of sigmoid logits, which need activation=\"sigmoid\" "
             f"(softmax logits need one prior per class in both).")
+
+
+def not_a_loss_message(name: str, value: Any, accepted: str) -> str:
+    return f"Invalid `{name}`: received {type(value).__module__}.{type(value).__qualname__} ({value!r:.80}); expected {accepted}."
+
+
+def wrong_framework_message(name: str, value: Any, framework: str, other: str) -> str:
+    return (f"Invalid `{name}`: received {type(value).__module__}.{type(value).__qualname__}, a {framework} object; "
+            f"pass it as `{other}`.")
+
+
+def not_a_metric_message(name: str, value: Any, accepted: str) -> str:
+    return (f"Invalid `{name}`: received {type(value).__module__}.{type(value).__qualname__}; expected {accepted}.")
+
+
+def fit_weights_conflict_message() -> str:
+    return ("Invalid arguments: received both `class_weight` and `sample_weight`; model.fit rejects the pair (\"You "
+            "cannot `class_weight` and `sample_weight` at the same time\"): fold the class weights into the sample "
+            "weights, or pass one of them.")
+
+
+def fit_class_weight_rank_message(shape: tuple) -> str:
+    return (f"Invalid `class_weight`: model.fit maps class weights to one weight per sample, from targets of shape "
+            f"(B,), (B, 1) or one-hot (B, K); received targets of shape {tuple(shape)}. For dense targets pass "
+            f"per-position weights of the target's shape as `sample_weight`.")
