@@ -11,23 +11,47 @@ slot), then emits batches while some class has a full share of fresh elements fo
 batch, or holds more than ``buffer_size - chunk`` fresh ones (it must spill before the next
 chunk could overwrite them). Each batch takes, per class, its fresh elements oldest first, and
 tops the share up with replays drawn at random from the class's ring (without replacement
-within the batch when the ring is large enough); the batch is shuffled. An empty final step
-flushes the remaining fresh elements. So the class that is most abundant relative to its share
-drives the output and each of its elements is emitted exactly once; the others are emitted at
-least once and replayed from their last ``buffer_size`` elements. Until every requested class
-has appeared nothing is emitted, and a class's ring keeps only its last ``buffer_size``
-elements (the older ones are lost for the epoch). The step is a pure function of a small
-state (write position, elements seen and fresh per class, batches emitted), with one
-generator per step, so tf_impl runs it once per chunk inside the tf.data graph (the elements
-stay in tensors: one scatter into the rings, one gather of the batches) and torch_impl in
-Python, with the same batches. Memory: ``buffer_size`` elements per class plus one chunk. The
-source should already be shuffled: the balancer keeps each class's arrival order.
+within the batch when the ring is large enough); the batch is shuffled. At the end of the pass
+the fresh elements still waiting (fewer than a share in every class: the final partial batch)
+are dropped, never topped up with replays.
+
+What is guaranteed, per epoch (exact and sampled modes):
+
+- every batch has the requested composition (exact: the same class counts in every batch);
+- every element is emitted *fresh* at most once, in arrival order within its class; any other
+  emission of it is a *replay*, and an element of class c is replayed only in a batch for
+  which c had fewer fresh elements than its share;
+- so a class that has a full share of fresh elements at every batch, the *driving* class, is
+  emitted exactly once per element, except (a) the fewer-than-a-share elements left at the end
+  of the pass, (b) elements overwritten while the balancer waits for a requested class's first
+  element (each ring keeps only its last ``buffer_size``), and (c) the padding batches of a
+  sharded epoch (below). In a shuffled stream the class that is clearly the most abundant
+  relative to its share drives; when two classes are close to equally abundant relative to
+  their shares, local fluctuations let either trigger a batch and the other is topped up with
+  replays (a repeat of an already emitted element) in that batch.
+
+Sharding (``num_replicas``): the batches form one global sequence, the same for every number
+of replicas; global batch j belongs to replica ``j % num_replicas``. At the end of the pass
+``(-G) % num_replicas`` padding batches of replays (the exact composition, drawn from the
+rings) complete the last round of the G batches, so every replica gets the same number,
+``ceil(G / num_replicas)``. Every replica (and every DataLoader worker) reads the whole source
+and runs the same bookkeeping on class indices and slot numbers (cheap), and materialises only
+its own batches: the cost is that each of them reads the whole source, computes every
+element's class and holds the rings.
+
+The step is a pure function of a small state (write position, elements seen and fresh per
+class, batches emitted), with one generator per step, so tf_impl runs it once per chunk inside
+the tf.data graph (the elements stay in tensors: one scatter into the rings, one gather of the
+batches) and torch_impl in Python, with the same batches. Memory: ``buffer_size`` elements per
+class plus one chunk. The source should already be shuffled: the balancer keeps each class's
+arrival order.
 """
 
 from __future__ import annotations
 
 import itertools
-from typing import Any, Iterable, Iterator, List, Optional, Tuple
+import zlib
+from typing import Any, Callable, Iterable, Iterator, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -38,6 +62,7 @@ __all__ = [
     "STREAM_MODES",
     "DEFAULT_BUFFER_SIZE",
     "StreamBalancer",
+    "StreamPosition",
     "check_class_fn_dtype",
     "check_class_fn_shape",
 ]
@@ -140,6 +165,8 @@ class StreamBalancer:
         mode: "exact" or "sampled", as for indexed sources.
         seed: non-negative integer; with the epoch (and stream id) it fixes every choice.
         buffer_size: per-class ring capacity: the last `buffer_size` elements of each class.
+        num_replicas: the replicas sharing the global sequence of batches (an integer >= 1):
+            the final step adds padding batches so that their number is a multiple of it.
     """
 
     def __init__(
@@ -151,11 +178,13 @@ class StreamBalancer:
         mode: str = "exact",
         seed: int = 0,
         buffer_size: int = DEFAULT_BUFFER_SIZE,
+        num_replicas: int = 1,
     ) -> None:
         self.mode = check_choice("mode", mode, STREAM_MODES)
         self.batch_size = check_integer("batch_size", batch_size, low=1)
         self.seed = check_integer("seed", seed, low=0)
         self.buffer_size = check_integer("buffer_size", buffer_size, low=1)
+        self.num_replicas = check_integer("num_replicas", num_replicas, low=1)
         num_classes = check_integer("num_classes", num_classes, low=1, allow_none=True)
         self.fractions = resolve_fractions(class_fractions, num_classes=num_classes)
         self.num_classes = self.fractions.shape[0]
@@ -187,7 +216,10 @@ class StreamBalancer:
     ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """One chunk: returns (ring slot of each element, (m, batch_size) ring slots of the m
         batches emitted now, and the new write, seen, fresh, emitted). `final` marks the end of
-        the pass: the remaining fresh elements are flushed. Pure: the state is the arguments."""
+        the pass (an empty chunk): the fresh elements left (less than a share in every class)
+        are dropped, and padding batches of replays complete the last round of
+        `num_replicas` batches. `emitted` counts the global batches so far: the i-th row of the
+        result is global batch `emitted + i`. Pure: the state is the arguments."""
         k, cap = self.num_classes, self.buffer_size
         classes = np.asarray(classes, dtype=np.int64).reshape(-1)
         out_of_range = (classes < 0) | (classes >= k)
@@ -215,19 +247,32 @@ class StreamBalancer:
             # One generator per step, keyed by the batches emitted so far (a step that emits
             # nothing leaves the next one the same draws).
             rng = _rng(self.seed, epoch, stream_id, t, _SALT_STREAM)
-            needs, before = self._batch_needs(rng, fresh, final)
-            refs = self._emit(rng, needs, before, write, seen, fresh)
-            fresh = np.maximum(fresh - needs.sum(axis=0), 0)
+            if final:
+                # The final partial batch is dropped; padding batches, all replays, give every
+                # replica the same number of batches.
+                pad = (-t) % self.num_replicas
+                needs = self._draw_needs(rng, pad)
+                refs = self._emit(rng, needs, np.zeros_like(needs), write, seen, np.zeros(k, np.int64))
+            else:
+                needs, before = self._batch_needs(rng, fresh)
+                refs = self._emit(rng, needs, before, write, seen, fresh)
+                fresh = np.maximum(fresh - needs.sum(axis=0), 0)
             t += needs.shape[0]
         return slots, refs, write, seen, fresh, np.asarray(t, dtype=np.int64)
 
-    def _batch_needs(self, rng: np.random.Generator, fresh: np.ndarray, final: bool) -> Tuple[np.ndarray, np.ndarray]:
+    def _draw_needs(self, rng: np.random.Generator, m: int) -> np.ndarray:
+        """The class counts (m, K) of the next m batches: the composition, or multinomial draws."""
+        if self.mode == "exact":
+            return np.broadcast_to(self.composition, (m, self.num_classes)).astype(np.int64)
+        return rng.multinomial(self.batch_size, self.fractions, size=m).astype(np.int64)
+
+    def _batch_needs(self, rng: np.random.Generator, fresh: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """The class counts of the batches this step emits, (m, K), and the fresh elements of
         each class consumed before each batch, (m, K).
 
         Batch j is emitted while some class has a full share of fresh elements for it, or
         holds more than `_spill` fresh ones (it must spill before the next chunk could
-        overwrite them); at the end of the pass, while some class in it has fresh ones. Each
+        overwrite them). Each
         batch takes min(fresh, need) fresh elements per class, so the fresh count before batch
         j is max(0, fresh - (needs of the batches before j)): the stopping batch is found for
         a whole block of drawn batches at once.
@@ -236,18 +281,11 @@ class StreamBalancer:
         block = max(4, 2 * int(-(-fresh.sum() // b)) + 2)
         needs = np.zeros((0, k), dtype=np.int64)
         while True:
-            if self.mode == "exact":
-                more = np.broadcast_to(self.composition, (block, k))
-            else:
-                more = rng.multinomial(b, self.fractions, size=block)
-            needs = np.concatenate([needs, more.astype(np.int64)])
+            needs = np.concatenate([needs, self._draw_needs(rng, block)])
             before = np.cumsum(needs, axis=0) - needs
             left = np.maximum(fresh - before, 0)
             active = needs > 0
-            if final:
-                go = (active & (left > 0)).any(axis=1)
-            else:
-                go = (active & (left >= needs)).any(axis=1) | (left > self._spill).any(axis=1)
+            go = (active & (left >= needs)).any(axis=1) | (left > self._spill).any(axis=1)
             if not go.all():
                 m = int(np.argmin(go))
                 return needs[:m], before[:m]
@@ -283,21 +321,49 @@ class StreamBalancer:
         return rng.permuted(batches, axis=1)
 
     def batches(self, pairs: Iterable[Tuple[Any, Any]], epoch: int = 0, stream_id: int = 0) -> Iterator[List[Any]]:
-        """Consumes `(class, element)` pairs once; yields lists of `batch_size` elements (the
-        Python driver of `step`, used by torch_impl; tf_impl runs `step` in the tf.data graph)."""
+        """Consumes `(class, element)` pairs once; yields every global batch (padding included)
+        as a list of `batch_size` elements (the Python driver of `step`; tf_impl runs `step`
+        in the tf.data graph)."""
+        for _, batch, _ in self.walk(pairs, epoch, stream_id):
+            yield batch
+
+    def walk(
+        self,
+        pairs: Iterable[Tuple[Any, Any]],
+        epoch: int = 0,
+        stream_id: int = 0,
+        owns: Optional[Callable[[int], bool]] = None,
+    ) -> Iterator[Tuple[int, Optional[List[Any]], "StreamPosition"]]:
+        """Consumes `(class, element)` pairs once; yields `(j, batch, position)` for every global
+        batch j: `batch` is the list of its elements when `owns(j)` (default: every batch),
+        else None (not materialised); `position` is where the source stood when the batch was
+        emitted (elements read and a checksum of their classes), for resuming."""
         epoch = check_integer("epoch", epoch, low=0)
         k = self.num_classes
         ring = np.empty(self.num_slots, dtype=object)
         write, seen, fresh, emitted = self.initial_state()
         it = iter(pairs)
         final = False
+        read, checksum = 0, 0
         while not final:
             chunk = list(itertools.islice(it, self.chunk_size))
-            # Every chunk, then an empty final one that flushes: tf.data's order of steps.
+            # Every chunk, then an empty final one: tf.data's order of steps.
             final = not chunk
             classes = np.fromiter((_class_of(value, k) for value, _ in chunk), dtype=np.int64, count=len(chunk))
+            start = int(emitted)
             slots, refs, write, seen, fresh, emitted = self.step(epoch, classes, write, seen, fresh, emitted, final, stream_id)
+            read += len(chunk)
+            checksum = zlib.crc32(classes.tobytes(), checksum)
+            position = StreamPosition(read, checksum)
             for slot, (_, element) in zip(slots.tolist(), chunk):
                 ring[slot] = element
-            for row in refs.tolist():
-                yield [ring[i] for i in row]
+            for j, row in enumerate(refs.tolist(), start):
+                yield j, ([ring[i] for i in row] if owns is None or owns(j) else None), position
+
+
+class StreamPosition(NamedTuple):
+    """How far a pass has read its source: elements read, and a CRC-32 of their classes (so a
+    re-read that gives another stream is detected)."""
+
+    read: int
+    checksum: int

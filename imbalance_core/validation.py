@@ -596,3 +596,36 @@ def fit_class_weight_rank_message(shape: tuple) -> str:
     return (f"Invalid `class_weight`: model.fit maps class weights to one weight per sample, from targets of shape "
             f"(B,), (B, 1) or one-hot (B, K); received targets of shape {tuple(shape)}. For dense targets pass "
             f"per-position weights of the target's shape as `sample_weight`.")
+
+
+def stream_state_dict_message(value: Any) -> str:
+    return (f"Invalid `state_dict`: received {describe(value)}; expected the dict that a stream balancer's "
+            f"state_dict() returns (keys 'config', 'epoch', 'yielded', 'read', 'checksum').")
+
+
+def check_stream_state_config(saved: Any, current: dict) -> None:
+    """A stream balancer's state_dict must come from a balancer with the same arguments (and,
+    per DataLoader worker, the same worker layout)."""
+    if not isinstance(saved, dict):
+        raise ValueError(stream_state_dict_message(saved))
+    for name, value in current.items():
+        if name not in saved or saved[name] != value:
+            raise ValueError(
+                f"Invalid `state_dict`: it was saved with {name}={saved.get(name)!r}, but this stream balancer "
+                f"has {name}={value!r}; load a state_dict saved with the same arguments (seed, batch_size, "
+                f"class_fractions, mode, buffer_size, num_replicas, rank, sharded_source) and the same number "
+                f"of DataLoader workers.")
+
+
+def stream_source_not_resumable_message(dataset: Any) -> str:
+    return (f"Invalid `state_dict`: it resumes mid-epoch, which re-reads `dataset` from the start of the epoch, "
+            f"but `dataset` ({type(dataset).__name__}) is a one-shot iterator (iter(dataset) is dataset); "
+            f"pass a re-iterable source that gives the same items in the same order for the same epoch.")
+
+
+def stream_reread_message(yielded: int, saved_read: int, read: int) -> str:
+    found = "ended before that point" if read < 0 else f"gave another stream (read {read} items, other classes)"
+    return (f"Invalid `dataset` for resuming: the saved state is after batch {yielded} of the epoch, emitted "
+            f"when {saved_read} items had been read, but re-reading the source from the start of the epoch "
+            f"{found}; a resumable source gives the same items in the same order for the same epoch "
+            f"(call set_epoch on it, or seed its shuffle by epoch).")
