@@ -26,15 +26,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
 
+from imbalance_core import validation
+
+from . import builtins
 from . import cases as C
+from .diagnosis import counts, explain_error, explain_factor, explain_formula, explain_shape
 from .matrix import explanations, format_results, run_matrix, summary
 from .frameworks import DEVICES
 from .harness import CellResult, compare
-from .tolerances import DTYPES
+from .tolerances import DTYPES, tolerance
 
 __all__ = ["compare_losses", "compare_metrics", "compare_pipelines", "metric_stream", "ParityReport", "stress_inputs"]
 
@@ -99,20 +103,36 @@ def compare_losses(
     tolerances: Optional[dict] = None,
     tolerance_reason: str = "",
     name: str = "user",
+    torch_class_dim: Union[str, int, None] = "auto",
+    input_layout: str = "channels_last",
     **stress_kwargs,
 ) -> ParityReport:
     """Runs your Keras loss and your torch loss through the parity matrix.
+
+    Either side may be the framework's own loss (`keras.losses.*`, `torch.nn.*`,
+    `torch.nn.functional.*`, `torchvision.ops.sigmoid_focal_loss`), the project's classes, a
+    plain callable, or a loss as a training step applies it (`builtins.KerasFit`: model.fit
+    with class_weight= or sample_weight=; `builtins.TorchStep`: a loop's per-sample weights).
+    A torch module holding floating tensors (`CrossEntropyLoss(weight=torch.tensor(...))`) runs on
+    the inputs' device with the inputs cast to the dtype it holds (the report's "computed in" and
+    notes say so); the float64 reference runs a float64 copy of it.
 
     Args:
         keras_loss: callable(y_true, y_pred) on Keras tensors (a keras.losses.Loss works);
             None skips the Keras column.
         torch_loss: callable(input, target) on torch tensors; None skips the torch column.
-        inputs: {name: (logits, target)} NumPy pairs; None uses `stress_inputs(kind, ...)`.
-            Integer targets are passed as int64 class indices, float targets in the cell's dtype.
+        inputs: {name: (logits, target)} NumPy pairs, of any rank; None uses
+            `stress_inputs(kind, ...)`. Integer targets are passed as int64 class indices, float
+            targets in the cell's dtype.
         kind: "binary" or "multiclass", for the built-in stress inputs.
         reference: float64 NumPy callable(logits, target); default: `torch_loss` in float64.
         dtypes, devices: the cells to run (absent devices are reported as skipped).
         tolerances: {dtype: (rtol, atol)} overrides, with `tolerance_reason`.
+        torch_class_dim: where the torch side takes the class axis of inputs with more than two
+            dimensions: "auto" (dim 1 for a softmax-family torch loss, CrossEntropyLoss's layout;
+            else the last axis, as given), 1, or None (as given).
+        input_layout: the layout of `inputs`: "channels_last" (class axis last, Keras's) or
+            "channels_first" (class axis on dim 1, torch's; moved last for the Keras side).
 
     Returns:
         A ParityReport: `.results` (one CellResult per cell), `.passed`, `.table(fmt)`.
@@ -121,14 +141,33 @@ def compare_losses(
 
     if keras_loss is None and torch_loss is None:
         raise ValueError("Invalid arguments: pass `keras_loss`, `torch_loss` or both; received neither.")
+    validation.check_choice("input_layout", input_layout, ("channels_last", "channels_first"))
+    validation.check_choice("torch_class_dim", torch_class_dim, ("auto", 1, None))
+    sides = {}
+    if keras_loss is not None:
+        builtins.check_loss_side("keras_loss", keras_loss, "keras")
+        sides["keras"] = builtins.identify_loss(keras_loss, "keras")
+    if torch_loss is not None:
+        builtins.check_loss_side("torch_loss", torch_loss, "torch")
+        sides["torch"] = builtins.identify_loss(torch_loss, "torch")
+    class_dim = (1 if "torch" in sides and sides["torch"].family == "softmax" else None) if torch_class_dim == "auto" \
+        else torch_class_dim
+    torch_runner = builtins.TorchLossRunner(torch_loss, class_dim=class_dim) if torch_loss is not None else None
     reference_grad = None
+    ref_side = None
     if reference is None:
         if torch_loss is None:
             raise ValueError("Invalid `reference`: received None; without `torch_loss` a NumPy reference is required.")
-        reference, reference_grad = _torch_float64_reference(torch_loss)
-    gens = ({k: _fixed(*v) for k, v in inputs.items()} if inputs is not None
-            else stress_inputs(kind, **stress_kwargs))
-    fn = {"torch": torch_loss, "keras": keras_loss}
+        reference, reference_grad = _torch_float64_reference(
+            builtins.TorchLossRunner(torch_loss, class_dim=class_dim, reference=True))
+        ref_side = sides["torch"]
+    if inputs is not None:
+        if input_layout == "channels_first":
+            inputs = {k: _channels_last(*v) for k, v in inputs.items()}
+        gens = {k: _fixed(*v) for k, v in inputs.items()}
+    else:
+        gens = stress_inputs(kind, **stress_kwargs)
+    fn = {"torch": torch_runner, "keras": keras_loss}
     cases = []
     for key, gen in gens.items():
         probe = gen(np.random.default_rng(0))[1]
@@ -139,8 +178,115 @@ def compare_losses(
     unknown = [d for d in devices if d not in DEVICES]
     if unknown:
         raise ValueError(f"Invalid `devices`: received {unknown}; allowed values are {', '.join(DEVICES)}.")
-    results: list[CellResult] = run_matrix(frameworks, cases, list(devices), list(dtypes))
+    run = _LossRun(sides, ref_side, torch_runner)
+    results: list[CellResult] = []
+    for framework in frameworks:
+        recorder = _Recording(framework)
+        for device in devices:
+            for dtype in dtypes:
+                for case in cases:
+                    results.append(run.cell(case, recorder, device, dtype))
     return ParityReport(results)
+
+
+def _channels_last(logits, target):
+    """Inputs given class axis on dim 1 (torch's layout), as the case table holds them: class axis last."""
+    x = np.asarray(logits)
+    y = np.asarray(target)
+    moved_x = np.moveaxis(x, 1, -1) if x.ndim > 2 else x
+    moved_y = np.moveaxis(y, 1, -1) if y.ndim == x.ndim and y.ndim > 2 and y.dtype.kind == "f" else y
+    return moved_x, moved_y
+
+
+class _Recording:
+    """A framework adapter that keeps the first (value, gradient) of each cell, for the diagnosis."""
+
+    def __init__(self, framework):
+        self.framework = framework
+        self.name = framework.name
+        self.first = None
+
+    def device_missing(self, device):
+        return self.framework.device_missing(device)
+
+    def evaluate_any_dtype(self, *args, **kwargs):
+        out = self.framework.evaluate_any_dtype(*args, **kwargs)
+        if self.first is None:
+            self.first = out
+        return out
+
+
+class _LossRun:
+    """One compare_losses run: each cell through the harness, then its failure in the objects' words."""
+
+    def __init__(self, sides: dict, ref_side, torch_runner):
+        self.sides = sides
+        self.ref_side = ref_side
+        self.torch_runner = torch_runner
+        self.reference_failed: dict = {}
+
+    def _side(self, framework_name: str):
+        return self.sides.get("torch" if framework_name == "torch" else "keras")
+
+    def _shapes(self, case) -> str:
+        x, y = case.inputs()
+        return f"logits {x.shape} float, target {y.shape} {'int64' if case.index_target else 'float'}"
+
+    def cell(self, case, recorder, device, dtype) -> CellResult:
+        from .harness import _oracle_cached, run_cell
+
+        missing = recorder.device_missing(device)
+        if not missing and (id(case), dtype) not in self.reference_failed:
+            try:
+                _oracle_cached(case, dtype, None)
+            except Exception as exc:  # the reference side itself cannot run this input
+                self.reference_failed[(id(case), dtype)] = explain_error(
+                    "torch", self.ref_side, case.name.split("/", 1)[1], self._shapes(case), "float64 (the reference)",
+                    f"{type(exc).__name__}: {exc}")
+        if not missing and (id(case), dtype) in self.reference_failed:
+            rtol, atol = tolerance(dtype, case.tol)
+            return CellResult(case=case.name, framework=recorder.name, device=device, dtype=dtype, value_err=math.inf,
+                              grad_err=math.inf, value_ratio=math.inf, grad_ratio=math.inf, rtol=rtol, atol=atol,
+                              passed=False, error=self.reference_failed[(id(case), dtype)])
+        recorder.first = None
+        result = run_cell(case, recorder, device, dtype)
+        side = self._side(recorder.name)
+        if recorder.name == "torch" and self.torch_runner is not None and self.torch_runner.last_cast:
+            result.tolerance_note = "; ".join(n for n in (self.torch_runner.last_cast, result.tolerance_note) if n)
+        if result.error:
+            result.error = explain_error(recorder.name.split("/")[0], side, case.name.split("/", 1)[1],
+                                         self._shapes(case), dtype, result.error)
+        elif result.diagnosis and recorder.first is not None:
+            x, y, _, want_value, want_grad = _oracle_cached(case, dtype, None)
+            value, grad, _ = recorder.first
+            result.diagnosis = self._diagnose(result, case, x, y, value, grad, want_value, want_grad, side)
+        return result
+
+    def _diagnose(self, result, case, x, y, value, grad, want_value, want_grad, side) -> str:
+        from .harness import _constant_factor
+
+        parts = [p for p in result.diagnosis.rstrip(".").split("; ")]
+        head = [p for p in parts if p.startswith(("value", "gradient"))]
+        ref_side = self.ref_side if side is not self.ref_side else None
+        cause = None
+        if np.shape(value) != np.shape(want_value):
+            cause = explain_shape(np.shape(value), np.shape(want_value), side, ref_side)
+        else:
+            thresh = max(1e-3, 4 * result.rtol)
+            r = _constant_factor([(value, want_value), (grad, want_grad)], rel=thresh)
+            if r is not None and abs(r - 1.0) > thresh:
+                available = counts(x, y, case.index_target, [s for s in (side, ref_side) if s is not None])
+                cause = explain_factor(r, side, ref_side, available) or (
+                    f"got / want = {r:.6g} everywhere, not a ratio of the counts these inputs define (samples, "
+                    f"positions, elements, classes, non-ignored positions, summed weights): a constant scale in the "
+                    f"loss itself (a loss weight or temperature)")
+            elif r is None:
+                cause = explain_formula(side, ref_side, y if case.index_target else None)
+                if cause:
+                    cause = "got / want is not constant: the formulas differ: " + cause
+        if cause is None:
+            return result.diagnosis
+        return "; ".join(head + [cause]) + "."
 
 
 def _torch_float64_reference(torch_loss: Callable) -> tuple[Callable, Callable]:

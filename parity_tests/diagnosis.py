@@ -1,0 +1,291 @@
+"""Why a migrated pair disagrees, in the words of the objects compared.
+
+A reduction difference makes got / want the same everywhere: the ratio of the counts the two
+means divide by. `counts` lists every count the inputs define (the samples, the positions:
+pixels, tokens, the elements, the classes, the non-ignored positions, the summed class or
+sample weights), each named by what it counts; `explain_factor` finds the pair of counts whose
+ratio is got / want, preferring the counts each side's object is known to divide by, and says
+what each side divides by and the argument that makes them agree, in each framework's own words
+(`reduction="sum_over_batch_size"`, `ignore_class=`, `sample_weight` / `class_weight=` in
+Keras; `reduction="mean"`, `weight=`, `ignore_index=`, `pos_weight=` in torch).
+`explain_error` says which side could not run which input, and why.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from .builtins import Side
+
+__all__ = ["Count", "counts", "explain_factor", "explain_formula", "explain_error", "explain_shape"]
+
+
+@dataclass(frozen=True)
+class Count:
+    key: str  # builtins.DIVISORS
+    value: float
+    words: str  # "the number of pixels, 32 (2 x 4 x 4)"
+    noun: str  # "pixels": what a mean over it averages
+
+
+def _position_noun(rank: int) -> str:
+    return {3: "positions (tokens)", 4: "pixels", 5: "voxels"}.get(rank, "positions")
+
+
+def _num(v: float) -> str:
+    return f"{v:g}" if float(v) != int(v) else str(int(v))
+
+
+def counts(logits: np.ndarray, target: np.ndarray, index_target: bool, sides: list[Side]) -> list[Count]:
+    """Every count a mean over these inputs can divide by (class axis last), by priority."""
+    shape = np.shape(logits)
+    rank = len(shape)
+    batch = shape[0] if rank else 1
+    classes = shape[-1] if rank >= 2 else 1
+    positions = int(np.prod(shape[:-1])) if rank >= 2 else batch
+    elements = int(np.prod(shape)) if rank else 1
+    spatial = " x ".join(map(str, shape[:-1]))
+    out = [Count("1", 1.0, "nothing (a sum)", "")]
+    out.append(Count("samples", batch, f"the number of samples (the batch size), {batch}", "samples"))
+    if rank > 2:
+        noun = _position_noun(rank)
+        out.append(Count("positions", positions, f"the number of {noun}, {positions} ({spatial})", noun))
+    if rank >= 2 and classes > 1:
+        what = "positions x classes" if rank > 2 else "samples x classes"
+        out.append(Count("elements", elements, f"the number of elements ({what}), {elements} "
+                                               f"({' x '.join(map(str, shape))})", "elements"))
+        out.append(Count("classes", classes, f"the number of classes, {classes}", "classes"))
+    if index_target:
+        t = np.asarray(target)
+        valid = (t >= 0) & (t < classes)
+        n_valid = int(valid.sum())
+        if n_valid != t.size or any(s.ignore_index is not None for s in sides):
+            out.append(Count("valid", n_valid, f"the number of non-ignored {'positions' if rank > 2 else 'samples'}, "
+                                               f"{n_valid} of {t.size}", "non-ignored positions"))
+        for s in sides:
+            if s.class_weight is not None and s.class_weight.size:
+                w = np.asarray(s.class_weight, float)
+                tt = np.clip(t, 0, len(w) - 1)
+                inside = valid & (t < len(w))
+                total = float(np.where(inside, w[tt], 0.0).sum())
+                out.append(Count("class_weights", total, f"the summed class weights of the targets, {total:.6g}",
+                                 "summed class weights"))
+                break
+    for s in sides:
+        if s.sample_weight is not None:
+            total = float(np.asarray(s.sample_weight, float).sum())
+            out.append(Count("sample_weights", total, f"the summed sample weights, {total:.6g}", "summed sample weights"))
+            break
+    return out
+
+
+def _close(a: float, b: float, rel: float) -> bool:
+    return abs(a - b) <= rel * max(abs(b), 1e-300)
+
+
+def explain_factor(r: float, got_side: Optional[Side], ref_side: Optional[Side], available: list[Count],
+                   *, rel: float = 1e-3) -> Optional[str]:
+    """got / want = r everywhere: the counts behind it and the change that makes both agree."""
+    if _close(r, -1.0, rel):
+        return ("got / want = -1 everywhere: a sign. One side returns the log-likelihood (or a negated loss): "
+                "negate it")
+    dense = any(c.key == "positions" for c in available)
+
+    def predicted(side):
+        if side is None or side.divisor is None:
+            return None
+        return "samples" if side.divisor == "positions" and not dense else side.divisor
+
+    matches = []
+    for g in available:
+        for w in available:
+            if g.key == w.key or g.value == 0 or w.value == 0:
+                continue
+            if _close(r, w.value / g.value, rel):
+                score = 2 * (predicted(got_side) == g.key) + 2 * (predicted(ref_side) == w.key)
+                matches.append((-score, g, w))
+    if not matches:
+        return None
+    matches.sort(key=lambda m: m[0])  # stable: equal scores keep the priority order of `counts`
+    _, g, w = matches[0]
+    this = f"this side ({got_side.name})" if got_side else "this side"
+    ref = f"the reference ({ref_side.name})" if ref_side else "the reference"
+    ratio = f"1/{_num(g.value / w.value)}" if r < 1 else _num(r)
+    head = f"got / want = {ratio} everywhere"
+    if g.key == "1":
+        cause = f"{head} = {w.words}: {this} sums, {ref} averages over the {w.noun}: a sum against a mean"
+    elif w.key == "1":
+        cause = f"{head} = 1 / {g.words}: {this} averages over the {g.noun}, {ref} sums: a mean against a sum"
+    else:
+        cause = (f"{head} = {w.words} / {g.words}: {this} divides by the {g.noun} ({_num(g.value)}), {ref} by the "
+                 f"{w.noun} ({_num(w.value)})")
+    fixes = []
+    if got_side is not None:
+        fixes.append(f"on this side, {advice(got_side, w, dense=dense)}")
+    if ref_side is not None and ref_side.kind != "callable":
+        fixes.append(f"or on the reference side, {advice(ref_side, g, dense=dense)}")
+    return cause + (". To agree: " + "; ".join(fixes) if fixes else "")
+
+
+def _generic(side: Side, count: Count) -> str:
+    if count.key == "1":
+        return "sum the loss"
+    if side.framework == "keras":
+        return (f"reduction=\"sum\" and divide by {count.words}" + (
+            " (Keras's \"sum\" already averages the class axis of this loss: multiply by the classes too)"
+            if side.family == "sigmoid" else ""))
+    return f"reduction=\"sum\" and divide by {count.words}"
+
+
+def advice(side: Side, count: Count, *, dense: bool = False) -> str:
+    """The change that makes `side` divide by `count`, in its framework's own words (`dense`:
+    the inputs have positions besides the samples, so a mean over positions is not one over samples)."""
+    key = count.key
+    name = side.base or "the loss"
+    if side.kind == "fit":
+        inner = side.extra.get("inner")
+        if key in ("class_weights", "sample_weights"):
+            return (f"compile with {inner.base if inner else name}(..., reduction=\"mean_with_sample_weight\") (model.fit "
+                    f"then divides by the summed weights)")
+        if inner is not None:
+            return "in model.compile, " + advice(inner, count, dense=dense)
+    if side.kind == "step":
+        w = "w"
+        line = {"1": f"loss = (criterion(input, target) * {w}).sum()",
+                "class_weights": f"loss = (criterion(input, target) * {w}).sum() / {w}.sum()",
+                "sample_weights": f"loss = (criterion(input, target) * {w}).sum() / {w}.sum()",
+                "positions": f"loss = (criterion(input, target) * {w}).mean()",
+                "samples": f"loss = (criterion(input, target) * {w}).sum() / input.shape[0]"}.get(key)
+        return (f"in the training loop, {line} (criterion with reduction=\"none\")" if line
+                else f"in the training loop, divide the weighted sum by {count.words}")
+    if side.framework == "keras":
+        if side.kind == "callable":
+            return f"divide the summed loss by {count.words}"
+        if key == "1" and side.family == "softmax":
+            return f"{name}(..., reduction=\"sum\")"
+        if key == "classes" and side.family == "sigmoid":
+            return f"{name}(..., reduction=\"sum\") (it averages the class axis, then sums)"
+        if key in ("positions", "samples") and side.family == "softmax" and (key == "positions" or not dense):
+            return f"{name}(..., reduction=\"sum_over_batch_size\") (Keras's default: a mean over the {count.noun})"
+        if key == "elements" and side.family == "sigmoid":
+            return f"{name}(..., reduction=\"sum_over_batch_size\") (Keras's default: a mean over every element)"
+        if key == "valid":
+            return (f"{name}(..., ignore_class=<the ignored index>) with reduction=\"sum_over_batch_size\" (a mean "
+                    f"over the non-ignored positions)")
+        if key in ("class_weights", "sample_weights"):
+            return (f"{name}(..., reduction=\"mean_with_sample_weight\") with the weights as sample_weight (model.fit: "
+                    f"class_weight=)")
+        return _generic(side, count)
+    # torch
+    if side.kind == "callable":
+        return f"divide the summed loss by {count.words}"
+    if key == "1":
+        return f"{name}(..., reduction=\"sum\")"
+    if side.family == "softmax":
+        if key == "class_weights" and side.class_weight is not None:
+            return f"{name}(weight=..., reduction=\"mean\") (torch's mean divides by the summed weights)"
+        if key == "class_weights":
+            return f"{name}(weight=<the class weights>, reduction=\"mean\") (torch's mean divides by the summed weights)"
+        if key == "valid":
+            return f"{name}(ignore_index=<the ignored index>, reduction=\"mean\")"
+        if key in ("positions", "samples") and side.class_weight is None and side.divisor in ("positions", "valid"):
+            if key == "positions" or not dense:
+                return f"{name}(..., reduction=\"mean\") (a mean over the {count.noun})"
+        if key in ("positions", "samples", "sample_weights"):
+            what = {"positions": "target.numel()", "samples": "input.shape[0]", "sample_weights": "w.sum()"}[key]
+            return (f"{name}(..., reduction=\"sum\") and divide by {what} ({count.words}), or reduction=\"none\" then "
+                    f"(loss * w).sum() / {what} in the training loop")
+    else:
+        if key == "elements":
+            return f"{name}(..., reduction=\"mean\") (a mean over every element)"
+        if key == "samples" and side.base == "KLDivLoss":
+            return f"{name}(reduction=\"batchmean\") (the mean over samples Keras's KLDivergence takes)"
+    return _generic(side, count)
+
+
+def explain_formula(got_side: Optional[Side], ref_side: Optional[Side], target: Optional[np.ndarray] = None
+                    ) -> Optional[str]:
+    """got / want not constant: the argument differences the two objects show, in their words
+    (`target`: the class-index targets, to tell whether an ignored index occurs)."""
+    if got_side is None or ref_side is None:
+        return None
+    notes = []
+    keras, torch = (got_side, ref_side) if got_side.framework == "keras" else (ref_side, got_side)
+    if keras.framework == "keras" and torch.framework == "torch":
+        if keras.from_logits is False and torch.from_logits and "activation" not in keras.extra:
+            notes.append(f"{keras.base} takes probabilities (from_logits=False, Keras's default), {torch.base} takes "
+                         f"logits: pass from_logits=True to {keras.base}")
+        if torch.class_weight is not None and keras.class_weight is None:
+            notes.append(f"{torch.base} weights each target by its class (weight=[{', '.join(_num(v) for v in torch.class_weight)}]), "
+                         f"{keras.base} does not: in Keras pass the class weights to model.fit (class_weight=, "
+                         f"parity_tests.builtins.KerasFit) and compile with reduction=\"mean_with_sample_weight\"")
+        if keras.class_weight is not None and torch.class_weight is None:
+            notes.append(f"the Keras side weights each target by its class (class_weight), {torch.base} does not: pass "
+                         f"weight=<the class weights> to {torch.base}")
+        if torch.base == "BCEWithLogitsLoss" and "pos_weight" in torch.name:
+            notes.append("BCEWithLogitsLoss(pos_weight=) scales the positive term only; Keras's BinaryCrossentropy has "
+                         "no such argument: use tf_impl.losses.WeightedBinaryCrossentropy(pos_weight=...)")
+        if torch.base == "sigmoid_focal_loss" and keras.base == "BinaryFocalCrossentropy":
+            notes.append("torchvision's sigmoid_focal_loss always applies alpha, Keras's BinaryFocalCrossentropy only "
+                         "with apply_class_balancing=True")
+        ignored = target is not None and np.any(np.asarray(target) == torch.ignore_index)
+        if keras.ignore_index is None and torch.ignore_index is not None and torch.family == "softmax" and ignored:
+            notes.append(f"{torch.base} skips targets equal to ignore_index={torch.ignore_index}; the Keras side has "
+                         f"no ignore_class: pass ignore_class={torch.ignore_index}")
+    return "; ".join(notes) if notes else None
+
+
+def explain_shape(got_shape, want_shape, got_side: Optional[Side], ref_side: Optional[Side]) -> Optional[str]:
+    """Different output shapes: which side reduced, and the argument that makes both alike."""
+    got_shape, want_shape = tuple(got_shape), tuple(want_shape)
+    sides = [s for s in (got_side, ref_side) if s is not None and s.kind != "callable"]
+    if not sides:
+        return None
+    if got_shape == () or want_shape == ():
+        scalar, full = (got_side, ref_side) if got_shape == () else (ref_side, got_side)
+        words = []
+        for s in (scalar, full):
+            if s is None or s.kind == "callable":
+                continue
+            words.append(f"{s.base}: reduction=\"none\"" if s.framework == "torch"
+                         else f"{s.base}: reduction=\"none\" (or None)")
+        return ("one side reduces to a scalar, the other returns " + str(full and (got_shape or want_shape)) +
+                ": pass " + " and ".join(words) + " on both, or reduce both the same way")
+    return None
+
+
+_ERROR_KINDS = (
+    (re.compile(r"expected (scalar type|m1 and m2 to have the same dtype)|Double but found Float|Float but found Double|"
+                r"found dtype|dtype mismatch|must have the same dtype|cannot compute .* as input #", re.I),
+     "the loss holds tensors of another dtype than the inputs (a weight built as a float32 tensor meets float64 "
+     "inputs); build its tensors in the inputs' dtype (torch.tensor(w, dtype=input.dtype)), or pass a "
+     "torch.nn.Module, whose buffers the migration check casts"),
+    (re.compile(r"not implemented for '(Half|BFloat16)'", re.I),
+     "this operation has no kernel for that dtype on this device: run that dtype on another device, or leave it "
+     "out of `dtypes`"),
+    (re.compile(r"same device|device", re.I),
+     "the loss holds tensors on another device than the inputs: build them on input.device, or pass a "
+     "torch.nn.Module, which the migration check moves"),
+    (re.compile(r"expected scalar type Long|Long but found|target .* must be (Long|int)|0D or 1D target", re.I),
+     "the loss wants class indices (int64) where the inputs give probabilities or one-hot rows (or the reverse): "
+     "pass the other target encoding"),
+    (re.compile(r"out of bounds|not in \[0, \d+\)|indices\[.*\] = -?\d+ is not in|Target -?\d+ is out of bounds|"
+                r"index -?\d+ is out of bounds", re.I),
+     "a class index outside [0, K): an ignored index (torch's default ignore_index=-100) that this side does not "
+     "skip; pass ignore_class= (Keras) or ignore_index= (torch)"),
+    (re.compile(r"shape|size of tensor|must match|broadcast|Incompatible", re.I),
+     "the inputs' shapes do not fit this loss: check the layouts (class axis last in Keras, dim 1 in torch: "
+     "compare_losses(..., torch_class_dim=1)) and the target encoding"),
+)
+
+
+def explain_error(framework: str, side: Optional[Side], input_name: str, shapes: str, dtype: str, error: str) -> str:
+    """A side that could not run an input: which side, which input, and why."""
+    who = f"the {framework} side ({side.name})" if side else f"the {framework} side"
+    why = next((words for pattern, words in _ERROR_KINDS if pattern.search(error)), None)
+    text = f"{who} could not run input {input_name!r} ({shapes}) in {dtype}: {error}"
+    return text + (f"; why: {why}" if why else "; why: the loss raised on these inputs (see the error)") + "."
