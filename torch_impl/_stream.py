@@ -26,12 +26,14 @@ class _BalancedStream(IterableDataset):
         dataset: Any,
         class_fn: Callable[[Any], Any],
         balancer: StreamBalancer,
+        num_replicas: int,
         rank: int,
         sharded_source: bool,
     ) -> None:
         self.dataset = dataset
         self.class_fn = class_fn
         self.balancer = balancer
+        self.num_replicas = num_replicas
         self.rank = rank
         self.sharded_source = sharded_source
         self.epoch = 0
@@ -54,7 +56,7 @@ class _BalancedStream(IterableDataset):
             "mode": b.mode,
             "seed": b.seed,
             "buffer_size": b.buffer_size,
-            "num_replicas": b.num_replicas,
+            "num_replicas": self.num_replicas,
             "rank": self.rank,
             "sharded_source": self.sharded_source,
             "num_workers": info.num_workers if info else 1,
@@ -89,7 +91,7 @@ class _BalancedStream(IterableDataset):
         self._progress = None
 
     def _owns(self, worker: int, num_workers: int) -> Callable[[int], bool]:
-        replicas = self.balancer.num_replicas
+        replicas = self.num_replicas
         if self.sharded_source:
             # The source already gives this process its own part: every batch is its own.
             return lambda j: True
@@ -221,6 +223,7 @@ def balance_dataset(
         >>> [b[1].tolist() for b in DataLoader(ds, batch_size=None)][0].count(True)
         2
     """
+    sharded_source = check_bool("sharded_source", sharded_source)
     balancer = StreamBalancer(
         batch_size,
         class_fractions=class_fractions,
@@ -228,12 +231,13 @@ def balance_dataset(
         mode=mode,
         seed=seed,
         buffer_size=buffer_size,
-        num_replicas=num_replicas,
+        # A sharded source is balanced on its own: no padding to whole rounds of replicas.
+        num_replicas=1 if sharded_source else num_replicas,
     )
-    rank = 0 if rank is None and balancer.num_replicas == 1 else check_rank(rank, balancer.num_replicas)
-    sharded_source = check_bool("sharded_source", sharded_source)
+    replicas = check_integer("num_replicas", num_replicas, low=1)
+    rank = 0 if rank is None and replicas == 1 else check_rank(rank, replicas)
     if not hasattr(dataset, "__iter__"):
         raise ValueError(V.not_a_dataset_message(dataset, "an iterable dataset"))
     if not callable(class_fn):
         raise ValueError(V.not_callable_message("class_fn", class_fn))
-    return _BalancedStream(dataset, class_fn, balancer, rank, sharded_source)
+    return _BalancedStream(dataset, class_fn, balancer, replicas, rank, sharded_source)
