@@ -34,7 +34,7 @@ from imbalance_core import validation
 
 from . import builtins
 from . import cases as C
-from .diagnosis import counts, explain_error, explain_factor, explain_formula, explain_shape
+from .diagnosis import counts, explain_error, explain_factor, explain_formula, explain_metric, explain_shape
 from .matrix import explanations, format_results, run_matrix, summary
 from .frameworks import DEVICES
 from .harness import CellResult, compare
@@ -345,11 +345,41 @@ def _metric_value(x) -> float:
     return float(np.asarray(x.detach().cpu() if hasattr(x, "detach") else x, dtype=np.float64))
 
 
+class _MetricSideError(Exception):
+    """A metric side that could not run a batch: the explanation for the report."""
+
+
+def _accepts_sample_weight(update) -> bool:
+    import inspect
+
+    try:
+        params = inspect.signature(update).parameters
+    except (TypeError, ValueError):
+        return True
+    return "sample_weight" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
+
+
+def _metric_name(metric) -> str:
+    return f"{type(metric).__module__.split('.')[0]}.{type(metric).__qualname__}"
+
+
+def _metric_failure(framework: str, metric, i: int, batch, exc: Exception) -> _MetricSideError:
+    y, p, w = batch
+    shapes = f"y_true {np.shape(y)}, y_pred {np.shape(p)}" + ("" if w is None else f", sample_weight {np.shape(w)}")
+    return _MetricSideError(
+        f"the {framework} side ({_metric_name(metric)}) could not run batch {i} ({shapes}): {type(exc).__name__}: "
+        f"{exc}; why: its update rejects these inputs (the target encoding, the shape of y_pred or the argument "
+        f"values): pass the stream it expects (metric_stream(kind=...)) or an adapter that reshapes them.")
+
+
 def _run_keras_metric(metric, batches, reset_after):
     values = []
     for i, (y, p, w) in enumerate(batches):
-        metric.update_state(y, p, sample_weight=w)
-        values.append(_metric_value(metric.result()))
+        try:
+            metric.update_state(y, p, sample_weight=w)
+            values.append(_metric_value(metric.result()))
+        except Exception as exc:  # explained in the report
+            raise _metric_failure("keras", metric, i, (y, p, w), exc) from exc
         if i in reset_after:
             metric.reset_state()
     return np.array(values)
@@ -358,15 +388,39 @@ def _run_keras_metric(metric, batches, reset_after):
 def _run_torch_metric(metric, batches, reset_after):
     import torch
 
+    weighted = any(w is not None for _, _, w in batches)
+    if weighted and not _accepts_sample_weight(metric.update):
+        raise _MetricSideError(
+            f"the torch side ({_metric_name(metric)}) cannot take the stream's sample weights: its update(preds, "
+            f"target) has no sample_weight argument (torchmetrics' classification metrics have none); compare on an "
+            f"unweighted stream (metric_stream(..., weighted=False), or batches with sample_weight None).")
+    device = getattr(metric, "device", "cpu")
     values = []
     for i, (y, p, w) in enumerate(batches):
         # sample_weight only when there is one: most torchmetrics metrics take no such argument
-        extra = {} if w is None else {"sample_weight": torch.as_tensor(w)}
-        metric.update(torch.as_tensor(p), torch.as_tensor(y), **extra)
-        values.append(_metric_value(metric.compute()))
+        extra = {} if w is None else {"sample_weight": torch.as_tensor(w, device=device)}
+        try:
+            metric.update(torch.as_tensor(p, device=device), torch.as_tensor(y, device=device), **extra)
+            values.append(_metric_value(metric.compute()))
+        except Exception as exc:  # explained in the report
+            raise _metric_failure("torch", metric, i, (y, p, w), exc) from exc
         if i in reset_after:
             metric.reset()
     return np.array(values)
+
+
+def _metric_dtype(metric, framework: str) -> Optional[str]:
+    """The dtype a metric accumulates and reports in (Keras: its dtype policy; torch: its result's)."""
+    if framework == "keras":
+        return str(getattr(metric, "dtype", None) or "") or None
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # compute() before update() warns; the dtype is all that is read
+            return str(metric.compute().dtype).replace("torch.", "")
+    except Exception:  # a metric with no state yet may refuse compute()
+        return None
 
 
 def _reference_stream(reference, batches, reset_after):
@@ -435,32 +489,57 @@ def compare_metrics(
     """
     if keras_metric is None and torch_metric is None:
         raise ValueError("Invalid arguments: pass `keras_metric`, `torch_metric` or both; received neither.")
+    if keras_metric is not None:
+        builtins.check_metric_side("keras_metric", keras_metric, "keras")
+    if torch_metric is not None:
+        builtins.check_metric_side("torch_metric", torch_metric, "torch")
     batches = list(batches) if batches is not None else metric_stream(kind, **stream_kwargs)
     reset_after = set(reset_after)
-    runs = {}
+    runs, failures, dtypes = {}, {}, {}
     if torch_metric is not None:
-        runs["torch"] = _run_torch_metric(torch_metric, batches, reset_after)
+        try:
+            runs["torch"] = _run_torch_metric(torch_metric, batches, reset_after)
+        except _MetricSideError as exc:
+            failures["torch"] = str(exc)
+        dtypes["torch"] = _metric_dtype(torch_metric, "torch")
     if keras_metric is not None:
         import keras
 
-        runs[f"keras/{keras.backend.backend()}"] = _run_keras_metric(keras_metric, batches, reset_after)
+        label = f"keras/{keras.backend.backend()}"
+        try:
+            runs[label] = _run_keras_metric(keras_metric, batches, reset_after)
+        except _MetricSideError as exc:
+            failures[label] = str(exc)
+        dtypes[label] = _metric_dtype(keras_metric, "keras")
+    want = per_batch = None
     if reference is not None:
         want, per_batch = _reference_stream(reference, batches, reset_after)
     elif "torch" in runs:
         want = runs["torch"]
         per_batch = np.array([_run_torch_metric(torch_metric.clone(), [b], set())[0] for b in batches])
         torch_metric.reset()
-    else:
+    elif "torch" not in failures:
         raise ValueError("Invalid `reference`: received None; without `torch_metric` a NumPy reference is required.")
     results = []
-    for framework, got in runs.items():
+    for framework in [f for f in ("torch", *[k for k in dtypes if k != "torch"]) if f in dtypes]:
+        base = dict(case=f"{name}/stream", framework=framework, device="cpu", dtype="-", grad_err=math.nan,
+                    grad_ratio=math.nan, rtol=rtol, atol=atol, computed_in=dtypes[framework])
+        if framework in failures or want is None:
+            error = failures.get(framework) or (
+                f"not compared: the reference (the torch metric's own values) could not run: {failures.get('torch')}")
+            results.append(CellResult(**base, value_err=math.inf, value_ratio=math.inf, passed=False, error=error))
+            continue
+        got = runs[framework]
         err, ratio = compare(got, want, rtol, atol)
         is_reference = reference is None and framework == "torch"
+        diagnosis = _explain_stream(got, want, per_batch, reset_after, rtol, atol)
+        known = explain_metric(keras_metric, torch_metric)
+        if diagnosis and known and "not a reset or accumulation issue" in diagnosis:
+            diagnosis = diagnosis.split("; not a reset")[0] + f"; not a reset or accumulation issue: {known}."
         results.append(CellResult(
-            case=f"{name}/stream", framework=framework, device="cpu", dtype="-", value_err=err, grad_err=math.nan,
-            value_ratio=ratio, grad_ratio=math.nan, rtol=rtol, atol=atol, passed=ratio <= 1.0,
+            **base, value_err=err, value_ratio=ratio, passed=ratio <= 1.0,
             tolerance_note="the reference (no NumPy reference given)" if is_reference else None,
-            diagnosis=_explain_stream(got, want, per_batch, reset_after, rtol, atol)))
+            diagnosis=diagnosis))
     return ParityReport(results)
 
 

@@ -289,3 +289,27 @@ def explain_error(framework: str, side: Optional[Side], input_name: str, shapes:
     why = next((words for pattern, words in _ERROR_KINDS if pattern.search(error)), None)
     text = f"{who} could not run input {input_name!r} ({shapes}) in {dtype}: {error}"
     return text + (f"; why: {why}" if why else "; why: the loss raised on these inputs (see the error)") + "."
+
+
+def explain_metric(keras_metric, torch_metric) -> Optional[str]:
+    """Known argument differences between a Keras metric and a torchmetrics metric, in their words."""
+    if keras_metric is None or torch_metric is None:
+        return None
+    k, t = type(keras_metric).__name__, type(torch_metric).__name__
+    notes = []
+    average = getattr(torch_metric, "average", None)
+    if average in ("macro", "weighted") and k in ("SparseCategoricalAccuracy", "CategoricalAccuracy", "Accuracy"):
+        notes.append(f"torchmetrics' {t} averages per-class values (average={average!r}, its default), Keras's {k} "
+                     f"counts every sample: pass average=\"micro\" to {t}")
+    if k == "AUC" and t in ("BinaryAUROC", "AUROC") and getattr(torch_metric, "thresholds", None) is None:
+        n = getattr(keras_metric, "num_thresholds", 200)
+        notes.append(f"Keras's AUC integrates over num_thresholds={n} fixed thresholds, torchmetrics' {t} over every "
+                     f"score (thresholds=None): pass thresholds={n} to {t}")
+    if k == "F1Score" and getattr(keras_metric, "average", None) is None:
+        notes.append("Keras's F1Score returns one value per class (average=None, its default): pass average=\"micro\" "
+                     "(binary) or \"macro\"")
+    threshold = getattr(torch_metric, "threshold", None)
+    k_threshold = getattr(keras_metric, "threshold", None) or getattr(keras_metric, "thresholds", None)
+    if threshold is not None and isinstance(k_threshold, float) and abs(threshold - k_threshold) > 0:
+        notes.append(f"thresholds differ: Keras {k_threshold}, torchmetrics {threshold}")
+    return "; ".join(notes) if notes else None
