@@ -629,3 +629,22 @@ def stream_reread_message(yielded: int, saved_read: int, read: int) -> str:
             f"when {saved_read} items had been read, but re-reading the source from the start of the epoch "
             f"{found}; a resumable source gives the same items in the same order for the same epoch "
             f"(call set_epoch on it, or seed its shuffle by epoch).")
+
+
+def exact_batch_too_small_message(batch_size: int, cls: int, fraction: float, enough: int) -> str:
+    """mode='exact' needs floor(f_c B) >= 1 for every requested class."""
+    return (
+        f"Invalid `batch_size`: received {batch_size}; mode='exact' needs at least one slot per "
+        f"requested class in every batch, but class {cls} (fraction {fraction:g}) gets "
+        f"{fraction * batch_size:g} of {batch_size} slots; use batch_size >= {enough} or "
+        f"mode='sampled'."
+    )
+
+
+def state_mismatch_message(what: str, key: str, saved: Any, current: Any) -> str:
+    """A saved state that belongs to another schedule or stream."""
+    return (
+        f"Invalid `state_dict`: it was saved for a {what} with {key}={saved!r}, but this one has "
+        f"{key}={current!r}; load it into the same configuration (labels, seed, batch size, "
+        f"fractions, mode, replicas) it was saved from."
+    )

@@ -40,6 +40,26 @@ def test_largest_remainder(fractions, total, expected):
     assert counts.sum() == total
 
 
+def _assert_exact(y, sched, epoch, k):
+    """Every replica batch floor(f_c B) or ceil(f_c B) of class c, every global batch floor or
+    ceil of f_c W, and after every step s each class's running total within 1 of f_c W s."""
+    b, r = sched.batch_size, sched.num_replicas
+    f = sched.fractions
+    batches = sched.epoch_batches(epoch)
+    assert batches.shape == (sched.steps_per_epoch, r * b)
+    for q in range(r):
+        part = batches[:, q * b : (q + 1) * b]
+        counts = _per_batch_counts(y, part, k)
+        assert ((counts == np.floor(f * b + 1e-9)) | (counts == np.ceil(f * b - 1e-9))).all()
+        np.testing.assert_array_equal(part, sched.replica_batches(epoch, q))
+    glob = _per_batch_counts(y, batches, k)
+    assert ((glob == np.floor(f * b * r + 1e-9)) | (glob == np.ceil(f * b * r - 1e-9))).all()
+    running = np.cumsum(glob, axis=0)
+    ideal = np.outer(np.arange(1, batches.shape[0] + 1), f * b * r)
+    assert np.abs(running - ideal).max() <= 1 + 1e-9
+    return glob
+
+
 @pytest.mark.parametrize(
     "label_fractions, class_fractions, batch_size, num_replicas",
     [
@@ -48,22 +68,82 @@ def test_largest_remainder(fractions, total, expected):
         ([0.7, 0.2, 0.08, 0.02], [0.1, 0.2, 0.3, 0.4], 25, 1),
         ([0.7, 0.2, 0.08, 0.02], None, 13, 3),
         ([0.6, 0.3, 0.1], [0.5, 0.0, 0.5], 10, 2),
+        ([0.4, 0.3, 0.3], [0.5, 0.3, 0.2], 7, 1),
     ],
 )
 def test_exact_composition_of_every_batch(label_fractions, class_fractions, batch_size, num_replicas):
     y = _labels(20_000, label_fractions)
     k = len(label_fractions)
     sched = BalancedSchedule(y, batch_size, class_fractions=class_fractions, seed=7, num_replicas=num_replicas)
-    target = np.full(k, 1.0 / k) if class_fractions is None else np.array(class_fractions)
-    expected = largest_remainder(target, batch_size)
+    assert sched.steps_per_epoch == math.ceil(20_000 / (batch_size * num_replicas))
     for epoch in (0, 1):
-        batches = sched.epoch_batches(epoch)
-        assert batches.shape == (math.ceil(20_000 / (batch_size * num_replicas)), num_replicas * batch_size)
-        for r in range(num_replicas):
-            part = batches[:, r * batch_size : (r + 1) * batch_size]
-            counts = _per_batch_counts(y, part, k)
-            assert (counts == expected).all()
-            np.testing.assert_array_equal(part, sched.replica_batches(epoch, r))
+        _assert_exact(y, sched, epoch, k)
+
+
+def test_exact_extra_slots_rotate_and_never_follow_the_class_index():
+    # 1,000 equal classes at batch 1,024: 24 extra slots per batch. A fixed rounding would give
+    # classes 0-23 two slots in every batch; here each class's total stays within 1 of 1.024 s.
+    y = np.repeat(np.arange(1000), 40)
+    sched = BalancedSchedule(y, 1024, seed=0, steps_per_epoch=30)
+    glob = _assert_exact(y, sched, 0, 1000)
+    doubled = np.bincount(np.flatnonzero((glob == 2).ravel()) % 1000, minlength=1000)
+    assert doubled.max() == 1 and doubled[:24].sum() < 24  # each class at most once in 30 steps
+    # 3 equal classes over 2 ranks of 32: the global batches are (22, 21, 21) in rotation.
+    y = np.repeat(np.arange(3), 500)
+    sched = BalancedSchedule(y, 32, seed=0, num_replicas=2)
+    glob = _assert_exact(y, sched, 0, 3)
+    assert sorted(map(tuple, np.unique(glob, axis=0).tolist())) == [(21, 21, 22), (21, 22, 21), (22, 21, 21)]
+    assert (np.sort(glob, axis=1) == [21, 21, 22]).all()
+    # unequal fractions (0.5, 0.3, 0.2) at batch 7: quotas 3.5, 2.1, 1.4
+    y = np.repeat(np.arange(3), 400)
+    sched = BalancedSchedule(y, 7, class_fractions=[0.5, 0.3, 0.2], seed=1)
+    glob = _assert_exact(y, sched, 0, 3)
+    assert set(glob[:, 0].tolist()) == {3, 4} and set(glob[:, 2].tolist()) == {1, 2}
+
+
+def test_exact_composition_does_not_depend_on_the_seed_or_epoch():
+    y = _labels(5_000, [0.5, 0.3, 0.2])
+    counts = [
+        _per_batch_counts(y, BalancedSchedule(y, 7, seed=seed).epoch_batches(epoch), 3)
+        for seed, epoch in [(0, 0), (5, 0), (0, 3)]
+    ]
+    np.testing.assert_array_equal(counts[0], counts[1])
+    np.testing.assert_array_equal(counts[0], counts[2])
+
+
+def test_rank_local_batches_equal_the_global_schedule_from_any_step():
+    y = _labels(6_000, [0.8, 0.15, 0.05])
+    for mode in ("exact", "sampled"):
+        sched = BalancedSchedule(y, 12, num_replicas=3, seed=4, mode=mode)
+        glob = sched.epoch_batches(2)
+        fresh = BalancedSchedule(y, 12, num_replicas=3, seed=4, mode=mode)
+        for rank in range(3):
+            np.testing.assert_array_equal(fresh.batch(epoch=2, step=77, rank=rank), glob[77, rank * 12 : (rank + 1) * 12])
+            tail = np.stack(list(fresh.iter_batches(2, rank, start=150)))
+            np.testing.assert_array_equal(tail, glob[150:, rank * 12 : (rank + 1) * 12])
+
+
+def test_feistel_is_a_bijection_with_an_inverse():
+    from imbalance_core.schedule import feistel, hash_key
+
+    for n in (1, 2, 3, 7, 64, 1000, 65_537):
+        x = np.arange(n)
+        y = feistel(x, n, hash_key(9, n))
+        np.testing.assert_array_equal(np.sort(y), x)
+        np.testing.assert_array_equal(feistel(y, n, hash_key(9, n), inverse=True), x)
+    assert not np.array_equal(feistel(np.arange(1000), 1000, hash_key(1)), feistel(np.arange(1000), 1000, hash_key(2)))
+
+
+def test_saved_grouping_gives_the_same_batches(tmp_path):
+    from imbalance_core.schedule import save_grouping
+
+    y = _labels(3_000, [0.9, 0.1])
+    path = save_grouping(y, str(tmp_path / "grouping.npy"))
+    a = BalancedSchedule(y, 16, seed=2, num_replicas=2).epoch_batches(1)
+    b = BalancedSchedule(y, 16, seed=2, num_replicas=2, grouping=path).epoch_batches(1)
+    np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="Invalid `grouping`"):
+        BalancedSchedule(y, 16, grouping=np.arange(5))
 
 
 def test_batches_are_shuffled_within_the_batch():
@@ -154,7 +234,8 @@ def test_defaults_and_equal_fractions_over_present_classes():
     counts = _per_batch_counts(y, sched.epoch_batches(0), 6)
     assert (counts == [3, 0, 3, 0, 0, 3]).all()
     assert BalancedSchedule(y, 9, num_replicas=4).steps_per_epoch == math.ceil(80 / 36)
-    assert BalancedSchedule(np.array([True, False, False]), 2).composition.tolist() == [1, 1]
+    bools = np.array([True, False, False])
+    assert (_per_batch_counts(bools.astype(int), BalancedSchedule(bools, 2).epoch_batches(0), 2) == [1, 1]).all()
 
 
 def test_replica_shards_disjoint_and_balanced():
@@ -251,7 +332,7 @@ BAD_SCHEDULES = [
     (dict(labels=np.array([0, 0, 2]), batch_size=4, class_fractions=[0.4, 0.3, 0.3]), ValueError,
      "Invalid `class_fractions`: class 1 is requested (fraction 0.3) but has no samples in `labels`; give it fraction 0 or add samples of it."),
     (dict(labels=np.array([0, 1, 2]), batch_size=5, class_fractions=[0.9, 0.05, 0.05]), ValueError,
-     "Invalid `batch_size`: received 5; mode='exact' needs at least one slot per requested class, but class 1 (fraction 0.05) gets 0 of 5 slots by largest-remainder rounding; use batch_size >= 20 or mode='sampled'."),
+     "Invalid `batch_size`: received 5; mode='exact' needs at least one slot per requested class in every batch, but class 1 (fraction 0.05) gets 0.25 of 5 slots; use batch_size >= 20 or mode='sampled'."),
     (dict(labels=np.array([0, 1]), batch_size=2, mode="balanced"), ValueError,
      "Invalid `mode`: received 'balanced'; allowed values are 'exact', 'sampled', 'repeat_factor', 'class_aware'."),
     (dict(labels=np.array([0, 1]), batch_size=0), ValueError,
