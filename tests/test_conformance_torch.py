@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import torch
 import torchmetrics
+from torch._dynamo.testing import CompileCounterWithBackend
 from torch._dynamo.utils import counters
 
 from tests import conformance as C
@@ -232,10 +233,10 @@ def test_functional_form_compiled_rejects_an_argument_as_eager(name):
 
 @pytest.mark.parametrize("row", C.params(C.METRICS))
 def test_metric_update_compiles_fullgraph_over_dynamic_batch_sizes(row):
-    """metric.update compiles without graph break (torchmetrics's own update wrapper included);
-    the streamed result equals eager. torchmetrics counts updates in a Python int attribute, on
-    which Dynamo specialises by default (a recompile per call): the test lets it be dynamic
-    (`allow_unspec_int_on_nn_module`, as torchmetrics users do)."""
+    """metric.update and metric.compute compile without graph break (torchmetrics's own
+    wrappers included) and with at most one recompile each over the batch sizes, under
+    Dynamo's default settings (torchmetrics's int update counter is the metric's to make
+    dynamic); the streamed result equals eager."""
     preds, target, _ = _inputs(row, BATCH_SIZES[0])
     probe = C.build("torch", row)
     breaks, reasons = _explain(probe.update, preds, target)
@@ -244,14 +245,18 @@ def test_metric_update_compiles_fullgraph_over_dynamic_batch_sizes(row):
     torch._dynamo.reset()
     counters.clear()
     eager, streamed = C.build("torch", row), C.build("torch", row)
-    with torch._dynamo.config.patch(allow_unspec_int_on_nn_module=True):
-        step = torch.compile(streamed.update, backend="aot_eager", fullgraph=True)
-        for n in BATCH_SIZES * 2:
-            preds, target, _ = _inputs(row, n, seed=n)
-            eager.update(preds, target)
-            step(preds, target)
-            _close(streamed.compute(), eager.compute())
-    assert _compiled_graphs() <= 2, f"{_compiled_graphs()} compilations for batch sizes {BATCH_SIZES * 2}"
+    update_frames, compute_frames = CompileCounterWithBackend("aot_eager"), CompileCounterWithBackend("aot_eager")
+    step = torch.compile(streamed.update, backend=update_frames, fullgraph=True)
+    result = torch.compile(streamed.compute, backend=compute_frames, fullgraph=True)
+    for n in BATCH_SIZES * 2:
+        preds, target, _ = _inputs(row, n, seed=n)
+        eager.update(preds, target)
+        step(preds, target)
+        _close(result(), eager.compute())
+    sizes = BATCH_SIZES * 2
+    assert update_frames.frame_count <= 2, f"update: {update_frames.frame_count} compilations for batch sizes {sizes}"
+    assert compute_frames.frame_count <= 2, f"compute: {compute_frames.frame_count} compilations for batch sizes {sizes}"
+    assert _compiled_graphs() == update_frames.frame_count + compute_frames.frame_count
     torch._dynamo.reset()
 
 

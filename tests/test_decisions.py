@@ -323,6 +323,30 @@ def test_torch_shift_prior_and_module_compile_fullgraph(kwargs):
     torch._dynamo.reset()
 
 
+def test_torch_threshold_tuner_update_compiles_over_batch_sizes():
+    """ThresholdTuner.update under torch.compile(fullgraph=True), Dynamo's default settings:
+    at most one recompile over batch sizes 32, 17, 9 (torchmetrics's update counter traced as
+    a symbolic int), the histograms equal to eager."""
+    from torch._dynamo.testing import CompileCounterWithBackend
+
+    import torch_impl.decisions as ptd
+
+    torch._dynamo.reset()
+    compiled, eager = ptd.ThresholdTuner(num_bins=16), ptd.ThresholdTuner(num_bins=16)
+    frames = CompileCounterWithBackend("aot_eager")
+    update = torch.compile(compiled.update, backend=frames, fullgraph=True)
+    g = torch.Generator().manual_seed(3)
+    for n in (32, 17, 9):
+        p, t, w = torch.rand(n, generator=g), (torch.rand(n, generator=g) < 0.3).float(), torch.rand(n, generator=g)
+        update(p, t, sample_weight=w)
+        eager.update(p, t, sample_weight=w)
+    assert frames.frame_count <= 2, f"{frames.frame_count} compilations for 3 batch sizes"
+    assert torch.equal(compiled.positive_counts, eager.positive_counts)
+    assert torch.equal(compiled.negative_counts, eager.negative_counts)
+    assert compiled.compute() == eager.compute()
+    torch._dynamo.reset()
+
+
 def test_torch_prior_shift_module_state_dict_and_layout():
     import torch_impl.decisions as ptd
 

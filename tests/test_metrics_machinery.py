@@ -8,11 +8,10 @@
   `model.fit`/`evaluate` under `tf.distribute.MirroredStrategy` over two logical CPU devices
   equal to one device (a subprocess, so that the device set-up does not touch other tests).
 
-Why the compile tests set `torch._dynamo.config.allow_unspec_int_on_nn_module`: torchmetrics's
-`Metric.update` wrapper counts calls in `self._update_count`, an int attribute of the module,
-and dynamo specialises on int module attributes by default, so without the flag every call
-recompiles (torchmetrics issue #1780) whatever the metric does. The flag makes that counter
-dynamic; our update itself has no graph break either way (`torch._dynamo.explain`).
+The compile tests change no Dynamo setting: torchmetrics's `Metric.update` wrapper counts
+calls in `self._update_count`, an int attribute of the module, which Dynamo treats as a
+constant by default (a recompile per call, torchmetrics issue #1780); the metrics let Dynamo
+trace it as a symbolic int themselves (`torch_impl._ops.DynamicUpdateCount`).
 """
 
 import json
@@ -59,30 +58,39 @@ def _torch_batch(torch, b, multiclass, from_logits, seed):
 
 
 @pytest.mark.parametrize("cls, kwargs, multiclass", TORCH_SPECS, ids=SPEC_IDS)
-def test_torch_update_compiles_fullgraph_dynamic_batch(cls, kwargs, multiclass):
-    """torch.compile(metric.update, fullgraph=True) over batch sizes 32, 17, 9: no graph
-    break, at most one recompile (the first new size makes the batch dynamic), and the same
-    state as eager. aot_eager runs the traced, functionalized graphs without inductor's C++
-    build (seconds on a CPU runner); inductor traces the same graphs."""
+def test_torch_update_and_compute_compile_fullgraph_dynamic_batch(cls, kwargs, multiclass):
+    """torch.compile(metric.update / metric.compute, fullgraph=True) over batch sizes 32, 17,
+    9, with Dynamo's default settings: no graph break, at most one recompile of each (the
+    second call makes the batch and torchmetrics's update counter dynamic; Dynamo's frame and
+    unique-graph counters), and the same state and results as eager after every batch.
+    aot_eager runs the traced, functionalized graphs without inductor's C++ build (seconds on
+    a CPU runner); inductor traces the same graphs."""
     import torch
     import torch._dynamo as dynamo
     from torch._dynamo.testing import CompileCounterWithBackend
+    from torch._dynamo.utils import counters
 
     from torch_impl import metrics as m
 
     dynamo.reset()
+    counters.clear()
+    assert not dynamo.config.allow_unspec_int_on_nn_module  # the default: the metric copes alone
     make = getattr(m, cls)
     compiled, eager, explained = make(**kwargs), make(**kwargs), make(**kwargs)
-    counter = CompileCounterWithBackend("aot_eager")
+    update_counter, compute_counter = CompileCounterWithBackend("aot_eager"), CompileCounterWithBackend("aot_eager")
     batches = [_torch_batch(torch, b, multiclass, kwargs.get("from_logits", False), i) for i, b in enumerate((32, 17, 9))]
-    with dynamo.config.patch(allow_unspec_int_on_nn_module=True):
-        update = torch.compile(compiled.update, backend=counter, fullgraph=True)
-        for preds, target, weight in batches:
-            update(preds, target, sample_weight=weight)
-            eager.update(preds, target, sample_weight=weight)
-    assert counter.frame_count <= 2, f"{counter.frame_count} compilations for 3 batch sizes"
-    assert torch.equal(compiled.confusion, eager.confusion)
-    assert compiled.compute().tolist() == eager.compute().tolist()  # scalar or vector
+    update = torch.compile(compiled.update, backend=update_counter, fullgraph=True)
+    compute = torch.compile(compiled.compute, backend=compute_counter, fullgraph=True)
+    for preds, target, weight in batches:
+        update(preds, target, sample_weight=weight)
+        eager.update(preds, target, sample_weight=weight)
+        assert torch.equal(compiled.confusion, eager.confusion)
+        # scalar or vector; ShotAccuracy's NaN (a group with no class yet) compared as equal
+        torch.testing.assert_close(compute(), eager.compute(), rtol=0, atol=0, equal_nan=True)
+    assert update_counter.frame_count <= 2, f"update: {update_counter.frame_count} compilations for 3 batch sizes"
+    assert compute_counter.frame_count <= 2, f"compute: {compute_counter.frame_count} compilations over 3 updates"
+    assert counters["stats"]["unique_graphs"] <= 4, dict(counters["stats"])
+    assert compiled.update_count == eager.update_count == 3
     # explain() resets dynamo's caches, hence after the counted run
     for preds, target, weight in batches:
         explanation = dynamo.explain(explained.update)(preds, target, sample_weight=weight)
@@ -104,12 +112,11 @@ def test_torch_content_checks_skipped_while_compiling():
     with pytest.raises(ValueError, match="Invalid `target`: binary labels must be 0 or 1"):
         m.TruePositiveRate().update(preds, target)
     metric = m.TruePositiveRate()
-    with dynamo.config.patch(allow_unspec_int_on_nn_module=True):
-        update = torch.compile(metric.update, backend="aot_eager", fullgraph=True)
-        update(preds, target)  # no check inside the graph: counted as positives
-        assert metric.confusion[1].sum().item() == 8
-        with pytest.raises(Exception, match="Shape mismatch: `target` has shape"):
-            update(preds, target[:, None])
+    update = torch.compile(metric.update, backend="aot_eager", fullgraph=True)
+    update(preds, target)  # no check inside the graph: counted as positives
+    assert metric.confusion[1].sum().item() == 8
+    with pytest.raises(Exception, match="Shape mismatch: `target` has shape"):
+        update(preds, target[:, None])
     dynamo.reset()
 
 

@@ -11,6 +11,7 @@ compiling), device_check (content checks deferred on CUDA: no host sync per call
 from __future__ import annotations
 
 import collections
+import functools
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -82,6 +83,66 @@ def static_args(fn: Callable, *args: Any, **kwargs: Any) -> Any:
             raise TypeError(message)
         raise ValueError(message)
     return value
+
+
+class DynamicUpdateCount:
+    """Mixin for a `torchmetrics.Metric` (listed before it): `torch.compile` of its `update`
+    and `compute` compiles at most twice over changing batch sizes, with no user setting.
+
+    torchmetrics's `update` wrapper counts calls in `self._update_count`, an int attribute of
+    the module, and `compute`'s wrapper reads it; Dynamo treats a module's int attributes as
+    constants, so each call would recompile (torchmetrics issue #1780; the global switch is
+    `torch._dynamo.config.allow_unspec_int_on_nn_module`). The mixin turns that switch on for
+    the traced wrapper only, while Dynamo traces it (`torch._dynamo.patch_dynamo_config`, a
+    config patch Dynamo applies during tracing): the counter turns symbolic at its first
+    change, in the same recompile that makes the batch dimension dynamic. Run eagerly, the
+    wrappers are torchmetrics's own. On a torch without `patch_dynamo_config` the wrappers are
+    left as they are (set the global switch)."""
+
+    def _wrap_update(self, update: Callable) -> Callable:
+        return _traced_update(super()._wrap_update(update))  # type: ignore[misc]
+
+    def _wrap_compute(self, compute: Callable) -> Callable:
+        return _traced_compute(super()._wrap_compute(compute))  # type: ignore[misc]
+
+
+def _dynamic_int_patch() -> Optional[Callable]:
+    import torch._dynamo
+
+    patch = getattr(torch._dynamo, "patch_dynamo_config", None)
+    return None if patch is None else patch(allow_unspec_int_on_nn_module=True)
+
+
+# Two functions, not one factory: Dynamo caches compiled code per code object (and limits its
+# recompiles per code object), so update and compute keep separate caches.
+def _traced_update(wrapped: Callable) -> Callable:
+    patch = _dynamic_int_patch()
+    if patch is None:
+        return wrapped
+    patched = patch(wrapped)
+
+    @functools.wraps(wrapped)
+    def update(*args: Any, **kwargs: Any) -> Any:
+        if torch.compiler.is_compiling():
+            return patched(*args, **kwargs)
+        return wrapped(*args, **kwargs)
+
+    return update
+
+
+def _traced_compute(wrapped: Callable) -> Callable:
+    patch = _dynamic_int_patch()
+    if patch is None:
+        return wrapped
+    patched = patch(wrapped)
+
+    @functools.wraps(wrapped)
+    def compute(*args: Any, **kwargs: Any) -> Any:
+        if torch.compiler.is_compiling():
+            return patched(*args, **kwargs)
+        return wrapped(*args, **kwargs)
+
+    return compute
 
 
 def check_logits(name: str, x: Any) -> torch.Tensor:

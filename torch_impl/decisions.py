@@ -172,7 +172,7 @@ def tune_threshold(
                            torch.tensor(found.score, dtype=torch.get_default_dtype(), device=device))
 
 
-class ThresholdTuner(Metric):
+class ThresholdTuner(_ops.DynamicUpdateCount, Metric):
     """The streaming form of `tune_threshold`, for validation sets that do not fit in memory.
 
     State: two float64 histograms of summed sample weights over `num_bins + 1` bins of the

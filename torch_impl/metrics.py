@@ -29,12 +29,13 @@ eagerly (the same messages as tf_impl's), and are skipped while compiling
 (`torch.compiler.is_compiling()`): the rule that keeps a compiled graph whole.
 `validate_args=False` skips them eagerly too (no synchronisation at all).
 
-torch.compile: `torch.compile(metric.update, fullgraph=True)` traces the update with no graph
-break, and over batch sizes 32, 17, 9 compiles at most twice (the second size makes the batch
-dynamic) under `torch._dynamo.config.allow_unspec_int_on_nn_module = True`. That flag is
-needed for every torchmetrics metric: torchmetrics's update wrapper counts calls in an int
-module attribute (`_update_count`), on which dynamo specialises by default, so without it
-each call recompiles until dynamo's recompile limit (torchmetrics issue #1780).
+torch.compile: `torch.compile(metric.update, fullgraph=True)` and
+`torch.compile(metric.compute, fullgraph=True)` trace with no graph break and, over batch
+sizes 32, 17, 9, compile at most twice each (the second call makes the batch dimension and
+torchmetrics's update counter dynamic), with no Dynamo setting to change: torchmetrics counts
+calls in an int module attribute (`_update_count`), which Dynamo would treat as a constant
+(a recompile per call, torchmetrics issue #1780), so `_ops.DynamicUpdateCount` lets Dynamo
+trace that counter as a symbolic int, in these metrics' wrappers only.
 """
 
 from __future__ import annotations
@@ -412,7 +413,7 @@ def shot_accuracy(
 # --------------------------------------------------------------------------------------------
 
 
-class _ConfusionMetric(Metric):
+class _ConfusionMetric(_ops.DynamicUpdateCount, Metric):
     """Shared state: the float64 confusion matrix, summed across processes under DDP."""
 
     is_differentiable = False
