@@ -34,7 +34,7 @@ from imbalance_core import validation
 
 from . import builtins
 from . import cases as C
-from .diagnosis import counts, explain_error, explain_factor, explain_formula, explain_metric, explain_shape
+from .diagnosis import counts, explain_error, explain_factor, explain_formula, explain_metric, explain_scale, explain_shape
 from .matrix import explanations, format_results, run_matrix, summary
 from .frameworks import DEVICES
 from .harness import CellResult, compare
@@ -276,7 +276,7 @@ class _LossRun:
             r = _constant_factor([(value, want_value), (grad, want_grad)], rel=thresh)
             if r is not None and abs(r - 1.0) > thresh:
                 available = counts(x, y, case.index_target, [s for s in (side, ref_side) if s is not None])
-                cause = explain_factor(r, side, ref_side, available) or (
+                cause = explain_factor(r, side, ref_side, available) or explain_scale(r, side, ref_side) or (
                     f"got / want = {r:.6g} everywhere, not a ratio of the counts these inputs define (samples, "
                     f"positions, elements, classes, non-ignored positions, summed weights): a constant scale in the "
                     f"loss itself (a loss weight or temperature)")

@@ -416,7 +416,7 @@ def _identify_keras(obj) -> Side:
         return Side("keras", f"{prefix}.{cls}({_fmt_args({**shown, 'reduction': reduction})})", kind, family,
                     reduction, class_weight=None if cw is None else np.asarray(_to_numpy(cw), float),
                     ignore_index=ignore, from_logits=kw.get("from_logits", getattr(obj, "from_logits", None)),
-                    divisor=divisor, base=cls)
+                    divisor=divisor, base=cls, extra={"alpha": _scalar(kw.get("alpha", getattr(obj, "alpha", None)))})
     fn, kw = _function_of(obj)
     fname = getattr(fn, "__name__", type(fn).__name__)
     module = getattr(fn, "__module__", "") or ""
@@ -426,6 +426,15 @@ def _identify_keras(obj) -> Side:
                     ignore_index=kw.get("ignore_class"), from_logits=kw.get("from_logits", False), divisor=None,
                     base=fname)
     return Side("keras", f"your Keras callable {fname}", "callable", base=fname)
+
+
+def _scalar(value) -> Optional[float]:
+    """A scalar hyperparameter as a float; None for None, vectors and tensors of several entries."""
+    try:
+        arr = np.asarray(_to_numpy(value), dtype=float)
+    except (TypeError, ValueError):
+        return None
+    return float(arr) if value is not None and arr.ndim == 0 else None
 
 
 def _keras_divisor(reduction, family, ignore) -> Optional[str]:
@@ -469,7 +478,7 @@ def _identify_torch(obj) -> Side:
                     reduction, class_weight=None if weight is None else np.asarray(_to_numpy(weight), float),
                     ignore_index=ignore if softmax else None,
                     from_logits=cls in _TORCH_FROM_LOGITS or (kind == "classbalance" and getattr(obj, "from_logits", True)),
-                    divisor=divisor, base=cls)
+                    divisor=divisor, base=cls, extra={"alpha": _scalar(getattr(obj, "alpha", None))})
     fn, kw = _function_of(obj)
     fname = getattr(fn, "__name__", type(fn).__name__)
     module = getattr(fn, "__module__", "") or ""

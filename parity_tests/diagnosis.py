@@ -63,7 +63,7 @@ def counts(logits: np.ndarray, target: np.ndarray, index_target: bool, sides: li
         t = np.asarray(target)
         valid = (t >= 0) & (t < classes)
         n_valid = int(valid.sum())
-        if n_valid != t.size or any(s.ignore_index is not None for s in sides):
+        if n_valid != t.size:
             out.append(Count("valid", n_valid, f"the number of non-ignored {'positions' if rank > 2 else 'samples'}, "
                                                f"{n_valid} of {t.size}", "non-ignored positions"))
         for s in sides:
@@ -94,11 +94,14 @@ def explain_factor(r: float, got_side: Optional[Side], ref_side: Optional[Side],
         return ("got / want = -1 everywhere: a sign. One side returns the log-likelihood (or a negated loss): "
                 "negate it")
     dense = any(c.key == "positions" for c in available)
+    ignored = any(c.key == "valid" for c in available)
 
     def predicted(side):
         if side is None or side.divisor is None:
             return None
-        return "samples" if side.divisor == "positions" and not dense else side.divisor
+        keys = {c.key for c in available}
+        divisor = "positions" if side.divisor == "valid" and "valid" not in keys else side.divisor
+        return "samples" if divisor == "positions" and not dense else divisor
 
     matches = []
     for g in available:
@@ -114,7 +117,7 @@ def explain_factor(r: float, got_side: Optional[Side], ref_side: Optional[Side],
     _, g, w = matches[0]
     this = f"this side ({got_side.name})" if got_side else "this side"
     ref = f"the reference ({ref_side.name})" if ref_side else "the reference"
-    ratio = f"1/{_num(g.value / w.value)}" if r < 1 else _num(r)
+    ratio = f"1/{_num(g.value / w.value)}" if r < 1 else _num(w.value / g.value)
     head = f"got / want = {ratio} everywhere"
     if g.key == "1":
         cause = f"{head} = {w.words}: {this} sums, {ref} averages over the {w.noun}: a sum against a mean"
@@ -125,9 +128,9 @@ def explain_factor(r: float, got_side: Optional[Side], ref_side: Optional[Side],
                  f"{w.noun} ({_num(w.value)})")
     fixes = []
     if got_side is not None:
-        fixes.append(f"on this side, {advice(got_side, w, dense=dense)}")
+        fixes.append(f"on this side, {advice(got_side, w, dense=dense, ignored=ignored)}")
     if ref_side is not None and ref_side.kind != "callable":
-        fixes.append(f"or on the reference side, {advice(ref_side, g, dense=dense)}")
+        fixes.append(f"or on the reference side, {advice(ref_side, g, dense=dense, ignored=ignored)}")
     return cause + (". To agree: " + "; ".join(fixes) if fixes else "")
 
 
@@ -141,9 +144,10 @@ def _generic(side: Side, count: Count) -> str:
     return f"reduction=\"sum\" and divide by {count.words}"
 
 
-def advice(side: Side, count: Count, *, dense: bool = False) -> str:
+def advice(side: Side, count: Count, *, dense: bool = False, ignored: bool = False) -> str:
     """The change that makes `side` divide by `count`, in its framework's own words (`dense`:
-    the inputs have positions besides the samples, so a mean over positions is not one over samples)."""
+    the inputs have positions besides the samples, so a mean over positions is not one over samples;
+    `ignored`: some targets are ignored, so torch's mean is not one over every position)."""
     key = count.key
     name = side.base or "the loss"
     if side.kind == "fit":
@@ -152,7 +156,7 @@ def advice(side: Side, count: Count, *, dense: bool = False) -> str:
             return (f"compile with {inner.base if inner else name}(..., reduction=\"mean_with_sample_weight\") (model.fit "
                     f"then divides by the summed weights)")
         if inner is not None:
-            return "in model.compile, " + advice(inner, count, dense=dense)
+            return "in model.compile, " + advice(inner, count, dense=dense, ignored=ignored)
     if side.kind == "step":
         w = "w"
         line = {"1": f"loss = (criterion(input, target) * {w}).sum()",
@@ -192,7 +196,8 @@ def advice(side: Side, count: Count, *, dense: bool = False) -> str:
             return f"{name}(weight=<the class weights>, reduction=\"mean\") (torch's mean divides by the summed weights)"
         if key == "valid":
             return f"{name}(ignore_index=<the ignored index>, reduction=\"mean\")"
-        if key in ("positions", "samples") and side.class_weight is None and side.divisor in ("positions", "valid"):
+        if key in ("positions", "samples") and side.class_weight is None and (
+                side.divisor == "positions" or (side.divisor == "valid" and not ignored)):
             if key == "positions" or not dense:
                 return f"{name}(..., reduction=\"mean\") (a mean over the {count.noun})"
         if key in ("positions", "samples", "sample_weights"):
@@ -207,6 +212,18 @@ def advice(side: Side, count: Count, *, dense: bool = False) -> str:
     return _generic(side, count)
 
 
+def explain_scale(r: float, got_side: Optional[Side], ref_side: Optional[Side], *, rel: float = 1e-3) -> Optional[str]:
+    """got / want = r everywhere, not a ratio of counts: a scalar argument (alpha) one side applies."""
+    for this, other, power in ((got_side, ref_side, 1.0), (ref_side, got_side, -1.0)):
+        if this is None or other is None:
+            continue
+        alpha = this.extra.get("alpha")
+        if isinstance(alpha, (int, float)) and alpha > 0 and other.extra.get("alpha") is None and _close(r ** power, alpha, rel):
+            return (f"got / want = {_num(r)} everywhere = alpha: {this.base} scales every term by alpha={_num(alpha)}, "
+                    f"{other.base} has alpha=None: pass alpha={_num(alpha)} to {other.base}")
+    return None
+
+
 def explain_formula(got_side: Optional[Side], ref_side: Optional[Side], target: Optional[np.ndarray] = None
                     ) -> Optional[str]:
     """got / want not constant: the argument differences the two objects show, in their words
@@ -219,10 +236,13 @@ def explain_formula(got_side: Optional[Side], ref_side: Optional[Side], target: 
         if keras.from_logits is False and torch.from_logits and "activation" not in keras.extra:
             notes.append(f"{keras.base} takes probabilities (from_logits=False, Keras's default), {torch.base} takes "
                          f"logits: pass from_logits=True to {keras.base}")
-        if torch.class_weight is not None and keras.class_weight is None:
+        if torch.class_weight is not None and keras.class_weight is None and keras.sample_weight is None:
+            dense = target is not None and np.ndim(target) > 1
+            how = ("per-position weights w[y] as model.fit's sample_weight= (its class_weight= takes one label per "
+                   "sample)" if dense else "the class weights to model.fit (class_weight=, parity_tests.builtins.KerasFit)")
             notes.append(f"{torch.base} weights each target by its class (weight=[{', '.join(_num(v) for v in torch.class_weight)}]), "
-                         f"{keras.base} does not: in Keras pass the class weights to model.fit (class_weight=, "
-                         f"parity_tests.builtins.KerasFit) and compile with reduction=\"mean_with_sample_weight\"")
+                         f"{keras.base} does not: in Keras pass {how} and compile with "
+                         f"reduction=\"mean_with_sample_weight\"")
         if keras.class_weight is not None and torch.class_weight is None:
             notes.append(f"the Keras side weights each target by its class (class_weight), {torch.base} does not: pass "
                          f"weight=<the class weights> to {torch.base}")
@@ -267,16 +287,16 @@ _ERROR_KINDS = (
     (re.compile(r"not implemented for '(Half|BFloat16)'", re.I),
      "this operation has no kernel for that dtype on this device: run that dtype on another device, or leave it "
      "out of `dtypes`"),
-    (re.compile(r"same device|device", re.I),
-     "the loss holds tensors on another device than the inputs: build them on input.device, or pass a "
-     "torch.nn.Module, which the migration check moves"),
     (re.compile(r"expected scalar type Long|Long but found|target .* must be (Long|int)|0D or 1D target", re.I),
      "the loss wants class indices (int64) where the inputs give probabilities or one-hot rows (or the reverse): "
      "pass the other target encoding"),
-    (re.compile(r"out of bounds|not in \[0, \d+\)|indices\[.*\] = -?\d+ is not in|Target -?\d+ is out of bounds|"
+    (re.compile(r"outside the valid range|out of bounds|not in \[0, \d+\)|indices\[.*\] = -?\d+ is not in|Target -?\d+ is out of bounds|"
                 r"index -?\d+ is out of bounds", re.I),
      "a class index outside [0, K): an ignored index (torch's default ignore_index=-100) that this side does not "
      "skip; pass ignore_class= (Keras) or ignore_index= (torch)"),
+    (re.compile(r"on the same device|Expected all tensors to be on|device type", re.I),
+     "the loss holds tensors on another device than the inputs: build them on input.device, or pass a "
+     "torch.nn.Module, which the migration check moves"),
     (re.compile(r"shape|size of tensor|must match|broadcast|Incompatible", re.I),
      "the inputs' shapes do not fit this loss: check the layouts (class axis last in Keras, dim 1 in torch: "
      "compare_losses(..., torch_class_dim=1)) and the target encoding"),
@@ -305,7 +325,7 @@ def explain_metric(keras_metric, torch_metric) -> Optional[str]:
         n = getattr(keras_metric, "num_thresholds", 200)
         notes.append(f"Keras's AUC integrates over num_thresholds={n} fixed thresholds, torchmetrics' {t} over every "
                      f"score (thresholds=None): pass thresholds={n} to {t}")
-    if k == "F1Score" and getattr(keras_metric, "average", None) is None:
+    if any(c.__name__ == "F1Score" for c in type(keras_metric).__mro__) and getattr(keras_metric, "average", None) is None:
         notes.append("Keras's F1Score returns one value per class (average=None, its default): pass average=\"micro\" "
                      "(binary) or \"macro\"")
     threshold = getattr(torch_metric, "threshold", None)
