@@ -135,13 +135,12 @@ def explain_factor(r: float, got_side: Optional[Side], ref_side: Optional[Side],
 
 
 def _generic(side: Side, count: Count) -> str:
+    name = side.base or "the loss"
     if count.key == "1":
-        return "sum the loss"
-    if side.framework == "keras":
-        return (f"reduction=\"sum\" and divide by {count.words}" + (
-            " (Keras's \"sum\" already averages the class axis of this loss: multiply by the classes too)"
-            if side.family == "sigmoid" else ""))
-    return f"reduction=\"sum\" and divide by {count.words}"
+        return f"{name}(..., reduction=\"sum\")"
+    extra = (" (Keras's \"sum\" already averages the class axis of this loss: multiply by the classes too)"
+             if side.framework == "keras" and side.family == "sigmoid" else "")
+    return f"{name}(..., reduction=\"sum\") and divide by {count.words}{extra}"
 
 
 def advice(side: Side, count: Count, *, dense: bool = False, ignored: bool = False) -> str:
