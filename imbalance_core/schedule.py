@@ -128,6 +128,10 @@ _U64 = np.uint64
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
+_ROUND_OFFSETS = [np.uint64(((i + 1) * 0x9E3779B97F4A7C15) % 2**64) for i in range(4)]
+# Steps computed together (one vectorised pass over their slots); the in-batch order of each
+# block of steps comes from one generator.
+_STEP_BLOCK = 64
 
 
 def _rng(*entropy: int) -> np.random.Generator:
@@ -152,34 +156,42 @@ def hash_key(*parts: Any) -> np.ndarray:
     return h
 
 
-def _half_bits(n: np.ndarray) -> np.ndarray:
-    """Half the bit width of the smallest power of 4 >= n (at least 1), per element."""
+def _bit_widths(n: np.ndarray) -> np.ndarray:
+    """The bit width of n - 1 (at least 1), per element: the Feistel domain is [0, 2**width)."""
     n = np.asarray(n, dtype=np.int64)
-    bits = np.zeros(n.shape, dtype=np.int64)
-    big = n > 1
+    bits = np.ones(n.shape, dtype=np.int64)
+    big = n > 2
     # log2 is exact at powers of two and rounds up just below them: the domain is never short.
     bits[big] = np.floor(np.log2((n[big] - 1).astype(np.float64))).astype(np.int64) + 1
-    return np.maximum((bits + 1) // 2, 1)
+    return bits
 
 
-def _feistel_pass(x: np.ndarray, half: np.ndarray, keys: np.ndarray, inverse: bool) -> np.ndarray:
-    mask = (_U64(1) << half) - _U64(1)
-    left, right = x >> half, x & mask
-    rounds = range(3, -1, -1) if inverse else range(4)
-    with np.errstate(over="ignore"):
-        for i in rounds:
-            round_key = _mix64(keys + _U64(i + 1) * _GOLDEN)
-            if inverse:
-                left, right = right ^ (_mix64(left ^ round_key) & mask), left
-            else:
-                left, right = right, left ^ (_mix64(right ^ round_key) & mask)
-    return (left << half) | right
+def _feistel_pass(x: np.ndarray, bits: np.ndarray, round_keys: List[np.ndarray], inverse: bool) -> np.ndarray:
+    # An unbalanced Feistel network on [0, 2**bits): x = left * 2**a + right with `right` of a
+    # bits and `left` of b = bits - a bits; a round maps (left, right) to (right, left ^
+    # F(right)), which swaps the widths, so after the four rounds they are back.
+    a = bits >> _U64(1)
+    b = bits - a
+    widths = [(a, b), (b, a), (a, b), (b, a)]
+    one = _U64(1)
+    if not inverse:
+        for (ra, rb), key in zip(widths, round_keys):
+            right = x & ((one << ra) - one)
+            left = x >> ra
+            x = (right << rb) | (left ^ (_mix64(right ^ key) & ((one << rb) - one)))
+        return x
+    for (ra, rb), key in zip(reversed(widths), reversed(round_keys)):
+        new_right = x & ((one << rb) - one)
+        right = x >> rb
+        left = new_right ^ (_mix64(right ^ key) & ((one << rb) - one))
+        x = (left << ra) | right
+    return x
 
 
 def feistel(x: Any, n: Any, key: Any, *, inverse: bool = False) -> np.ndarray:
-    """A keyed bijection of range(n), evaluated element by element: a four-round Feistel
-    network on the smallest square power-of-two domain holding n, with cycle walking (values
-    that land outside [0, n) are mapped again until they are inside).
+    """A keyed bijection of range(n), evaluated element by element: a four-round unbalanced
+    Feistel network on [0, 2**ceil(log2 n)), with cycle walking (values that land outside
+    [0, n) are mapped again until they are inside).
 
     Args:
         x: integers in [0, n) (an array).
@@ -189,18 +201,26 @@ def feistel(x: Any, n: Any, key: Any, *, inverse: bool = False) -> np.ndarray:
 
     Returns:
         int64 array shaped like `x`: pi(x), or pi^-1(x) with `inverse=True`.
+
+    >>> import numpy as np
+    >>> y = feistel(np.arange(10), 10, hash_key(7))
+    >>> sorted(y.tolist()) == list(range(10))
+    True
+    >>> feistel(y, 10, hash_key(7), inverse=True).tolist()
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
     """
     x = np.asarray(x, dtype=np.int64)
     shape = x.shape
-    x = x.reshape(-1).astype(_U64)
-    n = np.broadcast_to(np.asarray(n, dtype=np.int64), shape).reshape(-1)
+    y = x.reshape(-1).astype(_U64)
+    n = np.broadcast_to(np.asarray(n, dtype=np.int64), shape).reshape(-1).astype(_U64)
     keys = np.broadcast_to(np.asarray(key, dtype=_U64), shape).reshape(-1)
-    half = _half_bits(n).astype(_U64)
-    y = _feistel_pass(x, half, keys, inverse)
-    outside = np.flatnonzero(y >= n.astype(_U64))
+    bits = _bit_widths(n.astype(np.int64)).astype(_U64)
+    round_keys = [_mix64(keys + offset) for offset in _ROUND_OFFSETS]
+    y = _feistel_pass(y, bits, round_keys, inverse)
+    outside = np.flatnonzero(y >= n)
     while outside.size:
-        y[outside] = _feistel_pass(y[outside], half[outside], keys[outside], inverse)
-        outside = outside[y[outside] >= n[outside].astype(_U64)]
+        y[outside] = _feistel_pass(y[outside], bits[outside], [k[outside] for k in round_keys], inverse)
+        outside = outside[y[outside] >= n[outside]]
     return y.astype(np.int64).reshape(shape)
 
 
@@ -561,7 +581,7 @@ class BalancedSchedule:
             self.steps_per_epoch = steps or max(1, math.ceil(expected / width))
             return
         self.steps_per_epoch = steps or -(-self.num_samples // width)
-        self._half = _half_bits(np.maximum(self.class_counts, 1))
+        self._pool_keys = hash_key(self.seed, _SALT_POOL, np.arange(self.num_classes))
         self._epoch_starts: List[np.ndarray] = [np.zeros(self.num_classes, dtype=np.int64)]
         if self.mode == "exact":
             self.composition = ExactComposition(self.fractions, self.batch_size, self.num_replicas, self.steps_per_epoch)
@@ -678,27 +698,54 @@ class BalancedSchedule:
             left = left - counts
             before = before + counts
 
-    def _gather(self, epoch: int, step: int, rank: int, replicas: np.ndarray, before: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        """Replica `rank`'s batch of `step`: (sample ids (B,), their classes (B,))."""
-        mine = replicas[rank]
-        first = self.epoch_start(epoch) + before + replicas[:rank].sum(axis=0)
-        cls = np.repeat(np.arange(self.num_classes), mine)
+    def _gather(self, epoch: int, first_step: int, rank: int, replicas: np.ndarray, before: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """Replica `rank`'s batches of the T steps from `first_step` (T <= the end of its block
+        of _STEP_BLOCK steps), from their counts: replicas (T, R, K), before (T, K). Returns
+        (sample ids (T, B), their classes (T, B))."""
+        steps, k, b = replicas.shape[0], self.num_classes, self.batch_size
+        mine = replicas[:, rank].reshape(-1)  # (T * K,): step-major, then class
+        first = (self.epoch_start(epoch)[None, :] + before + replicas[:, :rank].sum(axis=1)).reshape(-1)
+        cls = np.repeat(np.tile(np.arange(k), steps), mine)
         within = np.arange(cls.shape[0]) - np.repeat(np.cumsum(mine) - mine, mine)
-        position = first[cls] + within
+        position = np.repeat(first, mine) + within
         n = self.class_counts[cls]
-        member = feistel(position % n, n, hash_key(self.seed, _SALT_POOL, cls, position // n))
-        ids = np.asarray(self._order[self._offsets[cls] + member], dtype=np.int64)
-        # A uniformly shuffled class pattern; the slots of each class, left to right, take the
-        # class's samples in pool order (so a batch reads each pool in order).
-        out_cls = cls[_rng(self.seed, epoch, step, rank, _SALT_ORDER).permutation(cls.shape[0])]
-        out_ids = np.empty_like(ids)
-        out_ids[np.argsort(out_cls, kind="stable")] = ids
-        return out_ids, out_cls
+        passes = (position // n).astype(_U64)
+        keys = _mix64(self._pool_keys[cls] ^ (passes + _GOLDEN))
+        member = feistel(position % n, n, keys)
+        ids = np.asarray(self._order[self._offsets[cls] + member], dtype=np.int64).reshape(steps, b)
+        cls = cls.reshape(steps, b)
+        # The class pattern of each batch shuffled uniformly (one generator per block of steps,
+        # row t of the block for step t); the slots of each class, left to right, take the
+        # class's samples in pool order, so a batch reads each pool in order.
+        block = first_step // _STEP_BLOCK
+        offset = first_step - block * _STEP_BLOCK
+        count = min(_STEP_BLOCK, self.steps_per_epoch - block * _STEP_BLOCK)
+        rng = _rng(self.seed, epoch, block, rank, _SALT_ORDER)
+        keys = rng.random((count, b))[offset : offset + steps]
+        shuffled = np.take_along_axis(cls, np.argsort(keys, axis=1), axis=1)
+        slots = np.argsort(shuffled, axis=1, kind="stable")
+        out = np.empty_like(ids)
+        np.put_along_axis(out, slots, ids, axis=1)
+        return out, shuffled
+
+    def _blocks(self, epoch: int, start: int, ranks: List[int]) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
+        """(ids (T, len(ranks) * B), classes (same)) for runs of steps from `start` to the end of
+        the epoch, each run inside one block of _STEP_BLOCK steps."""
+        steps = self._steps(epoch, start)
+        t = start
+        while t < self.steps_per_epoch:
+            stop = min((t // _STEP_BLOCK + 1) * _STEP_BLOCK, self.steps_per_epoch)
+            counts = [next(steps) for _ in range(t, stop)]
+            replicas = np.stack([c[0] for c in counts])
+            before = np.stack([c[1] for c in counts])
+            parts = [self._gather(epoch, t, q, replicas, before) for q in ranks]
+            yield np.concatenate([p[0] for p in parts], axis=1), np.concatenate([p[1] for p in parts], axis=1)
+            t = stop
 
     def iter_batches(self, epoch: int = 0, rank: Optional[int] = 0, start: int = 0) -> Iterator[np.ndarray]:
         """Replica `rank`'s index batches of `epoch` from step `start` on, one (B,) int64 array
-        per step, computed lazily; `rank=None` yields global batches (R * B,), the replicas'
-        batches side by side."""
+        per step, computed lazily (a block of up to 64 steps at a time); `rank=None` yields
+        global batches (R * B,), the replicas' batches side by side."""
         epoch = check_integer("epoch", epoch, low=0)
         start = check_integer("start", start, low=0, high=self.steps_per_epoch)
         if rank is not None:
@@ -709,11 +756,9 @@ class BalancedSchedule:
             for t in range(start, self.steps_per_epoch):
                 yield whole[t] if rank is None else whole[t, rank * b : (rank + 1) * b]
             return
-        for t, (replicas, before) in enumerate(self._steps(epoch, start), start):
-            if rank is not None:
-                yield self._gather(epoch, t, rank, replicas, before)[0]
-            else:
-                yield np.concatenate([self._gather(epoch, t, q, replicas, before)[0] for q in range(self.num_replicas)])
+        ranks = list(range(self.num_replicas)) if rank is None else [rank]
+        for ids, _ in self._blocks(epoch, start, ranks):
+            yield from ids
 
     def batch(self, epoch: int = 0, step: int = 0, rank: int = 0) -> np.ndarray:
         """Replica `rank`'s index batch at `step` of `epoch`: (B,) int64."""
@@ -725,10 +770,8 @@ class BalancedSchedule:
         like `epoch_batches(epoch)`; not defined for mode="repeat_factor" (no per-slot label)."""
         epoch = check_integer("epoch", epoch, low=0)
         check_choice("mode", self.mode, ("exact", "sampled", "class_aware"))  # repeat_factor has no slot classes
-        rows = []
-        for t, (replicas, before) in enumerate(self._steps(epoch, 0)):
-            rows.append(np.concatenate([self._gather(epoch, t, q, replicas, before)[1] for q in range(self.num_replicas)]))
-        return np.stack(rows)
+        ranks = list(range(self.num_replicas))
+        return np.concatenate([cls for _, cls in self._blocks(epoch, 0, ranks)])
 
     def epoch_batches(self, epoch: int = 0) -> np.ndarray:
         """Global index batches of `epoch`: int64 array (steps_per_epoch, num_replicas *
