@@ -296,7 +296,7 @@ _ERROR_KINDS = (
     (re.compile(r"on the same device|Expected all tensors to be on|device type", re.I),
      "the loss holds tensors on another device than the inputs: build them on input.device, or pass a "
      "torch.nn.Module, which the migration check moves"),
-    (re.compile(r"shape|size of tensor|must match|broadcast|Incompatible", re.I),
+    (re.compile(r"shape|size of tensor|target size|must match|broadcast|Incompatible", re.I),
      "the inputs' shapes do not fit this loss: check the layouts (class axis last in Keras, dim 1 in torch: "
      "compare_losses(..., torch_class_dim=1)) and the target encoding"),
 )
