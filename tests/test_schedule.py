@@ -273,7 +273,7 @@ def test_large_label_array_beyond_multinomial_limit():
 @pytest.mark.parametrize("buffer_size", [10_000, 20])
 def test_stream_balancer_exact_and_every_element_once(buffer_size):
     # A small buffer spills (emits with minority replays) as the majority arrives; a large one
-    # waits and flushes at the end: either way the majority is emitted exactly once.
+    # takes the whole stream in one chunk: either way the driving majority is emitted once each.
     y = _labels(3_000, [0.9, 0.1], seed=3)
     bal = StreamBalancer(10, class_fractions=[0.5, 0.5], seed=0, buffer_size=buffer_size)
     batches = list(bal.batches(((int(c), i) for i, c in enumerate(y)), epoch=0))

@@ -153,8 +153,8 @@ def balance_dataset(
 
     Algorithm: imbalance_core.stream.StreamBalancer, one pass over `dataset` per epoch, read
     in chunks of `buffer_size // 2` items; each class keeps a ring of its last `buffer_size`
-    items: the class most abundant relative to its share is streamed through once, rarer
-    classes contribute their fresh items and are topped up with replays from their ring; every
+    items: the class most abundant relative to its share drives the output, rarer classes
+    contribute their fresh items and are topped up with replays from their ring; every
     batch has the requested composition and is collated with `default_collate`. The same NumPy
     step as tf_impl.data.balance_dataset, so the same items in the same order give the same
     batches. Memory: buffer_size items per class plus one chunk. Use
