@@ -416,7 +416,8 @@ def _identify_keras(obj) -> Side:
         return Side("keras", f"{prefix}.{cls}({_fmt_args({**shown, 'reduction': reduction})})", kind, family,
                     reduction, class_weight=None if cw is None else np.asarray(_to_numpy(cw), float),
                     ignore_index=ignore, from_logits=kw.get("from_logits", getattr(obj, "from_logits", None)),
-                    divisor=divisor, base=cls, extra={"alpha": _scalar(kw.get("alpha", getattr(obj, "alpha", None)))})
+                    divisor=divisor, base=cls, extra={"alpha": _scalar(kw.get("alpha", getattr(obj, "alpha", None))),
+                                                      "apply_class_balancing": kw.get("apply_class_balancing")})
     fn, kw = _function_of(obj)
     fname = getattr(fn, "__name__", type(fn).__name__)
     module = getattr(fn, "__module__", "") or ""

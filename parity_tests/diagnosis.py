@@ -248,7 +248,8 @@ def explain_formula(got_side: Optional[Side], ref_side: Optional[Side], target: 
         if torch.base == "BCEWithLogitsLoss" and "pos_weight" in torch.name:
             notes.append("BCEWithLogitsLoss(pos_weight=) scales the positive term only; Keras's BinaryCrossentropy has "
                          "no such argument: use tf_impl.losses.WeightedBinaryCrossentropy(pos_weight=...)")
-        if torch.base == "sigmoid_focal_loss" and keras.base == "BinaryFocalCrossentropy":
+        if (torch.base == "sigmoid_focal_loss" and keras.base == "BinaryFocalCrossentropy"
+                and not keras.extra.get("apply_class_balancing")):
             notes.append("torchvision's sigmoid_focal_loss always applies alpha, Keras's BinaryFocalCrossentropy only "
                          "with apply_class_balancing=True")
         ignored = target is not None and np.any(np.asarray(target) == torch.ignore_index)
