@@ -162,7 +162,8 @@ def advice(side: Side, count: Count, *, dense: bool = False, ignored: bool = Fal
                 "class_weights": f"loss = (criterion(input, target) * {w}).sum() / {w}.sum()",
                 "sample_weights": f"loss = (criterion(input, target) * {w}).sum() / {w}.sum()",
                 "positions": f"loss = (criterion(input, target) * {w}).mean()",
-                "samples": f"loss = (criterion(input, target) * {w}).sum() / input.shape[0]"}.get(key)
+                "samples": (f"loss = (criterion(input, target) * {w}).sum() / input.shape[0]" if dense
+                            else f"loss = (criterion(input, target) * {w}).mean()")}.get(key)
         return (f"in the training loop, {line} (criterion with reduction=\"none\")" if line
                 else f"in the training loop, divide the weighted sum by {count.words}")
     if side.framework == "keras":
