@@ -401,6 +401,15 @@ def _group_by_class(labels: np.ndarray, num_classes: int, index_dtype) -> Tuple[
     return order, counts
 
 
+def _digest(labels: Any, counts: np.ndarray) -> str:
+    """A short digest of the class counts and of 4,096 evenly spaced rows of `labels`."""
+    arr = np.asarray(to_numpy(labels))
+    rows = np.linspace(0, arr.shape[0] - 1, num=min(4096, arr.shape[0])).astype(np.int64)
+    h = hashlib.sha256(np.ascontiguousarray(counts, dtype=np.int64).tobytes())
+    h.update(np.ascontiguousarray(arr[rows]).astype(np.int64).tobytes())
+    return h.hexdigest()[:16]
+
+
 def save_grouping(labels: Any, path: str) -> str:
     """Groups `labels` (1-D class indices) by class once and saves the result as a `.npy` file
     of sample ids in class order, for `BalancedSchedule(..., grouping=path)` (and the samplers'
@@ -575,6 +584,7 @@ class BalancedSchedule:
             self._init_multi_label(labels, class_fractions)
         else:
             self._init_single_label(labels, class_fractions, grouping)
+        self._labels_digest = _digest(labels, self.class_counts)
         width = self.batch_size * self.num_replicas
         if self.mode == "repeat_factor":
             expected = float(self.repeat_factors.sum())  # the expected length of one round
@@ -742,10 +752,10 @@ class BalancedSchedule:
             yield np.concatenate([p[0] for p in parts], axis=1), np.concatenate([p[1] for p in parts], axis=1)
             t = stop
 
-    def iter_batches(self, epoch: int = 0, rank: Optional[int] = 0, start: int = 0) -> Iterator[np.ndarray]:
-        """Replica `rank`'s index batches of `epoch` from step `start` on, one (B,) int64 array
-        per step, computed lazily (a block of up to 64 steps at a time); `rank=None` yields
-        global batches (R * B,), the replicas' batches side by side."""
+    def iter_batch_blocks(self, epoch: int = 0, rank: Optional[int] = 0, start: int = 0) -> Iterator[np.ndarray]:
+        """Replica `rank`'s index batches of `epoch` from step `start` on, computed lazily a
+        block of steps at a time: (T, B) int64 arrays, T <= 64, the steps in order; `rank=None`
+        gives global batches (T, R * B), the replicas' batches side by side."""
         epoch = check_integer("epoch", epoch, low=0)
         start = check_integer("start", start, low=0, high=self.steps_per_epoch)
         if rank is not None:
@@ -753,12 +763,19 @@ class BalancedSchedule:
         if self.mode == "repeat_factor":
             whole = self.epoch_batches(epoch)
             b = self.batch_size
-            for t in range(start, self.steps_per_epoch):
-                yield whole[t] if rank is None else whole[t, rank * b : (rank + 1) * b]
+            for t in range(start, self.steps_per_epoch, _STEP_BLOCK):
+                rows = whole[t : min((t // _STEP_BLOCK + 1) * _STEP_BLOCK, self.steps_per_epoch)]
+                yield rows if rank is None else np.ascontiguousarray(rows[:, rank * b : (rank + 1) * b])
             return
         ranks = list(range(self.num_replicas)) if rank is None else [rank]
         for ids, _ in self._blocks(epoch, start, ranks):
-            yield from ids
+            yield ids
+
+    def iter_batches(self, epoch: int = 0, rank: Optional[int] = 0, start: int = 0) -> Iterator[np.ndarray]:
+        """Replica `rank`'s index batches of `epoch` from step `start` on, one (B,) int64 array
+        per step (see `iter_batch_blocks`); `rank=None` yields global batches (R * B,)."""
+        for block in self.iter_batch_blocks(epoch, rank, start):
+            yield from block
 
     def batch(self, epoch: int = 0, step: int = 0, rank: int = 0) -> np.ndarray:
         """Replica `rank`'s index batch at `step` of `epoch`: (B,) int64."""
@@ -790,8 +807,8 @@ class BalancedSchedule:
 
     def fingerprint(self) -> Dict[str, Any]:
         """What identifies this schedule in a saved state: its arguments and a digest of the
-        class counts (a state saved for other labels, seed or batch size does not fit)."""
-        digest = hashlib.sha256(np.ascontiguousarray(self.class_counts).tobytes()).hexdigest()[:16]
+        labels (the class counts and 4,096 evenly spaced labels: O(1) to compare), so a state
+        saved for other labels, seed or batch size does not fit."""
         return {
             "mode": self.mode,
             "seed": self.seed,
@@ -799,7 +816,7 @@ class BalancedSchedule:
             "num_replicas": self.num_replicas,
             "steps_per_epoch": self.steps_per_epoch,
             "num_samples": self.num_samples,
-            "class_counts": digest,
+            "labels": self._labels_digest,
             "class_fractions": None if self.fractions is None else [float(f) for f in self.fractions],
         }
 

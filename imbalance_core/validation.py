@@ -648,3 +648,12 @@ def state_mismatch_message(what: str, key: str, saved: Any, current: Any) -> str
         f"{key}={current!r}; load it into the same configuration (labels, seed, batch size, "
         f"fractions, mode, replicas) it was saved from."
     )
+
+
+def state_shape_message(state: Any, keys: Sequence[str]) -> str:
+    """A `state_dict` that is not one of ours at all."""
+    shown = sorted(state) if isinstance(state, dict) else type(state).__name__
+    return (
+        f"Invalid `state_dict`: received {shown}; expected a dict with the keys "
+        f"{', '.join(repr(k) for k in keys)} (as returned by `state_dict()`)."
+    )

@@ -24,7 +24,13 @@ import torch
 from torch.utils.data import Sampler
 
 from imbalance_core.schedule import DEFAULT_REPEAT_THRESHOLD, BalancedSchedule, check_rank
-from imbalance_core.validation import check_integer, feature_rows_message, to_numpy
+from imbalance_core.validation import (
+    check_integer,
+    feature_rows_message,
+    state_mismatch_message,
+    state_shape_message,
+    to_numpy,
+)
 
 from ._stream import balance_dataset
 
@@ -34,11 +40,14 @@ __all__ = ["BalancedBatchSampler", "balanced_batches", "balance_dataset"]
 class BalancedBatchSampler(Sampler[List[int]]):
     """Yields balanced lists of dataset indices, for `DataLoader(dataset, batch_sampler=...)`.
 
-    Algorithm: imbalance_core.schedule.BalancedSchedule (vectorised NumPy, O(N) time and
-    memory; no 2**24 category limit as in torch.multinomial/WeightedRandomSampler). mode="exact":
-    every batch holds exactly the largest-remainder count round(f_c B) of class c, in shuffled
-    order, each class drawn without replacement from its own reshuffled pool, refilled when
-    exhausted. mode="sampled": each slot's class is drawn with probability f_c.
+    Algorithm: imbalance_core.schedule.BalancedSchedule: one O(N) grouping of the labels by
+    class (int32, 4 bytes per label), then this rank's batches only, computed lazily in
+    O(batch + classes) per step; no 2**24 category limit as in torch.multinomial /
+    WeightedRandomSampler. mode="exact": every batch holds floor(f_c B) or ceil(f_c B)
+    samples of class c, in shuffled order, the extra slots rotating among the classes so that
+    over s steps each class's total stays within 1 of f_c B R s; each class is drawn without
+    replacement from its own pool, reshuffled at each pass. mode="sampled": each slot's class
+    is drawn with probability f_c.
 
     Multi-label rows (N, C) of 0/1: mode="repeat_factor" (LVIS; detectron2's
     `RepeatFactorTrainingSampler`): sample i appears floor(r_i) times per round, plus once with
@@ -61,8 +70,16 @@ class BalancedBatchSampler(Sampler[List[int]]):
         steps_per_epoch: batches per epoch; default ceil(N / (batch_size * num_replicas)), for
             "repeat_factor" ceil(sum_i r_i / (batch_size * num_replicas)).
         num_replicas: data-parallel processes (DDP world size).
-        rank: this process's rank in [0, num_replicas); its batches are disjoint from the other
-            ranks' and have the same exact composition.
+        rank: this process's rank in [0, num_replicas); it computes only its own batches,
+            disjoint from the other ranks' while no class pool wraps around.
+        grouping: the path of an `imbalance_core.schedule.save_grouping` file of `labels`
+            (memory-mapped: the ranks of a host share one copy) instead of grouping here.
+
+    Resuming: `state_dict()` gives the epoch and the batches already yielded in it (and what
+    identifies the schedule); `load_state_dict(state)` makes the next `iter()` continue from
+    there, in this object or a fresh one, so the remaining batches equal an uninterrupted
+    run's. `torchdata.stateful_dataloader.StatefulDataLoader(dataset, batch_sampler=sampler)`
+    saves and restores it with its own `state_dict()`, worker processes included.
 
     Whole batches: with a batch sampler, `DataLoader` calls `dataset.__getitems__(indices)` once
     per batch when the dataset defines it (otherwise `dataset[i]` once per index, then
@@ -99,6 +116,7 @@ class BalancedBatchSampler(Sampler[List[int]]):
         steps_per_epoch: Optional[int] = None,
         num_replicas: int = 1,
         rank: int = 0,
+        grouping: Any = None,
     ) -> None:
         super().__init__()
         self.schedule = BalancedSchedule(
@@ -110,22 +128,124 @@ class BalancedBatchSampler(Sampler[List[int]]):
             seed=seed,
             steps_per_epoch=steps_per_epoch,
             num_replicas=num_replicas,
+            grouping=grouping,
         )
         self.rank = check_rank(rank, self.schedule.num_replicas)
-        self.epoch = 0
+        self._position = _Position(self.schedule)
+
+    @property
+    def epoch(self) -> int:
+        """The epoch of the next pass."""
+        return self._position.epoch
 
     def set_epoch(self, epoch: int) -> None:
-        """The epoch of the next pass (a non-negative integer)."""
-        self.epoch = check_integer("epoch", epoch, low=0)
+        """The epoch of the next pass (a non-negative integer), from its first batch."""
+        self._position.set_epoch(epoch)
 
     def __len__(self) -> int:
         return self.schedule.steps_per_epoch
 
     def __iter__(self) -> Iterator[List[int]]:
-        batches = self.schedule.replica_batches(self.epoch, self.rank)
-        self.epoch += 1
-        for row in batches:
-            yield row.tolist()
+        return self._position.start(self._batches, claim_at_start=False)
+
+    def _batches(self, epoch: int, step: int) -> Iterator[List[int]]:
+        for block in self.schedule.iter_batch_blocks(epoch, self.rank, step):
+            yield from block.tolist()
+
+    def state_dict(self) -> Dict[str, Any]:
+        """The epoch and the batches of it already yielded, and the schedule's fingerprint."""
+        return self._position.state_dict()
+
+    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+        """Resume: the next `iter()` continues where `state_dict` was taken."""
+        self._position.load_state_dict(state_dict)
+
+
+class _Position:
+    """Where the passes over a schedule stand: the epoch of the next pass, and while a pass is
+    under way, its epoch and the steps it has yielded. A pass claims its epoch (and the step a
+    loaded state says, else 0) and advances the epoch: `claim_at_start=True` when the iterator
+    is made (so `iter()` twice gives two consecutive epochs), else at its first batch (so an
+    iterator that is made and dropped, as DataLoader does with its sampler, uses no epoch)."""
+
+    def __init__(self, schedule: BalancedSchedule) -> None:
+        self.schedule = schedule
+        self.epoch = 0
+        self._resume_step = 0
+        self._live: Optional[_Resumable] = None
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = check_integer("epoch", epoch, low=0)
+        self._resume_step = 0
+
+    def claim(self, live: "_Resumable") -> Tuple[int, int]:
+        epoch, step = self.epoch, self._resume_step
+        self.epoch, self._resume_step, self._live = epoch + 1, 0, live
+        return epoch, step
+
+    def start(self, make: Callable[[int, int], Iterator[Any]], *, claim_at_start: bool) -> "_Resumable":
+        live = _Resumable(self, make)
+        if claim_at_start:
+            live.claim()
+        return live
+
+    def state_dict(self) -> Dict[str, Any]:
+        live = self._live
+        if live is not None and live.step < self.schedule.steps_per_epoch:
+            return live.state_dict()
+        return {"epoch": self.epoch, "step": self._resume_step, "schedule": self.schedule.fingerprint()}
+
+    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+        epoch, step = _check_state(self.schedule, state_dict)
+        self.epoch, self._resume_step, self._live = epoch, step, None
+
+
+class _Resumable:
+    """One pass over a schedule: an iterator with `state_dict` (what StatefulDataLoader saves
+    of a sampler's iterator) and `load_state_dict`."""
+
+    def __init__(self, position: _Position, make: Callable[[int, int], Iterator[Any]]) -> None:
+        self._position, self._make = position, make
+        self._it: Optional[Iterator[Any]] = None
+        self.epoch = self.step = 0
+
+    def claim(self) -> None:
+        self.epoch, self.step = self._position.claim(self)
+        self._it = self._make(self.epoch, self.step)
+
+    def __iter__(self) -> "_Resumable":
+        return self
+
+    def __next__(self) -> Any:
+        if self._it is None:
+            self.claim()
+        item = next(self._it)
+        self.step += 1
+        return item
+
+    def state_dict(self) -> Dict[str, Any]:
+        if self._it is None:
+            return self._position.state_dict()
+        return {"epoch": self.epoch, "step": self.step, "schedule": self._position.schedule.fingerprint()}
+
+    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+        self.epoch, self.step = _check_state(self._position.schedule, state_dict)
+        self._position.epoch, self._position._resume_step, self._position._live = self.epoch + 1, 0, self
+        self._it = self._make(self.epoch, self.step)
+
+
+def _check_state(schedule: BalancedSchedule, state_dict: Any) -> Tuple[int, int]:
+    """(epoch, step) of a saved state, after checking that it belongs to `schedule`."""
+    if not isinstance(state_dict, dict) or not {"epoch", "step", "schedule"} <= set(state_dict):
+        raise ValueError(state_shape_message(state_dict, ("epoch", "step", "schedule")))
+    mine = schedule.fingerprint()
+    for key, value in mine.items():
+        saved = state_dict["schedule"].get(key)
+        if saved != value:
+            raise ValueError(state_mismatch_message("schedule", key, saved, value))
+    epoch = check_integer("state_dict['epoch']", state_dict["epoch"], low=0)
+    step = check_integer("state_dict['step']", state_dict["step"], low=0, high=schedule.steps_per_epoch)
+    return epoch, step
 
 
 # ---------------------------------------------------------------------- in-memory tensors
@@ -149,7 +269,7 @@ def _leaves(nest: Any) -> List[Any]:
 
 
 def _on_device(indices: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """The epoch's index batches on `device`: one host-to-device copy, asynchronous on CUDA."""
+    """A block of index batches on `device`: one host-to-device copy, asynchronous on CUDA."""
     if device.type == "cpu":
         return indices
     if device.type == "cuda":
@@ -165,29 +285,41 @@ class _BalancedBatches:
         self.y = y
         self.schedule = schedule
         self.rank = rank
-        self.epoch = 0
+        self._position = _Position(schedule)
         self._devices = list(dict.fromkeys([leaf.device for leaf in _leaves(x)] + [y.device]))
 
+    @property
+    def epoch(self) -> int:
+        """The epoch of the next pass."""
+        return self._position.epoch
+
     def set_epoch(self, epoch: int) -> None:
-        """The epoch of the next pass (a non-negative integer)."""
-        self.epoch = check_integer("epoch", epoch, low=0)
+        """The epoch of the next pass (a non-negative integer), from its first batch."""
+        self._position.set_epoch(epoch)
 
     def __len__(self) -> int:
         return self.schedule.steps_per_epoch
 
     def __iter__(self) -> Iterator[Tuple[Any, torch.Tensor]]:
-        epoch = self.epoch  # taken now: iter() twice gives two consecutive epochs
-        self.epoch += 1
-        return self._batches(epoch)
+        return self._position.start(self._batches, claim_at_start=True)
 
-    def _batches(self, epoch: int) -> Iterator[Tuple[Any, torch.Tensor]]:
-        indices = torch.from_numpy(self.schedule.replica_batches(epoch, self.rank))
-        on: Dict[torch.device, torch.Tensor] = {d: _on_device(indices, d) for d in self._devices}
+    def state_dict(self) -> Dict[str, Any]:
+        """The epoch and the batches of it already yielded, and the schedule's fingerprint."""
+        return self._position.state_dict()
+
+    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+        """Resume: the next `iter()` continues where `state_dict` was taken."""
+        self._position.load_state_dict(state_dict)
+
+    def _batches(self, epoch: int, step: int) -> Iterator[Tuple[Any, torch.Tensor]]:
         x, y = self.x, self.y
-        for step in range(indices.shape[0]):
-            rows = {d: idx[step] for d, idx in on.items()}  # views: no copy, no host sync
-            x_batch = _map_nest(lambda t: torch.index_select(t, 0, rows[t.device]), x)
-            yield x_batch, torch.index_select(y, 0, rows[y.device])
+        for block in self.schedule.iter_batch_blocks(epoch, self.rank, step):
+            indices = torch.from_numpy(block)
+            on: Dict[torch.device, torch.Tensor] = {d: _on_device(indices, d) for d in self._devices}
+            for t in range(indices.shape[0]):
+                rows = {d: idx[t] for d, idx in on.items()}  # views: no copy, no host sync
+                x_batch = _map_nest(lambda v: torch.index_select(v, 0, rows[v.device]), x)
+                yield x_batch, torch.index_select(y, 0, rows[y.device])
 
     def __repr__(self) -> str:
         s = self.schedule
@@ -209,15 +341,17 @@ def balanced_batches(
     steps_per_epoch: Optional[int] = None,
     num_replicas: int = 1,
     rank: int = 0,
+    grouping: Any = None,
 ) -> "_BalancedBatches":
     """Balanced `(x_batch, y_batch)` batches gathered from in-memory tensors (the twin of
     tf_impl.data.balanced_batches).
 
-    Algorithm: imbalance_core.schedule.BalancedSchedule computes each epoch's index batches
-    (vectorised NumPy, O(N)), the same as `BalancedBatchSampler`'s for the same arguments;
-    each batch is then one `torch.index_select` per tensor, on the tensor's device. The epoch's
-    indices are copied to each device holding data once per epoch (pinned and asynchronous on
-    CUDA), so a batch costs no host-device transfer and no synchronisation. Features are held
+    Algorithm: imbalance_core.schedule.BalancedSchedule computes this rank's index batches
+    lazily, a block of up to 64 steps at a time (NumPy), the same as `BalancedBatchSampler`'s
+    for the same arguments; each batch is then one `torch.index_select` per tensor, on the
+    tensor's device. Each block's indices are copied to each device holding data once (pinned
+    and asynchronous on CUDA), so a batch costs no host-device transfer and no
+    synchronisation. Features are held
     once; no per-class copies and no per-sample Python work (unlike a DataLoader over a
     TensorDataset, which fetches and collates sample by sample).
 
@@ -244,8 +378,8 @@ def balanced_batches(
         class_fractions: target share per class, or per label for "class_aware" (non-negative,
             summing to 1; entry c is class c). None: equal shares over the classes (labels)
             present in `y`. Must be None for "repeat_factor".
-        mode: "exact" (every batch holds exactly the largest-remainder count round(f_c B) of
-            class c, shuffled), "sampled" (each slot's class drawn with probability f_c),
+        mode: "exact" (every batch holds floor(f_c B) or ceil(f_c B) of class c, the extra
+            slots rotating, shuffled), "sampled" (each slot's class drawn with probability f_c),
             "repeat_factor" or "class_aware" (multi-label; see `BalancedBatchSampler`).
         repeat_threshold: t >= 0 of mode="repeat_factor" (detectron2's `repeat_thresh`);
             ignored by the other modes.
@@ -254,6 +388,10 @@ def balanced_batches(
             "repeat_factor" ceil(sum_i r_i / (batch_size * num_replicas)).
         num_replicas: data-parallel processes (DDP world size).
         rank: this process's rank in [0, num_replicas).
+        grouping: the path of an `imbalance_core.schedule.save_grouping` file of `y`
+            (memory-mapped) instead of grouping the labels here.
+
+    Resuming: the result has `state_dict()` / `load_state_dict()`, as `BalancedBatchSampler`.
 
     Returns:
         An iterable of `steps_per_epoch` batches `(x_batch, y_batch)` per pass, `x_batch` with
@@ -268,6 +406,7 @@ def balanced_batches(
         seed=seed,
         steps_per_epoch=steps_per_epoch,
         num_replicas=num_replicas,
+        grouping=grouping,
     )
     rank = check_rank(rank, schedule.num_replicas)
     n = schedule.num_samples
