@@ -93,6 +93,7 @@ __all__ = [
     "MODES",
     "MULTI_LABEL_MODES",
     "QUANTUM",
+    "BLOCK_STEPS",
     "largest_remainder",
     "check_labels",
     "resolve_fractions",
@@ -131,7 +132,7 @@ _MIX2 = np.uint64(0x94D049BB133111EB)
 _ROUND_OFFSETS = [np.uint64(((i + 1) * 0x9E3779B97F4A7C15) % 2**64) for i in range(4)]
 # Steps computed together (one vectorised pass over their slots); the in-batch order of each
 # block of steps comes from one generator.
-_STEP_BLOCK = 64
+BLOCK_STEPS = 64
 
 
 def _rng(*entropy: int) -> np.random.Generator:
@@ -710,7 +711,7 @@ class BalancedSchedule:
 
     def _gather(self, epoch: int, first_step: int, rank: int, replicas: np.ndarray, before: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """Replica `rank`'s batches of the T steps from `first_step` (T <= the end of its block
-        of _STEP_BLOCK steps), from their counts: replicas (T, R, K), before (T, K). Returns
+        of BLOCK_STEPS steps), from their counts: replicas (T, R, K), before (T, K). Returns
         (sample ids (T, B), their classes (T, B))."""
         steps, k, b = replicas.shape[0], self.num_classes, self.batch_size
         mine = replicas[:, rank].reshape(-1)  # (T * K,): step-major, then class
@@ -727,9 +728,9 @@ class BalancedSchedule:
         # The class pattern of each batch shuffled uniformly (one generator per block of steps,
         # row t of the block for step t); the slots of each class, left to right, take the
         # class's samples in pool order, so a batch reads each pool in order.
-        block = first_step // _STEP_BLOCK
-        offset = first_step - block * _STEP_BLOCK
-        count = min(_STEP_BLOCK, self.steps_per_epoch - block * _STEP_BLOCK)
+        block = first_step // BLOCK_STEPS
+        offset = first_step - block * BLOCK_STEPS
+        count = min(BLOCK_STEPS, self.steps_per_epoch - block * BLOCK_STEPS)
         rng = _rng(self.seed, epoch, block, rank, _SALT_ORDER)
         keys = rng.random((count, b))[offset : offset + steps]
         shuffled = np.take_along_axis(cls, np.argsort(keys, axis=1), axis=1)
@@ -740,17 +741,31 @@ class BalancedSchedule:
 
     def _blocks(self, epoch: int, start: int, ranks: List[int]) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
         """(ids (T, len(ranks) * B), classes (same)) for runs of steps from `start` to the end of
-        the epoch, each run inside one block of _STEP_BLOCK steps."""
+        the epoch, each run inside one block of BLOCK_STEPS steps."""
         steps = self._steps(epoch, start)
         t = start
         while t < self.steps_per_epoch:
-            stop = min((t // _STEP_BLOCK + 1) * _STEP_BLOCK, self.steps_per_epoch)
+            stop = min((t // BLOCK_STEPS + 1) * BLOCK_STEPS, self.steps_per_epoch)
             counts = [next(steps) for _ in range(t, stop)]
             replicas = np.stack([c[0] for c in counts])
             before = np.stack([c[1] for c in counts])
             parts = [self._gather(epoch, t, q, replicas, before) for q in ranks]
             yield np.concatenate([p[0] for p in parts], axis=1), np.concatenate([p[1] for p in parts], axis=1)
             t = stop
+
+    def batch_block(self, epoch: int, block: int, ranks: Optional[List[int]] = None) -> np.ndarray:
+        """Block `block` of `epoch` (steps [64 block, 64 block + 64), cut at the epoch's end)
+        for the replicas `ranks` (default: all): (T, len(ranks) * B) int64, the replicas'
+        batches side by side."""
+        ranks = list(range(self.num_replicas)) if ranks is None else [check_rank(q, self.num_replicas) for q in ranks]
+        start = check_integer("block", block, low=0, high=(self.steps_per_epoch - 1) // BLOCK_STEPS) * BLOCK_STEPS
+        if self.mode == "repeat_factor":
+            if getattr(self, "_repeat_cache", (None,))[0] != epoch:  # one O(N) epoch, then its blocks
+                self._repeat_cache = (epoch, self.epoch_batches(epoch))
+            rows = self._repeat_cache[1][start : start + BLOCK_STEPS]
+            b = self.batch_size
+            return np.concatenate([rows[:, q * b : (q + 1) * b] for q in ranks], axis=1)
+        return next(self._blocks(check_integer("epoch", epoch, low=0), start, ranks))[0]
 
     def iter_batch_blocks(self, epoch: int = 0, rank: Optional[int] = 0, start: int = 0) -> Iterator[np.ndarray]:
         """Replica `rank`'s index batches of `epoch` from step `start` on, computed lazily a
@@ -763,8 +778,8 @@ class BalancedSchedule:
         if self.mode == "repeat_factor":
             whole = self.epoch_batches(epoch)
             b = self.batch_size
-            for t in range(start, self.steps_per_epoch, _STEP_BLOCK):
-                rows = whole[t : min((t // _STEP_BLOCK + 1) * _STEP_BLOCK, self.steps_per_epoch)]
+            for t in range(start, self.steps_per_epoch, BLOCK_STEPS):
+                rows = whole[t : min((t // BLOCK_STEPS + 1) * BLOCK_STEPS, self.steps_per_epoch)]
                 yield rows if rank is None else np.ascontiguousarray(rows[:, rank * b : (rank + 1) * b])
             return
         ranks = list(range(self.num_replicas)) if rank is None else [rank]
