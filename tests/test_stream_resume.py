@@ -165,3 +165,18 @@ def test_a_source_that_cannot_resume_is_a_clear_error():
     shuffled.load_state_dict(state)
     with pytest.raises(ValueError, match=r"the saved state is after batch 3 of the epoch, emitted when 200 items had been read, but re-reading the source .* gave another stream \(read 200 items"):
         list(shuffled)
+
+
+def test_tf_checkpoint_from_other_arguments_is_refused(tmp_path):
+    tf = pytest.importorskip("tensorflow")
+    from tf_impl.data import balance_dataset
+
+    y = np.array([0, 0, 0, 1] * 100)
+    records = tf.data.Dataset.from_tensor_slices(y)
+    iterator = iter(balance_dataset(records, lambda e: e, 4, num_classes=2, seed=1, buffer_size=40))
+    next(iterator)
+    path = tf.train.Checkpoint(iterator=iterator).write(str(tmp_path / "stream"))
+    other = iter(balance_dataset(records, lambda e: e, 4, num_classes=2, seed=2, buffer_size=40))
+    tf.train.Checkpoint(iterator=other).read(path)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"Invalid `state_dict`: it was saved with seed=1, but this stream balancer has seed=2;"):
+        list(other)

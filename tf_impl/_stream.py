@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
+import json
+
 import numpy as np
 import tensorflow as tf
 
@@ -110,9 +112,12 @@ def balance_dataset(
     `tf.train.Checkpoint(iterator=iterator)` mid-epoch, if `dataset`'s own iterator can be (a
     `from_tensor_slices` or `TFRecordDataset` source can; a `from_generator` one cannot). The
     checkpoint holds the rings (K * buffer_size elements) and the bookkeeping, including the
-    epoch, so a fresh iterator over the same dataset (rebuilt with the same arguments, in this
-    or another process) restored from it yields the rest of the epoch, and the next pass is the
-    following epoch.
+    epoch and the arguments, so a fresh iterator over the same dataset (rebuilt with the same
+    arguments, in this or another process) restored from it yields the rest of the epoch, and
+    the next pass is the following epoch. Restored into a dataset built with other arguments,
+    the next read raises the InvalidArgumentError carrying torch_impl's message for a
+    state_dict from another configuration (when the ring shapes differ, TensorFlow may refuse
+    the restore itself first).
 
     Errors that only the stream reveals (a class index out of range, a requested class that
     never appears) surface inside tf.data as a `tf.errors.InvalidArgumentError` carrying the
@@ -220,9 +225,33 @@ def balance_dataset(
             refs = refs[(start + np.arange(refs.shape[0])) % replicas == rank]
         return slots, refs, write, seen, fresh, emitted
 
+    # The arguments travel in the scan state, so a checkpoint restored into a dataset built
+    # with other arguments is refused with the message torch_impl's load_state_dict gives.
+    config = json.dumps({
+        "batch_size": balancer.batch_size,
+        "class_fractions": [float(f) for f in balancer.fractions],
+        "mode": balancer.mode,
+        "seed": balancer.seed,
+        "buffer_size": balancer.buffer_size,
+        "num_replicas": replicas,
+        "rank": rank,
+        "sharded_source": sharded_source,
+    })
+
+    def check_config(saved):
+        V.check_stream_state_config(json.loads(saved), json.loads(config))
+        return np.bool_(True)
+
     def scan_step(state, chunk):
-        rings, epoch, write, seen, fresh, emitted, pending = state
+        rings, epoch, write, seen, fresh, emitted, pending, saved_config = state
         classes, elements, final = chunk
+        same = tf.cond(
+            tf.equal(saved_config, config),
+            lambda: tf.constant(True),
+            lambda: tf.numpy_function(check_config, [saved_config], tf.bool, stateful=False),
+        )
+        with tf.control_dependencies([same]):
+            classes = tf.identity(classes)
         first = tf.shape(tf.nest.flatten(rings)[0])[0] == 0
         # The first step of a pass reads its epoch number and allocates the rings, so nothing
         # large is built before iteration starts (the initial rings are empty).
@@ -260,10 +289,14 @@ def balance_dataset(
             batches = tf.nest.map_structure(
                 lambda b, s: tf.reshape(b[:ready], (-1, replicas * batch_size) + tuple(s.shape)), batches, element_spec
             )
-        return (rings, epoch, write, seen, fresh, emitted, pending), batches
+        return (rings, epoch, write, seen, fresh, emitted, pending, saved_config), batches
 
     empty = tf.nest.map_structure(lambda s: tf.zeros((0,) + tuple(s.shape), s.dtype), element_spec)
     no_batches = tf.nest.map_structure(lambda s: tf.zeros((0, batch_size) + tuple(s.shape), s.dtype), element_spec)
-    initial = (empty, tf.constant(-1, tf.int64)) + tuple(tf.constant(a) for a in balancer.initial_state()) + (no_batches,)
+    initial = (
+        (empty, tf.constant(-1, tf.int64))
+        + tuple(tf.constant(a) for a in balancer.initial_state())
+        + (no_batches, tf.constant(config))
+    )
     result = stream.scan(initial, scan_step).unbatch().prefetch(tf.data.AUTOTUNE)
     return _distribution_options(result, already_sharded=rank is not None or sharded_source)
