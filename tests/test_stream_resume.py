@@ -180,3 +180,43 @@ def test_tf_checkpoint_from_other_arguments_is_refused(tmp_path):
     tf.train.Checkpoint(iterator=other).read(path)
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"Invalid `state_dict`: it was saved with seed=1, but this stream balancer has seed=2;"):
         list(other)
+
+
+class _EpochShuffled:
+    """A source that reshuffles per epoch, reproducibly: set_epoch(e) fixes the order of the
+    next read."""
+
+    def __init__(self, items):
+        self.items, self.epoch, self.epochs_set = items, 0, []
+
+    def set_epoch(self, epoch):
+        self.epoch = epoch
+        self.epochs_set.append(epoch)
+
+    def __iter__(self):
+        order = np.random.default_rng(self.epoch).permutation(len(self.items))
+        return (self.items[i] for i in order)
+
+
+def test_a_source_with_set_epoch_resumes_in_a_later_epoch():
+    pytest.importorskip("torch")
+    from torch_impl.data import balance_dataset
+
+    items = [(i, int(i % 5 == 0)) for i in range(600)]
+
+    def build():
+        return balance_dataset(_EpochShuffled(items), lambda item: item[1], 4, num_classes=2, seed=1, buffer_size=60)
+
+    ds = build()
+    epochs = [[b[0].tolist() for b in ds] for _ in range(2)]
+    assert ds.dataset.epochs_set == [0, 1] and epochs[0] != epochs[1]
+    interrupted = build()
+    interrupted.set_epoch(1)
+    it = iter(interrupted)
+    head = [next(it)[0].tolist() for _ in range(10)]
+    state = interrupted.state_dict()
+    assert (state["epoch"], state["yielded"]) == (1, 10)
+    resumed = build()
+    resumed.load_state_dict(state)
+    assert head + [b[0].tolist() for b in resumed] == epochs[1]
+    assert resumed.dataset.epochs_set == [1]
