@@ -186,6 +186,8 @@ CASES: list[Case] = [
     Case("wbce/probabilities", "weighted_binary_crossentropy", _probabilities((6, 4)), dict(from_logits=False)),
     Case("wbce/binary_1d", "weighted_binary_crossentropy", _random_logits((16,)), dict(pos_weight=9.0)),
     Case("wbce/binary_b1", "weighted_binary_crossentropy", _random_logits((16, 1)), dict(neg_weight=0.1)),
+    Case("wbce/dense_pixels", "weighted_binary_crossentropy", _random_logits((2, 4, 4, 3)),
+         dict(pos_weight=np.array([1.0, 4.0, 0.5]))),
     # binary focal loss
     Case("bfocal/default", "binary_focal_loss", _random_logits((8, 5))),
     Case("bfocal/gamma_0.5_extreme", "binary_focal_loss", _extreme_logits((8, 6)), dict(alpha=None, gamma=0.5)),
@@ -206,6 +208,10 @@ CASES: list[Case] = [
     Case("wcce/class_absent", "weighted_categorical_crossentropy", _class_indices((8,), 5, absent=(1, 3)),
          dict(class_weight=W5), index_target=True),
     Case("wcce/probabilities", "weighted_categorical_crossentropy", _probability_rows((6,), 4), dict(from_logits=False), index_target=True),
+    # dense outputs: (B, H, W, K) segmentation maps (torch takes (B, K, H, W)), ignored pixels and weights
+    Case("wcce/segmentation_weights_ignore", "weighted_categorical_crossentropy",
+         _class_indices((2, 4, 4), 5, ignore=-100, ignore_frac=0.2), dict(class_weight=W5, ignore_index=-100),
+         index_target=True),
     # softmax focal loss
     Case("cfocal/default", "categorical_focal_loss", _class_indices((8,), 5), index_target=True),
     Case("cfocal/alpha_vector_smoothing", "categorical_focal_loss", _one_hot(_class_indices((8,), 5), 5),
@@ -214,6 +220,8 @@ CASES: list[Case] = [
     Case("cfocal/gamma_5_ignore", "categorical_focal_loss", _class_indices((8,), 5, ignore=-1, ignore_frac=0.25),
          dict(gamma=5.0, ignore_index=-1), index_target=True),
     Case("cfocal/soft_labels", "categorical_focal_loss", _soft_rows((6,), 4), dict(gamma=2.0)),
+    Case("cfocal/tokens_ignore", "categorical_focal_loss", _class_indices((3, 6), 4, ignore=-1, ignore_frac=0.25),
+         dict(gamma=2.0, ignore_index=-1), index_target=True),
     Case("cfocal/probabilities", "categorical_focal_loss", _probability_rows((6,), 4), dict(from_logits=False, gamma=1.0), index_target=True),
     # asymmetric loss
     Case("asl/default", "asymmetric_loss", _random_logits((8, 6))),
