@@ -231,6 +231,97 @@ def test_functional_form_compiled_rejects_an_argument_as_eager(name):
     torch._dynamo.reset()
 
 
+def _numpy_cases():
+    """The functional cases with a NumPy-array hyperparameter (priors, class weights, samples
+    per class)."""
+    return [p for p in _functional_cases() if any(isinstance(v, np.ndarray) for v in p.values[0].kwargs.values())]
+
+
+@pytest.mark.parametrize("case", _numpy_cases())
+def test_functional_form_with_numpy_hyperparameters_compiles_fullgraph(case):
+    """NumPy-array hyperparameters passed as they are: no graph break; their checks and
+    derived constants run on the array's values at every call (_ops.static_args), so the
+    compiled value and gradient equal eager's on two batch sizes and, with the array an
+    argument of the compiled function, after its values change (reversed), without a
+    recompile for the new values."""
+    import torch_impl.losses as L
+
+    fn = getattr(L, case.fn)
+    name = next(k for k, v in case.kwargs.items() if isinstance(v, np.ndarray))
+    others = {k: v for k, v in case.kwargs.items() if k != name}
+    logits, target = case.make_inputs(np.random.default_rng(case.seed))
+    x, t = torch.as_tensor(logits, dtype=torch.float32), torch.as_tensor(target)
+    if case.torch_class_dim is not None and x.ndim > 2:  # the case's class-last layout -> torch's
+        x = x.movedim(-1, case.torch_class_dim)
+        t = t if case.index_target else t.movedim(-1, case.torch_class_dim)
+
+    def loss(x, t, array):
+        return fn(x, t, **others, **{name: array}).sum()
+
+    array = case.kwargs[name]
+    breaks, reasons = _explain(loss, x, t, array)
+    assert breaks == 0, f"{breaks} graph breaks: {reasons}"
+    torch._dynamo.reset()
+    frames = CompileCounterWithBackend("aot_eager")
+    compiled = torch.compile(loss, backend=frames, fullgraph=True)
+    for n, values in ((len(x), array), (len(x), array[::-1].copy()), (max(len(x) // 2, 1), array)):
+        xe, xc = (x[:n].clone().requires_grad_(True) for _ in range(2))
+        eager, comp = loss(xe, t[:n], values), compiled(xc, t[:n], values)
+        eager.backward()
+        comp.backward()
+        _close(comp, eager)
+        _close(xc.grad, xe.grad, atol=1e-7)
+        if n == len(x):
+            assert frames.frame_count == 1, "new values of a NumPy hyperparameter recompiled"
+    torch._dynamo.reset()
+
+
+def test_adjust_logits_and_shot_accuracy_with_numpy_arguments_compile_fullgraph():
+    """The other functional forms taking NumPy priors / samples per class: no graph break,
+    compiled equal to eager (decisions.shift_prior: tests/test_decisions.py)."""
+    import torch_impl.losses as L
+    import torch_impl.metrics as M
+
+    priors, counts = np.array([0.6, 0.3, 0.1]), np.array([500, 40, 3])
+    x, t = torch.randn(9, 3, dtype=torch.float64), torch.tensor([0, 1, 2] * 3)
+    calls = [(lambda x, t: L.adjust_logits(x, priors, tau=1.5), 1e-12),
+             # float32 result of float64 counts: exact either way (ratios of small integers)
+             (lambda x, t: M.shot_accuracy(x, t, samples_per_class=counts, many_threshold=100, few_threshold=20), 0)]
+    for fn, tol in calls:
+        breaks, reasons = _explain(fn, x, t)
+        assert breaks == 0, f"{breaks} graph breaks: {reasons}"
+        torch._dynamo.reset()
+        compiled = torch.compile(fn, backend="aot_eager", fullgraph=True)
+        torch.testing.assert_close(compiled(x, t), fn(x, t), rtol=tol, atol=tol, equal_nan=True)
+    torch._dynamo.reset()
+
+
+_BAD_ARRAYS = [
+    ("weighted_categorical_crossentropy", "class_weight", np.array([1.0, -2.0, 1.0])),
+    ("class_balanced_loss", "samples_per_class", np.array([10.0, 0.0, 5.0])),
+    ("logit_adjusted_crossentropy", "class_priors", np.array([0.5, np.nan, 0.2])),
+    ("ldam_loss", "samples_per_class", np.array([10.0, -1.0, 5.0])),
+]
+
+
+@pytest.mark.parametrize("name, arg, array", _BAD_ARRAYS, ids=[b[0] for b in _BAD_ARRAYS])
+def test_functional_form_compiled_rejects_a_numpy_hyperparameter_as_eager(name, arg, array):
+    """A rejected NumPy-array hyperparameter raises eager's error and message from the
+    compiled call (fullgraph=True): its check runs on the values at every call."""
+    import torch_impl.losses as L
+
+    fn = getattr(L, name)
+    x, t = torch.randn(4, 3), torch.tensor([0, 1, 2, 1])
+    with pytest.raises(ValueError) as eager_error:
+        fn(x, t, **{arg: array})
+    torch._dynamo.reset()
+    compiled = torch.compile(lambda x, t, a: fn(x, t, **{arg: a}).sum(), backend="aot_eager", fullgraph=True)
+    with pytest.raises(ValueError) as compiled_error:
+        compiled(x, t, array)
+    assert str(compiled_error.value) == str(eager_error.value)
+    torch._dynamo.reset()
+
+
 @pytest.mark.parametrize("row", C.params(C.METRICS))
 def test_metric_update_compiles_fullgraph_over_dynamic_batch_sizes(row):
     """metric.update and metric.compute compile without graph break (torchmetrics's own

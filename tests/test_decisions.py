@@ -305,10 +305,12 @@ def test_shift_prior_to_uniform_is_adjust_logits(framework):
     dict(train_prior=[0.5, 0.3, 0.2], target_prior=0.05, activation="sigmoid"),
     dict(train_prior=0.5, target_prior=0.01, activation="sigmoid"),
     dict(train_prior=0.5, target_prior=0.01),
-], ids=["softmax", "sigmoid-per-label", "sigmoid-scalar", "scalar-priors"])
+    dict(train_prior=np.array([0.5, 0.3, 0.2]), target_prior=np.array([0.7, 0.2, 0.1])),
+], ids=["softmax", "sigmoid-per-label", "sigmoid-scalar", "scalar-priors", "numpy-priors"])
 def test_torch_shift_prior_and_module_compile_fullgraph(kwargs):
-    """shift_prior with Python-constant priors (its checks folded at trace time) and the
-    PriorShift module: no graph break, compiled equal to eager."""
+    """shift_prior with Python-constant priors (its checks folded at trace time) or NumPy
+    priors (checked in the graph at every call) and the PriorShift module: no graph break,
+    compiled equal to eager."""
     import torch_impl.decisions as ptd
 
     x = torch.randn(6, 3, dtype=torch.float64)

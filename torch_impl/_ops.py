@@ -72,10 +72,19 @@ def static_args(fn: Callable, *args: Any, **kwargs: Any) -> Any:
     dynamo guards on those constants, so another constant recompiles and is checked again (a
     changing argument of the compiled function turns symbolic on recompiling: then the call
     cannot be folded and breaks the graph).
-    NumPy arrays and tensors are traced into the graph as before (a data-dependent check breaks
-    it). A rejected argument raises the check's error type and message."""
+    NumPy-array arguments (priors, class weights, samples per class) are graph inputs to
+    Dynamo, not constants: `fn` then runs in the graph, on their values at every call, as one
+    CPU operator (`_array_args`); see there. Tensor arguments are traced as before (a
+    data-dependent check breaks the graph). A rejected argument raises the check's error type
+    and message."""
     if not torch.compiler.is_compiling():
         return fn(*args, **kwargs)
+    slots = [i for i, a in enumerate(args) if isinstance(a, np.ndarray)]
+    names = [k for k, v in kwargs.items() if isinstance(v, np.ndarray)]
+    if slots or names:
+        value = _array_args(fn, args, kwargs, slots, names)
+        if value is not None:
+            return value
     value, error = _folded(fn, args, kwargs)
     if error is not None:  # the two types the checks raise, each spelt out (a traceable raise)
         type_error, message = error
@@ -83,6 +92,89 @@ def static_args(fn: Callable, *args: Any, **kwargs: Any) -> Any:
             raise TypeError(message)
         raise ValueError(message)
     return value
+
+
+# NumPy hyperparameters under torch.compile. Dynamo turns a NumPy array into a graph input (it
+# is mutable, so never a constant), and a NumPy check of a graph input would break the graph.
+# So the check runs as a custom operator instead: `classbalance::array_args` takes the arrays
+# (CPU tensors: no device synchronisation), calls `fn` on their values at every call (raising
+# its error, message unchanged) and returns fn's array results. fn's other results (floats,
+# strings, flags) become constants at trace time, from calls on stand-in arrays of the same
+# shapes; they must not depend on the arrays' values, which is verified with two different
+# stand-ins (otherwise the call is left to the constant-folding path, which breaks the graph).
+_ARRAY_CALLS: list = []  # index: the operator's `key`; (fn, args, kwargs, slots, names, result spec)
+_STAND_INS = (1.0, 2.0, 0.5, 0.25)  # counts, weights, probabilities: two of them pass each check
+_ARRAY_RESULT = "<an array result of classbalance::array_args>"  # marks fn's array results
+
+
+def _with_arrays(args: tuple, kwargs: dict, slots, names, arrays) -> tuple:
+    args, kwargs = list(args), dict(kwargs)
+    for i, a in zip(list(slots) + list(names), arrays):
+        if isinstance(i, int):
+            args[i] = a
+        else:
+            kwargs[i] = a
+    return tuple(args), kwargs
+
+
+def _array_results(result: Any) -> tuple:
+    """(fn's result with each NumPy-array output replaced by _ARRAY_RESULT, the arrays in order)."""
+    items = result if isinstance(result, tuple) else (result,)
+    arrays = tuple(r for r in items if isinstance(r, np.ndarray))
+    rest = tuple(_ARRAY_RESULT if isinstance(r, np.ndarray) else _plain_scalars(r) for r in items)
+    return (rest if isinstance(result, tuple) else rest[0]), arrays
+
+
+@torch.compiler.assume_constant_result
+def _register_array_call(fn: Callable, args: tuple, kwargs: dict, slots: tuple, names: tuple,
+                         shapes: tuple) -> Optional[tuple]:
+    """At trace time: (operator key, fn's non-array results, whether the result is a tuple), or
+    None when no two stand-ins pass `fn` with the same non-array results."""
+    outcomes = []
+    for value in _STAND_INS:
+        stand_ins = [np.full(shape, value) for shape in shapes]
+        try:
+            outcomes.append(_array_results(fn(*_with_arrays(args, kwargs, slots, names, stand_ins)[0],
+                                              **_with_arrays(args, kwargs, slots, names, stand_ins)[1])))
+        except (TypeError, ValueError):
+            continue
+        if len(outcomes) == 2:
+            break
+    if len(outcomes) < 2 or outcomes[0][0] != outcomes[1][0]:
+        return None
+    rest, arrays = outcomes[0]
+    spec = tuple((a.shape, str(a.dtype)) for a in arrays)
+    _ARRAY_CALLS.append((fn, args, kwargs, slots, names, spec))
+    return len(_ARRAY_CALLS) - 1, rest
+
+
+@torch.library.custom_op("classbalance::array_args", mutates_args=())
+def _array_args_op(arrays: list[torch.Tensor], key: int) -> list[torch.Tensor]:
+    fn, args, kwargs, slots, names, _ = _ARRAY_CALLS[key]
+    args, kwargs = _with_arrays(args, kwargs, slots, names, [a.numpy() for a in arrays])
+    _, results = _array_results(fn(*args, **kwargs))
+    return [torch.from_numpy(np.array(r)) for r in results]  # copies: never an alias of an input
+
+
+@_array_args_op.register_fake
+def _(arrays: list[torch.Tensor], key: int) -> list[torch.Tensor]:
+    spec = _ARRAY_CALLS[key][5]
+    return [torch.empty(shape, dtype=torch.from_numpy(np.zeros(0, dtype)).dtype) for shape, dtype in spec]
+
+
+def _array_args(fn: Callable, args: tuple, kwargs: dict, slots: list, names: list) -> Any:
+    """`static_args` with NumPy arrays among the arguments, while compiling (see above)."""
+    arrays = [args[i] for i in slots] + [kwargs[k] for k in names]
+    constant_args, constant_kwargs = _with_arrays(args, kwargs, slots, names, [None] * len(arrays))
+    shapes = tuple(tuple(a.shape) for a in arrays)
+    registered = _register_array_call(fn, constant_args, constant_kwargs, tuple(slots), tuple(names), shapes)
+    if registered is None:
+        return None
+    key, rest = registered
+    results = iter(torch.ops.classbalance.array_args([torch.as_tensor(a) for a in arrays], key))
+    if not isinstance(rest, tuple):
+        return next(results) if rest == _ARRAY_RESULT else rest
+    return tuple(next(results) if isinstance(r, str) and r == _ARRAY_RESULT else r for r in rest)
 
 
 class DynamicUpdateCount:

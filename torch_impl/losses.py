@@ -130,7 +130,11 @@ def weighted_binary_crossentropy(
     `pos_weight=w*p, neg_weight=w`; `tf.nn.weighted_cross_entropy_with_logits(pos_weight=p)`;
     Keras `BinaryCrossentropy(from_logits=True, label_smoothing=e)` (the mean over C).
     """
+    # a NumPy neg_weight is a graph input while compiling (see _ops.static_args), its values
+    # unknown at trace time: the direct form, right for every weight
+    values_unknown = torch.compiler.is_compiling() and isinstance(neg_weight, np.ndarray)
     pos_weight, neg_weight, label_smoothing, fused = _static(_wbce_args, pos_weight, neg_weight, label_smoothing)
+    fused = fused and not values_unknown
     from_logits = _static(V.check_bool, "from_logits", from_logits)
     return _weighted_binary_crossentropy(input, target, pos_weight, neg_weight, label_smoothing, from_logits,
                                          validate_args, neg_weight_positive=fused)
@@ -629,7 +633,8 @@ def adjust_logits(input: torch.Tensor, class_priors: Any, *, tau: float = 1.0) -
     x = _ops.check_logits("input", input)
     class_dim = 1 if x.ndim > 2 else -1  # CrossEntropyLoss's layouts
     V.check_vector_length("class_priors", priors, x.shape[class_dim])
-    shift = _ops.as_tensor_like(tau * np.log(priors), x)
+    log_priors = torch.log(torch.as_tensor(priors, dtype=torch.float64))  # a tensor while compiling with NumPy priors
+    shift = _ops.as_tensor_like(tau * log_priors, x)
     return x - (shift.reshape((-1,) + (1,) * (x.ndim - 2)) if class_dim == 1 else shift)
 
 
