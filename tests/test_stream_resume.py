@@ -218,5 +218,6 @@ def test_a_source_with_set_epoch_resumes_in_a_later_epoch():
     assert (state["epoch"], state["yielded"]) == (1, 10)
     resumed = build()
     resumed.load_state_dict(state)
+    assert resumed.state_dict() == state  # saved again before reading: still the same point
     assert head + [b[0].tolist() for b in resumed] == epochs[1]
     assert resumed.dataset.epochs_set == [1]

@@ -68,11 +68,12 @@ class _BalancedStream(IterableDataset):
         under way (0 between passes), with the source position that `load_state_dict` checks
         when it re-reads the source."""
         state = {"config": self._config()}
-        progress = self._progress
-        if progress is None:
-            state.update(epoch=self.epoch, yielded=0, read=0, checksum=0)
+        if self._progress is not None:
+            state.update(self._progress)
+        elif self._resume is not None:  # loaded, not yet iterated: the loaded point still holds
+            state.update({key: self._resume[key] for key in ("epoch", "yielded", "read", "checksum")})
         else:
-            state.update(progress)
+            state.update(epoch=self.epoch, yielded=0, read=0, checksum=0)
         return state
 
     def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
