@@ -148,22 +148,29 @@ def _register_array_call(fn: Callable, args: tuple, kwargs: dict, slots: tuple, 
     return len(_ARRAY_CALLS) - 1, rest
 
 
-@torch.library.custom_op("classbalance::array_args", mutates_args=())
-def _array_args_op(arrays: list[torch.Tensor], key: int) -> list[torch.Tensor]:
+def _array_args_impl(arrays: list[torch.Tensor], key: int) -> list[torch.Tensor]:
     fn, args, kwargs, slots, names, _ = _ARRAY_CALLS[key]
     args, kwargs = _with_arrays(args, kwargs, slots, names, [a.numpy() for a in arrays])
     _, results = _array_results(fn(*args, **kwargs))
     return [torch.from_numpy(np.array(r)) for r in results]  # copies: never an alias of an input
 
 
-@_array_args_op.register_fake
-def _(arrays: list[torch.Tensor], key: int) -> list[torch.Tensor]:
+def _array_args_fake(arrays: list[torch.Tensor], key: int) -> list[torch.Tensor]:
     spec = _ARRAY_CALLS[key][5]
     return [torch.empty(shape, dtype=torch.from_numpy(np.zeros(0, dtype)).dtype) for shape, dtype in spec]
 
 
+# torch.library.custom_op: torch >= 2.4; before it, NumPy hyperparameters break the graph
+_ARRAY_OP = None
+if hasattr(torch.library, "custom_op"):
+    _ARRAY_OP = torch.library.custom_op("classbalance::array_args", _array_args_impl, mutates_args=())
+    _ARRAY_OP.register_fake(_array_args_fake)
+
+
 def _array_args(fn: Callable, args: tuple, kwargs: dict, slots: list, names: list) -> Any:
     """`static_args` with NumPy arrays among the arguments, while compiling (see above)."""
+    if _ARRAY_OP is None:
+        return None
     arrays = [args[i] for i in slots] + [kwargs[k] for k in names]
     constant_args, constant_kwargs = _with_arrays(args, kwargs, slots, names, [None] * len(arrays))
     shapes = tuple(tuple(a.shape) for a in arrays)
@@ -171,7 +178,7 @@ def _array_args(fn: Callable, args: tuple, kwargs: dict, slots: list, names: lis
     if registered is None:
         return None
     key, rest = registered
-    results = iter(torch.ops.classbalance.array_args([torch.as_tensor(a) for a in arrays], key))
+    results = iter(_ARRAY_OP([torch.as_tensor(a) for a in arrays], key))
     if not isinstance(rest, tuple):
         return next(results) if rest == _ARRAY_RESULT else rest
     return tuple(next(results) if isinstance(r, str) and r == _ARRAY_RESULT else r for r in rest)
