@@ -157,6 +157,12 @@ def hash_key(*parts: Any) -> np.ndarray:
     return h
 
 
+def _weyl(classes: np.ndarray, step: int) -> np.ndarray:
+    """An order of the classes that changes with the step, without hashing: a Weyl sequence
+    (class * odd + step * odd) mod 2**32, distinct for distinct classes."""
+    return (np.asarray(classes, dtype=np.int64) * 0x9E3779B1 + int(step) * 0x85EBCA77) & 0xFFFFFFFF
+
+
 def _bit_widths(n: np.ndarray) -> np.ndarray:
     """The bit width of n - 1 (at least 1), per element: the Feistel domain is [0, 2**width)."""
     n = np.asarray(n, dtype=np.int64)
@@ -165,6 +171,13 @@ def _bit_widths(n: np.ndarray) -> np.ndarray:
     # log2 is exact at powers of two and rounds up just below them: the domain is never short.
     bits[big] = np.floor(np.log2((n[big] - 1).astype(np.float64))).astype(np.int64) + 1
     return bits
+
+
+def _round(v: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """The Feistel round function: a multiply-xorshift of v + key (the high bits of the product
+    depend on every bit of the input)."""
+    z = (v + key) * _MIX1
+    return z ^ (z >> _U64(29))
 
 
 def _feistel_pass(x: np.ndarray, bits: np.ndarray, round_keys: List[np.ndarray], inverse: bool) -> np.ndarray:
@@ -179,12 +192,12 @@ def _feistel_pass(x: np.ndarray, bits: np.ndarray, round_keys: List[np.ndarray],
         for (ra, rb), key in zip(widths, round_keys):
             right = x & ((one << ra) - one)
             left = x >> ra
-            x = (right << rb) | (left ^ (_mix64(right ^ key) & ((one << rb) - one)))
+            x = (right << rb) | (left ^ (_round(right, key) & ((one << rb) - one)))
         return x
     for (ra, rb), key in zip(reversed(widths), reversed(round_keys)):
         new_right = x & ((one << rb) - one)
         right = x >> rb
-        left = new_right ^ (_mix64(right ^ key) & ((one << rb) - one))
+        left = new_right ^ (_round(right, key) & ((one << rb) - one))
         x = (left << ra) | right
     return x
 
@@ -333,7 +346,7 @@ class ExactComposition:
                 dh, wh = deadline[h], wr[h]
                 first = -((-dh * (m - wh)) // m)
                 group[h] = -((-first * m) // (m - wh))
-            tie = hash_key(_SALT_TIE, t, self._active[released])
+            tie = _weyl(self._active[released], t)
             order = np.lexsort((tie, -group, ~b_bit, deadline))
             if order.shape[0] < self.extras:  # cannot happen for a Pfair-feasible set
                 raise RuntimeError("the exact composition found fewer released classes than slots")
@@ -371,9 +384,9 @@ class ExactComposition:
         cls = np.flatnonzero(extra)
         if cls.size == 0:
             return out
-        cls = cls[np.argsort(hash_key(_SALT_SPLIT, step, cls), kind="stable")]
+        cls = cls[np.argsort(_weyl(cls, step + _SALT_SPLIT))]
         h = extra[cls]
-        first = (np.cumsum(h) - h + int(hash_key(_SALT_SPLIT, step) % _U64(r))) % r
+        first = (np.cumsum(h) - h + (step * 0x27D4EB2F) % r) % r
         offsets = np.arange(r)
         hit = offsets[None, :] < h[:, None]
         rows = (first[:, None] + offsets[None, :]) % r
@@ -393,11 +406,20 @@ def _group_by_class(labels: np.ndarray, num_classes: int, index_dtype) -> Tuple[
     nxt = np.cumsum(counts) - counts
     for lo in range(0, n, _GROUP_CHUNK):
         chunk = labels[lo : lo + _GROUP_CHUNK].astype(small, copy=False)
-        ids = np.argsort(chunk, kind="stable")
-        cls = chunk[ids].astype(np.int64)
+        ids = np.argsort(chunk, kind="stable")  # a radix sort of the small class ids
         chunk_counts = np.bincount(chunk, minlength=num_classes)
-        rank = np.arange(ids.shape[0], dtype=np.int64) - (np.cumsum(chunk_counts) - chunk_counts)[cls]
-        order[nxt[cls] + rank] = ids.astype(index_dtype, copy=False) + lo
+        if num_classes <= 4096:
+            # One contiguous copy per class: memcpy speed, no index arrays.
+            ids = (ids + lo).astype(index_dtype, copy=False)
+            start = 0
+            for c in np.flatnonzero(chunk_counts).tolist():
+                m = int(chunk_counts[c])
+                order[nxt[c] : nxt[c] + m] = ids[start : start + m]
+                start += m
+        else:
+            cls = chunk[ids].astype(np.int64)
+            rank = np.arange(ids.shape[0], dtype=np.int64) - (np.cumsum(chunk_counts) - chunk_counts)[cls]
+            order[nxt[cls] + rank] = ids.astype(index_dtype, copy=False) + lo
         nxt += chunk_counts
     return order, counts
 
@@ -730,10 +752,9 @@ class BalancedSchedule:
         # class's samples in pool order, so a batch reads each pool in order.
         block = first_step // BLOCK_STEPS
         offset = first_step - block * BLOCK_STEPS
-        count = min(BLOCK_STEPS, self.steps_per_epoch - block * BLOCK_STEPS)
         rng = _rng(self.seed, epoch, block, rank, _SALT_ORDER)
-        keys = rng.random((count, b))[offset : offset + steps]
-        shuffled = np.take_along_axis(cls, np.argsort(keys, axis=1), axis=1)
+        # Rows are shuffled in block order; a run that starts inside the block skips its rows.
+        shuffled = rng.permuted(np.concatenate([np.zeros((offset, b), cls.dtype), cls]), axis=1)[offset:]
         slots = np.argsort(shuffled, axis=1, kind="stable")
         out = np.empty_like(ids)
         np.put_along_axis(out, slots, ids, axis=1)
