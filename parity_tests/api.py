@@ -242,7 +242,7 @@ class _LossRun:
             except Exception as exc:  # the reference side itself cannot run this input
                 self.reference_failed[(id(case), dtype)] = explain_error(
                     "torch", self.ref_side, case.name.split("/", 1)[1], self._shapes(case), "float64 (the reference)",
-                    f"{type(exc).__name__}: {exc}")
+                    f"{type(exc).__name__}: {exc}", who=None if self.ref_side else "your NumPy `reference`")
         if not missing and (id(case), dtype) in self.reference_failed:
             rtol, atol = tolerance(dtype, case.tol)
             return CellResult(case=case.name, framework=recorder.name, device=device, dtype=dtype, value_err=math.inf,

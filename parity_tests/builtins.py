@@ -282,10 +282,6 @@ def _is_keras_loss_object(obj) -> bool:
     return any(m.endswith("losses.loss.Loss") and m.startswith("keras") for m in mro)
 
 
-def _is_keras_object(obj) -> bool:
-    return type(obj).__module__.startswith(("keras.", "tf_impl.")) or _is_keras_loss_object(obj)
-
-
 def _is_torch_object(obj) -> bool:
     mod = _torch_module_type()
     return bool(mod) and isinstance(obj, mod) or type(obj).__module__.startswith(("torch.", "torchmetrics."))

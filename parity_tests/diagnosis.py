@@ -260,23 +260,26 @@ def explain_formula(got_side: Optional[Side], ref_side: Optional[Side], target: 
     return "; ".join(notes) if notes else None
 
 
+_SAME_REDUCTION = {("torch", "mean"): "sum_over_batch_size", ("torch", "sum"): "sum",
+                   ("keras", "sum_over_batch_size"): "mean", ("keras", "sum"): "sum",
+                   ("keras", "mean_with_sample_weight"): "mean"}
+
+
 def explain_shape(got_shape, want_shape, got_side: Optional[Side], ref_side: Optional[Side]) -> Optional[str]:
     """Different output shapes: which side reduced, and the argument that makes both alike."""
     got_shape, want_shape = tuple(got_shape), tuple(want_shape)
-    sides = [s for s in (got_side, ref_side) if s is not None and s.kind != "callable"]
-    if not sides:
+    if (got_shape == ()) == (want_shape == ()):
         return None
-    if got_shape == () or want_shape == ():
-        scalar, full = (got_side, ref_side) if got_shape == () else (ref_side, got_side)
-        words = []
-        for s in (scalar, full):
-            if s is None or s.kind == "callable":
-                continue
-            words.append(f"{s.base}: reduction=\"none\"" if s.framework == "torch"
-                         else f"{s.base}: reduction=\"none\" (or None)")
-        return ("one side reduces to a scalar, the other returns " + str(full and (got_shape or want_shape)) +
-                ": pass " + " and ".join(words) + " on both, or reduce both the same way")
-    return None
+    reduced, full = (got_side, ref_side) if got_shape == () else (ref_side, got_side)
+    full_shape = want_shape if got_shape == () else got_shape
+    if reduced is None or full is None or "callable" in (reduced.kind, full.kind):
+        return None
+    same = _SAME_REDUCTION.get((reduced.framework, reduced.reduction))
+    fixes = [f"pass reduction=\"none\" to {reduced.base}"]
+    if same:
+        fixes.append(f"reduction=\"{same}\" to {full.base} (the same reduction in {full.framework}'s words)")
+    return (f"{reduced.base} (reduction={reduced.reduction!r}) returns a scalar, {full.base} (reduction="
+            f"{full.reduction!r}) one loss per position {full_shape}: {', or '.join(fixes)}")
 
 
 _ERROR_KINDS = (
@@ -304,9 +307,10 @@ _ERROR_KINDS = (
 )
 
 
-def explain_error(framework: str, side: Optional[Side], input_name: str, shapes: str, dtype: str, error: str) -> str:
-    """A side that could not run an input: which side, which input, and why."""
-    who = f"the {framework} side ({side.name})" if side else f"the {framework} side"
+def explain_error(framework: str, side: Optional[Side], input_name: str, shapes: str, dtype: str, error: str,
+                  *, who: Optional[str] = None) -> str:
+    """A side that could not run an input: which side (`who` overrides the words), which input, and why."""
+    who = who or (f"the {framework} side ({side.name})" if side else f"the {framework} side")
     why = next((words for pattern, words in _ERROR_KINDS if pattern.search(error)), None)
     text = f"{who} could not run input {input_name!r} ({shapes}) in {dtype}: {error}"
     return text + (f"; why: {why}" if why else "; why: the loss raised on these inputs (see the error)") + "."

@@ -218,3 +218,28 @@ def test_a_cuda_module_runs_against_cpu_and_gpu_cells():
                             kind="multiclass", dtypes=("float32",))
     torch_cells = [r for r in report.results if r.framework == "torch"]
     assert {r.device for r in torch_cells} == {"cpu", "gpu"} and all(r.passed for r in torch_cells), report.table()
+
+
+def test_a_scalar_against_per_sample_losses_names_both_reductions():
+    import keras
+    import torch
+
+    report = compare_losses(keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="none"),
+                            torch.nn.CrossEntropyLoss(), kind="multiclass", **CPU32)
+    (r, *_) = _keras_cells(report)
+    assert ("CrossEntropyLoss (reduction='mean') returns a scalar, SparseCategoricalCrossentropy (reduction='none') "
+            "one loss per position (8,): pass reduction=\"none\" to CrossEntropyLoss, or "
+            "reduction=\"sum_over_batch_size\" to SparseCategoricalCrossentropy") in r.diagnosis, r.diagnosis
+
+
+def test_a_numpy_reference_that_raises_is_reported_per_input():
+    import keras
+
+    def reference(logits, target):
+        raise ZeroDivisionError("division by zero")
+
+    report = compare_losses(keras.losses.SparseCategoricalCrossentropy(from_logits=True), None, kind="multiclass",
+                            reference=reference, **CPU32)
+    assert len(report.results) == 3 and not report.passed
+    assert report.results[0].error.startswith("your NumPy `reference` could not run input 'random' (logits (8, 5) "
+                                              "float, target (8,) int64) in float64 (the reference): ZeroDivisionError")
