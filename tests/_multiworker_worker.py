@@ -26,7 +26,7 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
 import tensorflow as tf  # noqa: E402
 
-from tf_impl.data import balance_dataset  # noqa: E402
+from tf_impl.data import balance_dataset, balanced_batches  # noqa: E402
 
 # The data every case reads: record i has class LABELS[i] (about 10% minority), in this order.
 NUM_RECORDS = 2_000
@@ -81,9 +81,36 @@ def balance_dataset_from_function(strategy: tf.distribute.Strategy) -> Dict[str,
     return _run(strategy, strategy.distribute_datasets_from_function(dataset_fn))
 
 
+IN_MEMORY = dict(class_fractions=[0.5, 0.5], seed=5, steps_per_epoch=60)
+
+
+def _features():
+    return {"id": np.arange(NUM_RECORDS), "label": LABELS}
+
+
+def balanced_batches_distributed(strategy: tf.distribute.Strategy) -> Dict[str, np.ndarray]:
+    """Global batches (num_replicas=strategy) through experimental_distribute_dataset."""
+    ds = balanced_batches(_features(), LABELS, PER_REPLICA, num_replicas=strategy, **IN_MEMORY)
+    return _run(strategy, strategy.experimental_distribute_dataset(ds.map(lambda x, y: x)))
+
+
+def balanced_batches_from_function(strategy: tf.distribute.Strategy) -> Dict[str, np.ndarray]:
+    """Per-replica batches of each input pipeline through distribute_datasets_from_function."""
+    global_batch = PER_REPLICA * strategy.num_replicas_in_sync
+
+    def dataset_fn(ctx: tf.distribute.InputContext) -> tf.data.Dataset:
+        ds = balanced_batches(_features(), LABELS, ctx.get_per_replica_batch_size(global_batch), num_replicas=ctx,
+                              **IN_MEMORY)
+        return ds.map(lambda x, y: x)
+
+    return _run(strategy, strategy.distribute_datasets_from_function(dataset_fn))
+
+
 CASES: Dict[str, Callable[[tf.distribute.Strategy], Dict[str, np.ndarray]]] = {
     "balance_dataset": balance_dataset_distributed,
     "balance_dataset_from_function": balance_dataset_from_function,
+    "balanced_batches": balanced_batches_distributed,
+    "balanced_batches_from_function": balanced_batches_from_function,
 }
 
 

@@ -23,7 +23,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import _multiworker_worker as worker  # noqa: E402
 
-CASES = ["balance_dataset", "balance_dataset_from_function"]
+STREAM_CASES = ["balance_dataset", "balance_dataset_from_function"]
+MEMORY_CASES = ["balanced_batches", "balanced_batches_from_function"]
+CASES = STREAM_CASES + MEMORY_CASES
 TIMEOUT_S = 240
 
 
@@ -80,7 +82,7 @@ def _torch_rank_batches(rank: int, num_replicas: int):
     return np.stack([b["id"].numpy() for b in ds])
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", STREAM_CASES)
 def test_each_worker_gets_disjoint_exact_batches(results, case):
     rows = [r[f"{case}/rows"] for r in results]
     labels = [r[f"{case}/labels"] for r in results]
@@ -105,3 +107,25 @@ def test_each_worker_gets_disjoint_exact_batches(results, case):
     np.testing.assert_array_equal(dealt, single)
     majority = dealt[worker.LABELS[dealt] == 0]
     assert np.unique(majority).size == majority.size
+
+
+@pytest.mark.parametrize("case", MEMORY_CASES)
+def test_in_memory_batches_each_worker_its_ranks_share(results, case):
+    torch = pytest.importorskip("torch")  # noqa: F841
+    from torch_impl.data import BalancedBatchSampler
+
+    steps = worker.IN_MEMORY["steps_per_epoch"]
+    for index in range(2):
+        rows = results[index][f"{case}/rows"]
+        assert rows.shape == (steps, worker.PER_REPLICA)
+        np.testing.assert_array_equal(results[index][f"{case}/global_rows"], np.full(steps, 2 * worker.PER_REPLICA))
+        assert (worker.LABELS[rows].sum(axis=1) == worker.PER_REPLICA // 2).all()  # 4 + 4 in every batch
+        # worker i's replica receives what torch rank i of 2 receives
+        expected = np.array(list(BalancedBatchSampler(worker.LABELS, worker.PER_REPLICA, num_replicas=2, rank=index,
+                                                      **worker.IN_MEMORY)))
+        np.testing.assert_array_equal(rows, expected)
+    # 480 majority draws of about 1,800: disjoint across workers (the ~200 minority records
+    # wrap around, as they must)
+    a, b = (results[i][f"{case}/rows"].ravel() for i in range(2))
+    a, b = a[worker.LABELS[a] == 0], b[worker.LABELS[b] == 0]
+    assert np.unique(np.concatenate([a, b])).size == a.size + b.size
