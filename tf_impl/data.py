@@ -6,16 +6,17 @@ the same batches as torch_impl.data.BalancedBatchSampler.
 Epochs (balanced_batches): the k-th complete pass over the returned dataset (each `model.fit`
 epoch, each pass of `.repeat()`) yields epoch k of the schedule, counting from 0; a partial read
 (Keras's torch and jax backends take one batch to build an unbuilt model) does not use an epoch
-up, as long as the epoch is longer than tf.data's read-ahead (a few batches). balance_dataset:
-the k-th iteration is epoch k. Each class's pool pointer
-carries over epochs, so the majority is walked through without repeats.
+up, as long as the epoch is longer than tf.data's read-ahead (a few batches); the same holds
+for balance_dataset. Each class's pool pointer carries over epochs, so the majority is walked
+through without repeats. Both restore mid-epoch through `tf.train.Checkpoint(iterator=...)`.
 
 Replicas: `batch_size` is per replica, as in PyTorch. With `num_replicas=R` (or a
 `tf.distribute.Strategy`, which means `R = strategy.num_replicas_in_sync`) each dataset element
 is a global batch of R * batch_size rows whose slice r, rows [r * batch_size, (r + 1) *
 batch_size), is replica r's batch: tf.distribute splits a global batch into exactly these
 contiguous slices, so every replica gets an exactly balanced share (and the same batch as
-torch rank r).
+torch rank r). A `tf.distribute.InputContext` (in `distribute_datasets_from_function`) makes
+the pipeline yield only its own replicas' batches.
 """
 
 from __future__ import annotations
