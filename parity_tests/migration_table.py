@@ -409,11 +409,15 @@ def render(outcomes: dict) -> str:
             lines.append(f"{i + 1}. **{pair.topic}**, by Keras backend:")
             lines += [f"    - {b}: {w or 'they agree'}." for b, w in
                       ((b, outcomes[b][i].why) for b in backends)]
-    first = outcomes[backends[0]]
-    agree = sum(r.agree for r in first)
-    fixed = sum(bool(r.changed_agree) for r in first)
-    lines += ["", f"{len(pairs)} pairs; on the {backends[0]} backend {agree} agree at default arguments and "
-                  f"{fixed} of the {len(pairs) - agree} others agree with the change shown.", ""]
+    tallies = {b: (sum(r.agree for r in outcomes[b]), sum(bool(r.changed_agree) for r in outcomes[b]))
+               for b in backends}
+    words = lambda agree, fixed: (f"{agree} agree at default arguments and {fixed} of the {len(pairs) - agree} "  # noqa: E731
+                                  "others agree with the change shown")
+    if len(set(tallies.values())) == 1:
+        summary = f"on every Keras backend ({', '.join(backends)}), {words(*tallies[backends[0]])}"
+    else:
+        summary = "; ".join(f"on {b}, {words(*t)}" for b, t in tallies.items())
+    lines += ["", f"{len(pairs)} pairs: {summary}.", ""]
     data = {b: [[r.agree, r.why, r.changed_agree] for r in outcomes[b]] for b in backends}
     lines += [_DATA + json.dumps(data, sort_keys=True) + " -->", ""]
     return "\n".join(lines)

@@ -243,3 +243,17 @@ def test_a_numpy_reference_that_raises_is_reported_per_input():
     assert len(report.results) == 3 and not report.passed
     assert report.results[0].error.startswith("your NumPy `reference` could not run input 'random' (logits (8, 5) "
                                               "float, target (8,) int64) in float64 (the reference): ZeroDivisionError")
+
+
+def test_fit_and_activation_helpers_reject_bad_arguments():
+    import keras
+
+    from parity_tests.builtins import after_activation
+
+    with pytest.raises(ValueError, match=r"Invalid `activation`: received 'relu'; allowed values are 'softmax'"):
+        after_activation(keras.losses.KLDivergence(), "relu", framework="keras")
+    with pytest.raises(TypeError, match=r"Invalid `class_weight`: received builtins.list"):
+        KerasFit(keras.losses.SparseCategoricalCrossentropy(), class_weight=[1.0, 2.0])
+    side = identify_loss(KerasFit(keras.losses.SparseCategoricalCrossentropy(), sample_weight=np.ones(4)), "keras")
+    assert side.name.startswith("model.fit(sample_weight=...) with loss keras.losses.SparseCategoricalCrossentropy(")
+    assert side.kind == "fit" and side.sample_weight.sum() == 4.0
