@@ -13,7 +13,7 @@ Targets (DESIGN.md, Performance):
            what a rank adds when the ranks of a host share one grouping file.
 
 Each case runs in its own subprocess that loads the labels from a file (its peak memory is its
-own: ru_maxrss growth over the state after the labels and the libraries are loaded; a
+own: VmHWM growth over the state after the labels and the libraries are loaded; a
 memory-mapped grouping counts in full, though the ranks of a host share its pages); the anchor
 and ours alternate, best of `--repeats`.
 
@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -44,7 +43,13 @@ def _rss_mb() -> float:
 
 
 def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    # VmHWM, the peak of this address space: ru_maxrss would carry over the parent's peak,
+    # which survives fork and exec on Linux.
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    return 0.0
 
 
 def _labels(n: int, k: int):
