@@ -657,3 +657,8 @@ def state_shape_message(state: Any, keys: Sequence[str]) -> str:
         f"Invalid `state_dict`: received {shown}; expected a dict with the keys "
         f"{', '.join(repr(k) for k in keys)} (as returned by `state_dict()`)."
     )
+
+
+def exclusive_weights_message(first: str, second: str) -> str:
+    return (f"Invalid arguments: received both `{first}` and `{second}`; expected one of them (fold the class "
+            f"weights into the per-sample weights).")

@@ -229,8 +229,7 @@ class TorchStep:
     def __post_init__(self):
         validation.check_choice("normalize", self.normalize, ("mean", "weights", "sum"))
         if self.class_weight is not None and self.sample_weight is not None:
-            raise ValueError("Invalid arguments: received both `class_weight` and `sample_weight`; expected one "
-                             "(fold the class weights into the per-sample weights).")
+            raise ValueError(validation.exclusive_weights_message("class_weight", "sample_weight"))
         if self.class_weight is not None:
             self.class_weight = validation.check_weight_vector("class_weight", self.class_weight)
         check_loss_side("loss", self.loss, "torch")

@@ -79,6 +79,8 @@ def test_torch_step_reductions():
                           torch.nn.CrossEntropyLoss(weight=torch.tensor(weights))(xt, yt))
     assert torch.allclose(TorchStep(torch.nn.functional.cross_entropy, sample_weight=w, normalize="sum")(xt, yt),
                           (per * w).sum())
+    with pytest.raises(ValueError, match=r"received both `class_weight` and `sample_weight`; expected one of them"):
+        TorchStep(torch.nn.CrossEntropyLoss(), class_weight=weights, sample_weight=w)
     with pytest.raises(ValueError, match=r"Invalid `normalize`: received 'batch'"):
         TorchStep(torch.nn.CrossEntropyLoss(), normalize="batch")
 
