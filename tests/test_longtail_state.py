@@ -202,7 +202,7 @@ def test_seesaw_keras_and_torch_agree_over_a_stream_of_batches():
         np.concatenate([_indices(20, 4, seed=40 + s, p=prior) for s in range(6)]), minlength=4))
 
 
-def _fit_counts(tmp_path):
+def _fit_counts(tmp_path, run_eagerly=False):
     """A tiny model trained two epochs with SeesawLoss, saved and reloaded: (counts after fit,
     expected counts, the reloaded loss's counts)."""
     import keras
@@ -215,7 +215,7 @@ def _fit_counts(tmp_path):
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
     loss = KL.SeesawLoss(3)
-    model.compile(optimizer=keras.optimizers.SGD(0.1), loss=loss)
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss=loss, run_eagerly=run_eagerly)
     model.fit(x, y, batch_size=16, epochs=2, verbose=0)
     counts = _np(loss.cum_samples)
     path = tmp_path / "seesaw.keras"
@@ -225,28 +225,38 @@ def _fit_counts(tmp_path):
 
 
 @pytest.mark.keras
-@pytest.mark.skipif(KERAS_BACKEND == "jax", reason="jax: model.fit is stateless (see the jax test below)")
-def test_seesaw_keras_fit_accumulates_the_counts_and_save_restores_them(tmp_path):
-    counts, expected, restored = _fit_counts(tmp_path)
+@pytest.mark.parametrize("run_eagerly", [False, True], ids=["compiled", "run_eagerly"])
+def test_seesaw_keras_fit_accumulates_the_counts_and_save_restores_them(tmp_path, run_eagerly):
+    """On every Keras backend (jax: through the host callback inside the jitted step, and
+    outside the stateless scope of an eager step), with no warning."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        counts, expected, restored = _fit_counts(tmp_path, run_eagerly=run_eagerly)
+    ours = [str(w.message) for w in caught if "classbalance" in str(w.message) or "tf_impl" in w.filename]
+    assert not ours, ours
     np.testing.assert_array_equal(counts, expected)
     np.testing.assert_array_equal(restored, expected)
 
 
 @pytest.mark.keras
-@pytest.mark.skipif(KERAS_BACKEND != "jax", reason="the jax backend's documented limitation")
-def test_seesaw_keras_fit_on_jax_warns_and_keeps_the_counts(tmp_path):
-    """What works on jax, as documented: eager calls count; inside model.fit (stateless) the
-    counts stay, with a RuntimeWarning; save/load carries the stored counts."""
-    import tf_impl.losses as KL
+@pytest.mark.skipif(KERAS_BACKEND != "jax", reason="jax.jit: the jax backend only")
+def test_seesaw_keras_under_jax_jit_equals_eager_over_a_stream_of_batches():
+    """A jitted call counts at every execution, in order, and its loss uses the counts with
+    the current batch added: the same losses and counts as eager calls, batch after batch."""
+    import jax
 
-    KL._COUNTS_WARNED.clear()
-    with pytest.warns(RuntimeWarning, match="cannot update its cumulative class counts"):
-        counts, _, restored = _fit_counts(tmp_path)
-    np.testing.assert_array_equal(counts, np.zeros(3))
-    np.testing.assert_array_equal(restored, np.zeros(3))
-    loss = _keras_seesaw()
-    loss(np.array([0, 1, 1]), _logits((3, 4)))
-    np.testing.assert_array_equal(_np(loss.cum_samples), [1.0, 2.0, 0.0, 0.0])
+    jitted_loss, eager_loss = _keras_seesaw(reduction="none"), _keras_seesaw(reduction="none")
+    step = jax.jit(lambda t, x: jitted_loss(t, x))
+    prior = [0.7, 0.2, 0.08, 0.02]
+    for s in range(4):
+        x = _logits((20, 4), seed=50 + s).astype(np.float32)
+        t = _indices(20, 4, seed=60 + s, p=prior)
+        # float32 logits: both runs compute in float32, jit may fuse differently
+        np.testing.assert_allclose(_np(step(t, x)), _np(eager_loss(t, x)), rtol=1e-6, atol=1e-6)
+        np.testing.assert_array_equal(_np(jitted_loss.cum_samples), _np(eager_loss.cum_samples))
+    assert _np(jitted_loss.cum_samples).sum() == 80
 
 
 @pytest.mark.keras

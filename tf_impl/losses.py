@@ -772,16 +772,21 @@ def seesaw_loss(
     return ops.cast(_seesaw_core(xc, onehot, counts, p, q, eps), _ops.dtype_of(x))
 
 
-def _in_jax_stateless(value) -> bool:
-    """Keras on jax: inside a trace or a StatelessScope (model.fit), where a variable cannot be
-    assigned for good."""
-    if keras.backend.backend() != "jax":
-        return False
+def _assign_for_good(variable, value) -> None:
+    """variable.assign(value); on the jax backend also inside a keras.StatelessScope with
+    concrete values (`fit` with run_eagerly=True, `stateless_call`), where `assign` only records
+    the update for the scope's owner to read back, and Keras's jax trainer reads back the
+    model's and the metrics' variables only, not a loss's. (Elsewhere a stateless scope with
+    concrete values is shape inference, as Keras's torch backend builds a model: nothing to
+    count.)"""
     try:
         from keras.src.backend.common.stateless_scope import in_stateless_scope
-    except ImportError:  # a Keras without it: only the tracer test
+    except ImportError:  # a Keras without it has no stateless scope to step out of
         in_stateless_scope = lambda: False  # noqa: E731
-    return _ops._jax_tracer(value) or in_stateless_scope()
+    if keras.backend.backend() == "jax" and in_stateless_scope():
+        variable._direct_assign(ops.convert_to_tensor(value, dtype=variable.dtype))
+    else:
+        variable.assign(value)
 
 
 @keras.saving.register_keras_serializable("classbalance")
@@ -798,9 +803,10 @@ class SeesawLoss(_SoftmaxLoss):
       equals one device.
     - Saved and restored with the model (`model.save` / `keras.models.load_model`) through
       `save_own_variables` / `load_own_variables`.
-    - jax backend: inside `model.fit` (a jax trace, stateless) the counts cannot be assigned:
-      each step uses the stored counts plus its own batch, and a one-time RuntimeWarning says
-      so; eager calls update them.
+    - jax backend: inside a trace (`model.fit` / `evaluate`, `jax.jit`) the counts go through
+      an ordered host callback at every step (Keras's jax trainer carries the model's and the
+      metrics' variables as the step's state, not a loss's): one round trip of K floats
+      between device and host per step. `fit(run_eagerly=True)` and eager calls count too.
 
     "sum_over_batch_size" divides by the number of samples.
     """
@@ -821,13 +827,34 @@ class SeesawLoss(_SoftmaxLoss):
         V.check_vector_length("cum_samples", self.cum_samples, x.shape[-1])
         batch = ops.sum(ops.reshape(ops.cast(onehot, "float32"), (-1, self.num_classes)), axis=0)
         _, batch = _ops.replicas_and_sum(batch)  # the global batch's counts on every replica
-        counts = ops.convert_to_tensor(self.cum_samples) + batch
-        if _in_jax_stateless(counts):
-            _warn_counts_not_stored()
+        if _ops._jax_tracer(batch):
+            counts = self._jax_accumulate(batch)
         else:
-            self.cum_samples.assign(counts)
+            counts = ops.convert_to_tensor(self.cum_samples) + batch
+            _assign_for_good(self.cum_samples, counts)
         loss = _seesaw_core(xc, onehot, counts, self.p, self.q, self.eps)
         return ops.cast(loss, _ops.dtype_of(x)), valid, valid
+
+    def _jax_accumulate(self, batch):
+        """Keras on jax, inside a trace (model.fit / evaluate, jax.jit): the counts plus this
+        batch's, stored for good by an ordered host callback (jax.experimental.io_callback) that
+        runs at every execution of the traced step, in step order, and returns the new counts
+        to the trace. A jitted step takes every variable outside the model's state as a
+        constant, and Keras's jax trainer carries only the model's trainable, non-trainable,
+        optimizer and metric variables as state (a loss is none of them), so the counts cannot
+        travel through the step's state: they go through the host, one round trip of K floats
+        per step."""
+        import jax
+        from jax.experimental import io_callback
+
+        variable = self.cum_samples
+
+        def add(batch_counts):
+            counts = np.asarray(variable.numpy(), np.float32) + np.asarray(batch_counts, np.float32)
+            _assign_for_good(variable, counts)
+            return counts
+
+        return io_callback(add, jax.ShapeDtypeStruct((self.num_classes,), np.float32), batch, ordered=True)
 
     def save_own_variables(self, store) -> None:
         store["cum_samples"] = ops.convert_to_numpy(self.cum_samples)
@@ -840,17 +867,6 @@ class SeesawLoss(_SoftmaxLoss):
         config.update(num_classes=self.num_classes, p=self.p, q=self.q, eps=self.eps,
                       validate_args=self.validate_args)
         return config
-
-
-_COUNTS_WARNED: set = set()
-
-
-def _warn_counts_not_stored() -> None:
-    import warnings
-
-    if "seesaw" not in _COUNTS_WARNED:
-        _COUNTS_WARNED.add("seesaw")
-        warnings.warn(V.stateless_counts_message("SeesawLoss"), RuntimeWarning, stacklevel=4)
 
 
 def _distribution_balanced_loss(y, x, freq_inv, bias, gamma, balance_param, map_alpha, map_beta, map_gamma,
