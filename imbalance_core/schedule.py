@@ -31,8 +31,9 @@ without computing the other ranks' or materialising the epoch.
    * ``mode="sampled"`` (and ``"class_aware"``): every slot's class is drawn independently
      with probability f_c, drawn hierarchically: the epoch's class totals are a multinomial
      draw (seed, epoch), each step's counts a multivariate hypergeometric draw from what is
-     left of them (seed, epoch, step), each replica's counts one from the step's. O(K) per
-     step and replica; the same law as independent draws.
+     left of them, each replica's counts one from the step's (one generator per block of 64
+     steps, keyed by seed, epoch and block). O(K) per step and replica; the same law as
+     independent draws.
 
 3. Pools: the slots of class c, in order (epoch, step, replica), take consecutive positions of
    the class's endless pool stream, epoch e starting where epoch e - 1 stopped. Position p is
@@ -123,7 +124,7 @@ _SALT_ORDER = 0x6F726472
 _SALT_REPEAT = 0x72657074
 _SALT_TIE = 0x74696573
 _SALT_SPLIT = 0x73706C74
-_GROUP_CHUNK = 1 << 22
+_GROUP_CHUNK = 1 << 20
 
 _U64 = np.uint64
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -399,28 +400,29 @@ def _group_by_class(labels: np.ndarray, num_classes: int, index_dtype) -> Tuple[
     chunk, so the temporaries stay a few chunks large whatever N is."""
     small = _small_uint(num_classes)
     n = labels.shape[0]
-    counts = np.zeros(num_classes, dtype=np.int64)
-    for lo in range(0, n, _GROUP_CHUNK):
-        counts += np.bincount(labels[lo : lo + _GROUP_CHUNK].astype(small, copy=False), minlength=num_classes)
+    starts = range(0, n, _GROUP_CHUNK)
+    chunk_counts = np.stack(
+        [np.bincount(labels[lo : lo + _GROUP_CHUNK].astype(small, copy=False), minlength=num_classes) for lo in starts]
+    ) if n else np.zeros((0, num_classes), dtype=np.int64)
+    counts = chunk_counts.sum(axis=0)
     order = np.empty(n, dtype=index_dtype)
     nxt = np.cumsum(counts) - counts
-    for lo in range(0, n, _GROUP_CHUNK):
+    for lo, chunk_count in zip(starts, chunk_counts):
         chunk = labels[lo : lo + _GROUP_CHUNK].astype(small, copy=False)
-        ids = np.argsort(chunk, kind="stable")  # a radix sort of the small class ids
-        chunk_counts = np.bincount(chunk, minlength=num_classes)
+        ids = np.argsort(chunk, kind="stable").astype(index_dtype)  # a radix sort of small class ids
+        ids += lo
         if num_classes <= 4096:
             # One contiguous copy per class: memcpy speed, no index arrays.
-            ids = (ids + lo).astype(index_dtype, copy=False)
             start = 0
-            for c in np.flatnonzero(chunk_counts).tolist():
-                m = int(chunk_counts[c])
+            for c in np.flatnonzero(chunk_count).tolist():
+                m = int(chunk_count[c])
                 order[nxt[c] : nxt[c] + m] = ids[start : start + m]
                 start += m
         else:
-            cls = chunk[ids].astype(np.int64)
-            rank = np.arange(ids.shape[0], dtype=np.int64) - (np.cumsum(chunk_counts) - chunk_counts)[cls]
-            order[nxt[cls] + rank] = ids.astype(index_dtype, copy=False) + lo
-        nxt += chunk_counts
+            cls = np.repeat(np.arange(num_classes), chunk_count)
+            rank = np.arange(ids.shape[0], dtype=np.int64) - (np.cumsum(chunk_count) - chunk_count)[cls]
+            order[nxt[cls] + rank] = ids
+        nxt += chunk_count
     return order, counts
 
 
@@ -717,8 +719,10 @@ class BalancedSchedule:
             return
         left = self._epoch_totals(epoch)
         before = np.zeros(self.num_classes, dtype=np.int64)
+        rng = None
         for t in range(self.steps_per_epoch):
-            rng = _rng(self.seed, epoch, t, _SALT_STEP)
+            if t % BLOCK_STEPS == 0:  # one generator per block of steps, drawn in step order
+                rng = _rng(self.seed, epoch, t // BLOCK_STEPS, _SALT_STEP)
             counts = rng.multivariate_hypergeometric(left, r * b, method="marginals").astype(np.int64)
             if t >= start:
                 out = np.empty((r, self.num_classes), dtype=np.int64)
@@ -728,6 +732,10 @@ class BalancedSchedule:
                     pool -= out[q]
                 out[r - 1] = pool
                 yield out, before
+            else:  # replayed: the same draws as when the step is yielded
+                pool = counts.copy()
+                for q in range(r - 1):
+                    pool -= rng.multivariate_hypergeometric(pool, b, method="marginals")
             left = left - counts
             before = before + counts
 
