@@ -32,7 +32,7 @@ tf.data streams (records that cannot be indexed; N_STREAM records (x, y), 1% min
   out); the ratio is plain time / balance_dataset time for one pass over the same records
   (balance_dataset emits more rows: it replays the minority up to 50/50).
 
-Each case runs in its own subprocess so that its peak memory (ru_maxrss growth over the state
+Each case runs in its own subprocess so that its peak memory (VmHWM growth over the state
 after imports and data creation) is its own. Throughput = samples delivered per second after
 a warm-up (the first batch, which includes computing the epoch's schedule, is timed
 separately as "first batch"). Ratios are against the anchors measured in the same run.
@@ -47,28 +47,17 @@ import itertools
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _memory import peak_mb, rss_mb  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 N, D, B = 1_000_000, 32, 256
 BIG_N = 30_000_000
 N_STREAM, STREAM_ROUNDS = 100_000, 7
-
-
-def _rss_mb() -> float:
-    """Current resident memory (Linux /proc), the baseline a case's peak is measured from."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    return 0.0
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
 
 def _data(minority: float):
@@ -110,7 +99,7 @@ def run_tf_case(name: str, minority: float, seconds: float) -> dict:
     from tf_impl.data import balanced_batches
 
     x, y = _data(minority)
-    base = _rss_mb()
+    base = rss_mb()
     if name == "plain":
         ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(10_000).batch(B).prefetch(tf.data.AUTOTUNE)
     elif name == "balanced":
@@ -140,7 +129,7 @@ def run_tf_case(name: str, minority: float, seconds: float) -> dict:
     if name in ("plain", "balanced"):
         ds = ds.repeat()
     out = _measure(iter(ds), seconds, lambda item: item[1].numpy(), warmup=0 if name == "rejection" else 5)
-    out.update(peak_mb=_peak_mb() - base)
+    out.update(peak_mb=peak_mb() - base)
     return out
 
 
@@ -159,7 +148,7 @@ def run_torch_case(name: str, minority: float, seconds: float, big: bool) -> dic
     else:
         x, y = _data(minority)
         x = torch.from_numpy(x)
-    base = _rss_mb()
+    base = rss_mb()
     t0 = time.perf_counter()
     try:
         if name == "balanced":
@@ -177,7 +166,7 @@ def run_torch_case(name: str, minority: float, seconds: float, big: bool) -> dic
         out = _measure(batches, seconds, labels_of)
     except RuntimeError as err:  # WeightedRandomSampler beyond 2**24 categories
         return {"error": str(err).splitlines()[0][:120], "after_s": time.perf_counter() - t0}
-    out.update(peak_mb=_peak_mb() - base)
+    out.update(peak_mb=peak_mb() - base)
     return out
 
 

@@ -31,25 +31,10 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _memory import peak_mb, rss_mb  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    return 0.0
-
-
-def _peak_mb() -> float:
-    # VmHWM, the peak of this address space: ru_maxrss would carry over the parent's peak,
-    # which survives fork and exec on Linux.
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
-    return 0.0
 
 
 def _labels(n: int, k: int):
@@ -71,7 +56,7 @@ def _case(name: str, labels: str, batches: int, grouping: str) -> dict:
 
     from torch_impl import data  # noqa: F401
 
-    base = _rss_mb()
+    base = rss_mb()
     t0 = time.perf_counter()
     if name == "argsort":
         out = np.argsort(y.astype(np.uint8), kind="stable")
@@ -107,7 +92,7 @@ def _case(name: str, labels: str, batches: int, grouping: str) -> dict:
         for _ in range(batches):
             next(it)
     seconds = time.perf_counter() - t0
-    return {"seconds": seconds, "extra_mb": _peak_mb() - base}
+    return {"seconds": seconds, "extra_mb": peak_mb() - base}
 
 
 def _run(name: str, labels: str, batches: int, grouping: str = "") -> dict:
