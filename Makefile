@@ -13,14 +13,14 @@ export JAX_PLATFORMS ?= cpu
 XDIST ?= 2
 PYTEST := $(PY) -m pytest -q -p no:cacheprovider $(if $(filter-out 0,$(XDIST)),-n $(XDIST))
 
-.PHONY: test demo bench venv clean
+.PHONY: test demo bench docs venv clean
 
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check -q --upgrade pip
-	$(PY) -m pip install --disable-pip-version-check -q -c constraints.txt -e ".[tf,torch,jax,dev]"
+	$(PY) -m pip install --disable-pip-version-check -q -c constraints.txt -e ".[tf,torch,jax,dev,docs]"
 	touch $(STAMP)
 
 # Process 1: everything, Keras on its tensorflow backend.
@@ -45,6 +45,10 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_losses.py --markdown
 	@if [ -f benchmarks/bench_pipeline.py ]; then $(PY) benchmarks/bench_pipeline.py; fi
+
+# The documentation site, built into site/; any warning fails the build.
+docs: $(STAMP)
+	$(VENV)/bin/mkdocs build --strict --site-dir site
 
 clean:
 	rm -rf $(VENV) *.egg-info
