@@ -20,7 +20,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check -q --upgrade pip
-	$(PY) -m pip install --disable-pip-version-check -q -c constraints.txt -e ".[tf,torch,jax,dev,docs]"
+	$(PY) -m pip install --disable-pip-version-check -q -c constraints.txt -e ".[tf,torch,jax,dev,docs,ray]"
 	touch $(STAMP)
 
 # Process 1: everything, Keras on its tensorflow backend.
