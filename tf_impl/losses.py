@@ -63,16 +63,18 @@ def _weighted_binary_crossentropy(y, x, pos_weight, neg_weight, label_smoothing,
     num_labels = x.shape[-1] if len(x.shape) else 1
     V.check_vector_length("pos_weight", pos_weight, num_labels)
     V.check_vector_length("neg_weight", neg_weight, num_labels)
-    # -log sigma(x) = softplus(-x) and -log sigma(-x) = softplus(x), each computed directly
-    # (no cancellation for large |x|, unlike one softplus identity), with no negations left
-    # over: fewer passes in eager mode than two log-sigmoids.
-    pos = yc * ops.softplus(-xc)
-    neg = (1.0 - yc) * ops.softplus(xc)
-    if pos_weight is not None:
-        pos = pos * _ops.as_tensor_like(pos_weight, xc)
-    if neg_weight is not None:
-        neg = neg * _ops.as_tensor_like(neg_weight, xc)
-    return ops.cast(pos + neg, _ops.dtype_of(x))
+    pos = yc if pos_weight is None else yc * _ops.as_tensor_like(pos_weight, xc)
+    neg = 1.0 - yc if neg_weight is None else (1.0 - yc) * _ops.as_tensor_like(neg_weight, xc)
+    if neg_weight is None or np.all(neg_weight > 0):
+        # -log sigma(-x) = x - log sigma(x): w- (1-y) x + (w- (1-y) + w+ y) softplus(-x), one
+        # softplus, the formula of tf.nn.weighted_cross_entropy_with_logits and of torch's
+        # fused BCEWithLogitsLoss (torch_impl's path for the same weights); the fewest passes
+        loss = neg * xc + (neg + pos) * ops.softplus(-xc)
+    else:
+        # zero negative weights: the direct form, -log sigma(+-x) = softplus(-+x), with no
+        # cancellation between the two terms
+        loss = pos * ops.softplus(-xc) + neg * ops.softplus(xc)
+    return ops.cast(loss, _ops.dtype_of(x))
 
 
 def weighted_binary_crossentropy(
