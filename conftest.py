@@ -1,4 +1,4 @@
-"""Shared pytest set-up for tests/ and parity_tests/.
+"""Shared pytest set-up for tests/ (the parity matrix included: tests/test_parity.py).
 
 `make test` runs pytest three times: first with KERAS_BACKEND=tensorflow (every test), then
 with KERAS_BACKEND=torch and with KERAS_BACKEND=jax, each with `-m keras` (only tests marked

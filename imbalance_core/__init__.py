@@ -3,6 +3,8 @@ class-weight formulas and the balanced batch schedule. Depends on NumPy alone.""
 
 import importlib
 
+from ._version import __version__
+
 _SUBMODULES = ("validation", "class_weights", "schedule", "metrics")
 
 

@@ -2,8 +2,9 @@
 
 Every case: the functional table and the class-level reductions (cases.ALL_CASES).
 
-This process runs torch_impl and tf_impl on this process's Keras backend; `make test` runs a
-second process under KERAS_BACKEND=torch with `-m keras` for the Keras-on-torch column.
+This process runs torch_impl and tf_impl on this process's Keras backend; `make test` runs
+two more processes with `-m keras`, under KERAS_BACKEND=torch and jax, for the Keras-on-torch
+and Keras-on-jax columns.
 GPU cells are listed everywhere and skipped, with the reason, where no GPU is visible.
 """
 

@@ -7,6 +7,8 @@ Submodules load on first access, so `import tf_impl` does not import TensorFlow:
 
 import importlib
 
+from imbalance_core._version import __version__
+
 _SUBMODULES = ("losses", "metrics", "class_weights", "data", "decisions")
 
 

@@ -7,6 +7,8 @@ Submodules load on first access: `torch_impl.losses`, `torch_impl.metrics`,
 
 import importlib
 
+from imbalance_core._version import __version__
+
 _SUBMODULES = ("losses", "metrics", "class_weights", "data", "decisions")
 
 
