@@ -83,6 +83,8 @@ from .validation import (
     check_integer,
     check_number,
     class_index_labels_message,
+    describe,
+    empty_labels_message,
     exact_batch_too_small_message,
     fractions_unused_message,
     index_message,
@@ -863,6 +865,138 @@ class BalancedSchedule:
             "labels": self._labels_digest,
             "class_fractions": None if self.fractions is None else [float(f) for f in self.fractions],
         }
+
+    # -- the schedule from class counts alone: engines that place the rows themselves ------
+    @classmethod
+    def from_counts(
+        cls,
+        class_counts: Any,
+        batch_size: int,
+        *,
+        class_fractions: Any = None,
+        mode: str = "exact",
+        seed: int = 0,
+        steps_per_epoch: Optional[int] = None,
+        num_replicas: int = 1,
+    ) -> "BalancedSchedule":
+        """The schedule of any labels with these class counts (modes "exact" and "sampled"),
+        built in O(K) without the labels.
+
+        Every count, pool position and class pattern equals the schedule built from the labels
+        (`epoch_counts`, `pool_positions`, `class_patterns`), so an engine that knows each row's
+        class and its rank among the rows of its class (in row order) places the rows of every
+        batch itself. The index batches (`batch`, `iter_batches`, `epoch_batches`, ...) need
+        the labels' grouping and are not available here.
+
+        Args:
+            class_counts: rows per class, entry c for class c (non-negative integers).
+            batch_size, class_fractions, mode, seed, steps_per_epoch, num_replicas: as for
+                `BalancedSchedule`; the errors are the ones the labels would raise.
+
+        >>> import numpy as np
+        >>> labels = np.array([0] * 90 + [1] * 10)
+        >>> schedule = BalancedSchedule.from_counts(np.bincount(labels), 4)
+        >>> schedule.epoch_counts(0)[0].tolist()
+        [[2, 2]]
+        """
+        self = cls.__new__(cls)
+        self.mode = check_choice("mode", mode, ("exact", "sampled"))
+        self.repeat_threshold = DEFAULT_REPEAT_THRESHOLD
+        self.batch_size = check_integer("batch_size", batch_size, low=1)
+        self.seed = check_integer("seed", seed, low=0)
+        self.num_replicas = check_integer("num_replicas", num_replicas, low=1)
+        steps = check_integer("steps_per_epoch", steps_per_epoch, low=1, allow_none=True)
+        counts = np.asarray(to_numpy(class_counts))
+        if counts.ndim != 1 or counts.dtype.kind not in "iu" or (counts.size and counts.min() < 0):
+            raise ValueError(
+                f"Invalid `class_counts`: received {describe(counts)}; expected a 1-D array of "
+                f"non-negative integers (rows per class)."
+            )
+        present = np.flatnonzero(counts)
+        if present.size == 0:
+            raise ValueError(empty_labels_message("labels"))
+        top = int(present[-1])
+        counts = counts[: top + 1].astype(np.int64)
+        if class_fractions is not None:
+            k_given = np.asarray(to_numpy(class_fractions)).reshape(-1).shape[0]
+            if top >= k_given:  # the labels' error: a label beyond the fractions
+                check_fractions("class_fractions", class_fractions)
+                raise ValueError(
+                    f"{index_message('labels', k_given, None)} (one class per entry of "
+                    f"`class_fractions`); received labels up to {top}."
+                )
+        self.num_samples = n = int(counts.sum())
+        self._index_dtype = np.int32 if n < 2**31 else np.int64
+        self.fractions = resolve_fractions(class_fractions, counts)
+        self.num_classes = k = self.fractions.shape[0]
+        self.class_counts = np.zeros(k, dtype=np.int64)
+        self.class_counts[: counts.shape[0]] = counts
+        self._order = None  # no labels: no sample ids
+        self._offsets = np.concatenate([[0], np.cumsum(self.class_counts)])
+        self._labels_digest = hashlib.sha256(self.class_counts.tobytes()).hexdigest()[:16]
+        width = self.batch_size * self.num_replicas
+        self.steps_per_epoch = steps or -(-n // width)
+        self._pool_keys = hash_key(self.seed, _SALT_POOL, np.arange(k))
+        self._epoch_starts = [np.zeros(k, dtype=np.int64)]
+        if self.mode == "exact":
+            self.composition = ExactComposition(self.fractions, self.batch_size, self.num_replicas, self.steps_per_epoch)
+            starved = np.flatnonzero((self.fractions > 0) & (self.composition.replica_base == 0))
+            if starved.size:
+                c = int(starved[0])
+                enough = math.ceil(1.0 / float(self.fractions[self.fractions > 0].min()) - 1e-9)
+                raise ValueError(exact_batch_too_small_message(self.batch_size, c, float(self.fractions[c]), enough))
+        return self
+
+    def epoch_counts(self, epoch: int = 0) -> np.ndarray:
+        """The class counts of every batch of `epoch`: (steps_per_epoch, num_replicas, K) int64,
+        entry [t, r, c] the slots of class c in replica r's batch at step t (modes "exact",
+        "sampled", "class_aware"). O(steps x replicas x classes), never O(N).
+
+        Class c's slots take consecutive positions of its pool stream in (step, replica) order
+        from `epoch_start(epoch)[c]`: the first position of batch (t, r) is
+        `epoch_start(epoch)[c]` plus the slots of class c in the batches before it."""
+        epoch = check_integer("epoch", epoch, low=0)
+        check_choice("mode", self.mode, ("exact", "sampled", "class_aware"))
+        return np.stack([replicas for replicas, _ in self._steps(epoch, 0)])
+
+    def pool_positions(self, classes: Any, members: Any, passes: Any) -> np.ndarray:
+        """Where member `members` of class `classes` stands in pass `passes` of its class's pool
+        stream: passes * n_c + pi_j^-1(member), the inverse of the pool (arguments broadcast
+        together; int64). A member of rank i within its class (its rank among the class's rows
+        in row order) is used once per pass, at this position.
+
+        >>> import numpy as np
+        >>> schedule = BalancedSchedule(np.array([0, 1, 0, 1, 1]), 2)
+        >>> position = schedule.pool_positions(1, np.arange(3), 0)
+        >>> sorted(position.tolist())
+        [0, 1, 2]
+        """
+        classes = np.asarray(classes, dtype=np.int64)
+        members = np.asarray(members, dtype=np.int64)
+        passes = np.asarray(passes, dtype=np.int64)
+        classes, members, passes = np.broadcast_arrays(classes, members, passes)
+        n = self.class_counts[classes]
+        keys = _mix64(self._pool_keys[classes] ^ (passes.astype(_U64) + _GOLDEN))
+        return passes * n + feistel(members, n, keys, inverse=True)
+
+    def class_patterns(self, epoch: int, block: int, rank: int, counts: Any) -> np.ndarray:
+        """The classes of the slots of replica `rank`'s batches in block `block` of `epoch`
+        (steps [64 block, 64 block + T)), in batch order: (T, B) int64, from those batches'
+        class counts `counts` (T, K) (rows of `epoch_counts(epoch)[:, rank]`). The slots of
+        class c, left to right, take the class's pool positions in order.
+
+        >>> import numpy as np
+        >>> schedule = BalancedSchedule(np.array([0] * 6 + [1] * 2), 4)
+        >>> counts = schedule.epoch_counts(0)[:, 0]
+        >>> np.bincount(schedule.class_patterns(0, 0, 0, counts)[0]).tolist()
+        [2, 2]
+        """
+        counts = np.asarray(counts, dtype=np.int64)
+        steps, b = counts.shape[0], self.batch_size
+        cls = np.repeat(np.tile(np.arange(self.num_classes), steps), counts.reshape(-1)).reshape(steps, b)
+        rng = _rng(self.seed, check_integer("epoch", epoch, low=0), check_integer("block", block, low=0),
+                   check_rank(rank, self.num_replicas), _SALT_ORDER)
+        return rng.permuted(cls, axis=1)
 
     # -- mode="repeat_factor": detectron2's endless stream of shuffled rounds -----------
     def _round_repeats(self, j: int) -> Tuple[np.ndarray, np.random.Generator]:
