@@ -662,3 +662,27 @@ def state_shape_message(state: Any, keys: Sequence[str]) -> str:
 def exclusive_weights_message(first: str, second: str) -> str:
     return (f"Invalid arguments: received both `{first}` and `{second}`; expected one of them (fold the class "
             f"weights into the per-sample weights).")
+
+
+def ray_missing_message(module: str) -> str:
+    """`imbalance_core.ray_data` without Ray installed."""
+    return (f"{module} needs Ray Data, which is not installed; install the extra with "
+            f"`pip install \"classbalance[ray]\"` (ray[data,train]).")
+
+
+def missing_column_message(name: str, value: Any, columns: Sequence[str]) -> str:
+    """A label column that the data set does not have."""
+    return (f"Invalid `{name}`: received {value!r}, which is not a column of the data set; its columns "
+            f"are {list(columns)}.")
+
+
+def null_labels_message(column: str, nulls: int) -> str:
+    """Labels with missing values: no class to count or draw them for."""
+    return (f"Invalid `labels`: column {column!r} holds {nulls} null label{'s' if nulls != 1 else ''}; "
+            f"expected a class index in every row (drop or fill the nulls first).")
+
+
+def ragged_multi_hot_message(column: str, widths: Sequence[int]) -> str:
+    """Multi-hot rows whose length differs between rows or blocks."""
+    return (f"Invalid `labels`: multi-hot column {column!r} holds rows of {sorted(set(widths))} entries; "
+            f"every row must hold one 0/1 entry per label.")
