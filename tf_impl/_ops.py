@@ -337,15 +337,19 @@ def _target_kind(target, logits, target_name: str, input_name: str):
     raise ValueError(V.softmax_target_shape_message(target_name, ts, input_name, xs))
 
 
-def _class_indices(target, num_classes: int, ignore_index, validate_args: bool, target_name: str):
-    """int indices, the keep mask and the indices made safe (ignored -> 0) for gathering."""
+def _class_indices(target, num_classes: int, ignore_index, validate_args: bool, target_name: str, *,
+                   need_keep: bool = True):
+    """int indices, the keep mask and the indices made safe (ignored -> 0) for gathering; with
+    no ignore_index the mask is all true (None when not `need_keep`) and the indices are safe."""
     if "float" in keras.backend.standardize_dtype(target.dtype):
         if validate_args:
             check_whole_numbers(target_name, target)
         target = ops.cast(target, "int32")  # int32: jax has no int64 without x64
     if validate_args:
         target = check_class_indices(target_name, target, num_classes, ignore_index)
-    keep = ops.ones_like(target, dtype="bool") if ignore_index is None else ops.not_equal(target, ignore_index)
+    if ignore_index is None:
+        return target, ops.ones_like(target, dtype="bool") if need_keep else None, target
+    keep = ops.not_equal(target, ignore_index)
     return target, keep, ops.where(keep, target, ops.zeros_like(target))
 
 
@@ -390,8 +394,7 @@ def cross_entropy(logits, target, *, ignore_index, label_smoothing, class_weight
         logp = ops.log_softmax(logits, axis=-1)
         return -ops.sum(q * logp if class_weight is None else q * logp * class_weight, axis=-1), valid, norm
     num_classes = logits.shape[-1]
-    _, keep, safe = _class_indices(target, num_classes, ignore_index, validate_args, target_name)
-    valid = ops.cast(keep, dtype_of(logits))
+    _, keep, safe = _class_indices(target, num_classes, ignore_index, validate_args, target_name, need_keep=False)
     # -log p_t by the backend's fused sparse softmax cross-entropy (tf.nn's on TensorFlow)
     nll = ops.sparse_categorical_crossentropy(safe, logits, from_logits=True)
     w_t = None if class_weight is None else ops.take(class_weight, ops.cast(safe, "int32"))
@@ -400,6 +403,10 @@ def cross_entropy(logits, target, *, ignore_index, label_smoothing, class_weight
         logp = ops.log_softmax(logits, axis=-1)
         loss = loss * (1.0 - label_smoothing) - (label_smoothing / num_classes) * ops.sum(
             logp if class_weight is None else logp * class_weight, axis=-1)
+    if ignore_index is None:  # every sample counts: no masking passes (each one an op in eager mode)
+        valid = ops.ones_like(nll)
+        return loss, valid, valid if w_t is None else w_t
+    valid = ops.cast(keep, dtype_of(logits))
     return loss * valid, valid, valid if w_t is None else w_t * valid
 
 
