@@ -2,10 +2,11 @@
 
 Runs torch_impl in this process and tf_impl once per Keras backend (tensorflow, torch, and jax
 where installed) in a subprocess (Keras fixes its backend at import), then prints one row per
-loss x framework x device (cells run, the dtype computed in, the worst value and gradient error
-as a multiple of the tolerance, PASS/FAIL/SKIP; `--cells`: one row per cell), each failure in
-words, and a one-line summary. A framework that is not installed is skipped, with the
-reason. Running and formatting the matrix live in matrix.py.
+framework with the cells passed per input dtype, one line for what was skipped and why, each
+failure in words, and a one-line summary. `--full`: one row per loss x framework x device
+(cells run, the dtype computed in, the worst value and gradient error as a multiple of the
+tolerance, PASS/FAIL/SKIP); `--cells`: one row per cell. A framework that is not installed is
+skipped, with the reason. Running and formatting the matrix live in matrix.py.
 """
 
 from __future__ import annotations
@@ -107,8 +108,12 @@ def main(argv=None) -> int:
     p.add_argument("--format", choices=("table", "markdown", "json"), default="table",
                    help="json: strict JSON (null for a missing number), each cell with a status "
                         "passed/failed/skipped")
-    p.add_argument("--cells", action="store_true",
-                   help="one row per cell (case x framework x device x dtype) instead of one per loss x framework x device")
+    view = p.add_mutually_exclusive_group()
+    view.add_argument("--full", action="store_true",
+                      help="the full table: one row per loss x framework x device (cells run, the dtype computed in, "
+                           "the worst errors / tolerance) instead of the summary per framework and dtype")
+    view.add_argument("--cells", action="store_true",
+                      help="one row per cell (case x framework x device x dtype) instead of the summary")
     p.add_argument("--show-skipped", action="store_true", help="with --cells: one row per skipped cell (default: folded)")
     p.add_argument("--plot", metavar="FILE.png", help="also write a heatmap of the worst error / tolerance per loss x "
                                                       "framework x dtype, value and gradient (matplotlib)")
@@ -140,7 +145,8 @@ def main(argv=None) -> int:
             results += run_matrix([TorchFramework()], cases, args.devices, args.dtypes)
         else:
             results += _run_keras_subprocess(framework.split("/", 1)[1], args)
-    print(format_results(results, args.format, args.show_skipped, cells=args.cells))
+    print(format_results(results, args.format, args.show_skipped, cells=args.cells,
+                         compact=not (args.full or args.cells)))
     if args.plot:
         plot_heatmap(results, args.plot)
     n = counts(results)

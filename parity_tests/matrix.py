@@ -12,7 +12,7 @@ import json
 import math
 import os
 import sys
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
@@ -239,14 +239,87 @@ def summary(results) -> str:
             f"({len({r.case for r in results})} cases; {', '.join(frameworks)})")
 
 
-def format_results(results, fmt: str = "table", show_skipped: bool = False, cells: bool = False) -> str:
+def _framework_dtype_rows(results: Sequence[CellResult]) -> tuple[list[str], list[tuple[str, ...]]]:
+    """The summary view: one row per framework, one column per dtype, each cell "passed/run"
+    (over every case and device that ran; "-" where none ran), then the framework's result."""
+    dtypes = list(dict.fromkeys(r.dtype for r in results))
+    rows = []
+    for framework in dict.fromkeys(r.framework for r in results):
+        ran = [r for r in results if r.framework == framework and not r.skipped]
+        row = [framework]
+        for dtype in dtypes:
+            here = [r for r in ran if r.dtype == dtype]
+            row.append(f"{sum(r.passed for r in here)}/{len(here)}" if here else "-")
+        failed = sum(not r.passed for r in ran)
+        row.append(f"FAIL ({failed} of {len(ran)} cells)" if failed else ("PASS" if ran else "SKIP"))
+        rows.append(tuple(row))
+    return ["framework", *dtypes, "result"], rows
+
+
+def skipped_line(results: Sequence[CellResult]) -> Optional[str]:
+    """What was not run and why, in one line: per reason, the devices and frameworks it covers."""
+    by_reason: dict[str, list[CellResult]] = {}
+    for r in results:
+        if r.skipped:
+            by_reason.setdefault(r.skipped, []).append(r)
+    if not by_reason:
+        return None
+    parts = []
+    for reason, cells in by_reason.items():
+        devices = ", ".join(dict.fromkeys(r.device for r in cells))
+        frameworks = ", ".join(dict.fromkeys(r.framework for r in cells))
+        parts.append(f"{reason} ({devices}: {frameworks})")
+    n = sum(len(cells) for cells in by_reason.values())
+    return f"skipped {n} cell{'s' if n != 1 else ''}, not run here: " + "; ".join(parts)
+
+
+# The summary view lists at most this many failures in words; --full and --cells list them all.
+SUMMARY_FAILURE_LINES = 12
+
+
+def format_summary(results: Sequence[CellResult], fmt: str = "table") -> str:
+    """The default report of `classbalance-parity`: what was compared, cells passed per framework
+    and dtype, one line for what was skipped and why, the failures in words (at most
+    SUMMARY_FAILURE_LINES), where the full report is, and the summary line."""
+    header, rows = _framework_dtype_rows(results)
+    n_cases = len({r.case for r in results})
+    intro = (f"{n_cases} cases, value and gradient against the float64 NumPy oracle; "
+             "cells passed / run per framework and input dtype:")
+    words = explanations(results)
+    if len(words) > SUMMARY_FAILURE_LINES:
+        words = words[:SUMMARY_FAILURE_LINES] + [f"... {len(words) - SUMMARY_FAILURE_LINES} more: see --full"]
+    skipped = skipped_line(results)
+    more = "full report: --full (one row per loss, framework and device) or --cells (one row per cell)"
+    if fmt == "markdown":
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        notes = [f"- {w}" for w in words] + ([f"- {skipped}"] if skipped else [])
+        return "\n".join([intro, ""] + lines + [""] + notes + ([""] if notes else []) + [summary(results)])
+    return "\n".join([intro] + _aligned(header, rows) + words + ([skipped] if skipped else []) + [more, summary(results)])
+
+
+def _aligned(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """A plain-text table: the header, a rule, the rows, columns padded to their widest entry."""
+    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(header)]
+
+    def line(row: Sequence[str]) -> str:
+        return "  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip()
+
+    return [line(header), line(["-" * w for w in widths])] + [line(r) for r in rows]
+
+
+def format_results(results, fmt: str = "table", show_skipped: bool = False, cells: bool = False,
+                   compact: bool = False) -> str:
     """The report: "table" or "markdown" (one row per loss x framework x device, or per cell with
-    `cells`; errors as a multiple of the tolerance), then the failures in words and the summary;
-    "json": every cell, strict JSON."""
+    `cells`, or `compact`: the summary view of `format_summary`; errors as a multiple of the
+    tolerance), then the failures in words and the summary; "json": every cell, strict JSON
+    (whatever the view)."""
     if fmt == "json":
         return json.dumps({"summary": summary(results), "counts": counts(results),
                            "rows": [dict(zip(ROW_HEADER, row)) for row in _loss_rows(results)],
                            "cells": [cell_record(r) for r in results]}, indent=1, allow_nan=False)
+    if compact and not cells:
+        return format_summary(results, fmt)
     header = CELL_HEADER if cells else ROW_HEADER
     rows = list(_cell_rows(results, show_skipped) if cells else _loss_rows(results))
     words = explanations(results, every_cell=cells)
@@ -254,16 +327,24 @@ def format_results(results, fmt: str = "table", show_skipped: bool = False, cell
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(row) + " |" for row in rows]
         return "\n".join(lines + [""] + [f"- {w}" for w in words] + ([""] if words else []) + [summary(results)])
-    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(header)]
-    line = lambda row: "  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip()  # noqa: E731
-    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows] + words
-                     + [summary(results)])
+    return "\n".join(_aligned(header, rows) + words + [summary(results)])
 
 
-def plot_heatmap(results, path: str) -> None:
-    """`--plot FILE.png`: the worst error / tolerance per loss (rows) x framework and dtype
-    (columns), value and gradient side by side, on a log colour scale centred on 1 (the
-    tolerance); skipped cells grey, failures (> 1) red, with the ratio written in each cell."""
+def _loss_label(case_name: str, cases: Iterable[Case] = ALL_CASES) -> str:
+    """A heat map row's label: the loss class a case family tests (`wbce` ->
+    `WeightedBinaryCrossentropy`), or the family itself for a user's pair (parity API)."""
+    fam = family(case_name)
+    for c in cases:
+        if family(c.name) == fam and isinstance(c.fn, str):
+            return class_name(c.fn)
+    return fam
+
+
+def plot_heatmap(results: Sequence[CellResult], path: str) -> None:
+    """`--plot FILE.png`: the worst error / tolerance per loss (rows, by class name) and framework
+    and input dtype (columns, grouped by framework), value above gradient, on a log colour scale
+    centred on 1 (the tolerance): green passes, red (> 1) fails, grey was skipped; each cell
+    carries its ratio."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -271,24 +352,43 @@ def plot_heatmap(results, path: str) -> None:
     from matplotlib.colors import LogNorm
 
     losses = list(dict.fromkeys(family(r.case) for r in results))
-    columns = list(dict.fromkeys((r.framework, r.dtype) for r in results))
-    fig, axes = plt.subplots(1, 2, figsize=(2.0 + 0.55 * len(columns) * 2, 1.2 + 0.35 * len(losses)), squeeze=False)
+    labels = [_loss_label(f) for f in losses]
+    frameworks = list(dict.fromkeys(r.framework for r in results))
+    dtypes = list(dict.fromkeys(r.dtype for r in results))
+    columns = [(fw, dt) for fw in frameworks for dt in dtypes]
+    width = max(9.0, 3.5 + 0.62 * len(columns))
+    panel = 1.2 + 0.34 * len(losses)
+    fig, axes = plt.subplots(2, 1, figsize=(width, 2 * panel + 1.0), squeeze=False, constrained_layout=True)
     cmap = plt.get_cmap("RdYlGn_r").with_extremes(bad="#d9d9d9")
-    for ax, attr, title in zip(axes[0], ("value_ratio", "grad_ratio"), ("value", "gradient")):
+    norm = LogNorm(1e-3, 1e3)
+    image = None
+    for ax, attr, what in zip(axes[:, 0], ("value_ratio", "grad_ratio"), ("Loss value", "Gradient")):
         grid = np.full((len(losses), len(columns)), np.nan)
         for r in results:
             v = getattr(r, attr)
-            if r.skipped or v is None or math.isnan(v):
+            if r.skipped or v is None or math.isnan(v) or (r.framework, r.dtype) not in columns:
                 continue
             i, j = losses.index(family(r.case)), columns.index((r.framework, r.dtype))
             grid[i, j] = np.nanmax([grid[i, j], min(v, 1e3)])
         shown = np.where(np.isnan(grid), np.nan, np.clip(grid, 1e-3, 1e3))
-        ax.imshow(np.ma.masked_invalid(shown), cmap=cmap, norm=LogNorm(1e-3, 1e3), aspect="auto")
+        image = ax.imshow(np.ma.masked_invalid(shown), cmap=cmap, norm=norm, aspect="auto")
         for (i, j), v in np.ndenumerate(grid):
-            ax.text(j, i, "skip" if np.isnan(v) else f"{v:.2g}", ha="center", va="center", fontsize=6)
-        ax.set_xticks(range(len(columns)), [f"{fw}\n{dt}" for fw, dt in columns], rotation=90, fontsize=6)
-        ax.set_yticks(range(len(losses)), losses, fontsize=7)
-        ax.set_title(f"{title}: worst error / tolerance (<= 1 passes)", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
+            dark = not np.isnan(v) and (v < 1e-2 or v > 1e2)  # the deep ends of the colour scale
+            ax.text(j, i, "skipped" if np.isnan(v) else f"{v:.2g}", ha="center", va="center", fontsize=7,
+                    color="white" if dark else "black")
+        ax.set_xticks(range(len(columns)), [dt for _, dt in columns], rotation=45, ha="right", fontsize=8)
+        ax.set_yticks(range(len(losses)), labels, fontsize=8)
+        for k in range(1, len(frameworks)):  # a rule between frameworks
+            ax.axvline(k * len(dtypes) - 0.5, color="white", lw=3)
+        top = ax.secondary_xaxis("top")
+        top.set_xticks([(k + 0.5) * len(dtypes) - 0.5 for k in range(len(frameworks))], frameworks, fontsize=9)
+        top.tick_params(length=0)
+        ax.set_xlabel("input dtype, per framework", fontsize=9)
+        ax.set_ylabel("loss class", fontsize=9)
+        ax.set_title(f"{what}: worst |error| / tolerance, against the float64 oracle (<= 1 passes)", fontsize=10,
+                     pad=22)
+    if image is not None:
+        bar = fig.colorbar(image, ax=axes[:, 0], shrink=0.6, pad=0.01)
+        bar.set_label("worst |error| / tolerance (log scale)", fontsize=9)
+    fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -140,6 +140,8 @@ def test_frameworks_not_installed_are_skipped_with_the_reason(capsys, monkeypatc
     """A missing keras or tensorflow: its columns skipped, no worker started, exit 3."""
     monkeypatch.setitem(sys.modules, "tensorflow", None)
     assert cli.main(["--framework", "keras/tensorflow", "--loss", "la/default", *FAST]) == 3
+    assert "skipped 1 cell, not run here: tensorflow is not installed (cpu: keras/tensorflow)" in capsys.readouterr().out
+    assert cli.main(["--framework", "keras/tensorflow", "--loss", "la/default", *FAST, "--full"]) == 3
     assert "SKIP (tensorflow is not installed)" in capsys.readouterr().out
     monkeypatch.setitem(sys.modules, "keras", None)
     assert cli.main(["--framework", "keras/tensorflow,keras/torch", "--loss", "la/default", *FAST,
@@ -159,9 +161,63 @@ def test_torch_not_installed_is_skipped_not_a_crash():
     assert "SKIP (torch is not installed)" in proc.stdout and "ModuleNotFoundError" not in proc.stderr
 
 
-def test_default_view_is_one_row_per_loss_framework_device_with_ratios(capsys):
+def test_default_view_is_a_summary_per_framework_and_dtype(capsys):
+    """Cells passed / run per framework and dtype, one line for what was skipped and why, where
+    the full report is, and the summary line."""
+    torch = pytest.importorskip("torch")
     assert cli.main(["--framework", "torch", "--loss", "wbce,la/default", "--dtype", "float32,bfloat16",
-                     "--device", "cpu"]) == 0
+                     "--device", "cpu,gpu"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    n = sum(c.fn == "weighted_binary_crossentropy" for c in CASES) + 1
+    assert lines[0].startswith(f"{n} cases, value and gradient against the float64 NumPy oracle")
+    assert lines[1].split() == ["framework", "float32", "bfloat16", "result"]
+    ran = 2 * n if torch.cuda.is_available() else n
+    assert lines[3].split() == ["torch", f"{ran}/{ran}", f"{ran}/{ran}", "PASS"]
+    skipped = [line for line in lines if line.startswith("skipped")]
+    if torch.cuda.is_available():
+        assert skipped == []
+    else:
+        assert skipped == [f"skipped {2 * n} cells, not run here: no CUDA device visible to torch (gpu: torch)"]
+    assert "--full" in lines[-2] and "--cells" in lines[-2]
+    assert lines[-1].startswith(f"parity: ALL PASS: {2 * ran} passed, 0 failed")
+
+
+def test_summary_stays_short_whatever_fails():
+    """Every case on four frameworks, two devices and four dtypes, with a failure in every loss on
+    every framework: the summary is at most 40 lines, the failures beyond its limit counted."""
+    from parity_tests.harness import CellResult
+
+    results = []
+    for framework in cli.FRAMEWORK_CHOICES:
+        for device in ("cpu", "gpu"):
+            for dtype in ("float64", "float32", "float16", "bfloat16"):
+                for i, case in enumerate(CASES):
+                    bad = device == "cpu" and dtype == "float16" and i % 3 == 0
+                    results.append(CellResult(
+                        case=case.name, framework=framework, device=device, dtype=dtype, value_err=0.1,
+                        grad_err=0.1, value_ratio=2.0 if bad else 0.5, grad_ratio=0.5, rtol=1e-3, atol=1e-5,
+                        passed=not bad, skipped="no GPU here" if device == "gpu" else None,
+                        diagnosis="value fails" if bad else None))
+    text = matrix.format_results(results, "table", compact=True)
+    lines = text.splitlines()
+    assert len(lines) <= 40, text
+    bad_per_framework = sum(i % 3 == 0 for i in range(len(CASES)))
+    rows = {line.split()[0]: line.split()[1:] for line in lines[3:3 + len(cli.FRAMEWORK_CHOICES)]}
+    n = len(CASES)
+    for framework in cli.FRAMEWORK_CHOICES:
+        assert rows[framework] == [f"{n}/{n}", f"{n}/{n}", f"{n - bad_per_framework}/{n}", f"{n}/{n}", "FAIL",
+                                   "(%d" % bad_per_framework, "of", f"{4 * n}", "cells)"]
+    failing_losses = {matrix.family(c.name) for i, c in enumerate(CASES) if i % 3 == 0}
+    explained = len(cli.FRAMEWORK_CHOICES) * len(failing_losses)  # one line per loss x framework x device
+    assert f"... {explained - matrix.SUMMARY_FAILURE_LINES} more: see --full" in lines
+    assert sum(line.startswith("FAIL ") for line in lines) == matrix.SUMMARY_FAILURE_LINES
+    assert sum(line.startswith("skipped ") for line in lines) == 1
+    assert lines[-1].startswith(f"parity: FAILURES: {len(cli.FRAMEWORK_CHOICES) * (4 * n - bad_per_framework)} passed")
+
+
+def test_full_view_is_one_row_per_loss_framework_device_with_ratios(capsys):
+    assert cli.main(["--framework", "torch", "--loss", "wbce,la/default", "--dtype", "float32,bfloat16",
+                     "--device", "cpu", "--full"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split()[:5] == ["loss", "framework", "device", "cells", "run"]
     rows = [line.split() for line in lines[2:-1]]
@@ -190,6 +246,12 @@ def test_plot_writes_a_heatmap(tmp_path, capsys):
     path = tmp_path / "parity.png"
     assert cli.main(["--framework", "torch", "--loss", "wbce/plain,la/default", *FAST, "--plot", str(path)]) == 0
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 2000
+
+
+def test_heatmap_rows_are_named_by_loss_class():
+    assert matrix._loss_label("wbce/plain") == "WeightedBinaryCrossentropy"
+    assert matrix._loss_label("ldam/default") == "LDAMLoss"
+    assert matrix._loss_label("user/random") == "user"  # a user's pair has no class in the packages
 
 
 def test_progress_only_on_a_terminal(capsys, monkeypatch):
@@ -302,7 +364,7 @@ def test_torch_only_install(tmp_path):
     """numpy, torch and torchmetrics and nothing else: the CLI runs torch and skips every Keras column."""
     python = _venv_with(tmp_path, "numpy", "torch", "torchmetrics")
     assert not _importable(python, "tensorflow") and not _importable(python, "keras") and _importable(python, "torch")
-    proc = _run_cli(python, "--loss", "la/default", *FAST)
+    proc = _run_cli(python, "--loss", "la/default", *FAST, "--full")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert ["la", "torch", "cpu", "1/1"] in [line.split()[:4] for line in proc.stdout.splitlines()]
     assert "SKIP (keras is not installed)" in proc.stdout and "ModuleNotFoundError" not in proc.stderr
