@@ -566,10 +566,31 @@ def _class_balanced_loss(target, x, weights, base, gamma, validate_args):
     target = ops.convert_to_tensor(target)
     xc = ops.cast(x, _ops.compute_dtype(x))
     w = _ops.as_tensor_like(weights, xc)
+    gamma = gamma if base == "focal" else 0.0
+    kind, target = _ops._target_kind(target, xc, "y_true", "y_pred")
+    if kind == "indices":
+        per_class, w_n = _one_hot_focal(target, xc, w, gamma, validate_args)
+        return ops.cast(w_n * ops.sum(per_class, axis=-1), _ops.dtype_of(x)), ops.ones_like(w_n)
     q, valid, w_n = _ops.softmax_targets(target, xc, ignore_index=None, label_smoothing=0.0, class_weight=w,
                                          validate_args=validate_args)
-    per_class = _binary_focal_loss(q, xc, None, gamma if base == "focal" else 0.0, 0.0, True, False)
+    per_class = _binary_focal_loss(q, xc, None, gamma, 0.0, True, False)
     return ops.cast(w_n * ops.sum(per_class, axis=-1), _ops.dtype_of(x)), valid
+
+
+def _one_hot_focal(target, xc, w, gamma, validate_args):
+    """Binary focal loss (alpha=None; gamma=0: BCE) against the one-hot rows of class indices,
+    and w_{t_n}. For a 0/1 target q, with s = x (1 - 2q): ce = softplus(s) and 1 - p_t =
+    sigmoid(s), so each element costs one softplus and one sigmoid (the same values as
+    `_binary_focal_loss` on the one-hot rows, in fewer passes)."""
+    num_classes = xc.shape[-1]
+    t, _, _ = _ops._class_indices(target, num_classes, None, validate_args, "y_true", need_keep=False)
+    t = ops.cast(t, "int32")
+    s = xc * (1.0 - 2.0 * ops.one_hot(t, num_classes, dtype=_ops.dtype_of(xc)))
+    loss = ops.softplus(s)
+    factor = _ops.focal_factor(lambda: ops.sigmoid(s), lambda: -ops.softplus(-s), gamma)  # log sigmoid(s)
+    if factor is not None:
+        loss = loss * factor
+    return loss, ops.take(w, t)
 
 
 def class_balanced_loss(
