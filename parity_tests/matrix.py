@@ -283,7 +283,7 @@ def format_summary(results: Sequence[CellResult], fmt: str = "table") -> str:
     SUMMARY_FAILURE_LINES), where the full report is, and the summary line."""
     header, rows = _framework_dtype_rows(results)
     n_cases = len({r.case for r in results})
-    intro = (f"{n_cases} cases, value and gradient against the float64 NumPy oracle; "
+    intro = (f"{n_cases} case{'s' if n_cases != 1 else ''}, value and gradient against the float64 NumPy oracle; "
              "cells passed / run per framework and input dtype:")
     words = explanations(results)
     if len(words) > SUMMARY_FAILURE_LINES:

@@ -158,7 +158,8 @@ def test_torch_not_installed_is_skipped_not_a_crash():
             "sys.exit(cli.main(['--framework', 'torch', '--loss', 'wbce/plain', '--dtype', 'float32', '--device', 'cpu']))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 3, proc.stderr
-    assert "SKIP (torch is not installed)" in proc.stdout and "ModuleNotFoundError" not in proc.stderr
+    assert "skipped 1 cell, not run here: torch is not installed (cpu: torch)" in proc.stdout
+    assert "ModuleNotFoundError" not in proc.stderr
 
 
 def test_default_view_is_a_summary_per_framework_and_dtype(capsys):
