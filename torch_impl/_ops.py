@@ -465,8 +465,10 @@ def _target_kind(target: torch.Tensor, logits: torch.Tensor, target_name: str, i
     raise ValueError(V.softmax_target_shape_message(target_name, tuple(target.shape), input_name, tuple(logits.shape)))
 
 
-def _class_indices(target: torch.Tensor, num_classes: int, ignore_index, validate_args: bool, target_name: str):
-    """int64 indices, the keep mask and the indices made safe (ignored -> 0) for gathering."""
+def _class_indices(target: torch.Tensor, num_classes: int, ignore_index, validate_args: bool, target_name: str, *,
+                   need_keep: bool = True):
+    """int64 indices, the keep mask and the indices made safe (ignored -> 0) for gathering; with
+    no ignore_index the mask is all true (None when not `need_keep`) and the indices are safe."""
     validate_args = validate_args and checking()
     if target.dtype.is_floating_point:
         if validate_args:
@@ -483,8 +485,11 @@ def _class_indices(target: torch.Tensor, num_classes: int, ignore_index, validat
             # the failure is reported at a later call: until then an invalid index must not
             # reach a gather (a device-side assert on CUDA), so it reads as class 0
             target = torch.where(bad, torch.zeros_like(target), target)
-    keep = torch.ones_like(target, dtype=torch.bool) if ignore_index is None else target != ignore_index
-    return target.to(torch.int64), keep, torch.where(keep, target, torch.zeros_like(target)).to(torch.int64)
+    target = target.to(torch.int64)
+    if ignore_index is None:
+        return target, torch.ones_like(target, dtype=torch.bool) if need_keep else None, target
+    keep = target != ignore_index
+    return target, keep, torch.where(keep, target, torch.zeros_like(target))
 
 
 def softmax_targets(
@@ -547,11 +552,14 @@ def cross_entropy(
         loss = torch.nn.functional.cross_entropy(channels_first(logits), channels_first(q), weight=class_weight,
                                                  label_smoothing=label_smoothing, reduction="none")
         return loss, valid, norm
-    t, keep, safe = _class_indices(target, num_classes, ignore_index, validate_args, target_name)
+    t, keep, safe = _class_indices(target, num_classes, ignore_index, validate_args, target_name, need_keep=False)
     loss = torch.nn.functional.cross_entropy(
         channels_first(logits), t, weight=class_weight, label_smoothing=label_smoothing, reduction="none",
         ignore_index=-100 if ignore_index is None else ignore_index,
     )
+    if keep is None:  # every sample counts: no mask to build
+        valid = torch.ones_like(loss)
+        return loss, valid, valid if class_weight is None else class_weight[safe]
     valid = keep.to(dtype)
     norm = valid if class_weight is None else class_weight[safe] * valid
     return loss, valid, norm
