@@ -115,9 +115,9 @@ def _summarize(table: Any, column: str, rule: str, num_classes: Optional[int]) -
     """A block's row count, null count, class counts and its first offending labels of each
     kind (values, in row order): the driver runs the in-memory check on the offenders of all
     blocks, in block order, so its error is the one the gathered labels would raise."""
-    col = table.column(column)
-    summary: Dict[str, Any] = {"rows": table.num_rows, "nulls": col.null_count, "error": None}
-    if col.null_count or table.num_rows == 0:
+    nulls = table.column(column).null_count if table.num_rows else 0  # an empty block may lack the column
+    summary: Dict[str, Any] = {"rows": table.num_rows, "nulls": nulls, "error": None}
+    if nulls or table.num_rows == 0:
         summary.update(counts=np.zeros(0, np.int64), suspects=None, width=None)
         return summary
     try:
@@ -280,6 +280,28 @@ class _Plan:
     @property
     def num_parts(self) -> int:
         return self.parts_per_rank * self.schedule.num_replicas
+
+
+def make_plan(class_counts: np.ndarray, batch_size: int, *, epoch: int, num_blocks: int, **schedule_args: Any) -> _Plan:
+    """The epoch's plan from the class counts (O(steps x replicas x classes)): output blocks of
+    about as many rows as the input blocks, in whole runs of BLOCK_STEPS batches of one
+    replica; `schedule_args` as for `BalancedSchedule.from_counts`."""
+    schedule = BalancedSchedule.from_counts(class_counts, batch_size, **schedule_args)
+    counts = schedule.epoch_counts(epoch)  # (S, R, K)
+    steps, replicas, k = counts.shape
+    before = np.zeros((k, steps * replicas + 1), dtype=np.int64)
+    before[:, 1:] = np.cumsum(counts.reshape(steps * replicas, k), axis=0).T
+    rows_per_block = max(1, -(-schedule.num_samples // max(1, num_blocks)))
+    steps_per_part = BLOCK_STEPS * max(1, -(-rows_per_block // (BLOCK_STEPS * batch_size)))
+    steps_per_part = min(steps_per_part, BLOCK_STEPS * -(-steps // BLOCK_STEPS))
+    return _Plan(
+        schedule=BalancedSchedule.from_counts(class_counts, batch_size, **schedule_args),
+        epoch=epoch,
+        starts=schedule.epoch_start(epoch),
+        before=before,
+        steps_per_part=steps_per_part,
+        parts_per_rank=-(-steps // steps_per_part),
+    )
 
 
 def _block_table(block: Any, start: Optional[int], stop: Optional[int]) -> Any:
@@ -457,25 +479,10 @@ def balance(
     summaries = ray.get([summarize_task.remote(ref, lo, hi, label_column) for ref, lo, hi in blocks])
     block_counts = _judge(summaries, label_column, "balance", None)
 
-    schedule_args = dict(class_fractions=class_fractions, mode=mode, seed=seed,
-                         steps_per_epoch=steps_per_epoch, num_replicas=num_replicas)
-    class_counts = block_counts.sum(axis=0)
-    schedule = BalancedSchedule.from_counts(class_counts, batch_size, **schedule_args)
-    counts = schedule.epoch_counts(epoch)  # (S, R, K)
-    steps, _, k = counts.shape
-    before = np.zeros((k, steps * num_replicas + 1), dtype=np.int64)
-    before[:, 1:] = np.cumsum(counts.reshape(steps * num_replicas, k), axis=0).T
-    rows_per_block = max(1, -(-int(class_counts.sum()) // max(1, len(blocks))))
-    steps_per_part = BLOCK_STEPS * max(1, -(-rows_per_block // (BLOCK_STEPS * batch_size)))
-    steps_per_part = min(steps_per_part, BLOCK_STEPS * -(-steps // BLOCK_STEPS))
-    plan = _Plan(
-        schedule=BalancedSchedule.from_counts(class_counts, batch_size, **schedule_args),
-        epoch=epoch,
-        starts=schedule.epoch_start(epoch),
-        before=before,
-        steps_per_part=steps_per_part,
-        parts_per_rank=-(-steps // steps_per_part),
-    )
+    plan = make_plan(block_counts.sum(axis=0), batch_size, epoch=epoch, num_blocks=len(blocks),
+                     class_fractions=class_fractions, mode=mode, seed=seed,
+                     steps_per_epoch=steps_per_epoch, num_replicas=num_replicas)
+    k = plan.schedule.num_classes
     plan_ref = ray.put(plan)
     offsets = np.cumsum(block_counts, axis=0) - block_counts
     k_blocks = block_counts.shape[1]
