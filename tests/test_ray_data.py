@@ -222,8 +222,8 @@ def test_bad_arguments_raise_the_in_memory_errors_on_the_driver(ray, rd):
         rd.balance(ds, "y", B, mode="class_aware")  # the multi-label modes are in-memory only
     _same_error(lambda: rd.balance(ds, "y", B, class_fractions=[0.5, 0.6, -0.1]),
                 lambda: BalancedSchedule(labels, B, class_fractions=[0.5, 0.6, -0.1]))
-    _same_error(lambda: rd.balance(ds.filter(lambda row: False), "y", B), lambda: BalancedSchedule(labels[:0], B))
-    _same_error(lambda: rd.count_classes(ds.filter(lambda row: False), "y"), lambda: class_counts(labels[:0]))
+    _same_error(lambda: rd.balance(_from_columns(ray, 2, y=labels[:0]), "y", B), lambda: BalancedSchedule(labels[:0], B))
+    _same_error(lambda: rd.count_classes(_from_columns(ray, 2, y=labels[:0]), "y"), lambda: class_counts(labels[:0]))
 
 
 def test_missing_column_null_labels_and_non_datasets(ray, rd):
