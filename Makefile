@@ -17,11 +17,30 @@ PYTEST := $(PY) -m pytest -q -p no:cacheprovider $(if $(filter-out 0,$(XDIST)),-
 
 venv: $(STAMP)
 
+# The first build downloads about 3 GB and takes 3 to 5 minutes; pip's output goes to
+# $(VENV)/pip-install.log (its tail is shown if it fails); on a terminal a counter shows progress.
 $(STAMP): pyproject.toml constraints.txt imbalance_core/_version.py
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --disable-pip-version-check -q --upgrade pip
-	$(PY) -m pip install --disable-pip-version-check -q -c constraints.txt -e ".[tf,torch,jax,dev,docs,ray]"
-	touch $(STAMP)
+	@echo "== Building $(VENV) (first use, or after pyproject.toml or constraints.txt change): about 3 to 5"
+	@echo "   minutes and 3 GB: classbalance (editable) with TensorFlow (CPU), Keras, PyTorch (CPU), JAX (CPU),"
+	@echo "   Ray, and the test, lint and docs tools, at the versions in constraints.txt"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@log=$(VENV)/pip-install.log; start=$$(date +%s); \
+	{ $(PY) -m pip install --disable-pip-version-check -q --upgrade pip && \
+	  $(PY) -m pip install --disable-pip-version-check --progress-bar off -c constraints.txt \
+	    -e ".[tf,torch,jax,dev,docs,ray]"; } >$$log 2>&1 & pid=$$!; \
+	while kill -0 $$pid 2>/dev/null; do \
+	  if [ -t 1 ]; then \
+	    step=downloading; grep -q '^Installing collected' $$log && step=installing; \
+	    printf '\r   %s: %s packages, %s s ' $$step "$$(grep -c '^Collecting' $$log)" "$$(( $$(date +%s) - start ))"; \
+	  fi; \
+	  sleep 2; \
+	done; \
+	if wait $$pid; then \
+	  printf '\r   done in %s s (pip log: %s)                \n' "$$(( $$(date +%s) - start ))" $$log; \
+	else \
+	  echo; tail -n 25 $$log; echo "pip install failed; the whole log is $$log"; exit 1; \
+	fi
+	@touch $(STAMP)
 
 # Process 1: everything, Keras on its tensorflow backend.
 # Processes 2 and 3: the Keras tests again (`-m keras`, parity cells included), Keras on its
@@ -38,13 +57,28 @@ test: $(STAMP)
 	done; \
 	exit $$rc
 
+# The parity report (summary view; `classbalance-parity --full` for the whole table), then the
+# two-class example. Figures: examples/out/parity.png and examples/out/imbalanced_2d.png.
 demo: $(STAMP)
-	$(VENV)/bin/classbalance-parity
-	@if [ -f examples/imbalanced_2d.py ]; then $(PY) examples/imbalanced_2d.py; fi
+	@echo "== classbalance-parity: every loss, torch and Keras on its tensorflow, torch and jax backends, float64"
+	@echo "   to bfloat16, value and gradient against a float64 oracle (a few minutes on 2 cores)"
+	@mkdir -p examples/out
+	@$(VENV)/bin/classbalance-parity --plot examples/out/parity.png
+	@echo "== examples/imbalanced_2d.py: a rare class learned four ways, Keras and PyTorch side by side (about 30 s)"
+	@$(PY) examples/imbalanced_2d.py
 
+# `make bench`: the loss and pipeline benchmarks, several minutes. `make bench QUICK=1`: a smoke
+# run in under a minute (one loss on 20,000 logits, three rounds; the pipelines on 100,000
+# samples, see bench_pipeline.py --quick): it checks that the benchmarks run, its ratios are noisy.
+QUICK ?=
 bench: $(STAMP)
+ifeq ($(QUICK),1)
+	$(PY) benchmarks/bench_losses.py --markdown --only WeightedBinaryCrossentropy --elements 20000 --repeats 3
+	$(PY) benchmarks/bench_pipeline.py --quick
+else
 	$(PY) benchmarks/bench_losses.py --markdown
-	@if [ -f benchmarks/bench_pipeline.py ]; then $(PY) benchmarks/bench_pipeline.py; fi
+	$(PY) benchmarks/bench_pipeline.py
+endif
 
 # The documentation site, built into site/; any warning fails the build.
 docs: $(STAMP)

@@ -37,6 +37,10 @@ after imports and data creation) is its own. Throughput = samples delivered per 
 a warm-up (the first batch, which includes computing the epoch's schedule, is timed
 separately as "first batch"). Ratios are against the anchors measured in the same run.
 
+--quick (make bench QUICK=1): a smoke run in about half a minute: N=100,000 samples, the 1%
+minority only, 0.5 s per case, a 20,000-record stream over 3 passes, no 30,000,000-label case.
+Its ratios are noisier and favour no side; the full run gives the figures.
+
 Usage: python benchmarks/bench_pipeline.py [--quick]
 """
 
@@ -58,6 +62,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 N, D, B = 1_000_000, 32, 256
 BIG_N = 30_000_000
 N_STREAM, STREAM_ROUNDS = 100_000, 7
+MINORITIES = (0.01, 0.0001)
+
+
+def _quick() -> None:
+    """--quick: the sizes of the smoke run (see the module docstring), in parent and children."""
+    global N, N_STREAM, STREAM_ROUNDS, MINORITIES
+    N, N_STREAM, STREAM_ROUNDS, MINORITIES = 100_000, 20_000, 3, (0.01,)
 
 
 def _data(minority: float):
@@ -304,6 +315,7 @@ def _child(args) -> None:
 def _spawn(framework, case, minority, seconds, big=False) -> dict:
     cmd = [sys.executable, os.path.abspath(__file__), "--child", "--framework", framework, "--case", case,
            "--minority", str(minority), "--seconds", str(seconds)] + (["--big"] if big else [])
+    cmd += ["--quick"] if N != 1_000_000 else []
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=ROOT)
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
     for line in proc.stdout.splitlines():
@@ -314,7 +326,8 @@ def _spawn(framework, case, minority, seconds, big=False) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="1 s per case instead of 2")
+    parser.add_argument("--quick", action="store_true",
+                        help="a smoke run in about half a minute: smaller inputs, 0.5 s per case (see above)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--framework", help=argparse.SUPPRESS)
     parser.add_argument("--case", help=argparse.SUPPRESS)
@@ -322,22 +335,27 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--big", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.quick:
+        _quick()
     if args.child:
         _child(args)
         return
-    seconds = 1.0 if args.quick else 2.0
+    seconds = 0.5 if args.quick else 2.0
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    try:
-        import tensorflow as tf  # noqa: F401  (versions only)
-        import torch
+    from importlib import metadata
 
-        print(f"tensorflow {tf.__version__}, torch {torch.__version__}")
-    except ImportError:
-        pass
+    versions = []  # read from the installed metadata: importing the frameworks here costs seconds
+    for dist, name in (("tensorflow-cpu", "tensorflow"), ("tensorflow", "tensorflow"), ("torch", "torch")):
+        try:
+            if not any(v.startswith(f"{name} ") for v in versions):
+                versions.append(f"{name} {metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            pass
+    print(", ".join(versions))
     print(f"N={N:,} samples x {D} float32 features, batch {B}, target 50/50; {seconds:g} s per case\n")
 
     print("tf.data                          samples/s   vs plain  first batch  peak MB  minority share")
-    for minority in (0.01, 0.0001):
+    for minority in MINORITIES:
         res = {c: _spawn("tf", c, minority, seconds) for c in ("plain", "balanced", "rejection", "oversample")}
         plain = res["plain"].get("samples_per_s")
         for case, r in res.items():
@@ -367,7 +385,7 @@ def main() -> None:
               f"{r['ratio_median']:.2f}x (median per round)\n")
 
     print("PyTorch (indices + x[idx] gather)   samples/s   vs weighted  first batch  peak MB  minority share")
-    for minority in (0.01, 0.0001):
+    for minority in MINORITIES:
         res = {c: _spawn("torch", c, minority, seconds) for c in ("weighted", "balanced")}
         w = res["weighted"].get("samples_per_s")
         for case, r in res.items():
@@ -377,8 +395,9 @@ def main() -> None:
             ratio = r["samples_per_s"] / w if w else float("nan")
             print(f"  {case:<9} minority {minority:<7g} {r['samples_per_s']:>14,.0f} {ratio:>9.2f}x "
                   f"{r['first_batch_s']:>10.2f} s {r['peak_mb']:>8.0f} {r['minority_share']:>10.3f}")
-    print(f"\nPyTorch, N={BIG_N:,} labels (index batches only, minority 0.01%)")
-    for case in ("weighted", "balanced"):
+    print(f"\nPyTorch, N={BIG_N:,} labels (index batches only, minority 0.01%)"
+          + (": not run with --quick" if args.quick else ""))
+    for case in () if args.quick else ("weighted", "balanced"):
         r = _spawn("torch", case, 0.0001, seconds, big=True)
         if "error" in r:
             print(f"  {case:<9} fails after {r.get('after_s', float('nan')):.2f} s: {r['error']}")
