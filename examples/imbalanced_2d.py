@@ -345,15 +345,15 @@ def plot(path, data, results, sweep, optimum) -> None:
             ax.contour(gx, gy, z, levels=[0.0], colors=[style["color"]], linestyles=[style["ls"]],
                        linewidths=style.get("lw", 1.8))
 
-    fig, axes = plt.subplots(1, 2, figsize=(13, 6), constrained_layout=True)
+    fig, axes = plt.subplots(1, 2, figsize=(13, 6.5), constrained_layout=True)
     for ax in axes:
         ax.scatter(*x[y == 0].T, s=3, c="0.75", label=f"negative ({int(np.sum(y == 0))})", rasterized=True)
         ax.scatter(*x[y == 1].T, s=5, c="tab:red", label=f"positive ({int(np.sum(y == 1))})", rasterized=True)
         ax.set_xlim(lo[0], hi[0])
         ax.set_ylim(lo[1], hi[1])
         ax.set_aspect("equal")
-        ax.set_xlabel("$x_1$")
-        ax.set_ylabel("$x_2$")
+        ax.set_xlabel("first feature, $x_1$")
+        ax.set_ylabel("second feature, $x_2$")
 
     colors = dict(zip(METHODS, ("tab:blue", "tab:green", "tab:orange", "tab:purple", "tab:olive", "tab:cyan")))
     handles = []
@@ -362,7 +362,10 @@ def plot(path, data, results, sweep, optimum) -> None:
             boundary(axes[0], *results[method][fw]["weights"], color=colors[method], ls=ls)
         handles.append(Line2D([], [], color=colors[method], label=method))
     handles += [Line2D([], [], color="k", ls="-", label="Keras"), Line2D([], [], color="k", ls="--", label="PyTorch")]
-    axes[0].legend(handles=axes[0].get_legend_handles_labels()[0] + handles, loc="upper left", fontsize=8)
+    # legends below the axes, where they cover no point and no boundary
+    axes[0].legend(handles=axes[0].get_legend_handles_labels()[0] + handles, loc="upper center",
+                   bbox_to_anchor=(0.5, -0.1), ncol=3, fontsize=8, title="training data; method (boundary)",
+                   title_fontsize=8)
     axes[0].set_title("Decision boundaries (Keras solid, PyTorch dashed: they coincide)")
 
     handles = []
@@ -374,9 +377,11 @@ def plot(path, data, results, sweep, optimum) -> None:
         handles.append(Line2D([], [], color=color, label=f"batch {row['batch_size']}"))
     boundary(axes[1], *optimum["weights"], color="k", ls=":", lw=2.5)
     handles.append(Line2D([], [], color="k", ls=":", lw=2.5, label="optimum of the standard loss"))
-    axes[1].legend(handles=axes[1].get_legend_handles_labels()[0] + handles, loc="upper left", fontsize=8)
+    axes[1].legend(handles=axes[1].get_legend_handles_labels()[0] + handles, loc="upper center",
+                   bbox_to_anchor=(0.5, -0.1), ncol=3, fontsize=8, title="training data; batch size (boundary)",
+                   title_fontsize=8)
     axes[1].set_title("Standard loss, batch-size sweep (the same iterations each)")
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=100, bbox_inches="tight")  # the legends below the axes included
     plt.close(fig)
 
 
