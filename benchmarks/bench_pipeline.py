@@ -104,7 +104,6 @@ def _measure(iterator, seconds: float, labels_of, warmup: int = 5) -> dict:
 
 def run_tf_case(name: str, minority: float, seconds: float) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import numpy as np
     import tensorflow as tf
 
     from tf_impl.data import balanced_batches
@@ -167,7 +166,8 @@ def run_torch_case(name: str, minority: float, seconds: float, big: bool) -> dic
         else:
             counts = np.bincount(y)
             weights = torch.from_numpy((1.0 / counts)[y])
-            sampler = BatchSampler(WeightedRandomSampler(weights, num_samples=len(y), replacement=True), B, drop_last=True)
+            draws = WeightedRandomSampler(weights, num_samples=len(y), replacement=True)
+            sampler = BatchSampler(draws, B, drop_last=True)
         if x is None:
             labels_of = lambda idx: y[idx]  # noqa: E731
         else:
@@ -380,7 +380,8 @@ def main() -> None:
         print(f"  error: {r['error']}")
     else:
         for case, t in r["q20_s"].items():
-            print(f"  {case:<16} {t:>8.3f} s per pass (q20) {N_STREAM / t:>12,.0f} records/s, {r['rows'][case]:>7,} rows emitted")
+            print(f"  {case:<16} {t:>8.3f} s per pass (q20) {N_STREAM / t:>12,.0f} records/s, "
+                  f"{r['rows'][case]:>7,} rows emitted")
         print(f"  -> plain / balance_dataset time per pass: {r['ratio_q20']:.2f}x (q20), "
               f"{r['ratio_median']:.2f}x (median per round)\n")
 

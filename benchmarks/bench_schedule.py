@@ -97,7 +97,8 @@ def _case(name: str, labels: str, batches: int, grouping: str) -> dict:
 
 def _run(name: str, labels: str, batches: int, grouping: str = "") -> dict:
     out = subprocess.run(
-        [sys.executable, __file__, "--case", name, "--labels", labels, "--batches", str(batches), "--grouping", grouping],
+        [sys.executable, __file__, "--case", name, "--labels", labels, "--batches", str(batches),
+         "--grouping", grouping],
         check=True, capture_output=True, text=True,
     ).stdout
     return json.loads(out.strip().splitlines()[-1])
@@ -138,12 +139,13 @@ def main() -> None:
                 r = _run(name, big_path if n == big else mid_path, batches, g)
                 if name not in best or r["seconds"] < best[name]["seconds"]:
                     best[name] = r
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; best of {args.repeats}")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
+          f"best of {args.repeats}")
     print("| case | what | seconds | ratio to its anchor | memory beyond the labels |")
     print("|---|---|---|---|---|")
     rows = [
         ("argsort", f"np.argsort(labels.astype(uint8), kind='stable'), {big:,} labels", None),
-        ("exact", f"BalancedBatchSampler, R=8, rank 5: build + first 1,000 batches of 1,024", "argsort"),
+        ("exact", "BalancedBatchSampler, R=8, rank 5: build + first 1,000 batches of 1,024", "argsort"),
         ("shared", "the same, grouping memory-mapped from save_grouping", "argsort"),
         ("distributed", "DistributedSampler(R=8, rank 5) in a BatchSampler: first 1,000 batches", "argsort"),
         ("weighted", f"BatchSampler(WeightedRandomSampler(num_samples=256,000), 256), {mid:,} labels", None),

@@ -22,8 +22,9 @@ and two decisions after training (tf_impl.decisions / torch_impl.decisions):
 Accuracy, balanced accuracy, true positive rate and log loss on the test split are reported
 for each, with a Keras and a PyTorch column (the classbalance metrics; accuracy from
 keras.metrics and torchmetrics, log loss from the frameworks' BCE on the logits; a threshold
-changes no probability, so the tuned row's log loss is the standard row's). Both frameworks start from the same initial weights (drawn with NumPy) and see
-the same batches, so their columns agree to float32 round-off.
+changes no probability, so the tuned row's log loss is the standard row's). Both frameworks
+start from the same initial weights (drawn with NumPy) and see the same batches, so their
+columns agree to float32 round-off.
 
 Then the batch-size sweep: the standard loss, the same 100 iterations, batch sizes 1 to 128.
 Batch size 1 sees 100 samples (about 5 positives) and batch size 128 sees 12,800, yet they end
@@ -269,7 +270,8 @@ def torch_run(method, data, args, batch_size, class_weight):
             bias = bias + float(shift(torch.zeros(1, 1))[0, 0])  # the boundary it draws
         elif post_hoc == "tuned_threshold":
             x_val, y_val = validation_split(args)
-            tuned = decisions.tune_threshold(y_val[:, None], layer(torch.from_numpy(x_val)), objective="balanced_accuracy")
+            scores = layer(torch.from_numpy(x_val))
+            tuned = decisions.tune_threshold(y_val[:, None], scores, objective="balanced_accuracy")
             logits = logits - tuned.threshold  # logit > t  <=>  logit - t > 0, exactly
             bias = bias - float(tuned.threshold)
     target = torch.from_numpy(y_test[:, None])
@@ -324,7 +326,8 @@ def numpy_scores(kernel, bias, x, y) -> dict:
     pred = (x.astype(np.float64) @ kernel + bias)[:, 0] > 0
     tpr = float(np.mean(pred[y == 1]))
     tnr = float(np.mean(~pred[y == 0]))
-    return {"accuracy": float(np.mean(pred == (y == 1))), "balanced_accuracy": (tpr + tnr) / 2, "true_positive_rate": tpr}
+    return {"accuracy": float(np.mean(pred == (y == 1))), "balanced_accuracy": (tpr + tnr) / 2,
+            "true_positive_rate": tpr}
 
 
 def plot(path, data, results, sweep, optimum) -> None:
@@ -427,7 +430,8 @@ def main(argv=None) -> dict:
     gap = max(float(np.max(np.abs(np.concatenate([np.ravel(a) for a in r["keras"]["weights"]])
                                    - np.concatenate([np.ravel(a) for a in r["torch"]["weights"]]))))
               for r in runs)
-    report += f"\nLargest |Keras - PyTorch| difference of a final weight over all {len(runs)} training runs: {gap:.2e}\n"
+    report += (f"\nLargest |Keras - PyTorch| difference of a final weight over all {len(runs)} training runs: "
+               f"{gap:.2e}\n")
     print(report)
     png = os.path.join(args.out_dir, "imbalanced_2d.png")
     plot(png, data, results, sweep, optimum)

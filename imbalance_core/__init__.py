@@ -3,7 +3,7 @@ class-weight formulas and the balanced batch schedule. Depends on NumPy alone.""
 
 import importlib
 
-from ._version import __version__
+from ._version import __version__ as __version__
 
 _SUBMODULES = ("validation", "class_weights", "schedule", "metrics")
 

@@ -15,7 +15,8 @@ Label formats (one rule for arrays, tensors and every batch of a stream):
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Union
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -69,7 +70,7 @@ def _as_label_array(name: str, labels: Any) -> np.ndarray:
     return arr
 
 
-def _check_indices(name: str, idx: np.ndarray, num_classes: Optional[int]) -> np.ndarray:
+def _check_indices(name: str, idx: np.ndarray, num_classes: int | None) -> np.ndarray:
     """Whole, non-negative (and < num_classes) class indices, returned as int64."""
     if idx.dtype.kind == "f":
         frac = idx != np.round(idx)
@@ -114,11 +115,11 @@ class ClassCounter:
         name: argument name used in error messages.
     """
 
-    def __init__(self, num_classes: Optional[int] = None, *, multi_hot: bool = False, name: str = "labels"):
+    def __init__(self, num_classes: int | None = None, *, multi_hot: bool = False, name: str = "labels"):
         self.num_classes = check_integer("num_classes", num_classes, low=1, allow_none=True)
         self.multi_hot = bool(multi_hot)
         self.name = name
-        self.format: Optional[str] = None  # "index" or "hot", fixed by the first batch
+        self.format: str | None = None  # "index" or "hot", fixed by the first batch
         self.num_samples = 0  # samples (rows) seen
         self._counts = np.zeros(self.num_classes or 0, dtype=np.int64)
         self._batches = 0
@@ -132,7 +133,7 @@ class ClassCounter:
             return "index", arr.reshape(-1)
         return "hot", arr.reshape(-1, arr.shape[-1])
 
-    def update(self, labels: Any) -> "ClassCounter":
+    def update(self, labels: Any) -> ClassCounter:
         arr = _as_label_array(self.name, labels)
         fmt, arr = self._split(arr)
         if self.format is not None and fmt != self.format:
@@ -171,11 +172,12 @@ class ClassCounter:
     def counts(self) -> np.ndarray:
         """Samples per class (int64, length K); an error when nothing was counted."""
         if self.num_samples == 0:
-            raise ValueError(f"Invalid `{self.name}`: received no labels (empty array or stream); expected at least one.")
+            raise ValueError(
+                f"Invalid `{self.name}`: received no labels (empty array or stream); expected at least one.")
         return self._counts.copy()
 
 
-def class_counts(labels: Any, num_classes: Optional[int] = None) -> np.ndarray:
+def class_counts(labels: Any, num_classes: int | None = None) -> np.ndarray:
     """Number of samples per class (int64, length K).
 
     Args:
@@ -221,7 +223,7 @@ def _positive_counts(name: str, counts: np.ndarray) -> None:
         )
 
 
-def check_class_weight_args(method: str, beta: float, num_classes: Optional[int]):
+def check_class_weight_args(method: str, beta: float, num_classes: int | None):
     """Validated (method, beta, num_classes) of `compute_class_weight`."""
     check_choice("method", method, METHODS)
     beta = check_number("beta", beta, low=0.0, high=1.0, high_open=True)
@@ -234,7 +236,7 @@ def compute_class_weight(
     counts: Any = None,
     method: str = "balanced",
     beta: float = 0.999,
-    num_classes: Optional[int] = None,
+    num_classes: int | None = None,
 ) -> np.ndarray:
     """Per-class weights (float64, length K) from labels or from class counts.
 
@@ -326,7 +328,7 @@ def _class_weight_vector(class_weight: Any, idx: np.ndarray) -> np.ndarray:
     return w
 
 
-def compute_sample_weight(labels: Any, class_weight: Union[str, Mapping, Any, None]) -> np.ndarray:
+def compute_sample_weight(labels: Any, class_weight: str | Mapping | Any | None) -> np.ndarray:
     """Per-sample weights w[label] (float64), e.g. for `sample_weight=` of a loss or `fit`.
 
     Args:
@@ -365,7 +367,7 @@ def class_weight_dict(weights: Any) -> dict:
     return {i: float(v) for i, v in enumerate(w)}
 
 
-def multi_hot_positives(multi_hot: Any, name: str = "multi_hot", *, mode: Optional[str] = None):
+def multi_hot_positives(multi_hot: Any, name: str = "multi_hot", *, mode: str | None = None):
     """The positive entries of (N, C) multi-hot rows, without a dense copy per label.
 
     Returns `(num_rows, num_labels, rows, cols)`: the row and column of every positive entry,

@@ -15,7 +15,8 @@ the oldest is waited for (the only blocking path, reached only when nothing comp
 from __future__ import annotations
 
 import collections
-from typing import Callable, Deque, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 
 class _Pending(NamedTuple):
@@ -30,7 +31,7 @@ class DeferredChecks:
     order (one stream), so polling stops at the first one still in flight."""
 
     def __init__(self, limit: int = 64):
-        self._queue: Deque[_Pending] = collections.deque()
+        self._queue: collections.deque[_Pending] = collections.deque()
         self._limit = limit
 
     def __len__(self) -> int:

@@ -23,17 +23,18 @@ divides by zero there).
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple, Optional, Sequence, Tuple
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .validation import (
     check_bool,
-    check_samples_per_class,
-    check_shot_thresholds,
     check_class_indices,
     check_integer,
     check_number,
+    check_samples_per_class,
+    check_shot_thresholds,
     describe,
     range_message,
     shape_message,
@@ -92,7 +93,7 @@ class Layout(NamedTuple):
     sample_shape: tuple  # the shape of one weight per decision, after those squeezes
 
 
-def check_metric_args(num_classes: Optional[int], threshold: Any, from_logits: Any) -> Tuple[Optional[int], float, bool]:
+def check_metric_args(num_classes: int | None, threshold: Any, from_logits: Any) -> tuple[int | None, float, bool]:
     """The arguments every metric shares, validated; returns (num_classes, threshold, from_logits)."""
     num_classes = check_integer("num_classes", num_classes, low=2, allow_none=True)
     threshold = check_number("threshold", threshold, low=0.0, high=1.0)
@@ -118,12 +119,12 @@ def checks_probabilities(mode: str, from_logits: bool) -> bool:
     return mode == "binary" and not from_logits
 
 
-def _compatible(a: Sequence[Optional[int]], b: Sequence[Optional[int]]) -> bool:
+def _compatible(a: Sequence[int | None], b: Sequence[int | None]) -> bool:
     """Equal shapes, where an unknown dimension (None, in a traced graph) matches anything."""
     return len(a) == len(b) and all(x is None or y is None or x == y for x, y in zip(a, b))
 
 
-def _merged(a: Sequence[Optional[int]], b: Sequence[Optional[int]]) -> tuple:
+def _merged(a: Sequence[int | None], b: Sequence[int | None]) -> tuple:
     """Two compatible shapes as one, known dimensions taken from either."""
     return tuple(y if x is None else x for x, y in zip(a, b))
 
@@ -136,7 +137,7 @@ def _multiclass_shape_message(conv: Convention, t: tuple, p: tuple) -> str:
     )
 
 
-def layout(num_classes: Optional[int], target_shape, preds_shape, conv: Convention) -> Layout:
+def layout(num_classes: int | None, target_shape, preds_shape, conv: Convention) -> Layout:
     """How to read (target, preds) from their static shapes; raises ValueError on a mismatch.
 
     Binary (num_classes None): element-wise 0/1 labels of the scores' shape; with
@@ -186,7 +187,8 @@ def weight_squeeze(weight_shape, sample_shape) -> bool:
     )
 
 
-def check_metric_values(layout_: Layout, num_classes: Optional[int], from_logits: bool, target, preds, sample_weight, conv: Convention) -> None:
+def check_metric_values(layout_: Layout, num_classes: int | None, from_logits: bool, target, preds, sample_weight,
+                        conv: Convention) -> None:
     """Content checks on concrete (NumPy-convertible) inputs, element-wise (so `layout`'s
     squeezes do not matter). The same conditions and messages in both packages; torch_impl
     evaluates the conditions with torch ops and calls this only to raise."""
@@ -230,7 +232,10 @@ def confusion_matrix(target_idx, pred_idx, num_classes: int, sample_weight=None)
     """C[i, j] = summed weight of samples with true class i predicted as j (float64, K x K)."""
     t = np.asarray(target_idx, dtype=np.int64).ravel()
     p = np.asarray(pred_idx, dtype=np.int64).ravel()
-    w = np.ones(t.size) if sample_weight is None else np.broadcast_to(np.asarray(sample_weight, np.float64), np.shape(target_idx)).ravel()
+    if sample_weight is None:
+        w = np.ones(t.size)
+    else:
+        w = np.broadcast_to(np.asarray(sample_weight, np.float64), np.shape(target_idx)).ravel()
     cm = np.zeros((num_classes, num_classes))
     np.add.at(cm, (t, p), w)
     return cm
@@ -282,7 +287,7 @@ def check_correction(correction: Any) -> float:
     return check_number("correction", correction, low=0.0, high=1.0)
 
 
-def check_shot_args(samples_per_class: Any, many_threshold: Any, few_threshold: Any) -> Tuple[np.ndarray, float, float]:
+def check_shot_args(samples_per_class: Any, many_threshold: Any, few_threshold: Any) -> tuple[np.ndarray, float, float]:
     """ShotAccuracy's arguments, validated: (counts float64 (K,), many_threshold, few_threshold)."""
     counts = check_samples_per_class("samples_per_class", samples_per_class)
     many, few = check_shot_thresholds(many_threshold, few_threshold)
@@ -302,7 +307,7 @@ def shot_groups(samples_per_class, many_threshold: float = 100, few_threshold: f
     return np.stack([many, ~many & ~few, few]).astype(np.float64)
 
 
-def _recalls(cm: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+def _recalls(cm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(recall per class, 0 where the class has no sample; support > 0 per class)."""
     support = cm.sum(axis=1)
     present = support > 0

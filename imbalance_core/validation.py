@@ -10,7 +10,8 @@ identical.
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Optional, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -92,7 +93,7 @@ def check_choice(name: str, value: Any, allowed: Sequence[Any]) -> Any:
     return value
 
 
-def _interval(low: Optional[float], high: Optional[float], low_open: bool, high_open: bool) -> str:
+def _interval(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
     if high is None:
         return f"{'>' if low_open else '>='} {low:g}"
     if low is None:
@@ -104,16 +105,17 @@ def check_number(
     name: str,
     value: Any,
     *,
-    low: Optional[float] = None,
-    high: Optional[float] = None,
+    low: float | None = None,
+    high: float | None = None,
     low_open: bool = False,
     high_open: bool = False,
     allow_none: bool = False,
-) -> Optional[float]:
+) -> float | None:
     """A finite real scalar within an interval; returns it as a Python float."""
     if value is None and allow_none:
         return None
-    allowed = "a finite number " + _interval(low, high, low_open, high_open) if (low is not None or high is not None) else "a finite number"
+    bounded = low is not None or high is not None
+    allowed = "a finite number " + _interval(low, high, low_open, high_open) if bounded else "a finite number"
     if allow_none:
         allowed += " or None"
     try:
@@ -143,10 +145,10 @@ def check_weight_vector(
     name: str,
     value: Any,
     *,
-    length: Optional[int] = None,
+    length: int | None = None,
     allow_scalar: bool = True,
     allow_zero: bool = True,
-) -> Optional[np.ndarray]:
+) -> np.ndarray | None:
     """Non-negative, finite weights: a scalar or a 1-D vector (of `length`, when given).
 
     Accepts Python scalars, sequences, NumPy arrays and native tensors; returns float64 NumPy
@@ -180,7 +182,7 @@ def check_weight_vector(
     return arr
 
 
-def check_priors(name: str, value: Any, *, length: Optional[int] = None) -> np.ndarray:
+def check_priors(name: str, value: Any, *, length: int | None = None) -> np.ndarray:
     """Strictly positive, finite class priors, returned normalised to sum to 1."""
     if value is None:
         raise ValueError(f"Invalid `{name}`: received None; expected a positive finite 1-D vector.")
@@ -212,7 +214,7 @@ def check_same_shape(target_name: str, target_shape, input_name: str, input_shap
         raise ValueError(shape_message(target_name, target_shape, input_name, input_shape))
 
 
-def check_vector_length(name: str, w: Any, length: Optional[int]) -> None:
+def check_vector_length(name: str, w: Any, length: int | None) -> None:
     """A per-class vector must have one entry per class (the logits' last axis); scalars pass."""
     if w is None or length is None:
         return
@@ -239,12 +241,12 @@ def check_values_in_range(name: str, values: Any, low: float, high: float, what:
         raise ValueError(f"{range_message(name, low, high, what)}; received values in [{lo:g}, {hi:g}].")
 
 
-def index_message(name: str, num_classes: int, ignore_index: Optional[int]) -> str:
+def index_message(name: str, num_classes: int, ignore_index: int | None) -> str:
     extra = f" or equal ignore_index={ignore_index}" if ignore_index is not None else ""
     return f"Invalid `{name}`: class indices must lie in [0, {num_classes}){extra}"
 
 
-def check_class_indices(name: str, values: Any, num_classes: int, ignore_index: Optional[int] = None) -> None:
+def check_class_indices(name: str, values: Any, num_classes: int, ignore_index: int | None = None) -> None:
     arr = np.asarray(to_numpy(values))
     if arr.size == 0:
         return
@@ -302,10 +304,10 @@ def check_integer(
     name: str,
     value: Any,
     *,
-    low: Optional[int] = None,
-    high: Optional[int] = None,
+    low: int | None = None,
+    high: int | None = None,
     allow_none: bool = False,
-) -> Optional[int]:
+) -> int | None:
     """An integer scalar (Python int, NumPy or 0-d tensor integer; never bool or float) in
     [low, high]; returns it as a Python int."""
     if value is None and allow_none:
@@ -333,7 +335,7 @@ def check_integer(
     return number
 
 
-def check_fractions(name: str, value: Any, *, length: Optional[int] = None, atol: float = 1e-6) -> np.ndarray:
+def check_fractions(name: str, value: Any, *, length: int | None = None, atol: float = 1e-6) -> np.ndarray:
     """Non-negative finite fractions summing to 1 (within `atol`); returned renormalised so
     that they sum to 1 exactly in float64."""
     arr = check_weight_vector(name, value, length=length, allow_scalar=False)
@@ -391,7 +393,8 @@ def check_samples_per_class(name: str, value: Any) -> np.ndarray:
     """Training counts per class for the shot groups: a non-negative finite 1-D vector with
     at least two classes (a class with no training sample is allowed: it is few-shot)."""
     if value is None:
-        raise ValueError(f"Invalid `{name}`: received None; expected a non-negative finite 1-D vector of training counts.")
+        raise ValueError(
+            f"Invalid `{name}`: received None; expected a non-negative finite 1-D vector of training counts.")
     counts = check_weight_vector(name, value, allow_scalar=False)
     if counts.shape[0] < 2:
         raise ValueError(f"Invalid `{name}`: received length {counts.shape[0]}; expected at least 2 classes.")
@@ -446,7 +449,7 @@ def class_index_labels_message(mode: str, shape: tuple) -> str:
             f"(N, C) use mode='repeat_factor' or mode='class_aware').")
 
 
-def multi_hot_shape_message(name: str, shape: tuple, mode: Optional[str] = None) -> str:
+def multi_hot_shape_message(name: str, shape: tuple, mode: str | None = None) -> str:
     """Multi-label modes and compute_repeat_factors take (N, C) multi-hot rows."""
     who = f"mode={mode!r}" if mode is not None else "compute_repeat_factors"
     hint = " (for 1-D class indices use mode='exact' or mode='sampled')" if mode is not None else ""
@@ -574,7 +577,8 @@ def scalar_prior_message(name: str, value: Any, other: str) -> str:
 
 
 def not_a_loss_message(name: str, value: Any, accepted: str) -> str:
-    return f"Invalid `{name}`: received {type(value).__module__}.{type(value).__qualname__} ({value!r:.80}); expected {accepted}."
+    kind = f"{type(value).__module__}.{type(value).__qualname__}"
+    return f"Invalid `{name}`: received {kind} ({value!r:.80}); expected {accepted}."
 
 
 def wrong_framework_message(name: str, value: Any, framework: str, other: str) -> str:

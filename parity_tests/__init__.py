@@ -2,4 +2,4 @@
 tolerance table, the parity report (`classbalance-parity`) and the migration API
 (`parity_tests.api`)."""
 
-from imbalance_core._version import __version__
+from imbalance_core._version import __version__ as __version__

@@ -17,13 +17,22 @@ import math
 import os
 import subprocess
 import sys
-from typing import Iterable
+from collections.abc import Iterable
 
 from .frameworks import DEVICES
 from .harness import CellResult
 from .matrix import (  # noqa: F401  (format_results, run_matrix, summary: re-exported for parity_tests.api)
-    _installed, counts, format_results, framework_missing, list_cases, plot_heatmap, run_matrix, select_cases,
-    skipped_cells, summary)
+    _installed,
+    counts,
+    format_results,
+    framework_missing,
+    list_cases,
+    plot_heatmap,
+    run_matrix,
+    select_cases,
+    skipped_cells,
+    summary,
+)
 from .tolerances import DTYPES
 
 # Keras on jax joins when jax is installed (the GPU image has jax but no TensorFlow).
@@ -83,7 +92,7 @@ def _run_keras_subprocess(backend: str, args) -> list[CellResult]:
     if args.loss:
         cmd += ["--loss", args.loss]
     try:
-        proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, pass_fds=fds)
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, pass_fds=fds)
     finally:
         for fd in fds:
             os.close(fd)
@@ -101,7 +110,8 @@ def main(argv=None) -> int:
                                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--loss", help="comma-separated case names, families, functional or class names, "
                                   "matched exactly (default: all)")
-    p.add_argument("--device", help=f"comma-separated, from {', '.join(DEVICES)} (default: all; absent ones are skipped)")
+    p.add_argument("--device",
+                   help=f"comma-separated, from {', '.join(DEVICES)} (default: all; absent ones are skipped)")
     p.add_argument("--dtype", help=f"comma-separated, from {', '.join(DTYPES)} (default: all)")
     p.add_argument("--framework", help=f"comma-separated, from {', '.join(FRAMEWORK_CHOICES)} "
                                        "(default: all; those not installed are skipped)")
@@ -114,7 +124,8 @@ def main(argv=None) -> int:
                            "the worst errors / tolerance) instead of the summary per framework and dtype")
     view.add_argument("--cells", action="store_true",
                       help="one row per cell (case x framework x device x dtype) instead of the summary")
-    p.add_argument("--show-skipped", action="store_true", help="with --cells: one row per skipped cell (default: folded)")
+    p.add_argument("--show-skipped", action="store_true",
+                   help="with --cells: one row per skipped cell (default: folded)")
     p.add_argument("--plot", metavar="FILE.png", help="also write a heatmap of the worst error / tolerance per loss x "
                                                       "framework x dtype, value and gradient (matplotlib)")
     p.add_argument("--list", action="store_true", help="print the selected cases (name, functional, class) and exit")

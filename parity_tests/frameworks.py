@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
-from typing import Optional
 
 import numpy as np
 
@@ -39,7 +38,7 @@ class TorchFramework:
             torch.backends.cuda.matmul.allow_tf32 = False
             torch.backends.cudnn.allow_tf32 = False
 
-    def device_missing(self, device: str) -> Optional[str]:
+    def device_missing(self, device: str) -> str | None:
         if device == "gpu" and not self.torch.cuda.is_available():
             return "no CUDA device visible to torch"
         return None
@@ -89,7 +88,7 @@ class KerasFramework:
         else:
             raise RuntimeError(f"parity: Keras backend {self.backend!r} is not supported (tensorflow, torch, jax)")
 
-    def device_missing(self, device: str) -> Optional[str]:
+    def device_missing(self, device: str) -> str | None:
         if device != "gpu":
             return None
         if self.backend == "tensorflow" and not self.tf.config.list_physical_devices("GPU"):

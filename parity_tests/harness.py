@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Optional
 
 import numpy as np
 
@@ -39,7 +38,7 @@ def round_to_dtype(x: np.ndarray, dtype: str) -> np.ndarray:
     raise ValueError(f"unknown dtype {dtype!r}")
 
 
-def _oracle_fn(case: Case, convention: Optional[str] = None):
+def _oracle_fn(case: Case, convention: str | None = None):
     """The case's own oracle (parity API); a class-level reduction under the framework's
     convention ("keras" or "torch"); else the reference function of the same name."""
     if case.oracle is not None:
@@ -51,7 +50,7 @@ def _oracle_fn(case: Case, convention: Optional[str] = None):
     return getattr(reference, case.fn)
 
 
-def convention(case: Case, framework_name: str) -> Optional[str]:
+def convention(case: Case, framework_name: str) -> str | None:
     """Whose reduction conventions a framework's cell follows (class-level reduction cases only)."""
     if case.reduction is None:
         return None
@@ -98,7 +97,7 @@ def central_difference(f, x: np.ndarray, cotangent: np.ndarray) -> np.ndarray:
     for i in range(x.size):
         h = 1e-4 * max(1.0, abs(x.flat[i]))
 
-        def diff(step):
+        def diff(step, i=i):  # called within this iteration; i bound for clarity
             xp, xm = x.copy(), x.copy()
             xp.flat[i] += step
             xm.flat[i] -= step
@@ -111,7 +110,7 @@ def central_difference(f, x: np.ndarray, cotangent: np.ndarray) -> np.ndarray:
 _ORACLE_CACHE: dict = {}
 
 
-def _oracle_cached(case: Case, dtype: str, convention: Optional[str] = None):
+def _oracle_cached(case: Case, dtype: str, convention: str | None = None):
     """Oracle inputs, value and gradient for a case and dtype, shared by every framework (by
     every framework of one convention, for class-level reductions)."""
     key = (id(case), dtype, convention)
@@ -120,7 +119,7 @@ def _oracle_cached(case: Case, dtype: str, convention: Optional[str] = None):
     return _ORACLE_CACHE[key][1]
 
 
-def _oracle_cell(case: Case, dtype: str, convention: Optional[str] = None):
+def _oracle_cell(case: Case, dtype: str, convention: str | None = None):
     logits, target = case.inputs()
     x = round_to_dtype(logits, dtype)
     y = target if case.index_target else round_to_dtype(target, dtype)
@@ -148,11 +147,11 @@ class CellResult:
     rtol: float
     atol: float
     passed: bool
-    skipped: Optional[str] = None
-    error: Optional[str] = None
-    computed_in: Optional[str] = None  # the dtype the loss computed in, when not the input's (parity API)
-    tolerance_note: Optional[str] = None  # how the tolerance was derived, when not from the table alone
-    diagnosis: Optional[str] = None  # a failure in words: value or gradient, the worst entry, the likely cause
+    skipped: str | None = None
+    error: str | None = None
+    computed_in: str | None = None  # the dtype the loss computed in, when not the input's (parity API)
+    tolerance_note: str | None = None  # how the tolerance was derived, when not from the table alone
+    diagnosis: str | None = None  # a failure in words: value or gradient, the worst entry, the likely cause
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -199,7 +198,7 @@ def _shape_advice(got_shape, want_shape) -> str:
     return "the two sides return different shapes: check the layouts (class axis last in Keras, dim 1 in torch)"
 
 
-def _constant_factor(pairs, rel: float) -> Optional[float]:
+def _constant_factor(pairs, rel: float) -> float | None:
     """got / want when it is the same (within `rel`) for every entry with a non-negligible want."""
     ratios = []
     for got, want in pairs:
@@ -215,7 +214,7 @@ def _constant_factor(pairs, rel: float) -> Optional[float]:
     return r if np.all(np.abs(ratios - r) <= rel * abs(r)) else None
 
 
-def _name_factor(r: float, shape) -> Optional[str]:
+def _name_factor(r: float, shape) -> str | None:
     """The word for a constant got / want: a sign, the batch size, the classes, B x C."""
     batch = shape[0] if len(shape) >= 1 else None
     classes = shape[-1] if len(shape) >= 2 else None
@@ -243,7 +242,7 @@ def _name_factor(r: float, shape) -> Optional[str]:
 
 
 def explain(*, value, want_value, grad, want_grad, value_ratio, grad_ratio, rtol, atol, grad_atol=None,
-            shape, dtype, computed_in=None) -> Optional[str]:
+            shape, dtype, computed_in=None) -> str | None:
     """A failing cell in words: value or gradient, the worst entry, and the likely cause when
     got / want is constant (a sign, the batch size, the classes, a normalization) or the
     errors sit at a lower precision's level (a dtype leak), with what to change. None when it passed."""
@@ -277,9 +276,9 @@ def explain(*, value, want_value, grad, want_grad, value_ratio, grad_ratio, rtol
     return "; ".join(parts) + "."
 
 
-def _dtype_leak(failing, rtol, dtype, computed_in) -> Optional[str]:
+def _dtype_leak(failing, rtol, dtype, computed_in) -> str | None:
     """The errors pass at a less precise dtype's tolerance: that dtype was computed somewhere inside."""
-    from .tolerances import TOLERANCES, SIGNIFICAND_BITS
+    from .tolerances import SIGNIFICAND_BITS, TOLERANCES
 
     claimed = computed_in or dtype
     for lower in ("float32", "float16", "bfloat16"):

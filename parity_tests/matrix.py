@@ -12,7 +12,7 @@ import json
 import math
 import os
 import sys
-from typing import Iterable, Optional, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -42,7 +42,7 @@ def case_keys(case: Case) -> tuple[str, ...]:
     return keys
 
 
-def select_cases(loss_filter: Optional[str] = None, cases: Iterable[Case] = ALL_CASES) -> list[Case]:
+def select_cases(loss_filter: str | None = None, cases: Iterable[Case] = ALL_CASES) -> list[Case]:
     """The cases matching any comma-separated key exactly (see `case_keys`); all when empty.
 
     Raises ValueError naming the unknown keys and listing the valid ones."""
@@ -78,7 +78,7 @@ def _installed(module: str) -> bool:
         return False
 
 
-def framework_missing(framework: str) -> Optional[str]:
+def framework_missing(framework: str) -> str | None:
     """Why `framework` ("torch", "keras/<backend>") cannot run in this install, or None."""
     modules = ["torch"] if framework == "torch" else ["keras", framework.split("/", 1)[1]]
     for module in modules:
@@ -210,7 +210,8 @@ def _loss_rows(results):
             word = f"FAIL ({len(failed)} of {len(ran)})"
         else:
             word = "PASS"
-        computed = ", ".join(dict.fromkeys(r.computed_in.split(" ")[0] if r.computed_in else "input dtype" for r in ran))
+        computed = ", ".join(dict.fromkeys(r.computed_in.split(" ")[0] if r.computed_in else "input dtype"
+                                           for r in ran))
         yield (loss, framework, device, f"{len(ran)}/{len(cells)}", computed if ran else "-",
                _ratio(_worst(r.value_ratio for r in ran)),
                _ratio(_worst(r.grad_ratio for r in ran)), word)
@@ -220,7 +221,9 @@ def explanations(results, every_cell: bool = False) -> list[str]:
     """Failures in words (the worst failing cell per loss x framework x device unless
     `every_cell`), then how a tolerance was derived where it was not the table's alone."""
     lines, seen = [], set()
-    for r in sorted((r for r in results if status(r) == "failed"), key=lambda r: -_worst([r.value_ratio, r.grad_ratio, 0.0])):
+    failed = sorted((r for r in results if status(r) == "failed"),
+                    key=lambda r: -_worst([r.value_ratio, r.grad_ratio, 0.0]))
+    for r in failed:
         key = (r.case, r.framework, r.device, r.dtype) if every_cell else (family(r.case), r.framework, r.device)
         if key in seen:
             continue
@@ -256,7 +259,7 @@ def _framework_dtype_rows(results: Sequence[CellResult]) -> tuple[list[str], lis
     return ["framework", *dtypes, "result"], rows
 
 
-def skipped_line(results: Sequence[CellResult]) -> Optional[str]:
+def skipped_line(results: Sequence[CellResult]) -> str | None:
     """What was not run and why, in one line: per reason, the devices and frameworks it covers."""
     by_reason: dict[str, list[CellResult]] = {}
     for r in results:
@@ -295,7 +298,8 @@ def format_summary(results: Sequence[CellResult], fmt: str = "table") -> str:
         lines += ["| " + " | ".join(row) + " |" for row in rows]
         notes = [f"- {w}" for w in words] + ([f"- {skipped}"] if skipped else [])
         return "\n".join([intro, ""] + lines + [""] + notes + ([""] if notes else []) + [summary(results)])
-    return "\n".join([intro] + _aligned(header, rows) + words + ([skipped] if skipped else []) + [more, summary(results)])
+    skipped_lines = [skipped] if skipped else []
+    return "\n".join([intro] + _aligned(header, rows) + words + skipped_lines + [more, summary(results)])
 
 
 def _aligned(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:

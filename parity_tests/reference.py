@@ -43,7 +43,8 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return np.exp(log_sigmoid(x))
 
 
-def binary_focal_loss(logits, target, *, alpha=0.25, gamma=2.0, label_smoothing=0.0, from_logits=True, validate_args=True):
+def binary_focal_loss(logits, target, *, alpha=0.25, gamma=2.0, label_smoothing=0.0, from_logits=True,
+                      validate_args=True):
     """l = a_t (1 - p_t)^gamma ce; 1 - p_t written as y sigma(-x) + (1-y) sigma(x) (exact)."""
     x = np.asarray(logits, dtype=np.float64)
     y = np.asarray(target, dtype=np.float64)

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Dict, List
 
 import numpy as np
 
@@ -39,7 +39,7 @@ def records() -> tf.data.Dataset:
     return tf.data.Dataset.from_tensor_slices({"id": np.arange(NUM_RECORDS), "label": LABELS})
 
 
-def _run(strategy: tf.distribute.Strategy, dist_dataset) -> Dict[str, np.ndarray]:
+def _run(strategy: tf.distribute.Strategy, dist_dataset) -> dict[str, np.ndarray]:
     """Every batch through strategy.run; this worker's replica's rows and the summed batch size."""
 
     @tf.function
@@ -51,9 +51,9 @@ def _run(strategy: tf.distribute.Strategy, dist_dataset) -> Dict[str, np.ndarray
 
         return strategy.run(replica_fn, args=(batch,))
 
-    ids: List[np.ndarray] = []
-    labels: List[np.ndarray] = []
-    totals: List[int] = []
+    ids: list[np.ndarray] = []
+    labels: list[np.ndarray] = []
+    totals: list[int] = []
     for batch in dist_dataset:
         rid, lab, total = step(batch)
         (rid,), (lab,), (total,) = (strategy.experimental_local_results(v) for v in (rid, lab, total))
@@ -63,14 +63,14 @@ def _run(strategy: tf.distribute.Strategy, dist_dataset) -> Dict[str, np.ndarray
     return {"rows": np.stack(ids), "labels": np.stack(labels), "global_rows": np.array(totals)}
 
 
-def balance_dataset_distributed(strategy: tf.distribute.Strategy) -> Dict[str, np.ndarray]:
+def balance_dataset_distributed(strategy: tf.distribute.Strategy) -> dict[str, np.ndarray]:
     """Global batches (num_replicas=num_replicas_in_sync) through experimental_distribute_dataset."""
     ds = balance_dataset(records(), lambda e: e["label"], PER_REPLICA,
                          num_replicas=strategy.num_replicas_in_sync, **STREAM)
     return _run(strategy, strategy.experimental_distribute_dataset(ds))
 
 
-def balance_dataset_from_function(strategy: tf.distribute.Strategy) -> Dict[str, np.ndarray]:
+def balance_dataset_from_function(strategy: tf.distribute.Strategy) -> dict[str, np.ndarray]:
     """One input pipeline per worker through distribute_datasets_from_function."""
     global_batch = PER_REPLICA * strategy.num_replicas_in_sync
 
@@ -88,13 +88,13 @@ def _features():
     return {"id": np.arange(NUM_RECORDS), "label": LABELS}
 
 
-def balanced_batches_distributed(strategy: tf.distribute.Strategy) -> Dict[str, np.ndarray]:
+def balanced_batches_distributed(strategy: tf.distribute.Strategy) -> dict[str, np.ndarray]:
     """Global batches (num_replicas=strategy) through experimental_distribute_dataset."""
     ds = balanced_batches(_features(), LABELS, PER_REPLICA, num_replicas=strategy, **IN_MEMORY)
     return _run(strategy, strategy.experimental_distribute_dataset(ds.map(lambda x, y: x)))
 
 
-def balanced_batches_from_function(strategy: tf.distribute.Strategy) -> Dict[str, np.ndarray]:
+def balanced_batches_from_function(strategy: tf.distribute.Strategy) -> dict[str, np.ndarray]:
     """Per-replica batches of each input pipeline through distribute_datasets_from_function."""
     global_batch = PER_REPLICA * strategy.num_replicas_in_sync
 
@@ -106,7 +106,7 @@ def balanced_batches_from_function(strategy: tf.distribute.Strategy) -> Dict[str
     return _run(strategy, strategy.distribute_datasets_from_function(dataset_fn))
 
 
-CASES: Dict[str, Callable[[tf.distribute.Strategy], Dict[str, np.ndarray]]] = {
+CASES: dict[str, Callable[[tf.distribute.Strategy], dict[str, np.ndarray]]] = {
     "balance_dataset": balance_dataset_distributed,
     "balance_dataset_from_function": balance_dataset_from_function,
     "balanced_batches": balanced_batches_distributed,
@@ -114,7 +114,7 @@ CASES: Dict[str, Callable[[tf.distribute.Strategy], Dict[str, np.ndarray]]] = {
 }
 
 
-def main(out: str, cases: List[str]) -> None:
+def main(out: str, cases: list[str]) -> None:
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
     results = {}
     for name in cases:

@@ -24,7 +24,8 @@ This module imports neither framework: it holds NumPy inputs and names only.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Mapping, Optional
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -68,7 +69,7 @@ class Inputs:
     features: np.ndarray  # (n, NUM_FEATURES) float32: input of the tiny models
     logits: np.ndarray  # (n, K) float32, or (n,) for binary metrics: input of the loss-level tests
     target: np.ndarray
-    sample_weight: Optional[np.ndarray]  # (n,) float32 where the row carries sample weights
+    sample_weight: np.ndarray | None  # (n,) float32 where the row carries sample weights
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,10 +82,10 @@ class Row:
     sample_weight: bool = False  # the inputs carry per-sample weights
     # sigmoid family with one output column ((B,) labels against a (B, 1) output): kwargs whose
     # per-label vectors have length 1 (None: `kwargs` as they are)
-    single_output_kwargs: Optional[Mapping[str, Any]] = None
+    single_output_kwargs: Mapping[str, Any] | None = None
     # an extra case for the distributed-exactness tests only (not the whole machinery matrix)
     distributed_only: bool = False
-    functional: Optional[str] = None  # metrics: the functional form in <impl>.metrics
+    functional: str | None = None  # metrics: the functional form in <impl>.metrics
     # state that every training call updates (SeesawLoss's class counts): a test that compares a
     # compiled with an eager module gives each its own copy, so both see the same batches
     stateful: bool = False
@@ -220,7 +221,7 @@ def framework_class(framework: str, row: Row):
     return getattr(importlib.import_module(f"{package}.{row.module}"), row.name)
 
 
-def build(framework: str, row: Row, num_outputs: Optional[int] = None, **extra):
+def build(framework: str, row: Row, num_outputs: int | None = None, **extra):
     """A fresh instance of the row's class with its kwargs (for `num_outputs` outputs)."""
     kwargs = row.kwargs_for(row.num_outputs if num_outputs is None else num_outputs)
     kwargs.update(extra)

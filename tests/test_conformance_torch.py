@@ -497,11 +497,11 @@ def test_softmax_family_takes_cross_entropy_layouts(row):
         if row.index_targets_only and name == "spatial-probabilities":
             continue
         # one instance per call: a stateful loss (row.stateful) then sees each batch alone
-        _close(C.build("torch", row)(x, t), C.build("torch", row)(flat_x, flat_t), msg=lambda m: f"{name}: {m}")
+        _close(C.build("torch", row)(x, t), C.build("torch", row)(flat_x, flat_t), msg=lambda m, name=name: f"{name}: {m}")
         none = C.build("torch", row, reduction="none")(x, t)
         assert tuple(none.shape) == shape, f"{name}: reduction='none' gives {tuple(none.shape)}, expected {shape}"
         flat_none = C.build("torch", row, reduction="none")(flat_x, flat_t)
-        _close(none, flat_none.reshape(shape), msg=lambda m: f"{name}: {m}")
+        _close(none, flat_none.reshape(shape), msg=lambda m, name=name: f"{name}: {m}")
 
 
 WCCE = [r for r in C.ROWS if r.name == "WeightedCategoricalCrossentropy"]
@@ -529,7 +529,7 @@ def test_weighted_cce_equals_cross_entropy_loss_in_every_layout(row, reduction):
         xr = x.clone().requires_grad_(True)
         xo = x.clone().requires_grad_(True)
         want, got = ref(xr, t), ours(xo, t)
-        _close(got, want, msg=lambda m: f"{name}: {m}")
+        _close(got, want, msg=lambda m, name=name: f"{name}: {m}")
         want.sum().backward()
         got.sum().backward()
-        _close(xo.grad, xr.grad, atol=1e-7, msg=lambda m: f"{name} gradient: {m}")
+        _close(xo.grad, xr.grad, atol=1e-7, msg=lambda m, name=name: f"{name} gradient: {m}")

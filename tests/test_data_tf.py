@@ -75,7 +75,7 @@ def test_same_index_batches_as_torch(kwargs):
     ds = balanced_batches(np.arange(1_500), y, 12, **kwargs)
     replicas = kwargs.get("num_replicas", 1)
     samplers = [torch_data.BalancedBatchSampler(y, 12, rank=r, **kwargs) for r in range(replicas)]
-    for epoch in range(2):
+    for _epoch in range(2):
         tf_batches = _index_batches(ds)
         torch_batches = np.concatenate([np.array(list(s)) for s in samplers], axis=1)
         np.testing.assert_array_equal(tf_batches, torch_batches)
@@ -225,6 +225,7 @@ def test_balance_dataset_composition_and_same_batches_as_torch():
     assert len(passes[0]) == len(passes[1]) and not all(np.array_equal(a, b) for a, b in zip(*passes))
 
     import torch  # the torch twin, fed the same records in the same order, emits the same batches
+
     from torch_impl.data import balance_dataset as torch_balance
 
     source = [(torch.tensor([i]), int(c)) for i, c in enumerate(y)]
@@ -327,7 +328,7 @@ def test_balance_dataset_python_runs_once_per_chunk_not_per_element(monkeypatch)
     y = _labels(3_000, [0.9, 0.1], seed=1)
     ds = balance_dataset(_records(y), class_fn, 20, num_classes=2, buffer_size=200)  # chunks of 100
     traced = calls["class_fn"]
-    for epoch in range(2):
+    for _epoch in range(2):
         calls["step"] = 0
         rows = sum(int(yb.shape[0]) for _, yb in ds)
         assert rows > 3_000

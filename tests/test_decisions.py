@@ -207,7 +207,6 @@ def test_streaming_within_its_stated_bound(framework):
 def test_streaming_state_sums_like_ddp():
     """torchmetrics merges states with dist_reduce_fx ("sum"), as DDP's sync does: two
     processes' tuners merged equal one tuner over all batches."""
-    import torch_impl.decisions as ptd
 
     rng = np.random.default_rng(13)
     y = rng.random(1000) < 0.2

@@ -179,7 +179,7 @@ def ddp(tmp_path_factory):
     if any(codes):  # e.g. the free port was taken meanwhile: once more, on another port
         codes, logs = _launch_ddp(directory)
     if any(codes):
-        pytest.fail("the DDP workers failed (exit codes %s):\n%s" % (codes, "\n".join(_tail(log) for log in logs)))
+        pytest.fail(f"the DDP workers failed (exit codes {codes}):\n" + "\n".join(_tail(log) for log in logs))
     ranks = [_load(directory / f"rank{rank}.npz") for rank in range(2)]
     return ranks[0], ranks[1], _ddp_worker.run_all()
 

@@ -17,9 +17,9 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.metrics import balanced_accuracy_score, recall_score
 
 from conftest import needs_tf_backend
-from sklearn.metrics import balanced_accuracy_score, recall_score
 
 ATOL = 1e-7  # float32 result vs float64 scikit-learn, see the module docstring
 ATOL_F32_STATE = 4e-7  # Keras on jax without x64: the formula in float32 (a few ulp of 1)

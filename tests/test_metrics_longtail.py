@@ -18,9 +18,9 @@ import warnings
 
 import numpy as np
 import pytest
-
 from imblearn.metrics import geometric_mean_score
 from sklearn.metrics import matthews_corrcoef, recall_score
+
 from tests.test_metrics import ATOL_F32_STATE, KerasFW, TorchFW, keras_state_is_float64
 
 K = 5

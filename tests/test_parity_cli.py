@@ -207,7 +207,7 @@ def test_summary_stays_short_whatever_fails():
     n = len(CASES)
     for framework in cli.FRAMEWORK_CHOICES:
         assert rows[framework] == [f"{n}/{n}", f"{n}/{n}", f"{n - bad_per_framework}/{n}", f"{n}/{n}", "FAIL",
-                                   "(%d" % bad_per_framework, "of", f"{4 * n}", "cells)"]
+                                   f"({bad_per_framework}", "of", f"{4 * n}", "cells)"]
     failing_losses = {matrix.family(c.name) for i, c in enumerate(CASES) if i % 3 == 0}
     explained = len(cli.FRAMEWORK_CHOICES) * len(failing_losses)  # one line per loss x framework x device
     assert f"... {explained - matrix.SUMMARY_FAILURE_LINES} more: see --full" in lines

@@ -143,7 +143,6 @@ def test_migration_table_reductions_are_the_parity_suites_cases():
     # every loss class (SeesawLoss aside: its class counts each call's targets into its state,
     # tested in test_longtail_state.py)
     from parity_tests.matrix import class_name
-
     from tests import conformance as C
 
     classes = {r.name for r in C.LOSSES} - {"SeesawLoss"}

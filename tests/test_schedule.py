@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from imbalance_core.stream import StreamBalancer
 from imbalance_core.schedule import (
     BalancedSchedule,
     balanced_schedule,
     largest_remainder,
 )
+from imbalance_core.stream import StreamBalancer
 
 
 def _labels(n, fractions, seed=0):

@@ -7,7 +7,7 @@ Submodules load on first access, so `import tf_impl` does not import TensorFlow:
 
 import importlib
 
-from imbalance_core._version import __version__
+from imbalance_core._version import __version__ as __version__
 
 _SUBMODULES = ("losses", "metrics", "class_weights", "data", "decisions")
 

@@ -3,9 +3,9 @@ torch_impl._stream)."""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
-
 import json
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
@@ -42,12 +42,12 @@ def balance_dataset(
     batch_size: int,
     *,
     class_fractions: Any = None,
-    num_classes: Optional[int] = None,
+    num_classes: int | None = None,
     mode: str = "exact",
     seed: int = 0,
     buffer_size: int = DEFAULT_BUFFER_SIZE,
     num_replicas: int = 1,
-    rank: Optional[int] = None,
+    rank: int | None = None,
     sharded_source: bool = False,
 ) -> tf.data.Dataset:
     """Balanced batches from a dataset that cannot be indexed (e.g. TFRecords on disk).

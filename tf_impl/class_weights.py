@@ -11,12 +11,12 @@ Keras's torch and jax backends.
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable, Iterator, Mapping, Optional, Union
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 
-from imbalance_core import validation as V
-from imbalance_core import class_weights as _cw
+from imbalance_core import class_weights as _cw, validation as V
 
 __all__ = [
     "class_counts",
@@ -49,7 +49,7 @@ def _default_label_fn(*element):
     return element[1]
 
 
-def _label_batches(dataset, label_fn: Optional[Callable]) -> Iterator[np.ndarray]:
+def _label_batches(dataset, label_fn: Callable | None) -> Iterator[np.ndarray]:
     """One streaming pass: map each element to its labels in the tf.data graph, then yield NumPy."""
     import tensorflow as tf
 
@@ -69,7 +69,7 @@ def _label_batches(dataset, label_fn: Optional[Callable]) -> Iterator[np.ndarray
     return labels.as_numpy_iterator()
 
 
-def _counter(labels: Any, num_classes: Optional[int], label_fn: Optional[Callable], multi_hot: bool, name: str):
+def _counter(labels: Any, num_classes: int | None, label_fn: Callable | None, multi_hot: bool, name: str):
     counter = _cw.ClassCounter(num_classes, multi_hot=multi_hot, name=name)
     if _is_dataset(labels):
         for batch in _label_batches(labels, label_fn):
@@ -81,7 +81,7 @@ def _counter(labels: Any, num_classes: Optional[int], label_fn: Optional[Callabl
     return counter
 
 
-def class_counts(labels: Any, num_classes: Optional[int] = None, *, label_fn: Optional[Callable] = None) -> np.ndarray:
+def class_counts(labels: Any, num_classes: int | None = None, *, label_fn: Callable | None = None) -> np.ndarray:
     """Number of samples per class (int64 NumPy, length K).
 
     Args:
@@ -103,8 +103,8 @@ def compute_class_weight(
     counts: Any = None,
     method: str = "balanced",
     beta: float = 0.999,
-    num_classes: Optional[int] = None,
-    label_fn: Optional[Callable] = None,
+    num_classes: int | None = None,
+    label_fn: Callable | None = None,
 ) -> np.ndarray:
     """Per-class weights (float64 NumPy, length K) from labels, a Dataset or class counts.
 
@@ -130,7 +130,7 @@ def compute_class_weight(
     return _cw.compute_class_weight(labels, counts=counts, method=method, beta=beta, num_classes=num_classes)
 
 
-def compute_pos_weight(multi_hot: Any, *, label_fn: Optional[Callable] = None) -> np.ndarray:
+def compute_pos_weight(multi_hot: Any, *, label_fn: Callable | None = None) -> np.ndarray:
     """Per-label positive weight n_neg / n_pos (float64 NumPy, length C) for multi-label data.
 
     Feed it to `WeightedBinaryCrossentropy(pos_weight=...)`: that weights each label's
@@ -164,7 +164,7 @@ def compute_repeat_factors(multi_hot: Any, *, repeat_threshold: float = 0.001) -
     return _cw.compute_repeat_factors(multi_hot, repeat_threshold=repeat_threshold)
 
 
-def compute_sample_weight(labels: Any, class_weight: Union[str, Mapping, Any, None]) -> np.ndarray:
+def compute_sample_weight(labels: Any, class_weight: str | Mapping | Any | None) -> np.ndarray:
     """Per-sample weights w[label] (float64 NumPy), shaped like the labels without the class axis.
 
     Args:
@@ -183,8 +183,8 @@ def keras_class_weight(
     counts: Any = None,
     method: str = "balanced",
     beta: float = 0.999,
-    num_classes: Optional[int] = None,
-    label_fn: Optional[Callable] = None,
+    num_classes: int | None = None,
+    label_fn: Callable | None = None,
 ) -> dict:
     """`compute_class_weight` as the dict `model.fit(class_weight=...)` takes: {class: weight}.
 
@@ -194,5 +194,6 @@ def keras_class_weight(
     `WeightedBinaryCrossentropy(pos_weight=...)` instead.
     """
     return _cw.class_weight_dict(
-        compute_class_weight(labels, counts=counts, method=method, beta=beta, num_classes=num_classes, label_fn=label_fn)
+        compute_class_weight(labels, counts=counts, method=method, beta=beta, num_classes=num_classes,
+                             label_fn=label_fn)
     )

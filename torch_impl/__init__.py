@@ -7,7 +7,7 @@ Submodules load on first access: `torch_impl.losses`, `torch_impl.metrics`,
 
 import importlib
 
-from imbalance_core._version import __version__
+from imbalance_core._version import __version__ as __version__
 
 _SUBMODULES = ("losses", "metrics", "class_weights", "data", "decisions")
 

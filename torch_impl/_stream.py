@@ -3,9 +3,9 @@ tf_impl._stream)."""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Iterator, Optional
+from collections.abc import Callable, Iterator
+from typing import Any
 
-import numpy as np
 from torch.utils.data import IterableDataset, default_collate, get_worker_info
 
 from imbalance_core import validation as V
@@ -39,15 +39,15 @@ class _BalancedStream(IterableDataset):
         self.epoch = 0
         # Progress of the pass under way in this process: its epoch, the batches it has yielded
         # and where the source stood when the last of them was emitted.
-        self._progress: Optional[Dict[str, Any]] = None
-        self._resume: Optional[Dict[str, Any]] = None
+        self._progress: dict[str, Any] | None = None
+        self._resume: dict[str, Any] | None = None
 
     def set_epoch(self, epoch: int) -> None:
         """The epoch of the next pass (a non-negative integer)."""
         self.epoch = check_integer("epoch", epoch, low=0)
         self._resume = None
 
-    def _config(self) -> Dict[str, Any]:
+    def _config(self) -> dict[str, Any]:
         b = self.balancer
         info = get_worker_info()
         return {
@@ -63,7 +63,7 @@ class _BalancedStream(IterableDataset):
             "worker": info.id if info else 0,
         }
 
-    def state_dict(self) -> Dict[str, Any]:
+    def state_dict(self) -> dict[str, Any]:
         """The configuration, the epoch and the batches this process has yielded in the pass
         under way (0 between passes), with the source position that `load_state_dict` checks
         when it re-reads the source."""
@@ -76,13 +76,14 @@ class _BalancedStream(IterableDataset):
             state.update(epoch=self.epoch, yielded=0, read=0, checksum=0)
         return state
 
-    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Resume at the saved point: the next pass is the saved epoch, without the batches
         already yielded. Mid-epoch, the pass re-reads the source from the epoch's start (the
         rings must be rebuilt) without collating the skipped batches, so the source must give
         the same stream again: a re-iterable source (with `set_epoch` if its order depends on
         the epoch). A state_dict from another configuration is a ValueError."""
-        if not isinstance(state_dict, dict) or not {"config", "epoch", "yielded", "read", "checksum"} <= set(state_dict):
+        keys = {"config", "epoch", "yielded", "read", "checksum"}
+        if not isinstance(state_dict, dict) or not keys <= set(state_dict):
             raise ValueError(V.stream_state_dict_message(state_dict))
         V.check_stream_state_config(state_dict["config"], self._config())
         if state_dict["yielded"] > 0 and iter(self.dataset) is self.dataset:
@@ -129,7 +130,7 @@ class _BalancedStream(IterableDataset):
         self._progress = None
 
 
-def _check_same_stream(resume: Dict[str, Any], position: StreamPosition) -> None:
+def _check_same_stream(resume: dict[str, Any], position: StreamPosition) -> None:
     """A resumed pass re-read the source up to the saved batch: it must have found the same
     stream there (the same number of elements read, the same classes)."""
     if (position.read, position.checksum) != (resume["read"], resume["checksum"]):
@@ -142,12 +143,12 @@ def balance_dataset(
     batch_size: int,
     *,
     class_fractions: Any = None,
-    num_classes: Optional[int] = None,
+    num_classes: int | None = None,
     mode: str = "exact",
     seed: int = 0,
     buffer_size: int = DEFAULT_BUFFER_SIZE,
     num_replicas: int = 1,
-    rank: Optional[int] = None,
+    rank: int | None = None,
     sharded_source: bool = False,
 ) -> IterableDataset:
     """Balanced batches from a stream that cannot be indexed (an IterableDataset of records).

@@ -8,13 +8,13 @@ float64 NumPy arrays, identical to tf_impl's.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator, Mapping, Optional, Union
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 from torch.utils.data import ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset
 
-from imbalance_core import validation as V
-from imbalance_core import class_weights as _cw
+from imbalance_core import class_weights as _cw, validation as V
 from imbalance_core.validation import to_numpy
 
 __all__ = [
@@ -50,7 +50,7 @@ def _stored_labels(dataset: Dataset) -> np.ndarray:
     )
 
 
-def _label_batches(dataset: Dataset, label_fn: Optional[Callable]) -> Iterator[np.ndarray]:
+def _label_batches(dataset: Dataset, label_fn: Callable | None) -> Iterator[np.ndarray]:
     if isinstance(dataset, IterableDataset):
         raise ValueError(
             "Invalid `labels`: an IterableDataset has no index to read labels by; count a map-style "
@@ -65,7 +65,7 @@ def _label_batches(dataset: Dataset, label_fn: Optional[Callable]) -> Iterator[n
         yield np.stack([np.asarray(to_numpy(label_fn(i))) for i in range(start, min(start + _CHUNK, n))])
 
 
-def _counter(labels: Any, num_classes: Optional[int], label_fn: Optional[Callable], multi_hot: bool, name: str):
+def _counter(labels: Any, num_classes: int | None, label_fn: Callable | None, multi_hot: bool, name: str):
     counter = _cw.ClassCounter(num_classes, multi_hot=multi_hot, name=name)
     if isinstance(labels, Dataset):
         for batch in _label_batches(labels, label_fn):
@@ -77,7 +77,7 @@ def _counter(labels: Any, num_classes: Optional[int], label_fn: Optional[Callabl
     return counter
 
 
-def class_counts(labels: Any, num_classes: Optional[int] = None, *, label_fn: Optional[Callable] = None) -> np.ndarray:
+def class_counts(labels: Any, num_classes: int | None = None, *, label_fn: Callable | None = None) -> np.ndarray:
     """Number of samples per class (int64 NumPy, length K).
 
     Args:
@@ -100,8 +100,8 @@ def compute_class_weight(
     counts: Any = None,
     method: str = "balanced",
     beta: float = 0.999,
-    num_classes: Optional[int] = None,
-    label_fn: Optional[Callable] = None,
+    num_classes: int | None = None,
+    label_fn: Callable | None = None,
 ) -> np.ndarray:
     """Per-class weights (float64 NumPy, length K) from labels, a Dataset or class counts.
 
@@ -128,7 +128,7 @@ def compute_class_weight(
     return _cw.compute_class_weight(labels, counts=counts, method=method, beta=beta, num_classes=num_classes)
 
 
-def compute_pos_weight(multi_hot: Any, *, label_fn: Optional[Callable] = None) -> np.ndarray:
+def compute_pos_weight(multi_hot: Any, *, label_fn: Callable | None = None) -> np.ndarray:
     """Per-label positive weight n_neg / n_pos (float64 NumPy, length C) for multi-label data.
 
     The `pos_weight` of `WeightedBinaryCrossentropy` and of `torch.nn.BCEWithLogitsLoss`
@@ -161,7 +161,7 @@ def compute_repeat_factors(multi_hot: Any, *, repeat_threshold: float = 0.001) -
     return _cw.compute_repeat_factors(multi_hot, repeat_threshold=repeat_threshold)
 
 
-def compute_sample_weight(labels: Any, class_weight: Union[str, Mapping, Any, None]) -> np.ndarray:
+def compute_sample_weight(labels: Any, class_weight: str | Mapping | Any | None) -> np.ndarray:
     """Per-sample weights w[label] (float64 NumPy), shaped like the labels without the class axis.
 
     Args:
@@ -180,8 +180,8 @@ def keras_class_weight(
     counts: Any = None,
     method: str = "balanced",
     beta: float = 0.999,
-    num_classes: Optional[int] = None,
-    label_fn: Optional[Callable] = None,
+    num_classes: int | None = None,
+    label_fn: Callable | None = None,
 ) -> dict:
     """`compute_class_weight` as a dict {class: weight}, the form Keras's `model.fit` takes.
 
@@ -190,6 +190,7 @@ def keras_class_weight(
     argmax); for multi-label data use `compute_pos_weight`.
     """
     return _cw.class_weight_dict(
-        compute_class_weight(labels, counts=counts, method=method, beta=beta, num_classes=num_classes, label_fn=label_fn)
+        compute_class_weight(labels, counts=counts, method=method, beta=beta, num_classes=num_classes,
+                             label_fn=label_fn)
     )
 
