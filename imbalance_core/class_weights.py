@@ -24,12 +24,12 @@ from .validation import (
     check_choice,
     check_integer,
     check_number,
-    check_weight_vector,
     describe,
     empty_labels_message,
     multi_hot_dtype_message,
     multi_hot_shape_message,
     multi_hot_values_message,
+    require_weight_vector,
     to_numpy,
 )
 
@@ -266,7 +266,7 @@ def compute_class_weight(
     if labels is not None:
         name, n = "labels", class_counts(labels, num_classes)
     else:
-        name, n = "counts", check_weight_vector("counts", counts, length=num_classes, allow_scalar=False)
+        name, n = "counts", require_weight_vector("counts", counts, length=num_classes, allow_scalar=False)
     _positive_counts(name, n)
     return weights_from_counts(n, method, beta)
 
@@ -319,7 +319,7 @@ def _class_weight_vector(class_weight: Any, idx: np.ndarray) -> np.ndarray:
             check_integer("class_weight key", key if not isinstance(key, np.integer) else int(key), low=0)
             w[int(key)] = check_number(f"class_weight[{key}]", value, low=0.0)
         return w
-    w = check_weight_vector("class_weight", class_weight, allow_scalar=False)
+    w = require_weight_vector("class_weight", class_weight, allow_scalar=False)
     if w.size < needed:
         raise ValueError(
             f"Invalid `class_weight`: received length {w.size}; expected one weight per class, "
@@ -363,7 +363,7 @@ def compute_sample_weight(labels: Any, class_weight: str | Mapping | Any | None)
 
 def class_weight_dict(weights: Any) -> dict:
     """{class index: weight} with Python ints and floats, the form `model.fit` takes."""
-    w = check_weight_vector("class_weight", weights, allow_scalar=False)
+    w = require_weight_vector("class_weight", weights, allow_scalar=False)
     return {i: float(v) for i, v in enumerate(w)}
 
 

@@ -219,6 +219,7 @@ def check_metric_values(layout_: Layout, num_classes: int | None, from_logits: b
         if target.dtype.kind == "f" and np.any(target != np.round(target)):
             bad = target[target != np.round(target)].ravel()[:6].tolist()
             raise ValueError(f"Invalid `{conv.target}`: class indices must be whole numbers; received {bad}.")
+        assert num_classes is not None, "class indices come with num_classes (layout 'sparse')"
         check_class_indices(conv.target, target, num_classes)
     if sample_weight is not None:
         w = np.asarray(to_numpy(sample_weight), dtype=np.float64)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -101,6 +101,12 @@ def _interval(low: float | None, high: float | None, low_open: bool, high_open: 
     return f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
 
 
+@overload
+def check_number(name: str, value: Any, *, low: float | None = None, high: float | None = None,
+                 low_open: bool = False, high_open: bool = False, allow_none: Literal[False] = False) -> float: ...
+@overload
+def check_number(name: str, value: Any, *, low: float | None = None, high: float | None = None,
+                 low_open: bool = False, high_open: bool = False, allow_none: bool) -> float | None: ...
 def check_number(
     name: str,
     value: Any,
@@ -141,6 +147,11 @@ def check_bool(name: str, value: Any) -> bool:
     return bool(value)
 
 
+def _weights_allowed(allow_scalar: bool, allow_zero: bool) -> str:
+    what = "a non-negative finite scalar or 1-D vector" if allow_scalar else "a non-negative finite 1-D vector"
+    return what if allow_zero else what.replace("non-negative", "positive")
+
+
 def check_weight_vector(
     name: str,
     value: Any,
@@ -156,9 +167,7 @@ def check_weight_vector(
     """
     if value is None:
         return None
-    what = "a non-negative finite scalar or 1-D vector" if allow_scalar else "a non-negative finite 1-D vector"
-    if not allow_zero:
-        what = what.replace("non-negative", "positive")
+    what = _weights_allowed(allow_scalar, allow_zero)
     try:
         arr = np.asarray(to_numpy(value), dtype=np.float64)
     except Exception:
@@ -182,11 +191,26 @@ def check_weight_vector(
     return arr
 
 
+def require_weight_vector(
+    name: str,
+    value: Any,
+    *,
+    length: int | None = None,
+    allow_scalar: bool = True,
+    allow_zero: bool = True,
+) -> np.ndarray:
+    """`check_weight_vector` for an argument that must be given: None is an error too."""
+    arr = check_weight_vector(name, value, length=length, allow_scalar=allow_scalar, allow_zero=allow_zero)
+    if arr is None:
+        raise ValueError(f"Invalid `{name}`: received None; expected {_weights_allowed(allow_scalar, allow_zero)}.")
+    return arr
+
+
 def check_priors(name: str, value: Any, *, length: int | None = None) -> np.ndarray:
     """Strictly positive, finite class priors, returned normalised to sum to 1."""
     if value is None:
         raise ValueError(f"Invalid `{name}`: received None; expected a positive finite 1-D vector.")
-    arr = check_weight_vector(name, value, length=length, allow_scalar=False, allow_zero=False)
+    arr = require_weight_vector(name, value, length=length, allow_scalar=False, allow_zero=False)
     return arr / arr.sum()
 
 
@@ -300,6 +324,12 @@ def sample_weight_shape_message(received: tuple, per_sample: tuple) -> str:
             f"{tuple(per_sample)} (one weight per sample) or {tuple(per_sample) + (1,)}.")
 
 
+@overload
+def check_integer(name: str, value: Any, *, low: int | None = None, high: int | None = None,
+                  allow_none: Literal[False] = False) -> int: ...
+@overload
+def check_integer(name: str, value: Any, *, low: int | None = None, high: int | None = None,
+                  allow_none: bool) -> int | None: ...
 def check_integer(
     name: str,
     value: Any,
@@ -338,7 +368,7 @@ def check_integer(
 def check_fractions(name: str, value: Any, *, length: int | None = None, atol: float = 1e-6) -> np.ndarray:
     """Non-negative finite fractions summing to 1 (within `atol`); returned renormalised so
     that they sum to 1 exactly in float64."""
-    arr = check_weight_vector(name, value, length=length, allow_scalar=False)
+    arr = require_weight_vector(name, value, length=length, allow_scalar=False)
     total = float(arr.sum())
     if abs(total - 1.0) > atol:
         raise ValueError(
@@ -395,7 +425,7 @@ def check_samples_per_class(name: str, value: Any) -> np.ndarray:
     if value is None:
         raise ValueError(
             f"Invalid `{name}`: received None; expected a non-negative finite 1-D vector of training counts.")
-    counts = check_weight_vector(name, value, allow_scalar=False)
+    counts = require_weight_vector(name, value, allow_scalar=False)
     if counts.shape[0] < 2:
         raise ValueError(f"Invalid `{name}`: received length {counts.shape[0]}; expected at least 2 classes.")
     return counts
@@ -422,7 +452,7 @@ def check_counts(name: str, value: Any) -> np.ndarray:
     one sample (a class without any would get an infinite margin or a log(0) shift)."""
     if value is None:
         raise ValueError(f"Invalid `{name}`: received None; expected K positive counts.")
-    counts = check_weight_vector(name, value, allow_scalar=False)
+    counts = require_weight_vector(name, value, allow_scalar=False)
     empty = np.flatnonzero(counts == 0)
     if empty.size:
         raise ValueError(

@@ -83,7 +83,7 @@ def _run_keras_subprocess(backend: str, args) -> list[CellResult]:
     through a duplicate of this process's stderr."""
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
     env.pop("CLASSBALANCE_PROGRESS_FD", None)
-    fds = ()
+    fds: tuple[int, ...] = ()
     if sys.stderr.isatty():
         fds = (os.dup(sys.stderr.fileno()),)
         env["CLASSBALANCE_PROGRESS_FD"] = str(fds[0])

@@ -193,7 +193,7 @@ def _same_dtype(result, dtype: str):
 
 def in_process_frameworks(include_torch: bool = True) -> list:
     """The frameworks this process can run: torch, and Keras on this process's backend."""
-    found = []
+    found: list[TorchFramework | KerasFramework] = []
     if include_torch and _have("torch"):
         found.append(TorchFramework())
     if _have("keras"):

@@ -33,8 +33,8 @@ def round_to_dtype(x: np.ndarray, dtype: str) -> np.ndarray:
         return x.astype(dtype).astype(np.float64)
     if dtype == "bfloat16":
         bits = x.astype(np.float32).view(np.uint32).astype(np.uint64)
-        bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
-        return bits.astype(np.uint32).view(np.float32).astype(np.float64)
+        rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
+        return rounded.astype(np.uint32).view(np.float32).astype(np.float64)
     raise ValueError(f"unknown dtype {dtype!r}")
 
 
@@ -65,6 +65,7 @@ def _class_call(case: Case, dtype: str) -> dict:
 
     cls = class_name(case.fn)
     kw = {**case.kwargs, **case.class_kwargs}
+    assert case.reduction is not None, "a class-level reduction case"
     keras_reduction, torch_reduction = case.reduction
     sw = case.sample_weight
 
@@ -200,14 +201,14 @@ def _shape_advice(got_shape, want_shape) -> str:
 
 def _constant_factor(pairs, rel: float) -> float | None:
     """got / want when it is the same (within `rel`) for every entry with a non-negligible want."""
-    ratios = []
+    parts = []
     for got, want in pairs:
         got, want = np.asarray(got, np.float64).ravel(), np.asarray(want, np.float64).ravel()
         if got.shape != want.shape or not want.size:
             continue
         keep = np.isfinite(got) & (np.abs(want) > 1e-6 * max(np.abs(want).max(), 1e-300))
-        ratios.append(got[keep] / want[keep])
-    ratios = np.concatenate(ratios) if ratios else np.zeros(0)
+        parts.append(got[keep] / want[keep])
+    ratios = np.concatenate(parts) if parts else np.zeros(0)
     if ratios.size == 0:
         return None
     r = float(np.median(ratios))

@@ -67,7 +67,7 @@ class _BalancedStream(IterableDataset):
         """The configuration, the epoch and the batches this process has yielded in the pass
         under way (0 between passes), with the source position that `load_state_dict` checks
         when it re-reads the source."""
-        state = {"config": self._config()}
+        state: dict[str, Any] = {"config": self._config()}
         if self._progress is not None:
             state.update(self._progress)
         elif self._resume is not None:  # loaded, not yet iterated: the loaded point still holds
@@ -121,11 +121,11 @@ class _BalancedStream(IterableDataset):
             if batch is None:
                 continue
             progress.update(yielded=progress["yielded"] + 1, read=position.read, checksum=position.checksum)
-            if progress["yielded"] == skip:
+            if resume is not None and progress["yielded"] == skip:
                 _check_same_stream(resume, position)
             if progress["yielded"] > skip:
                 yield default_collate(batch)
-        if skip and progress["yielded"] < skip:
+        if resume is not None and progress["yielded"] < skip:
             _check_same_stream(resume, StreamPosition(-1, -1))
         self._progress = None
 

@@ -8,7 +8,7 @@ float64 NumPy arrays, identical to tf_impl's.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sized
 from typing import Any
 
 import numpy as np
@@ -59,6 +59,11 @@ def _label_batches(dataset: Dataset, label_fn: Callable | None) -> Iterator[np.n
     if label_fn is None:
         yield _stored_labels(dataset)
         return
+    if not isinstance(dataset, Sized):
+        raise ValueError(
+            f"Invalid `labels`: a {type(dataset).__name__} without __len__ cannot be counted by index; "
+            f"define __len__, or pass the labels as an array."
+        )
     n = len(dataset)
     for start in range(0, n, _CHUNK):
         # One label per index stacks into a batch: scalars -> (b,) indices, rows -> (b, C).
