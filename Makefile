@@ -59,13 +59,16 @@ test: $(STAMP)
 
 # The parity report (summary view; `classbalance-parity --full` for the whole table), then the
 # two-class example. Figures: examples/out/parity.png and examples/out/imbalanced_2d.png.
+# The example's stderr (TensorFlow's start-up log, which ignores TF_CPP_MIN_LOG_LEVEL) goes to
+# examples/out/imbalanced_2d.log and is shown if the example fails.
 demo: $(STAMP)
 	@echo "== classbalance-parity: every loss, torch and Keras on its tensorflow, torch and jax backends, float64"
 	@echo "   to bfloat16, value and gradient against a float64 oracle (a few minutes on 2 cores)"
 	@mkdir -p examples/out
 	@$(VENV)/bin/classbalance-parity --plot examples/out/parity.png
 	@echo "== examples/imbalanced_2d.py: a rare class learned four ways, Keras and PyTorch side by side (about 30 s)"
-	@$(PY) examples/imbalanced_2d.py
+	@$(PY) examples/imbalanced_2d.py 2>examples/out/imbalanced_2d.log || \
+	  { cat examples/out/imbalanced_2d.log; exit 1; }
 
 # `make bench`: the loss and pipeline benchmarks, several minutes. `make bench QUICK=1`: a smoke
 # run in under a minute (one loss on 20,000 logits, three rounds; the pipelines on 100,000

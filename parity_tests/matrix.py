@@ -36,7 +36,7 @@ def class_name(fn: str) -> str:
 def case_keys(case: Case) -> tuple[str, ...]:
     """The names that select `case` with `--loss`: its full name (`wbce/plain`), its family
     (the part before "/": `wbce`), its functional name and its class name."""
-    keys = (case.name, case.name.split("/")[0])
+    keys: tuple[str, ...] = (case.name, case.name.split("/")[0])
     if isinstance(case.fn, str):
         keys += (case.fn, class_name(case.fn))
     return keys
@@ -282,15 +282,20 @@ SUMMARY_FAILURE_LINES = 12
 
 def format_summary(results: Sequence[CellResult], fmt: str = "table") -> str:
     """The default report of `classbalance-parity`: what was compared, cells passed per framework
-    and dtype, one line for what was skipped and why, the failures in words (at most
-    SUMMARY_FAILURE_LINES), where the full report is, and the summary line."""
+    and dtype, the failures in words (at most SUMMARY_FAILURE_LINES), one line for the tolerance
+    notes, one line for what was skipped and why, where the full report is, and the summary line."""
     header, rows = _framework_dtype_rows(results)
     n_cases = len({r.case for r in results})
     intro = (f"{n_cases} case{'s' if n_cases != 1 else ''}, value and gradient against the float64 NumPy oracle; "
              "cells passed / run per framework and input dtype:")
-    words = explanations(results)
+    explained = explanations(results)
+    words = [w for w in explained if not w.startswith("note ")]
     if len(words) > SUMMARY_FAILURE_LINES:
         words = words[:SUMMARY_FAILURE_LINES] + [f"... {len(words) - SUMMARY_FAILURE_LINES} more: see --full"]
+    notes = [w for w in explained if w.startswith("note ")]
+    if notes:  # how a tolerance was derived: one line here, each in --full
+        words.append(f"{len(notes)} tolerance note{'s' if len(notes) != 1 else ''} (--full lists them), "
+                     f"e.g. {notes[0][len('note '):]}")
     skipped = skipped_line(results)
     more = "full report: --full (one row per loss, framework and device) or --cells (one row per cell)"
     if fmt == "markdown":

@@ -185,7 +185,8 @@ def test_default_view_is_a_summary_per_framework_and_dtype(capsys):
 
 def test_summary_stays_short_whatever_fails():
     """Every case on four frameworks, two devices and four dtypes, with a failure in every loss on
-    every framework: the summary is at most 40 lines, the failures beyond its limit counted."""
+    every framework and a tolerance note on every float64 cell of one: the summary is at most 40
+    lines, the failures beyond its limit counted, the notes folded into one line."""
     from parity_tests.harness import CellResult
 
     results = []
@@ -198,7 +199,9 @@ def test_summary_stays_short_whatever_fails():
                         case=case.name, framework=framework, device=device, dtype=dtype, value_err=0.1,
                         grad_err=0.1, value_ratio=2.0 if bad else 0.5, grad_ratio=0.5, rtol=1e-3, atol=1e-5,
                         passed=not bad, skipped="no GPU here" if device == "gpu" else None,
-                        diagnosis="value fails" if bad else None))
+                        diagnosis="value fails" if bad else None,
+                        tolerance_note="computed in float32" if framework == "keras/torch" and dtype == "float64"
+                        else None))
     text = matrix.format_results(results, "table", compact=True)
     lines = text.splitlines()
     assert len(lines) <= 40, text
@@ -213,6 +216,10 @@ def test_summary_stays_short_whatever_fails():
     assert f"... {explained - matrix.SUMMARY_FAILURE_LINES} more: see --full" in lines
     assert sum(line.startswith("FAIL ") for line in lines) == matrix.SUMMARY_FAILURE_LINES
     assert sum(line.startswith("skipped ") for line in lines) == 1
+    assert [line for line in lines if "tolerance note" in line] == [
+        f"{n} tolerance notes (--full lists them), e.g. {CASES[0].name} keras/torch float64: computed in float32"]
+    full = matrix.format_results(results, "table")
+    assert sum(line.startswith("note ") for line in full.splitlines()) == n
     assert lines[-1].startswith(f"parity: FAILURES: {len(cli.FRAMEWORK_CHOICES) * (4 * n - bad_per_framework)} passed")
 
 
