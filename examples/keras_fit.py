@@ -30,7 +30,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the examples' shared data module
-from twin_data import make_split, parse_args as _parse_args  # noqa: E402
+from twin_data import make_split  # noqa: E402
+from twin_data import parse_args as _parse_args  # noqa: E402
 
 
 def main(argv=None) -> dict:

@@ -26,7 +26,8 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the examples' shared data module
-from twin_data import make_split, parse_args as _parse_args  # noqa: E402
+from twin_data import make_split  # noqa: E402
+from twin_data import parse_args as _parse_args  # noqa: E402
 
 
 def main(argv=None) -> dict:

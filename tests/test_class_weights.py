@@ -262,6 +262,17 @@ def test_empty_streams_are_errors():
         pcw.class_counts(type("It", (IterableDataset,), {"__iter__": lambda self: iter([0, 1])})())
     with pytest.raises(ValueError, match="the dataset yields dicts; pass `label_fn`"):
         tcw.class_counts(tf.data.Dataset.from_tensor_slices({"y": [0, 1]}))
+    unsized = type("Unsized", (torch.utils.data.Dataset,), {"__getitem__": lambda self, i: (0, i % 2)})()
+    with pytest.raises(ValueError, match="a Unsized without __len__ cannot be counted by index"):
+        pcw.class_counts(unsized, label_fn=lambda i: i % 2)
+
+
+def test_missing_class_weight_is_a_named_error():
+    from imbalance_core.class_weights import class_weight_dict
+
+    with pytest.raises(ValueError, match=r"Invalid `class_weight`: received None; expected a non-negative finite 1-D"):
+        class_weight_dict(None)
+    assert class_weight_dict([0.5, 2]) == {0: 0.5, 1: 2.0}
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from imbalance_core import class_weights as _cw, validation as V
+from imbalance_core import class_weights as _cw
+from imbalance_core import validation as V
 
 __all__ = [
     "class_counts",

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 from torch.utils.data import ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset
 
-from imbalance_core import class_weights as _cw, validation as V
+from imbalance_core import class_weights as _cw
+from imbalance_core import validation as V
 from imbalance_core.validation import to_numpy
 
 __all__ = [
