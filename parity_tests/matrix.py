@@ -12,7 +12,7 @@ import json
 import math
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -195,8 +195,8 @@ def _cell_rows(results, show_skipped: bool = False):
         yield (f"({len(cells)} cells)", framework, device, "all", "-", "-", "-", f"SKIP ({reason})")
 
 
-def _loss_rows(results):
-    """The compact view: one row per loss x framework x device (cells run / cells, the worst
+def _loss_rows(results: Sequence[CellResult]) -> Iterator[tuple[str, ...]]:
+    """The full table: one row per loss x framework x device (cells run / cells, the worst
     error / tolerance for value and gradient, and the status)."""
     groups: dict = {}
     for r in results:
