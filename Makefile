@@ -9,6 +9,9 @@ export PYTHONHASHSEED := 0
 # jax on the CPU (CI has no GPU); set JAX_PLATFORMS= (empty) to let a CUDA jaxlib pick the GPU.
 export JAX_PLATFORMS ?= cpu
 
+# The docstrings' >>> examples, run by every pytest process (tf_impl's on every Keras backend).
+DOCTESTS := --doctest-modules tf_impl torch_impl imbalance_core parity_tests
+
 # pytest-xdist workers per pytest process (`make test XDIST=0` runs in one process).
 XDIST ?= 2
 PYTEST := $(PY) -m pytest -q -p no:cacheprovider $(if $(filter-out 0,$(XDIST)),-n $(XDIST))
@@ -52,7 +55,7 @@ test: $(STAMP)
 	  if [ $$backend = tensorflow ]; then mark=""; else mark="-m keras"; fi; \
 	  echo "== pytest, KERAS_BACKEND=$$backend $$mark"; \
 	  start=$$(date +%s); \
-	  KERAS_BACKEND=$$backend $(PYTEST) $$mark tests || { r=$$?; [ $$rc -ne 0 ] || rc=$$r; }; \
+	  KERAS_BACKEND=$$backend $(PYTEST) $$mark $(DOCTESTS) tests || { r=$$?; [ $$rc -ne 0 ] || rc=$$r; }; \
 	  echo "== KERAS_BACKEND=$$backend: $$(( $$(date +%s) - start )) s"; \
 	done; \
 	echo "== make lint"; \

@@ -30,3 +30,11 @@ needs_tf_backend = pytest.mark.skipif(
     KERAS_BACKEND != "tensorflow",
     reason=f"needs Keras's tensorflow backend (running under KERAS_BACKEND={KERAS_BACKEND})",
 )
+
+
+def pytest_collection_modifyitems(config, items):
+    """Doctests of tf_impl run on every Keras backend: they are marked `keras`, so the second
+    and third pytest processes (`-m keras`) run them again under torch and jax."""
+    for item in items:
+        if isinstance(item, pytest.DoctestItem) and item.nodeid.startswith("tf_impl/"):
+            item.add_marker(pytest.mark.keras)
