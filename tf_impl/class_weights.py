@@ -94,6 +94,15 @@ def class_counts(labels: Any, num_classes: int | None = None, *, label_fn: Calla
             takes `y` from `(x, y)` / `(x, y, sample_weight)` or the element itself.
 
     Anchor: `numpy.bincount` of the class indices.
+
+    Examples:
+        >>> import numpy as np
+        >>> print(class_counts(np.array([0, 0, 0, 1, 2, 2])))
+        [3 1 2]
+        >>> import tensorflow as tf
+        >>> ds = tf.data.Dataset.from_tensor_slices((np.zeros((6, 2)), np.array([0, 0, 0, 1, 2, 2]))).batch(4)
+        >>> print(class_counts(ds))
+        [3 1 2]
     """
     return _counter(labels, num_classes, label_fn, False, "labels").counts
 
@@ -122,6 +131,13 @@ def compute_class_weight(
         label_fn: see `class_counts`.
 
     Anchor: `sklearn.utils.class_weight.compute_class_weight("balanced", ...)`.
+
+    Examples:
+        >>> labels = [0, 0, 0, 1, 2, 2]
+        >>> print(compute_class_weight(labels))
+        [0.66666667 2.         1.        ]
+        >>> print(compute_class_weight(counts=[300, 100, 200], method="inverse"))
+        [0.54545455 1.63636364 0.81818182]
     """
     if labels is not None and (_is_dataset(labels) or label_fn is not None):
         # Validate the arguments before streaming a possibly long dataset.
@@ -143,6 +159,10 @@ def compute_pos_weight(multi_hot: Any, *, label_fn: Callable | None = None) -> n
         label_fn: see `class_counts`.
 
     Anchor: torch `BCEWithLogitsLoss` docs, pos_weight = negatives / positives.
+
+    Examples:
+        >>> print(compute_pos_weight([[1, 0], [0, 0], [1, 1], [0, 0]]))
+        [1. 3.]
     """
     return _cw.pos_weight_from_counter(_counter(multi_hot, None, label_fn, True, "multi_hot"))
 
@@ -161,6 +181,11 @@ def compute_repeat_factors(multi_hot: Any, *, repeat_threshold: float = 0.001) -
 
     Anchor: detectron2 `RepeatFactorTrainingSampler.repeat_factors_from_category_frequency`.
     Paper: Gupta et al., "LVIS: A Dataset for Large Vocabulary Instance Segmentation", CVPR 2019.
+
+    Examples:
+        >>> multi_hot = [[1, 0], [1, 0], [1, 0], [1, 1]]
+        >>> print(compute_repeat_factors(multi_hot, repeat_threshold=0.5).round(3))
+        [1.    1.    1.    1.414]
     """
     return _cw.compute_repeat_factors(multi_hot, repeat_threshold=repeat_threshold)
 
@@ -174,6 +199,12 @@ def compute_sample_weight(labels: Any, class_weight: str | Mapping | Any | None)
             computed over the classes present (e.g. "balanced"), or None.
 
     Anchor: `sklearn.utils.class_weight.compute_sample_weight`.
+
+    Examples:
+        >>> print(compute_sample_weight([0, 0, 0, 1], "balanced"))
+        [0.66666667 0.66666667 0.66666667 2.        ]
+        >>> print(compute_sample_weight([0, 1, 1], {1: 3.0}))
+        [1. 3. 3.]
     """
     return _cw.compute_sample_weight(labels, class_weight)
 
@@ -193,6 +224,10 @@ def keras_class_weight(
     axis of size 1) and multiplies its loss by that class's weight. On multi-hot labels that
     silently weights a sample by its first positive label; use `compute_pos_weight` with
     `WeightedBinaryCrossentropy(pos_weight=...)` instead.
+
+    Examples:
+        >>> keras_class_weight([0, 0, 0, 1])
+        {0: 0.6666666666666666, 1: 2.0}
     """
     return _cw.class_weight_dict(
         compute_class_weight(labels, counts=counts, method=method, beta=beta, num_classes=num_classes,

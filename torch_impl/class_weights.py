@@ -96,6 +96,14 @@ def class_counts(labels: Any, num_classes: int | None = None, *, label_fn: Calla
             features (called in index order, counted in chunks).
 
     Anchor: `numpy.bincount` of the class indices.
+
+    Examples:
+        >>> import torch
+        >>> print(class_counts(torch.tensor([0, 0, 0, 1, 2, 2])))
+        [3 1 2]
+        >>> from torch.utils.data import TensorDataset
+        >>> print(class_counts(TensorDataset(torch.zeros(6, 2), torch.tensor([0, 0, 0, 1, 2, 2]))))
+        [3 1 2]
     """
     return _counter(labels, num_classes, label_fn, False, "labels").counts
 
@@ -125,6 +133,13 @@ def compute_class_weight(
 
     Anchor: `sklearn.utils.class_weight.compute_class_weight("balanced", ...)`; the result
     is the `weight` of `torch.nn.CrossEntropyLoss`.
+
+    Examples:
+        >>> labels = [0, 0, 0, 1, 2, 2]
+        >>> print(compute_class_weight(labels))
+        [0.66666667 2.         1.        ]
+        >>> print(compute_class_weight(counts=[300, 100, 200], method="inverse"))
+        [0.54545455 1.63636364 0.81818182]
     """
     if labels is not None and (isinstance(labels, Dataset) or label_fn is not None):
         # Validate the arguments before reading a possibly long dataset.
@@ -145,6 +160,10 @@ def compute_pos_weight(multi_hot: Any, *, label_fn: Callable | None = None) -> n
         label_fn: see `class_counts`.
 
     Anchor: torch `BCEWithLogitsLoss` docs, pos_weight = negatives / positives.
+
+    Examples:
+        >>> print(compute_pos_weight([[1, 0], [0, 0], [1, 1], [0, 0]]))
+        [1. 3.]
     """
     return _cw.pos_weight_from_counter(_counter(multi_hot, None, label_fn, True, "multi_hot"))
 
@@ -163,6 +182,11 @@ def compute_repeat_factors(multi_hot: Any, *, repeat_threshold: float = 0.001) -
 
     Anchor: detectron2 `RepeatFactorTrainingSampler.repeat_factors_from_category_frequency`.
     Paper: Gupta et al., "LVIS: A Dataset for Large Vocabulary Instance Segmentation", CVPR 2019.
+
+    Examples:
+        >>> multi_hot = [[1, 0], [1, 0], [1, 0], [1, 1]]
+        >>> print(compute_repeat_factors(multi_hot, repeat_threshold=0.5).round(3))
+        [1.    1.    1.    1.414]
     """
     return _cw.compute_repeat_factors(multi_hot, repeat_threshold=repeat_threshold)
 
@@ -176,6 +200,12 @@ def compute_sample_weight(labels: Any, class_weight: str | Mapping | Any | None)
             computed over the classes present (e.g. "balanced"), or None.
 
     Anchor: `sklearn.utils.class_weight.compute_sample_weight`.
+
+    Examples:
+        >>> print(compute_sample_weight([0, 0, 0, 1], "balanced"))
+        [0.66666667 0.66666667 0.66666667 2.        ]
+        >>> print(compute_sample_weight([0, 1, 1], {1: 3.0}))
+        [1. 3. 3.]
     """
     return _cw.compute_sample_weight(labels, class_weight)
 
@@ -194,6 +224,10 @@ def keras_class_weight(
     Kept in torch_impl by the mirror rule, for code that shares one training configuration
     between both frameworks. Single-label data only (Keras reduces multi-hot rows to their
     argmax); for multi-label data use `compute_pos_weight`.
+
+    Examples:
+        >>> keras_class_weight([0, 0, 0, 1])
+        {0: 0.6666666666666666, 1: 2.0}
     """
     return _cw.class_weight_dict(
         compute_class_weight(labels, counts=counts, method=method, beta=beta, num_classes=num_classes,
