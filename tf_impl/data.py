@@ -114,6 +114,14 @@ def balanced_batches(
         A dataset of `steps_per_epoch` elements `(x_batch, y_batch)` with
         `num_replicas * batch_size` rows each (with an InputContext: `steps_per_epoch` times
         the pipeline's replicas elements of `batch_size` rows).
+
+    Examples:
+        >>> import numpy as np
+        >>> y = np.array([0] * 90 + [1] * 10)                    # 10 % class 1
+        >>> ds = balanced_batches(np.arange(100), y, 8, seed=0)   # equal shares: 4 + 4 per batch
+        >>> xb, yb = next(iter(ds))
+        >>> print(np.bincount(yb.numpy()), len(ds))
+        [4 4] 13
     """
     total, ranks = _replica_layout(num_replicas)
     schedule = BalancedSchedule(

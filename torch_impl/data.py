@@ -102,6 +102,14 @@ class BalancedBatchSampler(Sampler[List[int]]):
     (With worker processes started by "spawn", use a module-level function for `collate_fn`.)
     For tensors already in memory, `balanced_batches` yields the same batches without a
     DataLoader.
+
+    Examples:
+        >>> import torch
+        >>> y = torch.tensor([0] * 90 + [1] * 10)
+        >>> sampler = BalancedBatchSampler(y, 8, class_fractions=[0.75, 0.25], seed=0)
+        >>> batch = next(iter(sampler))                          # 8 indices: 6 of class 0, 2 of class 1
+        >>> print(len(sampler), torch.bincount(y[batch]).tolist())
+        13 [6, 2]
     """
 
     def __init__(
@@ -396,6 +404,14 @@ def balanced_batches(
     Returns:
         An iterable of `steps_per_epoch` batches `(x_batch, y_batch)` per pass, `x_batch` with
         the structure of `x`, every tensor with `batch_size` rows.
+
+    Examples:
+        >>> import torch
+        >>> y = torch.tensor([0] * 90 + [1] * 10)
+        >>> x = torch.arange(100.0)
+        >>> xb, yb = next(iter(balanced_batches(x, y, 8, seed=0)))   # the batches of tf_impl.data.balanced_batches
+        >>> print(xb.shape, torch.bincount(yb).tolist())
+        torch.Size([8]) [4, 4]
     """
     schedule = BalancedSchedule(
         y,
