@@ -113,6 +113,13 @@ class ClassCounter:
         multi_hot: read every batch as 0/1 rows over labels (rank 0 or 1 = one label), as
             `compute_pos_weight` needs.
         name: argument name used in error messages.
+
+    Examples:
+        >>> counter = ClassCounter()
+        >>> for batch in ([0, 0, 1], [2, 0]):
+        ...     _ = counter.update(batch)
+        >>> print(counter.counts, counter.num_samples)
+        [3 1 1] 5
     """
 
     def __init__(self, num_classes: int | None = None, *, multi_hot: bool = False, name: str = "labels"):
@@ -184,6 +191,10 @@ def class_counts(labels: Any, num_classes: int | None = None) -> np.ndarray:
         labels: class indices, or one-hot/multi-hot 0/1 rows (see the module docstring);
             NumPy arrays, sequences or native tensors.
         num_classes: K; None infers it (max index + 1, or the number of hot columns).
+
+    Examples:
+        >>> print(class_counts([0, 0, 0, 1, 2, 2]), class_counts([[1, 0], [1, 0], [0, 1]]))
+        [3 1 2] [2 1]
     """
     return ClassCounter(num_classes).update(labels).counts
 
@@ -195,6 +206,12 @@ def weights_from_counts(counts: np.ndarray, method: str = "balanced", beta: floa
     - "inverse": 1 / n_c, scaled to mean 1.
     - "inverse_sqrt": 1 / sqrt(n_c), scaled to mean 1.
     - "effective_number": (1 - beta) / (1 - beta^n_c), scaled to sum to K (Cui et al. 2019).
+
+    Examples:
+        >>> print(weights_from_counts(np.array([300, 100, 200]), "balanced"))
+        [0.66666667 2.         1.        ]
+        >>> print(weights_from_counts(np.array([300, 100, 200]), "effective_number", beta=0.99).round(4))
+        [0.8338 1.2507 0.9156]
     """
     n = np.asarray(counts, dtype=np.float64)
     k = n.size
@@ -224,7 +241,12 @@ def _positive_counts(name: str, counts: np.ndarray) -> None:
 
 
 def check_class_weight_args(method: str, beta: float, num_classes: int | None):
-    """Validated (method, beta, num_classes) of `compute_class_weight`."""
+    """Validated (method, beta, num_classes) of `compute_class_weight`.
+
+    Examples:
+        >>> check_class_weight_args("balanced", 0.999, None)
+        ('balanced', 0.999, None)
+    """
     check_choice("method", method, METHODS)
     beta = check_number("beta", beta, low=0.0, high=1.0, high_open=True)
     return method, beta, check_integer("num_classes", num_classes, low=1, allow_none=True)
@@ -256,6 +278,12 @@ def compute_class_weight(
 
     Every class needs at least one sample: a zero count is an error, not an infinite weight.
     Anchor: `sklearn.utils.class_weight.compute_class_weight("balanced", ...)`.
+
+    Examples:
+        >>> print(compute_class_weight([0, 0, 0, 1, 2, 2]))
+        [0.66666667 2.         1.        ]
+        >>> print(compute_class_weight(counts=[300, 100, 200], method="inverse_sqrt").round(4))
+        [0.7582 1.3132 0.9286]
     """
     method, beta, num_classes = check_class_weight_args(method, beta, num_classes)
     if (labels is None) == (counts is None):
@@ -272,7 +300,13 @@ def compute_class_weight(
 
 
 def pos_weight_from_counter(counter: ClassCounter) -> np.ndarray:
-    """n_neg / n_pos per label from a `ClassCounter(multi_hot=True)` (float64, length C)."""
+    """n_neg / n_pos per label from a `ClassCounter(multi_hot=True)` (float64, length C).
+
+    Examples:
+        >>> counter = ClassCounter(multi_hot=True).update([[1, 0], [0, 0], [1, 1], [0, 0]])
+        >>> print(pos_weight_from_counter(counter))
+        [1. 3.]
+    """
     n_pos = counter.counts.astype(np.float64)
     empty = np.flatnonzero(n_pos == 0)
     if empty.size:
@@ -293,6 +327,10 @@ def compute_pos_weight(multi_hot: Any) -> np.ndarray:
 
     Args:
         multi_hot: 0/1 rows (..., C); rank 0 or 1 is read as one binary label, giving length 1.
+
+    Examples:
+        >>> print(compute_pos_weight([[1, 0], [0, 0], [1, 1], [0, 0]]))
+        [1. 3.]
     """
     counter = ClassCounter(multi_hot=True, name="multi_hot")
     return pos_weight_from_counter(counter.update(multi_hot))
@@ -339,6 +377,10 @@ def compute_sample_weight(labels: Any, class_weight: str | Mapping | Any | None)
             classes present (scikit-learn's "balanced"), or None (all ones).
 
     Anchor: `sklearn.utils.class_weight.compute_sample_weight`.
+
+    Examples:
+        >>> print(compute_sample_weight([0, 0, 0, 1], "balanced"))
+        [0.66666667 0.66666667 0.66666667 2.        ]
     """
     arr = _as_label_array("labels", labels)
     if arr.size == 0:
@@ -362,7 +404,12 @@ def compute_sample_weight(labels: Any, class_weight: str | Mapping | Any | None)
 
 
 def class_weight_dict(weights: Any) -> dict:
-    """{class index: weight} with Python ints and floats, the form `model.fit` takes."""
+    """{class index: weight} with Python ints and floats, the form `model.fit` takes.
+
+    Examples:
+        >>> class_weight_dict([0.5, 2.0])
+        {0: 0.5, 1: 2.0}
+    """
     w = require_weight_vector("class_weight", weights, allow_scalar=False)
     return {i: float(v) for i, v in enumerate(w)}
 
@@ -374,6 +421,11 @@ def multi_hot_positives(multi_hot: Any, name: str = "multi_hot", *, mode: str | 
     in row-major order (int64, O(positives) memory). Values must be 0 or 1 (bool, integer or
     floating); only the positive entries are read back, so checking them costs O(positives).
     `mode` only words the shape error for the batch samplers.
+
+    Examples:
+        >>> num_rows, num_labels, rows, cols = multi_hot_positives([[1, 0, 1], [0, 1, 0]])
+        >>> print(num_rows, num_labels, rows, cols)
+        2 3 [0 0 1] [0 2 1]
     """
     arr = np.asarray(to_numpy(multi_hot))
     if arr.dtype.kind not in "biuf":
@@ -393,7 +445,12 @@ def multi_hot_positives(multi_hot: Any, name: str = "multi_hot", *, mode: str | 
 def repeat_factors_from_positives(
     num_rows: int, num_labels: int, rows: np.ndarray, cols: np.ndarray, repeat_threshold: float
 ) -> np.ndarray:
-    """LVIS repeat factors from the positive entries (see `compute_repeat_factors`)."""
+    """LVIS repeat factors from the positive entries (see `compute_repeat_factors`).
+
+    Examples:
+        >>> print(repeat_factors_from_positives(4, 2, np.array([0, 1, 2, 3, 3]), np.array([0, 0, 0, 0, 1]), 0.5).round(3))
+        [1.    1.    1.    1.414]
+    """
     counts = np.bincount(cols, minlength=num_labels)
     present = counts > 0
     label_factor = np.ones(num_labels)
@@ -425,6 +482,10 @@ def compute_repeat_factors(multi_hot: Any, *, repeat_threshold: float = 0.001) -
     Anchor: detectron2 `RepeatFactorTrainingSampler.repeat_factors_from_category_frequency`
     (which returns float32). Paper: Gupta, Dollar, Girshick, "LVIS: A Dataset for Large
     Vocabulary Instance Segmentation", CVPR 2019, appendix B.2.
+
+    Examples:
+        >>> print(compute_repeat_factors([[1, 0], [1, 0], [1, 0], [1, 1]], repeat_threshold=0.5).round(3))
+        [1.    1.    1.    1.414]
     """
     t = check_number("repeat_threshold", repeat_threshold, low=0.0)
     n, c, rows, cols = multi_hot_positives(multi_hot)
