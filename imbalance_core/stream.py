@@ -74,7 +74,15 @@ _SALT_STREAM = 0x7374726D
 
 
 def check_class_fn_dtype(dtype: Any) -> None:
-    """`class_fn` must return integer class indices (a TypeError otherwise)."""
+    """`class_fn` must return integer class indices (a TypeError otherwise).
+
+    Examples:
+        >>> check_class_fn_dtype("int64")
+        >>> check_class_fn_dtype("float32")
+        Traceback (most recent call last):
+            ...
+        TypeError: Invalid `class_fn` output dtype: received float32; expected an integer class index.
+    """
     text = str(dtype).replace("torch.", "").replace("<dtype: '", "").replace("'>", "")
     if not any(text.startswith(k) for k in ("int", "uint", "bool")):
         raise TypeError(
@@ -83,7 +91,15 @@ def check_class_fn_dtype(dtype: Any) -> None:
 
 
 def check_class_fn_shape(shape: Tuple[Any, ...]) -> None:
-    """`class_fn` must return a scalar (0-d) class index."""
+    """`class_fn` must return a scalar (0-d) class index.
+
+    Examples:
+        >>> check_class_fn_shape(())
+        >>> check_class_fn_shape((2,))
+        Traceback (most recent call last):
+            ...
+        ValueError: Invalid `class_fn` output: received shape (2,); expected a scalar class index (shape ()).
+    """
     if len(shape) != 0:
         raise ValueError(
             f"Invalid `class_fn` output: received shape {tuple(shape)}; expected a scalar class "
@@ -167,6 +183,13 @@ class StreamBalancer:
         buffer_size: per-class ring capacity: the last `buffer_size` elements of each class.
         num_replicas: the replicas sharing the global sequence of batches (an integer >= 1):
             the final step adds padding batches so that their number is a multiple of it.
+
+    Examples:
+        >>> balancer = StreamBalancer(4, num_classes=2, buffer_size=20, seed=0)
+        >>> pairs = [(int(i % 5 == 0), i) for i in range(40)]     # (class, element): 20 % class 1
+        >>> batches = list(balancer.batches(pairs))
+        >>> print(len(batches), [sum(i % 5 == 0 for i in b) for b in batches][:4])
+        16 [2, 2, 2, 2]
     """
 
     def __init__(
@@ -363,7 +386,12 @@ class StreamBalancer:
 
 class StreamPosition(NamedTuple):
     """How far a pass has read its source: elements read, and a CRC-32 of their classes (so a
-    re-read that gives another stream is detected)."""
+    re-read that gives another stream is detected).
+
+    Examples:
+        >>> StreamPosition(read=40, checksum=0)
+        StreamPosition(read=40, checksum=0)
+    """
 
     read: int
     checksum: int
