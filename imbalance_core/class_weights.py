@@ -131,7 +131,7 @@ class ClassCounter:
         self._counts = np.zeros(self.num_classes or 0, dtype=np.int64)
         self._batches = 0
 
-    def _split(self, arr: np.ndarray):
+    def _split(self, arr: np.ndarray) -> tuple[str, np.ndarray]:
         if self.multi_hot:
             return "hot", arr.reshape(-1, 1) if arr.ndim <= 1 else arr.reshape(-1, arr.shape[-1])
         if arr.ndim <= 1:
@@ -240,7 +240,7 @@ def _positive_counts(name: str, counts: np.ndarray) -> None:
         )
 
 
-def check_class_weight_args(method: str, beta: float, num_classes: int | None):
+def check_class_weight_args(method: str, beta: float, num_classes: int | None) -> tuple[str, float, int | None]:
     """Validated (method, beta, num_classes) of `compute_class_weight`.
 
     Examples:
@@ -414,7 +414,8 @@ def class_weight_dict(weights: Any) -> dict:
     return {i: float(v) for i, v in enumerate(w)}
 
 
-def multi_hot_positives(multi_hot: Any, name: str = "multi_hot", *, mode: str | None = None):
+def multi_hot_positives(multi_hot: Any, name: str = "multi_hot", *,
+                        mode: str | None = None) -> tuple[int, int, np.ndarray, np.ndarray]:
     """The positive entries of (N, C) multi-hot rows, without a dense copy per label.
 
     Returns `(num_rows, num_labels, rows, cols)`: the row and column of every positive entry,
@@ -448,7 +449,8 @@ def repeat_factors_from_positives(
     """LVIS repeat factors from the positive entries (see `compute_repeat_factors`).
 
     Examples:
-        >>> print(repeat_factors_from_positives(4, 2, np.array([0, 1, 2, 3, 3]), np.array([0, 0, 0, 0, 1]), 0.5).round(3))
+        >>> rows, cols = np.array([0, 1, 2, 3, 3]), np.array([0, 0, 0, 0, 1])
+        >>> print(repeat_factors_from_positives(4, 2, rows, cols, 0.5).round(3))
         [1.    1.    1.    1.414]
     """
     counts = np.bincount(cols, minlength=num_labels)

@@ -222,7 +222,8 @@ def shape_message(target_name: str, target_shape: Iterable[int], input_name: str
     )
 
 
-def softmax_target_shape_message(target_name: str, target_shape, input_name: str, input_shape) -> str:
+def softmax_target_shape_message(target_name: str, target_shape: Sequence[int], input_name: str,
+                                 input_shape: Sequence[int]) -> str:
     """The softmax family's targets: class indices (the logits' shape without the class axis)
     or probabilities (the logits' shape). `input_shape` is given class axis last."""
     target_shape, input_shape = tuple(target_shape), tuple(input_shape)
@@ -233,7 +234,8 @@ def softmax_target_shape_message(target_name: str, target_shape, input_name: str
     )
 
 
-def check_same_shape(target_name: str, target_shape, input_name: str, input_shape) -> None:
+def check_same_shape(target_name: str, target_shape: Sequence[int], input_name: str,
+                     input_shape: Sequence[int]) -> None:
     if tuple(target_shape) != tuple(input_shape):
         raise ValueError(shape_message(target_name, target_shape, input_name, input_shape))
 
@@ -393,7 +395,8 @@ def check_class_counts_below(name: str, counts: np.ndarray, total: float, total_
         )
 
 
-def index_targets_only_message(loss: str, target_name: str, target_shape, input_shape) -> str:
+def index_targets_only_message(loss: str, target_name: str, target_shape: Sequence[int],
+                               input_shape: Sequence[int]) -> str:
     """A loss defined on class indices only (Seesaw) received probability / one-hot rows."""
     return (
         f"Invalid `{target_name}`: {loss} takes class indices of shape {tuple(input_shape)[:-1]} "

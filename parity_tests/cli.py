@@ -17,8 +17,9 @@ import math
 import os
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
+from .cases import Case
 from .frameworks import DEVICES
 from .harness import CellResult
 from .matrix import (  # noqa: F401  (format_results, run_matrix, summary: re-exported for parity_tests.api)
@@ -54,7 +55,7 @@ exit status:
 """
 
 
-def _split(parser, value: str | None, allowed: Iterable[str], flag: str) -> list[str]:
+def _split(parser: argparse.ArgumentParser, value: str | None, allowed: Iterable[str], flag: str) -> list[str]:
     allowed = list(allowed)
     if not value:
         return allowed
@@ -65,7 +66,7 @@ def _split(parser, value: str | None, allowed: Iterable[str], flag: str) -> list
     return chosen
 
 
-def _worker(args, cases) -> int:
+def _worker(args: argparse.Namespace, cases: list[Case]) -> int:
     """Runs the Keras column of this process's backend and prints JSON results."""
     from .frameworks import KerasFramework
 
@@ -75,7 +76,7 @@ def _worker(args, cases) -> int:
     return 0
 
 
-def _run_keras_subprocess(backend: str, args) -> list[CellResult]:
+def _run_keras_subprocess(backend: str, args: argparse.Namespace) -> list[CellResult]:
     """The Keras column of one backend, in a subprocess (Keras fixes its backend at import).
 
     TensorFlow's C++ start-up logging ignores TF_CPP_MIN_LOG_LEVEL, so the worker's stderr is
@@ -105,7 +106,7 @@ def _run_keras_subprocess(backend: str, args) -> list[CellResult]:
     return [CellResult(**d) for d in json.loads(proc.stdout)]
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="classbalance-parity", description=__doc__.split("\n\n")[0],
                                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--loss", help="comma-separated case names, families, functional or class names, "

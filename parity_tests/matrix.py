@@ -13,6 +13,7 @@ import math
 import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -106,7 +107,10 @@ def _progress(done: int, total: int, label: str) -> None:
         sys.stderr.flush()
 
 
-def run_matrix(frameworks, cases, devices, dtypes, label="") -> list[CellResult]:
+def run_matrix(frameworks: Sequence[Any], cases: Sequence[Case], devices: Sequence[str], dtypes: Sequence[str],
+               label: str = "") -> list[CellResult]:
+    """Every cell of frameworks x devices x dtypes x cases, run in that order (a progress bar
+    on a terminal); `frameworks` are adapters of parity_tests.frameworks."""
     cells = [(c, fw, d, t) for fw in frameworks for d in devices for t in dtypes for c in cases]
     results = []
     for i, (case, fw, device, dtype) in enumerate(cells, 1):
@@ -115,7 +119,8 @@ def run_matrix(frameworks, cases, devices, dtypes, label="") -> list[CellResult]
     return results
 
 
-def skipped_cells(framework: str, cases, devices, dtypes, reason: str) -> list[CellResult]:
+def skipped_cells(framework: str, cases: Sequence[Case], devices: Sequence[str], dtypes: Sequence[str],
+                  reason: str) -> list[CellResult]:
     """Every cell of a framework that cannot run here, skipped with `reason`."""
     out = []
     for device in devices:
@@ -136,7 +141,7 @@ def status(r: CellResult) -> str:
     return "skipped" if r.skipped else ("passed" if r.passed else "failed")
 
 
-def _finite_or_none(x):
+def _finite_or_none(x: Any) -> Any:
     return x if not isinstance(x, float) or math.isfinite(x) else None
 
 
@@ -150,14 +155,14 @@ def cell_record(r: CellResult) -> dict:
     return d
 
 
-def counts(results) -> dict:
+def counts(results: Iterable[CellResult]) -> dict[str, int]:
     n = {"passed": 0, "failed": 0, "skipped": 0}
     for r in results:
         n[status(r)] += 1
     return n
 
 
-def _ratio(x) -> str:
+def _ratio(x: float | None) -> str:
     """An error as a multiple of its tolerance: <= 1x passes."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "-"
@@ -175,12 +180,12 @@ ROW_HEADER = ("loss", "framework", "device", "cells run", "computed in", "worst 
               "result")
 
 
-def _worst(values):
+def _worst(values: Iterable[float | None]) -> float:
     vals = [v for v in values if v is not None and not math.isnan(v)]
     return max(vals) if vals else math.nan
 
 
-def _cell_rows(results, show_skipped: bool = False):
+def _cell_rows(results: Sequence[CellResult], show_skipped: bool = False) -> Iterator[tuple[str, ...]]:
     """One row per cell run; skipped cells (an absent device or framework) folded into one row
     per framework, device and reason unless `show_skipped`."""
     folded: dict = {}
@@ -217,7 +222,7 @@ def _loss_rows(results: Sequence[CellResult]) -> Iterator[tuple[str, ...]]:
                _ratio(_worst(r.grad_ratio for r in ran)), word)
 
 
-def explanations(results, every_cell: bool = False) -> list[str]:
+def explanations(results: Sequence[CellResult], every_cell: bool = False) -> list[str]:
     """Failures in words (the worst failing cell per loss x framework x device unless
     `every_cell`), then how a tolerance was derived where it was not the table's alone."""
     lines, seen = [], set()
@@ -234,7 +239,7 @@ def explanations(results, every_cell: bool = False) -> list[str]:
     return lines + list(notes)
 
 
-def summary(results) -> str:
+def summary(results: Sequence[CellResult]) -> str:
     n = counts(results)
     frameworks = sorted({r.framework for r in results})
     verdict = "FAILURES" if n["failed"] else ("ALL PASS" if n["passed"] else "NOTHING RAN")
@@ -317,7 +322,7 @@ def _aligned(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     return [line(header), line(["-" * w for w in widths])] + [line(r) for r in rows]
 
 
-def format_results(results, fmt: str = "table", show_skipped: bool = False, cells: bool = False,
+def format_results(results: Sequence[CellResult], fmt: str = "table", show_skipped: bool = False, cells: bool = False,
                    compact: bool = False) -> str:
     """The report: "table" or "markdown" (one row per loss x framework x device, or per cell with
     `cells`, or `compact`: the summary view of `format_summary`; errors as a multiple of the

@@ -6,13 +6,14 @@ Submodules load on first access, so `import tf_impl` does not import TensorFlow:
 """
 
 import importlib
+import types
 
 from imbalance_core._version import __version__ as __version__
 
 _SUBMODULES = ("losses", "metrics", "class_weights", "data", "decisions")
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> types.ModuleType:
     if name in _SUBMODULES:
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

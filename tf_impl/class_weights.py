@@ -37,7 +37,7 @@ def _is_dataset(obj: Any) -> bool:
     return tf is not None and isinstance(obj, tf.data.Dataset)
 
 
-def _default_label_fn(*element):
+def _default_label_fn(*element: Any) -> Any:
     """`(x, y)` / `(x, y, sample_weight)` -> y (Keras's `fit` layout); a lone tensor is the labels."""
     if len(element) == 1:
         (element,) = element
@@ -50,7 +50,7 @@ def _default_label_fn(*element):
     return element[1]
 
 
-def _label_batches(dataset, label_fn: Callable | None) -> Iterator[np.ndarray]:
+def _label_batches(dataset: Any, label_fn: Callable | None) -> Iterator[np.ndarray]:
     """One streaming pass: map each element to its labels in the tf.data graph, then yield NumPy."""
     import tensorflow as tf
 
@@ -70,7 +70,8 @@ def _label_batches(dataset, label_fn: Callable | None) -> Iterator[np.ndarray]:
     return labels.as_numpy_iterator()
 
 
-def _counter(labels: Any, num_classes: int | None, label_fn: Callable | None, multi_hot: bool, name: str):
+def _counter(labels: Any, num_classes: int | None, label_fn: Callable | None, multi_hot: bool,
+             name: str) -> _cw.ClassCounter:
     counter = _cw.ClassCounter(num_classes, multi_hot=multi_hot, name=name)
     if _is_dataset(labels):
         for batch in _label_batches(labels, label_fn):

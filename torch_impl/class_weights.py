@@ -71,7 +71,8 @@ def _label_batches(dataset: Dataset, label_fn: Callable | None) -> Iterator[np.n
         yield np.stack([np.asarray(to_numpy(label_fn(i))) for i in range(start, min(start + _CHUNK, n))])
 
 
-def _counter(labels: Any, num_classes: int | None, label_fn: Callable | None, multi_hot: bool, name: str):
+def _counter(labels: Any, num_classes: int | None, label_fn: Callable | None, multi_hot: bool,
+             name: str) -> _cw.ClassCounter:
     counter = _cw.ClassCounter(num_classes, multi_hot=multi_hot, name=name)
     if isinstance(labels, Dataset):
         for batch in _label_batches(labels, label_fn):
