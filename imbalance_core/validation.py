@@ -52,6 +52,10 @@ def to_numpy(value: Any) -> np.ndarray:
     """Converts scalars, sequences, NumPy arrays and native tensors (tf, torch, jax) to NumPy.
 
     Duck-typed so that imbalance_core never imports a framework.
+
+    Examples:
+        >>> to_numpy([1, 2, 3])
+        array([1, 2, 3])
     """
     if isinstance(value, np.ndarray):
         return value
@@ -66,7 +70,14 @@ def to_numpy(value: Any) -> np.ndarray:
 
 
 def describe(value: Any, limit: int = 6) -> str:
-    """A short, readable rendering of a received value for error messages."""
+    """A short, readable rendering of a received value for error messages.
+
+    Examples:
+        >>> describe(np.arange(10))
+        '[0, 1, 2, 3, 4, 5, ...] (shape (10,))'
+        >>> describe(-0.5)
+        '-0.5'
+    """
     if value is None or isinstance(value, (bool, int, float, str)):
         return repr(value)
     try:
@@ -84,7 +95,16 @@ def describe(value: Any, limit: int = 6) -> str:
 
 
 def check_choice(name: str, value: Any, allowed: Sequence[Any]) -> Any:
-    """`value` must be one of `allowed` (e.g. a reduction, mode or method name)."""
+    """`value` must be one of `allowed` (e.g. a reduction, mode or method name).
+
+    Examples:
+        >>> check_choice("reduction", "mean", TORCH_REDUCTIONS)
+        'mean'
+        >>> check_choice("reduction", "average", TORCH_REDUCTIONS)
+        Traceback (most recent call last):
+            ...
+        ValueError: Invalid `reduction`: received 'average'; allowed values are 'mean', 'sum', 'none'.
+    """
     if value not in allowed:
         raise ValueError(
             f"Invalid `{name}`: received {value!r}; allowed values are "
@@ -117,7 +137,16 @@ def check_number(
     high_open: bool = False,
     allow_none: bool = False,
 ) -> float | None:
-    """A finite real scalar within an interval; returns it as a Python float."""
+    """A finite real scalar within an interval; returns it as a Python float.
+
+    Examples:
+        >>> check_number("gamma", 2, low=0.0)
+        2.0
+        >>> check_number("gamma", -0.5, low=0.0)
+        Traceback (most recent call last):
+            ...
+        ValueError: Invalid `gamma`: received -0.5; expected a finite number >= 0.
+    """
     if value is None and allow_none:
         return None
     bounded = low is not None or high is not None
@@ -141,7 +170,16 @@ def check_number(
 
 
 def check_bool(name: str, value: Any) -> bool:
-    """True or False (Python or NumPy bool); never truthiness, so "False" is an error."""
+    """True or False (Python or NumPy bool); never truthiness, so "False" is an error.
+
+    Examples:
+        >>> check_bool("from_logits", True)
+        True
+        >>> check_bool("from_logits", "yes")
+        Traceback (most recent call last):
+            ...
+        ValueError: Invalid `from_logits`: received 'yes'; expected True or False.
+    """
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"Invalid `{name}`: received {describe(value)}; expected True or False.")
     return bool(value)
@@ -164,6 +202,15 @@ def check_weight_vector(
 
     Accepts Python scalars, sequences, NumPy arrays and native tensors; returns float64 NumPy
     (0-d for a scalar) or None when `value` is None.
+
+    Examples:
+        >>> check_weight_vector("class_weight", [1, 2, 0.5])
+        array([1. , 2. , 0.5])
+        >>> check_weight_vector("class_weight", [1, -2])
+        Traceback (most recent call last):
+            ...
+        ValueError: Invalid `class_weight`: received [1, -2] (shape (2,)); expected a non-negative finite scalar or
+        1-D vector.
     """
     if value is None:
         return None
@@ -207,7 +254,16 @@ def require_weight_vector(
 
 
 def check_priors(name: str, value: Any, *, length: int | None = None) -> np.ndarray:
-    """Strictly positive, finite class priors, returned normalised to sum to 1."""
+    """Strictly positive, finite class priors, returned normalised to sum to 1.
+
+    Examples:
+        >>> check_priors("class_priors", [3, 1])
+        array([0.75, 0.25])
+        >>> check_priors("class_priors", [0.5, 0.5], length=3)
+        Traceback (most recent call last):
+            ...
+        ValueError: Invalid `class_priors`: received length 2; expected length 3 (one entry per class).
+    """
     if value is None:
         raise ValueError(f"Invalid `{name}`: received None; expected a positive finite 1-D vector.")
     arr = require_weight_vector(name, value, length=length, allow_scalar=False, allow_zero=False)
@@ -215,6 +271,13 @@ def check_priors(name: str, value: Any, *, length: int | None = None) -> np.ndar
 
 
 def shape_message(target_name: str, target_shape: Iterable[int], input_name: str, input_shape: Iterable[int]) -> str:
+    """The message for two shapes that must be equal.
+
+    Examples:
+        >>> shape_message("target", (4,), "input", (4, 3))
+        'Shape mismatch: `target` has shape (4,) but `input` has shape (4, 3); they must be equal (no silent
+        broadcasting). Reshape one of them, e.g. (B,) -> (B, 1).'
+    """
     return (
         f"Shape mismatch: `{target_name}` has shape {tuple(target_shape)} but `{input_name}` has "
         f"shape {tuple(input_shape)}; they must be equal (no silent broadcasting). Reshape one "
@@ -225,7 +288,13 @@ def shape_message(target_name: str, target_shape: Iterable[int], input_name: str
 def softmax_target_shape_message(target_name: str, target_shape: Sequence[int], input_name: str,
                                  input_shape: Sequence[int]) -> str:
     """The softmax family's targets: class indices (the logits' shape without the class axis)
-    or probabilities (the logits' shape). `input_shape` is given class axis last."""
+    or probabilities (the logits' shape). `input_shape` is given class axis last.
+
+    Examples:
+        >>> softmax_target_shape_message("target", (4, 2), "input", (4, 3))
+        'Shape mismatch: `target` has shape (4, 2) but `input` has shape (4, 3); expected class indices of shape
+        (4,) or probabilities of shape (4, 3) (no silent broadcasting).'
+    """
     target_shape, input_shape = tuple(target_shape), tuple(input_shape)
     return (
         f"Shape mismatch: `{target_name}` has shape {target_shape} but `{input_name}` has "
@@ -236,12 +305,31 @@ def softmax_target_shape_message(target_name: str, target_shape: Sequence[int], 
 
 def check_same_shape(target_name: str, target_shape: Sequence[int], input_name: str,
                      input_shape: Sequence[int]) -> None:
+    """Two shapes must be equal (no silent broadcasting); a ValueError naming both otherwise.
+
+    Examples:
+        >>> check_same_shape("target", (4, 3), "input", (4, 3))
+        >>> check_same_shape("target", (4,), "input", (4, 3))
+        Traceback (most recent call last):
+            ...
+        ValueError: Shape mismatch: `target` has shape (4,) but `input` has shape (4, 3); they must be equal (no
+        silent broadcasting). Reshape one of them, e.g. (B,) -> (B, 1).
+    """
     if tuple(target_shape) != tuple(input_shape):
         raise ValueError(shape_message(target_name, target_shape, input_name, input_shape))
 
 
 def check_vector_length(name: str, w: Any, length: int | None) -> None:
-    """A per-class vector must have one entry per class (the logits' last axis); scalars pass."""
+    """A per-class vector must have one entry per class (the logits' last axis); scalars pass.
+
+    Examples:
+        >>> check_vector_length("pos_weight", np.ones(3), 3)
+        >>> check_vector_length("pos_weight", np.ones(2), 3)
+        Traceback (most recent call last):
+            ...
+        ValueError: Invalid `pos_weight`: received length 2; expected length 3 (one entry per class: the class axis
+        of the logits).
+    """
     if w is None or length is None:
         return
     # .shape first: a torch buffer's shape is static under torch.compile, np.ndim(tensor) is not
@@ -254,11 +342,25 @@ def check_vector_length(name: str, w: Any, length: int | None) -> None:
 
 
 def range_message(name: str, low: float, high: float, what: str = "values") -> str:
+    """The start of the message for values outside [low, high] (the received range follows).
+
+    Examples:
+        >>> range_message("target", 0.0, 1.0)
+        'Invalid `target`: values must lie in [0, 1]'
+    """
     return f"Invalid `{name}`: {what} must lie in [{low:g}, {high:g}]"
 
 
 def check_values_in_range(name: str, values: Any, low: float, high: float, what: str = "values") -> None:
-    """Tensor content check (targets in [0, 1], probabilities in [0, 1]); NaN is rejected."""
+    """Tensor content check (targets in [0, 1], probabilities in [0, 1]); NaN is rejected.
+
+    Examples:
+        >>> check_values_in_range("target", [0.0, 1.0], 0.0, 1.0)
+        >>> check_values_in_range("target", [0.0, 1.5], 0.0, 1.0)
+        Traceback (most recent call last):
+            ...
+        ValueError: Invalid `target`: values must lie in [0, 1]; received values in [0, 1.5].
+    """
     arr = np.asarray(to_numpy(values))
     if arr.size == 0:
         return
@@ -268,11 +370,26 @@ def check_values_in_range(name: str, values: Any, low: float, high: float, what:
 
 
 def index_message(name: str, num_classes: int, ignore_index: int | None) -> str:
+    """The start of the message for class indices out of range (the bad values follow).
+
+    Examples:
+        >>> index_message("target", 3, -100)
+        'Invalid `target`: class indices must lie in [0, 3) or equal ignore_index=-100'
+    """
     extra = f" or equal ignore_index={ignore_index}" if ignore_index is not None else ""
     return f"Invalid `{name}`: class indices must lie in [0, {num_classes}){extra}"
 
 
 def check_class_indices(name: str, values: Any, num_classes: int, ignore_index: int | None = None) -> None:
+    """Class indices must lie in [0, num_classes) or equal `ignore_index`; a ValueError otherwise.
+
+    Examples:
+        >>> check_class_indices("target", [0, 2, -100], 3, ignore_index=-100)
+        >>> check_class_indices("target", [0, 3], 3)
+        Traceback (most recent call last):
+            ...
+        ValueError: Invalid `target`: class indices must lie in [0, 3); received [3].
+    """
     arr = np.asarray(to_numpy(values))
     if arr.size == 0:
         return
@@ -285,43 +402,98 @@ def check_class_indices(name: str, values: Any, num_classes: int, ignore_index: 
 
 
 def float_dtype_message(name: str, dtype_text: str) -> str:
+    """The TypeError message for logits of a dtype that is not floating.
+
+    Examples:
+        >>> float_dtype_message("input", "int64")
+        'Invalid `input` dtype: received int64; expected a floating dtype (float16, bfloat16, float32 or float64).'
+    """
     return (f"Invalid `{name}` dtype: received {dtype_text}; expected a floating dtype "
             f"(float16, bfloat16, float32 or float64).")
 
 
 def check_float_dtype(name: str, dtype: Any) -> None:
-    """Logits must be floating point (a TypeError, as in both frameworks' own ops)."""
+    """Logits must be floating point (a TypeError, as in both frameworks' own ops).
+
+    Examples:
+        >>> check_float_dtype("input", "float32")
+        >>> check_float_dtype("input", "int64")
+        Traceback (most recent call last):
+            ...
+        TypeError: Invalid `input` dtype: received int64; expected a floating dtype (float16, bfloat16, float32 or
+        float64).
+    """
     text = str(dtype).replace("torch.", "")
     if not any(k in text for k in ("float", "half", "bfloat")):
         raise TypeError(float_dtype_message(name, text))
 
 
 def feature_rows_message(shape: tuple, rows: int) -> str:
-    """balanced_batches: every feature needs one row per label."""
+    """balanced_batches: every feature needs one row per label.
+
+    Examples:
+        >>> feature_rows_message((5, 2), 4)
+        'Invalid `x`: received a feature of shape (5, 2); expected a leading dimension of 4, one row per label in
+        `y`.'
+    """
     return (f"Invalid `x`: received a feature of shape {tuple(shape)}; expected a leading "
             f"dimension of {rows}, one row per label in `y`.")
 
 
 def whole_number_message(name: str, values: Any) -> str:
+    """The message for class indices given as floats with a fractional part.
+
+    Examples:
+        >>> whole_number_message("labels", [0.5])
+        'Invalid `labels`: class indices must be whole numbers; received [0.5] (shape (1,)).'
+    """
     return f"Invalid `{name}`: class indices must be whole numbers; received {describe(values)}."
 
 
 def check_whole_numbers(name: str, values: Any) -> None:
+    """Class indices given as floats must be whole numbers; a ValueError otherwise.
+
+    Examples:
+        >>> check_whole_numbers("labels", [0.0, 1.0])
+        >>> check_whole_numbers("labels", [0.5])
+        Traceback (most recent call last):
+            ...
+        ValueError: Invalid `labels`: class indices must be whole numbers; received [0.5] (shape (1,)).
+    """
     arr = np.asarray(to_numpy(values))
     if np.any(arr != np.round(arr)):
         raise ValueError(whole_number_message(name, arr))
 
 
 def invalid_values_message(*names: str) -> str:
+    """The start of a deferred content check's message, naming the checked tensors.
+
+    Examples:
+        >>> invalid_values_message("target", "input")
+        'Invalid values in `target`, `input`'
+    """
     return "Invalid values in " + ", ".join(f"`{n}`" for n in names)
 
 
 def deferred_failure_message(message: str) -> str:
-    """A deferred (device-side) check failed but the values changed before they were read."""
+    """A deferred (device-side) check failed but the values changed before they were read.
+
+    Examples:
+        >>> deferred_failure_message("Invalid `target`: ...")
+        'Invalid `target`: ...; found by a deferred device-side check (the tensor changed before its values could be
+        reported).'
+    """
     return f"{message}; found by a deferred device-side check (the tensor changed before its values could be reported)."
 
 
 def sample_weight_shape_message(received: tuple, per_sample: tuple) -> str:
+    """The message for a `sample_weight` that is neither a scalar nor one weight per sample.
+
+    Examples:
+        >>> sample_weight_shape_message((3,), (4,))
+        'Invalid `sample_weight`: received shape (3,); expected a scalar, shape (4,) (one weight per sample) or (4,
+        1).'
+    """
     return (f"Invalid `sample_weight`: received shape {tuple(received)}; expected a scalar, shape "
             f"{tuple(per_sample)} (one weight per sample) or {tuple(per_sample) + (1,)}.")
 
