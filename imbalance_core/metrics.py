@@ -70,7 +70,12 @@ __all__ = [
 
 
 class Convention(NamedTuple):
-    """How a package names and shapes the metric inputs."""
+    """How a package names and shapes the metric inputs.
+
+    Examples:
+        >>> TORCH.target, TORCH.preds, KERAS.target, KERAS.preds
+        ('target', 'preds', 'y_true', 'y_pred')
+    """
 
     target: str  # the labels' argument name
     preds: str  # the scores' argument name
@@ -85,7 +90,12 @@ TORCH = Convention(target="target", preds="preds", trailing_one=False)
 
 
 class Layout(NamedTuple):
-    """How to read (target, preds) of static shapes, from `layout`."""
+    """How to read (target, preds) of static shapes, from `layout`.
+
+    Examples:
+        >>> layout(None, (4,), (4, 1), KERAS)
+        Layout(mode='binary', squeeze_target=False, squeeze_preds=True, sample_shape=(4,))
+    """
 
     mode: str  # "binary", "sparse" (class indices) or "onehot"
     squeeze_target: bool  # drop the target's trailing axis of size 1 first
@@ -94,7 +104,16 @@ class Layout(NamedTuple):
 
 
 def check_metric_args(num_classes: int | None, threshold: Any, from_logits: Any) -> tuple[int | None, float, bool]:
-    """The arguments every metric shares, validated; returns (num_classes, threshold, from_logits)."""
+    """The arguments every metric shares, validated; returns (num_classes, threshold, from_logits).
+
+    Examples:
+        >>> check_metric_args(3, 0.5, False)
+        (3, 0.5, False)
+        >>> check_metric_args(1, 0.5, False)
+        Traceback (most recent call last):
+            ...
+        ValueError: Invalid `num_classes`: received 1; expected an integer >= 2 or None.
+    """
     num_classes = check_integer("num_classes", num_classes, low=2, allow_none=True)
     threshold = check_number("threshold", threshold, low=0.0, high=1.0)
     return num_classes, threshold, check_bool("from_logits", from_logits)
@@ -102,7 +121,16 @@ def check_metric_args(num_classes: int | None, threshold: Any, from_logits: Any)
 
 def decision_threshold(threshold: float, from_logits: bool) -> float:
     """The cut that `preds > cut` uses: `threshold` on probabilities, logit(threshold) on
-    logits (sigma(x) > t  <=>  x > log(t / (1 - t)), exact for t = 0.5, no sigmoid rounding)."""
+    logits (sigma(x) > t  <=>  x > log(t / (1 - t)), exact for t = 0.5, no sigmoid rounding).
+
+    Examples:
+        >>> decision_threshold(0.5, from_logits=True)
+        0.0
+        >>> round(decision_threshold(0.9, from_logits=True), 4)
+        2.1972
+        >>> decision_threshold(0.9, from_logits=False)
+        0.9
+    """
     if not from_logits:
         return threshold
     if threshold <= 0.0:
@@ -115,7 +143,14 @@ def decision_threshold(threshold: float, from_logits: bool) -> float:
 def checks_probabilities(mode: str, from_logits: bool) -> bool:
     """Scores must be probabilities in [0, 1] only where a threshold applies: binary mode with
     from_logits=False. Multi-class takes any real scores (the argmax of logits and of their
-    softmax is the same), as Keras's accuracy metrics and torchmetrics do."""
+    softmax is the same), as Keras's accuracy metrics and torchmetrics do.
+
+    Examples:
+        >>> checks_probabilities("binary", from_logits=False)
+        True
+        >>> checks_probabilities("sparse", from_logits=False)
+        False
+    """
     return mode == "binary" and not from_logits
 
 
@@ -143,6 +178,12 @@ def layout(num_classes: int | None, target_shape, preds_shape, conv: Convention)
     Binary (num_classes None): element-wise 0/1 labels of the scores' shape; with
     `conv.trailing_one` (Keras) also shapes that differ by one trailing axis of size 1.
     Multi-class: scores (..., K); class indices (...) or (..., 1), or one-hot (..., K).
+
+    Examples:
+        >>> layout(3, (4,), (4, 3), TORCH)
+        Layout(mode='sparse', squeeze_target=False, squeeze_preds=False, sample_shape=(4,))
+        >>> layout(None, (4,), (4, 1), KERAS).squeeze_preds
+        True
     """
     t, p = tuple(target_shape), tuple(preds_shape)
     if num_classes is None:
@@ -175,6 +216,12 @@ def weight_squeeze(weight_shape, sample_shape) -> bool:
     Fits: a scalar, the leading axes of the per-decision shape (broadcast over the trailing
     ones, Keras's convention), or either with a trailing axis of size 1 ((B, 1) weights,
     as Keras's own metrics accept). Both packages follow this rule.
+
+    Examples:
+        >>> weight_squeeze((4, 1), (4,))
+        True
+        >>> weight_squeeze((4,), (4,))
+        False
     """
     w, s = tuple(weight_shape), tuple(sample_shape)
     if len(w) <= len(s) and _compatible(w, s[: len(w)]):
@@ -191,7 +238,16 @@ def check_metric_values(layout_: Layout, num_classes: int | None, from_logits: b
                         conv: Convention) -> None:
     """Content checks on concrete (NumPy-convertible) inputs, element-wise (so `layout`'s
     squeezes do not matter). The same conditions and messages in both packages; torch_impl
-    evaluates the conditions with torch ops and calls this only to raise."""
+    evaluates the conditions with torch ops and calls this only to raise.
+
+    Examples:
+        >>> lay = layout(None, (3,), (3,), TORCH)
+        >>> check_metric_values(lay, None, False, np.array([0, 1, 1]), np.array([0.2, 0.9, 0.6]), None, TORCH)
+        >>> check_metric_values(lay, None, False, np.array([0, 1, 2]), np.array([0.2, 0.9, 0.6]), None, TORCH)
+        Traceback (most recent call last):
+            ...
+        ValueError: Invalid `target`: binary labels must be 0 or 1; received [2].
+    """
     mode = layout_.mode
     target = np.asarray(to_numpy(target))
     if checks_probabilities(mode, from_logits):
@@ -230,7 +286,14 @@ def check_metric_values(layout_: Layout, num_classes: int | None, from_logits: b
 
 
 def confusion_matrix(target_idx, pred_idx, num_classes: int, sample_weight=None) -> np.ndarray:
-    """C[i, j] = summed weight of samples with true class i predicted as j (float64, K x K)."""
+    """C[i, j] = summed weight of samples with true class i predicted as j (float64, K x K).
+
+    Examples:
+        >>> print(confusion_matrix(np.array([0, 0, 1, 2]), np.array([0, 1, 1, 2]), 3))
+        [[1. 1. 0.]
+         [0. 1. 0.]
+         [0. 0. 1.]]
+    """
     t = np.asarray(target_idx, dtype=np.int64).ravel()
     p = np.asarray(pred_idx, dtype=np.int64).ravel()
     if sample_weight is None:
@@ -243,6 +306,16 @@ def confusion_matrix(target_idx, pred_idx, num_classes: int, sample_weight=None)
 
 
 def balanced_accuracy_from_confusion(cm, adjusted: bool = False) -> float:
+    """Mean recall over the classes present in the labels (scikit-learn's
+    `balanced_accuracy_score`); `adjusted=True` rescales chance to 0. 0 when undefined.
+
+    Examples:
+        >>> cm = np.array([[8.0, 2.0], [1.0, 1.0]])
+        >>> balanced_accuracy_from_confusion(cm)
+        0.65
+        >>> round(balanced_accuracy_from_confusion(cm, adjusted=True), 4)
+        0.3
+    """
     cm = np.asarray(cm, dtype=np.float64)
     support = cm.sum(axis=1)
     present = support > 0
@@ -263,16 +336,34 @@ def _ratio(num: float, den: float) -> float:
 
 
 def true_positive_rate_from_confusion(cm) -> float:
+    """Recall of class 1 of a 2 x 2 confusion matrix (sensitivity); 0 when undefined.
+
+    Examples:
+        >>> true_positive_rate_from_confusion(np.array([[8.0, 2.0], [1.0, 1.0]]))
+        0.5
+    """
     cm = np.asarray(cm, dtype=np.float64)
     return _ratio(cm[1, 1], cm[1, 0] + cm[1, 1])
 
 
 def true_negative_rate_from_confusion(cm) -> float:
+    """Recall of class 0 of a 2 x 2 confusion matrix (specificity); 0 when undefined.
+
+    Examples:
+        >>> true_negative_rate_from_confusion(np.array([[8.0, 2.0], [1.0, 1.0]]))
+        0.8
+    """
     cm = np.asarray(cm, dtype=np.float64)
     return _ratio(cm[0, 0], cm[0, 0] + cm[0, 1])
 
 
 def weighted_balanced_accuracy_from_confusion(cm, alpha: float = 0.5) -> float:
+    """alpha TPR + (1 - alpha) TNR of a 2 x 2 confusion matrix.
+
+    Examples:
+        >>> round(weighted_balanced_accuracy_from_confusion(np.array([[8.0, 2.0], [1.0, 1.0]]), alpha=0.7), 4)
+        0.59
+    """
     return alpha * true_positive_rate_from_confusion(cm) + (1.0 - alpha) * true_negative_rate_from_confusion(cm)
 
 
@@ -284,12 +375,23 @@ SHOT_GROUPS = ("many", "medium", "few")  # the order of ShotAccuracy's result
 
 
 def check_correction(correction: Any) -> float:
-    """GeometricMean's `correction`: the recall that replaces a zero recall, in [0, 1]."""
+    """GeometricMean's `correction`: the recall that replaces a zero recall, in [0, 1].
+
+    Examples:
+        >>> check_correction(0.001)
+        0.001
+    """
     return check_number("correction", correction, low=0.0, high=1.0)
 
 
 def check_shot_args(samples_per_class: Any, many_threshold: Any, few_threshold: Any) -> tuple[np.ndarray, float, float]:
-    """ShotAccuracy's arguments, validated: (counts float64 (K,), many_threshold, few_threshold)."""
+    """ShotAccuracy's arguments, validated: (counts float64 (K,), many_threshold, few_threshold).
+
+    Examples:
+        >>> counts, many, few = check_shot_args([500, 60, 5], 100, 20)
+        >>> print(counts, many, few)
+        [500.  60.   5.] 100.0 20.0
+    """
     counts = check_samples_per_class("samples_per_class", samples_per_class)
     many, few = check_shot_thresholds(many_threshold, few_threshold)
     return counts, many, few
@@ -301,6 +403,12 @@ def shot_groups(samples_per_class, many_threshold: float = 100, few_threshold: f
     The OLTR convention (Liu et al. 2019, `shot_acc` in the OLTR code): with n_c training
     samples, class c is many-shot when n_c > many_threshold, few-shot when
     n_c < few_threshold, medium-shot otherwise (the many test first, as OLTR's if/elif).
+
+    Examples:
+        >>> print(shot_groups([500, 60, 5, 150]))
+        [[1. 0. 0. 1.]
+         [0. 1. 0. 0.]
+         [0. 0. 1. 0.]]
     """
     n = np.asarray(samples_per_class, dtype=np.float64)
     many = n > many_threshold
@@ -319,7 +427,12 @@ def _recalls(cm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def per_class_recall_from_confusion(cm) -> np.ndarray:
     """recall_c = C[c, c] / sum_j C[c, j] for every class, 0 for a class with no sample
-    (scikit-learn's `recall_score(average=None, labels=range(K))`, zero_division's default)."""
+    (scikit-learn's `recall_score(average=None, labels=range(K))`, zero_division's default).
+
+    Examples:
+        >>> print(per_class_recall_from_confusion(np.array([[4.0, 0.0, 0.0], [1.0, 3.0, 0.0], [0.0, 2.0, 2.0]])))
+        [1.   0.75 0.5 ]
+    """
     return _recalls(np.asarray(cm, dtype=np.float64))[0]
 
 
@@ -328,7 +441,13 @@ def geometric_mean_from_confusion(cm, correction: float = 0.0) -> float:
     labels or in the predictions (imbalanced-learn's `geometric_mean_score`,
     average="multiclass"). A class predicted but never true has recall 0; every recall of 0
     is replaced by `correction` first (imbalanced-learn's `correction`). Binary (K = 2, both
-    classes occurring): sqrt(TPR x TNR). 0 with no sample."""
+    classes occurring): sqrt(TPR x TNR). 0 with no sample.
+
+    Examples:
+        >>> cm = np.array([[4.0, 0.0, 0.0], [1.0, 3.0, 0.0], [0.0, 2.0, 2.0]])
+        >>> round(geometric_mean_from_confusion(cm), 4)
+        0.7211
+    """
     cm = np.asarray(cm, dtype=np.float64)
     recall, _ = _recalls(cm)
     included = (cm.sum(axis=1) > 0) | (cm.sum(axis=0) > 0)
@@ -344,7 +463,12 @@ def matthews_correlation_from_confusion(cm) -> float:
     """MCC (Gorodkin's K-class form, scikit-learn's `matthews_corrcoef`): with t = row sums,
     p = column sums, s = total, c = trace,
     MCC = (c s - t.p) / sqrt((s^2 - t.t)(s^2 - p.p)), and 0 when a factor is 0.
-    s^2 - t.t is computed as sum_c t_c (s - t_c) (the same number without rounding s^2)."""
+    s^2 - t.t is computed as sum_c t_c (s - t_c) (the same number without rounding s^2).
+
+    Examples:
+        >>> round(matthews_correlation_from_confusion(np.array([[8.0, 2.0], [1.0, 1.0]])), 4)
+        0.2582
+    """
     cm = np.asarray(cm, dtype=np.float64)
     t, p = cm.sum(axis=1), cm.sum(axis=0)
     s = t.sum()
@@ -358,7 +482,13 @@ def matthews_correlation_from_confusion(cm) -> float:
 def shot_accuracy_from_confusion(cm, groups) -> np.ndarray:
     """[many, medium, few]: in each group, the mean recall (per-class accuracy) over its
     classes present in the labels, as OLTR's `shot_acc`; NaN for a group with no class
-    present (np.mean of OLTR's empty list)."""
+    present (np.mean of OLTR's empty list).
+
+    Examples:
+        >>> cm = np.diag([9.0, 1.0, 2.0]) + np.array([[0, 1, 0], [3, 0, 0], [0, 2, 0]])
+        >>> print(shot_accuracy_from_confusion(cm, shot_groups([500, 60, 5])).round(3))
+        [0.9  0.25 0.5 ]
+    """
     recall, present = _recalls(np.asarray(cm, dtype=np.float64))
     members = np.asarray(groups, dtype=np.float64) * present
     count = members.sum(axis=1)
