@@ -124,7 +124,7 @@ endif
 
 # The documentation site, built into site/; any warning fails the build.
 docs: $(STAMP)
-	$(VENV)/bin/mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
 clean:
 	rm -rf $(VENV) *.egg-info
