@@ -579,7 +579,7 @@ def main(argv=None):
     p.add_argument("--only", default=None, help="substring of the loss names to run")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     p.add_argument("--frameworks", default=None, help="default: torch,tf on cpu; torch,keras (on torch) on cuda")
-    p.add_argument("--markdown", action="store_true", help="also print the README's table (ours/anchor per mode)")
+    p.add_argument("--markdown", action="store_true", help="also print the docs' table (ours/anchor per mode)")
     p.add_argument("--profile", action="store_true",
                    help="also count the kernels of one forward + backward (torch eager, TF graph) per loss")
     args = p.parse_args(argv)

@@ -77,7 +77,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=0.1, help="SGD learning rate")
     # alpha weighs the positives; the library default 0.25 (RetinaNet's) favours the negatives,
-    # which here gives a lower TPR than the standard loss (see docs/README_examples.md).
+    # which here gives a lower TPR than the standard loss (see docs/examples.md).
     p.add_argument("--focal-alpha", type=float, default=0.75, help="BinaryFocalLoss alpha")
     p.add_argument("--focal-gamma", type=float, default=2.0, help="BinaryFocalLoss gamma (its default)")
     p.add_argument("--sweep", default="1,2,4,8,16,32,64,128",

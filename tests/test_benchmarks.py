@@ -1,5 +1,5 @@
 """`make bench` stays runnable: benchmarks/bench_losses.py runs end to end on a tiny input
-(one loss, every mode of both frameworks) and prints the README's table row. Only the output's
+(one loss, every mode of both frameworks) and prints the performance page's table row. Only the output's
 form is checked; speed lives in the benchmark itself, never in a test."""
 
 import os

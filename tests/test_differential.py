@@ -5,7 +5,7 @@ and message (argument names translated: Keras's y_true/y_pred are torch's target
 Inputs are drawn where both frameworks' conventions agree (class axis last: 1-D and 2-D
 logits, which torch's CrossEntropyLoss layouts share with Keras). The differences that the
 conventions dictate are asserted on their own at the end, so they stay documented and
-deliberate (README, "Bad input").
+deliberate (docs/conventions.md, "Errors").
 """
 
 import os
@@ -135,7 +135,7 @@ def test_same_outcome_on_random_valid_and_invalid_inputs():
 
 
 def test_the_differences_the_conventions_dictate():
-    """Listed in the README's "Bad input" section; each side follows its framework."""
+    """Listed in docs/conventions.md, "Errors"; each side follows its framework."""
     import keras
     import torch
 

@@ -295,7 +295,7 @@ def test_keras_weighted_metrics_in_model_evaluate_and_serialised():
     atol = KerasFW().atol
     np.testing.assert_allclose(got["geometric_mean"], want["gm"], rtol=0, atol=atol)
     np.testing.assert_allclose(got["matthews_correlation"], want["mcc"], rtol=0, atol=atol)
-    assert isinstance(got["per_class_recall"], np.ndarray) and isinstance(got["shot_accuracy"], np.ndarray)  # README
+    assert isinstance(got["per_class_recall"], np.ndarray) and isinstance(got["shot_accuracy"], np.ndarray)  # docs/metrics.md
     np.testing.assert_allclose(got["per_class_recall"], want["recall"], rtol=0, atol=atol)
     np.testing.assert_allclose(got["shot_accuracy"], _oltr_shot_acc(y, hard, [300, 40, 5], w), rtol=0, atol=atol)
     for metric in metrics:

@@ -94,7 +94,7 @@ def _readme_example_pair():
 
 
 def test_keras_class_in_its_dtype_policy_against_torch_bce_passes_every_dtype():
-    """The README's example: a Keras loss class computes in its float32 policy (float64 and
+    """The migration page's example (docs/migration.md): a Keras loss class computes in its float32 policy (float64 and
     half inputs too); torch's BCEWithLogitsLoss computes natively in float16/bfloat16. Each side
     is held to the dtype it computed in, and the report says which."""
     report = compare_losses(*_readme_example_pair(), kind="binary", devices=("cpu",))
