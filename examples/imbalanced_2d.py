@@ -388,6 +388,14 @@ def plot(path, data, results, sweep, optimum) -> None:
     plt.close(fig)
 
 
+def _progress(done: int, total: int, what: str) -> None:
+    """One status line on a terminal (nothing in a log or a pipe), erased when the runs are done."""
+    if not sys.stdout.isatty():
+        return
+    line = f"  training run {done + 1} of {total}: {what}" if done < total else ""
+    print(f"\r{line:<72}\r" if not line else f"\r{line:<72}", end="", flush=True)
+
+
 def main(argv=None) -> dict:
     args = parse_args(argv)
     started = time.perf_counter()
@@ -402,10 +410,14 @@ def main(argv=None) -> dict:
     print(f"train: {len(y)} samples, {int(y.sum())} positive; test: {len(y_test)}, {int(y_test.sum())} positive; "
           f"class weights {np.round(class_weight, 4).tolist()}")
 
+    sizes = [int(s) for s in args.sweep.split(",") if s.strip()]
+    total, done = len(FRAMEWORKS) * (len(METHODS) + len(sizes)), 0
     results = {}
     for method in METHODS:
         results[method] = {}
         for fw in FRAMEWORKS:
+            _progress(done, total, f"{method} ({fw})")
+            done += 1
             scores, weights = RUNNERS[fw](method, data, args, args.batch_size, class_weight)
             results[method][fw] = {"metrics": scores, "weights": weights}
 
@@ -413,12 +425,15 @@ def main(argv=None) -> dict:
     optimum = {"weights": (kernel, bias), "train_bce": mean_bce(kernel, bias, x, y),
                "metrics": numpy_scores(kernel, bias, x_test, y_test)}
     sweep = []
-    for b in [int(s) for s in args.sweep.split(",") if s.strip()]:
+    for b in sizes:
         row = {"batch_size": b, "samples_seen": b * args.steps}
         for fw in FRAMEWORKS:
+            _progress(done, total, f"standard, batch size {b} ({fw})")
+            done += 1
             scores, weights = RUNNERS[fw]("standard", data, args, b, class_weight)
             row[fw] = {"metrics": scores, "weights": weights, "train_bce": mean_bce(*weights, x, y)}
         sweep.append(row)
+    _progress(total, total, "")
 
     title = (f"{args.steps} iterations of SGD (lr {args.lr}), batch size {args.batch_size}, test split "
              f"({len(y_test)} samples, {int(y_test.sum())} positive)")
