@@ -172,7 +172,8 @@ def _multiclass_shape_message(conv: Convention, t: tuple, p: tuple) -> str:
     )
 
 
-def layout(num_classes: int | None, target_shape, preds_shape, conv: Convention) -> Layout:
+def layout(num_classes: int | None, target_shape: Sequence[int], preds_shape: Sequence[int],
+           conv: Convention) -> Layout:
     """How to read (target, preds) from their static shapes; raises ValueError on a mismatch.
 
     Binary (num_classes None): element-wise 0/1 labels of the scores' shape; with
@@ -209,7 +210,7 @@ def layout(num_classes: int | None, target_shape, preds_shape, conv: Convention)
     raise ValueError(_multiclass_shape_message(conv, t, p))
 
 
-def weight_squeeze(weight_shape, sample_shape) -> bool:
+def weight_squeeze(weight_shape: Sequence[int], sample_shape: Sequence[int]) -> bool:
     """Whether `sample_weight` of `weight_shape` must drop a trailing axis of size 1 to fit the
     per-decision `sample_shape`; raises ValueError when it does not fit at all.
 
@@ -234,8 +235,8 @@ def weight_squeeze(weight_shape, sample_shape) -> bool:
     )
 
 
-def check_metric_values(layout_: Layout, num_classes: int | None, from_logits: bool, target, preds, sample_weight,
-                        conv: Convention) -> None:
+def check_metric_values(layout_: Layout, num_classes: int | None, from_logits: bool, target: Any, preds: Any,
+                        sample_weight: Any, conv: Convention) -> None:
     """Content checks on concrete (NumPy-convertible) inputs, element-wise (so `layout`'s
     squeezes do not matter). The same conditions and messages in both packages; torch_impl
     evaluates the conditions with torch ops and calls this only to raise.
@@ -285,7 +286,7 @@ def check_metric_values(layout_: Layout, num_classes: int | None, from_logits: b
             )
 
 
-def confusion_matrix(target_idx, pred_idx, num_classes: int, sample_weight=None) -> np.ndarray:
+def confusion_matrix(target_idx: Any, pred_idx: Any, num_classes: int, sample_weight: Any = None) -> np.ndarray:
     """C[i, j] = summed weight of samples with true class i predicted as j (float64, K x K).
 
     Examples:
@@ -305,7 +306,7 @@ def confusion_matrix(target_idx, pred_idx, num_classes: int, sample_weight=None)
     return cm
 
 
-def balanced_accuracy_from_confusion(cm, adjusted: bool = False) -> float:
+def balanced_accuracy_from_confusion(cm: np.ndarray, adjusted: bool = False) -> float:
     """Mean recall over the classes present in the labels (scikit-learn's
     `balanced_accuracy_score`); `adjusted=True` rescales chance to 0. 0 when undefined.
 
@@ -335,7 +336,7 @@ def _ratio(num: float, den: float) -> float:
     return float(num / den) if den > 0 else 0.0
 
 
-def true_positive_rate_from_confusion(cm) -> float:
+def true_positive_rate_from_confusion(cm: np.ndarray) -> float:
     """Recall of class 1 of a 2 x 2 confusion matrix (sensitivity); 0 when undefined.
 
     Examples:
@@ -346,7 +347,7 @@ def true_positive_rate_from_confusion(cm) -> float:
     return _ratio(cm[1, 1], cm[1, 0] + cm[1, 1])
 
 
-def true_negative_rate_from_confusion(cm) -> float:
+def true_negative_rate_from_confusion(cm: np.ndarray) -> float:
     """Recall of class 0 of a 2 x 2 confusion matrix (specificity); 0 when undefined.
 
     Examples:
@@ -357,7 +358,7 @@ def true_negative_rate_from_confusion(cm) -> float:
     return _ratio(cm[0, 0], cm[0, 0] + cm[0, 1])
 
 
-def weighted_balanced_accuracy_from_confusion(cm, alpha: float = 0.5) -> float:
+def weighted_balanced_accuracy_from_confusion(cm: np.ndarray, alpha: float = 0.5) -> float:
     """alpha TPR + (1 - alpha) TNR of a 2 x 2 confusion matrix.
 
     Examples:
@@ -397,7 +398,7 @@ def check_shot_args(samples_per_class: Any, many_threshold: Any, few_threshold: 
     return counts, many, few
 
 
-def shot_groups(samples_per_class, many_threshold: float = 100, few_threshold: float = 20) -> np.ndarray:
+def shot_groups(samples_per_class: Any, many_threshold: float = 100, few_threshold: float = 20) -> np.ndarray:
     """The (3, K) float64 membership matrix of the many-, medium- and few-shot groups.
 
     The OLTR convention (Liu et al. 2019, `shot_acc` in the OLTR code): with n_c training
@@ -425,7 +426,7 @@ def _recalls(cm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return recall, present
 
 
-def per_class_recall_from_confusion(cm) -> np.ndarray:
+def per_class_recall_from_confusion(cm: np.ndarray) -> np.ndarray:
     """recall_c = C[c, c] / sum_j C[c, j] for every class, 0 for a class with no sample
     (scikit-learn's `recall_score(average=None, labels=range(K))`, zero_division's default).
 
@@ -436,7 +437,7 @@ def per_class_recall_from_confusion(cm) -> np.ndarray:
     return _recalls(np.asarray(cm, dtype=np.float64))[0]
 
 
-def geometric_mean_from_confusion(cm, correction: float = 0.0) -> float:
+def geometric_mean_from_confusion(cm: np.ndarray, correction: float = 0.0) -> float:
     """G-mean: the geometric mean of the per-class recalls over the classes that occur in the
     labels or in the predictions (imbalanced-learn's `geometric_mean_score`,
     average="multiclass"). A class predicted but never true has recall 0; every recall of 0
@@ -459,7 +460,7 @@ def geometric_mean_from_confusion(cm, correction: float = 0.0) -> float:
     return float(np.exp(np.mean(np.log(r))))
 
 
-def matthews_correlation_from_confusion(cm) -> float:
+def matthews_correlation_from_confusion(cm: np.ndarray) -> float:
     """MCC (Gorodkin's K-class form, scikit-learn's `matthews_corrcoef`): with t = row sums,
     p = column sums, s = total, c = trace,
     MCC = (c s - t.p) / sqrt((s^2 - t.t)(s^2 - p.p)), and 0 when a factor is 0.
@@ -479,7 +480,7 @@ def matthews_correlation_from_confusion(cm) -> float:
     return float(cov_tp / (np.sqrt(cov_tt) * np.sqrt(cov_pp)))
 
 
-def shot_accuracy_from_confusion(cm, groups) -> np.ndarray:
+def shot_accuracy_from_confusion(cm: np.ndarray, groups: np.ndarray) -> np.ndarray:
     """[many, medium, few]: in each group, the mean recall (per-class accuracy) over its
     classes present in the labels, as OLTR's `shot_acc`; NaN for a group with no class
     present (np.mean of OLTR's empty list).
