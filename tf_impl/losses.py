@@ -10,7 +10,7 @@ in the input dtype (the class computes in its loss dtype policy, float32 by defa
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import keras
 import numpy as np
@@ -78,15 +78,15 @@ def _weighted_binary_crossentropy(y, x, pos_weight, neg_weight, label_smoothing,
 
 
 def weighted_binary_crossentropy(
-    y_true,
-    y_pred,
+    y_true: Any,
+    y_pred: Any,
     *,
-    pos_weight: Optional[Any] = None,
-    neg_weight: Optional[Any] = None,
+    pos_weight: Any | None = None,
+    neg_weight: Any | None = None,
     label_smoothing: float = 0.0,
     from_logits: bool = True,
     validate_args: bool = True,
-):
+) -> Any:
     """Element-wise weighted binary cross-entropy from logits.
 
     l = -[w+ y log sigma(x) + w- (1 - y) log sigma(-x)], with label smoothing
@@ -137,14 +137,14 @@ class WeightedBinaryCrossentropy(_Loss):
     def __init__(
         self,
         *,
-        pos_weight: Optional[Any] = None,
-        neg_weight: Optional[Any] = None,
+        pos_weight: Any | None = None,
+        neg_weight: Any | None = None,
         label_smoothing: float = 0.0,
         from_logits: bool = True,
         validate_args: bool = True,
-        reduction: Optional[str] = "sum_over_batch_size",
+        reduction: str | None = "sum_over_batch_size",
         name: str = "weighted_binary_crossentropy",
-        dtype=None,
+        dtype: Any = None,
     ) -> None:
         super().__init__(reduction=reduction, name=name, dtype=dtype)
         self.pos_weight, self.neg_weight, self.label_smoothing = A.wbce(
@@ -153,7 +153,7 @@ class WeightedBinaryCrossentropy(_Loss):
         self.from_logits = V.check_bool("from_logits", from_logits)
         self.validate_args = V.check_bool("validate_args", validate_args)
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: Any, y_pred: Any) -> Any:
         y_true, y_pred = _ops.match_rank(y_true, y_pred)
         loss = _weighted_binary_crossentropy(
             y_true, y_pred, self.pos_weight, self.neg_weight, self.label_smoothing, self.from_logits, self.validate_args
@@ -199,15 +199,15 @@ def _binary_focal_loss(y, x, alpha, gamma, label_smoothing, from_logits, validat
 
 
 def binary_focal_loss(
-    y_true,
-    y_pred,
+    y_true: Any,
+    y_pred: Any,
     *,
-    alpha: Optional[float] = 0.25,
+    alpha: float | None = 0.25,
     gamma: float = 2.0,
     label_smoothing: float = 0.0,
     from_logits: bool = True,
     validate_args: bool = True,
-):
+) -> Any:
     """Element-wise binary focal loss (Lin et al. 2017, "Focal Loss for Dense Object Detection").
 
     ce = -[y log sigma(x) + (1-y) log sigma(-x)], p_t = y sigma(x) + (1-y) sigma(-x),
@@ -228,7 +228,8 @@ def binary_focal_loss(
     alpha = A.alpha(alpha, allow_vector=False)
     gamma = A.gamma("gamma", gamma)
     label_smoothing = A.label_smoothing(label_smoothing)
-    return _binary_focal_loss(y_true, y_pred, alpha, gamma, label_smoothing, V.check_bool("from_logits", from_logits), validate_args)
+    return _binary_focal_loss(y_true, y_pred, alpha, gamma, label_smoothing, V.check_bool("from_logits", from_logits),
+                              validate_args)
 
 
 @keras.saving.register_keras_serializable("classbalance")
@@ -236,9 +237,10 @@ class BinaryFocalLoss(_Loss):
     """Binary focal loss as a `keras.losses.Loss`; see `binary_focal_loss`. Per-sample loss =
     mean over the last axis, as `WeightedBinaryCrossentropy`."""
 
-    def __init__(self, *, alpha: Optional[float] = 0.25, gamma: float = 2.0, label_smoothing: float = 0.0,
+    def __init__(self, *, alpha: float | None = 0.25, gamma: float = 2.0, label_smoothing: float = 0.0,
                  from_logits: bool = True, validate_args: bool = True,
-                 reduction: Optional[str] = "sum_over_batch_size", name: str = "binary_focal_loss", dtype=None) -> None:
+                 reduction: str | None = "sum_over_batch_size", name: str = "binary_focal_loss",
+                 dtype: Any = None) -> None:
         super().__init__(reduction=reduction, name=name, dtype=dtype)
         self.alpha = A.alpha(alpha, allow_vector=False)
         self.gamma = A.gamma("gamma", gamma)
@@ -246,7 +248,7 @@ class BinaryFocalLoss(_Loss):
         self.from_logits = V.check_bool("from_logits", from_logits)
         self.validate_args = V.check_bool("validate_args", validate_args)
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: Any, y_pred: Any) -> Any:
         y_true, y_pred = _ops.match_rank(y_true, y_pred)
         loss = _binary_focal_loss(y_true, y_pred, self.alpha, self.gamma, self.label_smoothing, self.from_logits,
                                   self.validate_args)
@@ -304,15 +306,15 @@ def _softmax_loss(target, x, *, class_weight, alpha, gamma, label_smoothing, ign
 
 
 def weighted_categorical_crossentropy(
-    y_true,
-    y_pred,
+    y_true: Any,
+    y_pred: Any,
     *,
-    class_weight: Optional[Any] = None,
+    class_weight: Any | None = None,
     label_smoothing: float = 0.0,
-    ignore_index: Optional[int] = None,
+    ignore_index: int | None = None,
     from_logits: bool = True,
     validate_args: bool = True,
-):
+) -> Any:
     """Per-sample weighted softmax cross-entropy.
 
     q = one-hot (or the given probabilities), smoothed q(1-e) + e/K;
@@ -337,16 +339,16 @@ def weighted_categorical_crossentropy(
 
 
 def categorical_focal_loss(
-    y_true,
-    y_pred,
+    y_true: Any,
+    y_pred: Any,
     *,
-    alpha: Optional[Any] = None,
+    alpha: Any | None = None,
     gamma: float = 2.0,
     label_smoothing: float = 0.0,
-    ignore_index: Optional[int] = None,
+    ignore_index: int | None = None,
     from_logits: bool = True,
     validate_args: bool = True,
-):
+) -> Any:
     """Per-sample softmax focal loss (Lin et al. 2017, multi-class form).
 
     l_n = -sum_c alpha_c (1 - p_nc)^gamma q_nc log p_nc, p = softmax(x), q smoothed as in
@@ -381,7 +383,7 @@ class _SoftmaxLoss(_Loss):
     def _parts(self, y_true, y_pred):  # (per-sample loss, valid, per-sample norm weight)
         raise NotImplementedError
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: Any, y_pred: Any) -> Any:
         loss, valid, norm = self._parts(y_true, y_pred)
         if self.reduction == "sum_over_batch_size":
             loss = _ops.scale_for_normalized_mean(loss, norm if self.normalization == "weight" else valid)
@@ -398,10 +400,10 @@ class WeightedCategoricalCrossentropy(_SoftmaxLoss):
     by the number of non-ignored samples. Every target ignored: 0 (torch: NaN).
     """
 
-    def __init__(self, *, class_weight: Optional[Any] = None, label_smoothing: float = 0.0,
-                 ignore_index: Optional[int] = None, normalization: str = "weight", from_logits: bool = True,
-                 validate_args: bool = True, reduction: Optional[str] = "sum_over_batch_size",
-                 name: str = "weighted_categorical_crossentropy", dtype=None) -> None:
+    def __init__(self, *, class_weight: Any | None = None, label_smoothing: float = 0.0,
+                 ignore_index: int | None = None, normalization: str = "weight", from_logits: bool = True,
+                 validate_args: bool = True, reduction: str | None = "sum_over_batch_size",
+                 name: str = "weighted_categorical_crossentropy", dtype: Any = None) -> None:
         super().__init__(reduction=reduction, name=name, dtype=dtype)
         self.class_weight = V.check_weight_vector("class_weight", class_weight, allow_scalar=False)
         self.label_smoothing = A.label_smoothing(label_smoothing)
@@ -429,10 +431,10 @@ class CategoricalFocalLoss(_SoftmaxLoss):
     "sum_over_batch_size" divides by the number of non-ignored samples
     (normalization="count", default) or by sum_n alpha_{t_n} ("weight")."""
 
-    def __init__(self, *, alpha: Optional[Any] = None, gamma: float = 2.0, label_smoothing: float = 0.0,
-                 ignore_index: Optional[int] = None, normalization: str = "count", from_logits: bool = True,
-                 validate_args: bool = True, reduction: Optional[str] = "sum_over_batch_size",
-                 name: str = "categorical_focal_loss", dtype=None) -> None:
+    def __init__(self, *, alpha: Any | None = None, gamma: float = 2.0, label_smoothing: float = 0.0,
+                 ignore_index: int | None = None, normalization: str = "count", from_logits: bool = True,
+                 validate_args: bool = True, reduction: str | None = "sum_over_batch_size",
+                 name: str = "categorical_focal_loss", dtype: Any = None) -> None:
         super().__init__(reduction=reduction, name=name, dtype=dtype)
         self.alpha = A.alpha(alpha, allow_vector=True)
         self.gamma = A.gamma("gamma", gamma)
@@ -493,8 +495,8 @@ def _asymmetric_loss(y, x, gamma_pos, gamma_neg, clip, stop_focal_gradient, from
 
 
 def asymmetric_loss(
-    y_true,
-    y_pred,
+    y_true: Any,
+    y_pred: Any,
     *,
     gamma_pos: float = 1.0,
     gamma_neg: float = 4.0,
@@ -502,7 +504,7 @@ def asymmetric_loss(
     stop_focal_gradient: bool = False,
     from_logits: bool = True,
     validate_args: bool = True,
-):
+) -> Any:
     """Element-wise asymmetric loss (Ridnik et al. 2021, "Asymmetric Loss For Multi-Label
     Classification").
 
@@ -519,8 +521,9 @@ def asymmetric_loss(
     sum of this (it clamps probabilities at 1e-8, so it saturates for logits below about -18).
     """
     gamma_pos, gamma_neg, clip = A.asymmetric(gamma_pos, gamma_neg, clip)
-    return _asymmetric_loss(y_true, y_pred, gamma_pos, gamma_neg, clip, V.check_bool("stop_focal_gradient", stop_focal_gradient),
-                            V.check_bool("from_logits", from_logits), validate_args)
+    stop = V.check_bool("stop_focal_gradient", stop_focal_gradient)
+    return _asymmetric_loss(y_true, y_pred, gamma_pos, gamma_neg, clip, stop, V.check_bool("from_logits", from_logits),
+                            validate_args)
 
 
 @keras.saving.register_keras_serializable("classbalance")
@@ -530,14 +533,15 @@ class AsymmetricLoss(_Loss):
 
     def __init__(self, *, gamma_pos: float = 1.0, gamma_neg: float = 4.0, clip: float = 0.05,
                  stop_focal_gradient: bool = False, from_logits: bool = True, validate_args: bool = True,
-                 reduction: Optional[str] = "sum_over_batch_size", name: str = "asymmetric_loss", dtype=None) -> None:
+                 reduction: str | None = "sum_over_batch_size", name: str = "asymmetric_loss",
+                 dtype: Any = None) -> None:
         super().__init__(reduction=reduction, name=name, dtype=dtype)
         self.gamma_pos, self.gamma_neg, self.clip = A.asymmetric(gamma_pos, gamma_neg, clip)
         self.stop_focal_gradient = V.check_bool("stop_focal_gradient", stop_focal_gradient)
         self.from_logits = V.check_bool("from_logits", from_logits)
         self.validate_args = V.check_bool("validate_args", validate_args)
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: Any, y_pred: Any) -> Any:
         y_true, y_pred = _ops.match_rank(y_true, y_pred)
         loss = _asymmetric_loss(y_true, y_pred, self.gamma_pos, self.gamma_neg, self.clip,
                                 self.stop_focal_gradient, self.from_logits, self.validate_args)
@@ -594,15 +598,15 @@ def _one_hot_focal(target, xc, w, gamma, validate_args):
 
 
 def class_balanced_loss(
-    y_true,
-    y_pred,
+    y_true: Any,
+    y_pred: Any,
     *,
     samples_per_class: Any,
     beta: float = 0.9999,
     base: str = "softmax",
     gamma: float = 2.0,
     validate_args: bool = True,
-):
+) -> Any:
     """Per-sample class-balanced loss (Cui et al. 2019, "Class-Balanced Loss Based on Effective
     Number of Samples").
 
@@ -632,8 +636,8 @@ class ClassBalancedLoss(_SoftmaxLoss):
     "sum_over_batch_size" divides by the number of samples."""
 
     def __init__(self, samples_per_class: Any, *, beta: float = 0.9999, base: str = "softmax", gamma: float = 2.0,
-                 validate_args: bool = True, reduction: Optional[str] = "sum_over_batch_size",
-                 name: str = "class_balanced_loss", dtype=None) -> None:
+                 validate_args: bool = True, reduction: str | None = "sum_over_batch_size",
+                 name: str = "class_balanced_loss", dtype: Any = None) -> None:
         super().__init__(reduction=reduction, name=name, dtype=dtype)
         self.class_weight, self.beta, self.base, self.gamma = A.class_balanced(samples_per_class, beta, base, gamma)
         self.samples_per_class = V.to_numpy(samples_per_class).astype("float64").tolist()
@@ -655,7 +659,7 @@ class ClassBalancedLoss(_SoftmaxLoss):
 # --------------------------------------------------------------------------------------------
 
 
-def adjust_logits(y_pred, class_priors: Any, *, tau: float = 1.0):
+def adjust_logits(y_pred: Any, class_priors: Any, *, tau: float = 1.0) -> Any:
     """Post-hoc logit adjustment (Menon et al. 2021): x - tau log pi.
 
     Use on a model trained with plain cross-entropy to predict argmax(x - tau log pi), the
@@ -678,14 +682,14 @@ def _logit_adjusted_crossentropy(target, x, priors, tau, ignore_index, validate_
 
 
 def logit_adjusted_crossentropy(
-    y_true,
-    y_pred,
+    y_true: Any,
+    y_pred: Any,
     *,
     class_priors: Any,
     tau: float = 1.0,
-    ignore_index: Optional[int] = None,
+    ignore_index: int | None = None,
     validate_args: bool = True,
-):
+) -> Any:
     """Per-sample logit-adjusted softmax cross-entropy (Menon et al. 2021, "Long-tail learning
     via logit adjustment").
 
@@ -703,9 +707,9 @@ class LogitAdjustedCrossentropy(_SoftmaxLoss):
     """Logit-adjusted cross-entropy as a `keras.losses.Loss`; see `logit_adjusted_crossentropy`.
     "sum_over_batch_size" divides by the number of non-ignored samples."""
 
-    def __init__(self, class_priors: Any, *, tau: float = 1.0, ignore_index: Optional[int] = None,
-                 validate_args: bool = True, reduction: Optional[str] = "sum_over_batch_size",
-                 name: str = "logit_adjusted_crossentropy", dtype=None) -> None:
+    def __init__(self, class_priors: Any, *, tau: float = 1.0, ignore_index: int | None = None,
+                 validate_args: bool = True, reduction: str | None = "sum_over_batch_size",
+                 name: str = "logit_adjusted_crossentropy", dtype: Any = None) -> None:
         super().__init__(reduction=reduction, name=name, dtype=dtype)
         self.class_priors, self.tau = A.logit_adjusted(class_priors, tau)
         self.ignore_index = A.ignore_index(ignore_index)
@@ -759,15 +763,15 @@ def _seesaw_core(xc, onehot, counts, p, q, eps):
 
 
 def seesaw_loss(
-    y_true,
-    y_pred,
+    y_true: Any,
+    y_pred: Any,
     *,
     cum_samples: Any,
     p: float = 0.8,
     q: float = 2.0,
     eps: float = 1e-2,
     validate_args: bool = True,
-):
+) -> Any:
     """Per-sample Seesaw loss (Wang et al. 2021, "Seesaw Loss for Long-Tailed Instance
     Segmentation"), given the cumulative class counts.
 
@@ -835,8 +839,8 @@ class SeesawLoss(_SoftmaxLoss):
     """
 
     def __init__(self, num_classes: int, *, p: float = 0.8, q: float = 2.0, eps: float = 1e-2,
-                 validate_args: bool = True, reduction: Optional[str] = "sum_over_batch_size",
-                 name: str = "seesaw_loss", dtype=None) -> None:
+                 validate_args: bool = True, reduction: str | None = "sum_over_batch_size",
+                 name: str = "seesaw_loss", dtype: Any = None) -> None:
         super().__init__(reduction=reduction, name=name, dtype=dtype)
         self.num_classes = V.check_integer("num_classes", num_classes, low=1)
         self.p, self.q, self.eps = A.seesaw(p, q, eps)
@@ -879,10 +883,10 @@ class SeesawLoss(_SoftmaxLoss):
 
         return io_callback(add, jax.ShapeDtypeStruct((self.num_classes,), np.float32), batch, ordered=True)
 
-    def save_own_variables(self, store) -> None:
+    def save_own_variables(self, store: Any) -> None:
         store["cum_samples"] = ops.convert_to_numpy(self.cum_samples)
 
-    def load_own_variables(self, store) -> None:
+    def load_own_variables(self, store: Any) -> None:
         self.cum_samples.assign(np.asarray(store["cum_samples"], "float32"))
 
     def get_config(self) -> dict:
@@ -923,8 +927,8 @@ def _distribution_balanced_loss(y, x, freq_inv, bias, gamma, balance_param, map_
 
 
 def distribution_balanced_loss(
-    y_true,
-    y_pred,
+    y_true: Any,
+    y_pred: Any,
     *,
     samples_per_class: Any,
     num_samples: float,
@@ -936,7 +940,7 @@ def distribution_balanced_loss(
     neg_scale: float = 2.0,
     init_bias: float = 0.05,
     validate_args: bool = True,
-):
+) -> Any:
     """Element-wise Distribution-Balanced loss for multi-label classification (Wu et al. 2020,
     "Distribution-Balanced Loss for Multi-Label Classification in Long-Tailed Datasets").
 
@@ -980,8 +984,8 @@ class DistributionBalancedLoss(_Loss):
     def __init__(self, samples_per_class: Any, *, num_samples: float, gamma: float = 2.0, balance_param: float = 2.0,
                  map_alpha: float = 0.1, map_beta: float = 10.0, map_gamma: float = 0.2, neg_scale: float = 2.0,
                  init_bias: float = 0.05, validate_args: bool = True,
-                 reduction: Optional[str] = "sum_over_batch_size", name: str = "distribution_balanced_loss",
-                 dtype=None) -> None:
+                 reduction: str | None = "sum_over_batch_size", name: str = "distribution_balanced_loss",
+                 dtype: Any = None) -> None:
         super().__init__(reduction=reduction, name=name, dtype=dtype)
         (counts, self.num_samples, self.gamma, self.balance_param, self.map_alpha, self.map_beta, self.map_gamma,
          self.neg_scale, self.init_bias) = A.distribution_balanced(
@@ -991,7 +995,7 @@ class DistributionBalancedLoss(_Loss):
                                                                        self.neg_scale)
         self.validate_args = V.check_bool("validate_args", validate_args)
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: Any, y_pred: Any) -> Any:
         y_true, y_pred = _ops.match_rank(y_true, y_pred)
         loss = _distribution_balanced_loss(y_true, y_pred, self._freq_inv, self._bias, self.gamma, self.balance_param,
                                            self.map_alpha, self.map_beta, self.map_gamma, self.neg_scale,
@@ -1039,16 +1043,16 @@ def _ldam_loss(target, x, *, margins, scale, class_weight, ignore_index, validat
 
 
 def ldam_loss(
-    y_true,
-    y_pred,
+    y_true: Any,
+    y_pred: Any,
     *,
     samples_per_class: Any,
     max_margin: float = 0.5,
     scale: float = 30.0,
-    class_weight: Optional[Any] = None,
-    ignore_index: Optional[int] = None,
+    class_weight: Any | None = None,
+    ignore_index: int | None = None,
     validate_args: bool = True,
-):
+) -> Any:
     """Per-sample label-distribution-aware margin loss (Cao et al. 2019, "Learning Imbalanced
     Datasets with Label-Distribution-Aware Margin Loss").
 
@@ -1079,7 +1083,7 @@ def _state_dtype() -> str:
     if keras.backend.backend() == "jax":
         import jax
 
-        if not jax.config.jax_enable_x64:
+        if not jax.config.read("jax_enable_x64"):  # the typed accessor of the flag
             return "float32"
     return "float64"
 
@@ -1098,9 +1102,9 @@ class LDAMLoss(_SoftmaxLoss):
     _mutable_class_weight = True  # DeferredReweighting may switch it
 
     def __init__(self, samples_per_class: Any, *, max_margin: float = 0.5, scale: float = 30.0,
-                 class_weight: Optional[Any] = None, ignore_index: Optional[int] = None,
+                 class_weight: Any | None = None, ignore_index: int | None = None,
                  normalization: str = "weight", validate_args: bool = True,
-                 reduction: Optional[str] = "sum_over_batch_size", name: str = "ldam_loss", dtype=None) -> None:
+                 reduction: str | None = "sum_over_batch_size", name: str = "ldam_loss", dtype: Any = None) -> None:
         super().__init__(reduction=reduction, name=name, dtype=dtype)
         self.margins, self.max_margin, self.scale, weights = A.ldam(samples_per_class, max_margin, scale, class_weight)
         self.samples_per_class = V.to_numpy(samples_per_class).astype("float64").tolist()
@@ -1143,7 +1147,7 @@ class DeferredReweighting(keras.callbacks.Callback):
             `compute_class_weight(counts=n, method="effective_number", beta=0.9999)`.
     """
 
-    def __init__(self, loss, *, epoch: int, class_weight: Any) -> None:
+    def __init__(self, loss: Any, *, epoch: int, class_weight: Any) -> None:
         super().__init__()
         if not getattr(type(loss), "_mutable_class_weight", False):
             raise ValueError(V.mutable_class_weight_message(loss))
@@ -1152,9 +1156,9 @@ class DeferredReweighting(keras.callbacks.Callback):
         self.class_weight = V.check_weight_vector("class_weight", class_weight, length=loss.class_weight.shape[0],
                                                   allow_scalar=False)
         self.initial_class_weight = np.asarray(ops.convert_to_numpy(loss.class_weight), np.float64)
-        self._deferred = None  # which weights the loss holds: unknown until the first epoch
+        self._deferred: bool | None = None  # which weights the loss holds: unknown until the first epoch
 
-    def on_epoch_begin(self, epoch: int, logs=None) -> None:
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         deferred = epoch >= self.epoch
         if deferred == self._deferred:
             return
@@ -1175,13 +1179,13 @@ def _balanced_softmax_crossentropy(target, x, *, priors, ignore_index, validate_
 
 
 def balanced_softmax_crossentropy(
-    y_true,
-    y_pred,
+    y_true: Any,
+    y_pred: Any,
     *,
     samples_per_class: Any,
-    ignore_index: Optional[int] = None,
+    ignore_index: int | None = None,
     validate_args: bool = True,
-):
+) -> Any:
     """Per-sample balanced softmax cross-entropy (Ren et al. 2020, "Balanced Meta-Softmax for
     Long-Tailed Visual Recognition").
 
@@ -1208,9 +1212,9 @@ class BalancedSoftmaxCrossentropy(_SoftmaxLoss):
     `balanced_softmax_crossentropy`. "sum_over_batch_size" divides by the number of non-ignored
     samples."""
 
-    def __init__(self, samples_per_class: Any, *, ignore_index: Optional[int] = None, validate_args: bool = True,
-                 reduction: Optional[str] = "sum_over_batch_size", name: str = "balanced_softmax_crossentropy",
-                 dtype=None) -> None:
+    def __init__(self, samples_per_class: Any, *, ignore_index: int | None = None, validate_args: bool = True,
+                 reduction: str | None = "sum_over_batch_size", name: str = "balanced_softmax_crossentropy",
+                 dtype: Any = None) -> None:
         super().__init__(reduction=reduction, name=name, dtype=dtype)
         self.class_priors = A.balanced_softmax(samples_per_class)
         self.samples_per_class = V.to_numpy(samples_per_class).astype("float64").tolist()
@@ -1244,14 +1248,14 @@ def _poly_loss(target, x, *, epsilon, gamma, ignore_index, validate_args):
 
 
 def poly_loss(
-    y_true,
-    y_pred,
+    y_true: Any,
+    y_pred: Any,
     *,
     epsilon: float = 1.0,
     gamma: float = 0.0,
-    ignore_index: Optional[int] = None,
+    ignore_index: int | None = None,
     validate_args: bool = True,
-):
+) -> Any:
     """Per-sample Poly-1 loss (Leng et al. 2022, "PolyLoss: A Polynomial Expansion Perspective
     of Classification Loss Functions").
 
@@ -1279,9 +1283,9 @@ class PolyLoss(_SoftmaxLoss):
     """Poly-1 loss as a `keras.losses.Loss`; see `poly_loss`. "sum_over_batch_size" divides by
     the number of non-ignored samples."""
 
-    def __init__(self, *, epsilon: float = 1.0, gamma: float = 0.0, ignore_index: Optional[int] = None,
-                 validate_args: bool = True, reduction: Optional[str] = "sum_over_batch_size",
-                 name: str = "poly_loss", dtype=None) -> None:
+    def __init__(self, *, epsilon: float = 1.0, gamma: float = 0.0, ignore_index: int | None = None,
+                 validate_args: bool = True, reduction: str | None = "sum_over_batch_size",
+                 name: str = "poly_loss", dtype: Any = None) -> None:
         super().__init__(reduction=reduction, name=name, dtype=dtype)
         self.epsilon, self.gamma = A.poly(epsilon, gamma)
         self.ignore_index = A.ignore_index(ignore_index)
