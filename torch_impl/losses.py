@@ -12,7 +12,7 @@ while torch.compile traces (see `_ops.checking`).
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 import torch
@@ -103,8 +103,8 @@ def weighted_binary_crossentropy(
     input: torch.Tensor,
     target: torch.Tensor,
     *,
-    pos_weight: Optional[Any] = None,
-    neg_weight: Optional[Any] = None,
+    pos_weight: Any | None = None,
+    neg_weight: Any | None = None,
     label_smoothing: float = 0.0,
     from_logits: bool = True,
     validate_args: bool = True,
@@ -178,8 +178,8 @@ class WeightedBinaryCrossentropy(_Loss):
     def __init__(
         self,
         *,
-        pos_weight: Optional[Any] = None,
-        neg_weight: Optional[Any] = None,
+        pos_weight: Any | None = None,
+        neg_weight: Any | None = None,
         label_smoothing: float = 0.0,
         from_logits: bool = True,
         validate_args: bool = True,
@@ -193,7 +193,7 @@ class WeightedBinaryCrossentropy(_Loss):
         self.from_logits = V.check_bool("from_logits", from_logits)
         self.validate_args = V.check_bool("validate_args", validate_args)
 
-    def forward(self, input: torch.Tensor, target: torch.Tensor, sample_weight: Optional[Any] = None) -> torch.Tensor:
+    def forward(self, input: torch.Tensor, target: torch.Tensor, sample_weight: Any | None = None) -> torch.Tensor:
         loss = _weighted_binary_crossentropy(
             input, target, self.pos_weight, self.neg_weight, self.label_smoothing, self.from_logits,
             self.validate_args, self._neg_weight_positive,
@@ -230,7 +230,7 @@ def binary_focal_loss(
     input: torch.Tensor,
     target: torch.Tensor,
     *,
-    alpha: Optional[float] = 0.25,
+    alpha: float | None = 0.25,
     gamma: float = 2.0,
     label_smoothing: float = 0.0,
     from_logits: bool = True,
@@ -263,7 +263,7 @@ class BinaryFocalLoss(_Loss):
     """Binary focal loss as an `nn.Module`; see `binary_focal_loss`. Reductions as
     `WeightedBinaryCrossentropy` ("mean" over every element, like torchvision's)."""
 
-    def __init__(self, *, alpha: Optional[float] = 0.25, gamma: float = 2.0, label_smoothing: float = 0.0,
+    def __init__(self, *, alpha: float | None = 0.25, gamma: float = 2.0, label_smoothing: float = 0.0,
                  from_logits: bool = True, validate_args: bool = True, reduction: str = "mean") -> None:
         super().__init__(reduction)
         self.alpha = A.alpha(alpha, allow_vector=False)
@@ -272,8 +272,9 @@ class BinaryFocalLoss(_Loss):
         self.from_logits = V.check_bool("from_logits", from_logits)
         self.validate_args = V.check_bool("validate_args", validate_args)
 
-    def forward(self, input, target, sample_weight=None):
-        loss = _binary_focal_loss(input, target, self.alpha, self.gamma, self.label_smoothing, self.from_logits, self.validate_args)
+    def forward(self, input: torch.Tensor, target: torch.Tensor, sample_weight: Any | None = None) -> torch.Tensor:
+        loss = _binary_focal_loss(input, target, self.alpha, self.gamma, self.label_smoothing, self.from_logits,
+                                  self.validate_args)
         return self._reduce(loss, sample_weight)
 
 
@@ -336,9 +337,9 @@ def weighted_categorical_crossentropy(
     input: torch.Tensor,
     target: torch.Tensor,
     *,
-    class_weight: Optional[Any] = None,
+    class_weight: Any | None = None,
     label_smoothing: float = 0.0,
-    ignore_index: Optional[int] = None,
+    ignore_index: int | None = None,
     from_logits: bool = True,
     validate_args: bool = True,
 ) -> torch.Tensor:
@@ -369,10 +370,10 @@ def categorical_focal_loss(
     input: torch.Tensor,
     target: torch.Tensor,
     *,
-    alpha: Optional[Any] = None,
+    alpha: Any | None = None,
     gamma: float = 2.0,
     label_smoothing: float = 0.0,
-    ignore_index: Optional[int] = None,
+    ignore_index: int | None = None,
     from_logits: bool = True,
     validate_args: bool = True,
 ) -> torch.Tensor:
@@ -418,8 +419,8 @@ class WeightedCategoricalCrossentropy(_SoftmaxLoss):
     by the number of non-ignored samples. Every target ignored: "mean" is 0 (torch: NaN).
     """
 
-    def __init__(self, *, class_weight: Optional[Any] = None, label_smoothing: float = 0.0,
-                 ignore_index: Optional[int] = None, normalization: str = "weight", from_logits: bool = True,
+    def __init__(self, *, class_weight: Any | None = None, label_smoothing: float = 0.0,
+                 ignore_index: int | None = None, normalization: str = "weight", from_logits: bool = True,
                  validate_args: bool = True, reduction: str = "mean") -> None:
         super().__init__(reduction)
         self._register_weight("class_weight", V.check_weight_vector("class_weight", class_weight, allow_scalar=False))
@@ -429,7 +430,7 @@ class WeightedCategoricalCrossentropy(_SoftmaxLoss):
         self.from_logits = V.check_bool("from_logits", from_logits)
         self.validate_args = V.check_bool("validate_args", validate_args)
 
-    def forward(self, input, target, sample_weight=None):
+    def forward(self, input: torch.Tensor, target: torch.Tensor, sample_weight: Any | None = None) -> torch.Tensor:
         return self._reduce_normalized(_softmax_loss(
             input, target, class_weight=self.class_weight, alpha=None, gamma=0.0,
             label_smoothing=self.label_smoothing, ignore_index=self.ignore_index,
@@ -441,8 +442,8 @@ class CategoricalFocalLoss(_SoftmaxLoss):
     number of non-ignored samples (normalization="count", default) or by sum_n alpha_{t_n}
     ("weight")."""
 
-    def __init__(self, *, alpha: Optional[Any] = None, gamma: float = 2.0, label_smoothing: float = 0.0,
-                 ignore_index: Optional[int] = None, normalization: str = "count", from_logits: bool = True,
+    def __init__(self, *, alpha: Any | None = None, gamma: float = 2.0, label_smoothing: float = 0.0,
+                 ignore_index: int | None = None, normalization: str = "count", from_logits: bool = True,
                  validate_args: bool = True, reduction: str = "mean") -> None:
         super().__init__(reduction)
         # a buffer, scalar or vector: on the module's device, never uploaded per call
@@ -454,7 +455,7 @@ class CategoricalFocalLoss(_SoftmaxLoss):
         self.from_logits = V.check_bool("from_logits", from_logits)
         self.validate_args = V.check_bool("validate_args", validate_args)
 
-    def forward(self, input, target, sample_weight=None):
+    def forward(self, input: torch.Tensor, target: torch.Tensor, sample_weight: Any | None = None) -> torch.Tensor:
         return self._reduce_normalized(_softmax_loss(
             input, target, class_weight=None, alpha=self.alpha, gamma=self.gamma,
             label_smoothing=self.label_smoothing, ignore_index=self.ignore_index,
@@ -543,7 +544,7 @@ class AsymmetricLoss(_Loss):
         self.from_logits = V.check_bool("from_logits", from_logits)
         self.validate_args = V.check_bool("validate_args", validate_args)
 
-    def forward(self, input, target, sample_weight=None):
+    def forward(self, input: torch.Tensor, target: torch.Tensor, sample_weight: Any | None = None) -> torch.Tensor:
         loss = _asymmetric_loss(input, target, self.gamma_pos, self.gamma_neg, self.clip,
                                 self.stop_focal_gradient, self.from_logits, self.validate_args)
         return self._reduce(loss, sample_weight)
@@ -613,7 +614,7 @@ class ClassBalancedLoss(_SoftmaxLoss):
         self._register_weight("class_weight", weights)
         self.validate_args = V.check_bool("validate_args", validate_args)
 
-    def forward(self, input, target, sample_weight=None):
+    def forward(self, input: torch.Tensor, target: torch.Tensor, sample_weight: Any | None = None) -> torch.Tensor:
         loss, valid = _class_balanced_loss(input, target, self.class_weight, self.base, self.gamma, self.validate_args)
         return self._reduce_normalized((loss, valid, valid), sample_weight)
 
@@ -635,6 +636,7 @@ def adjust_logits(input: torch.Tensor, class_priors: Any, *, tau: float = 1.0) -
     V.check_vector_length("class_priors", priors, x.shape[class_dim])
     log_priors = torch.log(torch.as_tensor(priors, dtype=torch.float64))  # a tensor while compiling with NumPy priors
     shift = _ops.as_tensor_like(tau * log_priors, x)
+    assert shift is not None  # a tensor in, a tensor out
     return x - (shift.reshape((-1,) + (1,) * (x.ndim - 2)) if class_dim == 1 else shift)
 
 
@@ -654,7 +656,7 @@ def logit_adjusted_crossentropy(
     *,
     class_priors: Any,
     tau: float = 1.0,
-    ignore_index: Optional[int] = None,
+    ignore_index: int | None = None,
     validate_args: bool = True,
 ) -> torch.Tensor:
     """Per-sample logit-adjusted softmax cross-entropy (Menon et al. 2021, "Long-tail learning
@@ -674,7 +676,7 @@ class LogitAdjustedCrossentropy(_SoftmaxLoss):
     """Logit-adjusted cross-entropy as an `nn.Module`; see `logit_adjusted_crossentropy`.
     "mean" divides by the number of non-ignored samples."""
 
-    def __init__(self, class_priors: Any, *, tau: float = 1.0, ignore_index: Optional[int] = None,
+    def __init__(self, class_priors: Any, *, tau: float = 1.0, ignore_index: int | None = None,
                  validate_args: bool = True, reduction: str = "mean") -> None:
         super().__init__(reduction)
         priors, self.tau = A.logit_adjusted(class_priors, tau)
@@ -682,7 +684,7 @@ class LogitAdjustedCrossentropy(_SoftmaxLoss):
         self.ignore_index = A.ignore_index(ignore_index)
         self.validate_args = V.check_bool("validate_args", validate_args)
 
-    def forward(self, input, target, sample_weight=None):
+    def forward(self, input: torch.Tensor, target: torch.Tensor, sample_weight: Any | None = None) -> torch.Tensor:
         loss, valid = _logit_adjusted_crossentropy(input, target, self.class_priors, self.tau, self.ignore_index,
                                                    self.validate_args)
         return self._reduce_normalized((loss, valid, valid), sample_weight)
@@ -774,8 +776,9 @@ class SeesawLoss(_SoftmaxLoss):
         self.p, self.q, self.eps = A.seesaw(p, q, eps)
         self.validate_args = V.check_bool("validate_args", validate_args)
         self.register_buffer("cum_samples", torch.zeros(self.num_classes, dtype=torch.float32))
+        self.cum_samples: torch.Tensor  # the buffer's type, for the type checker
 
-    def forward(self, input, target, sample_weight=None):
+    def forward(self, input: torch.Tensor, target: torch.Tensor, sample_weight: Any | None = None) -> torch.Tensor:
         x, xc, onehot, valid = _seesaw_inputs(input, target, self.validate_args)
         V.check_vector_length("cum_samples", self.cum_samples, xc.shape[-1])
         if self.training and torch.is_grad_enabled():
@@ -894,7 +897,7 @@ class DistributionBalancedLoss(_Loss):
         self._register_weight("logit_bias", bias)
         self.validate_args = V.check_bool("validate_args", validate_args)
 
-    def forward(self, input, target, sample_weight=None):
+    def forward(self, input: torch.Tensor, target: torch.Tensor, sample_weight: Any | None = None) -> torch.Tensor:
         loss = _distribution_balanced_loss(input, target, self.freq_inv, self.logit_bias, self.gamma,
                                            self.balance_param, self.map_alpha, self.map_beta, self.map_gamma,
                                            self.neg_scale, self.validate_args)
@@ -938,8 +941,8 @@ def ldam_loss(
     samples_per_class: Any,
     max_margin: float = 0.5,
     scale: float = 30.0,
-    class_weight: Optional[Any] = None,
-    ignore_index: Optional[int] = None,
+    class_weight: Any | None = None,
+    ignore_index: int | None = None,
     validate_args: bool = True,
 ) -> torch.Tensor:
     """Per-sample label-distribution-aware margin loss (Cao et al. 2019, "Learning Imbalanced
@@ -979,7 +982,7 @@ class LDAMLoss(_SoftmaxLoss):
     _mutable_class_weight = True  # DeferredReweighting may switch it
 
     def __init__(self, samples_per_class: Any, *, max_margin: float = 0.5, scale: float = 30.0,
-                 class_weight: Optional[Any] = None, ignore_index: Optional[int] = None,
+                 class_weight: Any | None = None, ignore_index: int | None = None,
                  normalization: str = "weight", validate_args: bool = True, reduction: str = "mean") -> None:
         super().__init__(reduction)
         margins, self.max_margin, self.scale, weights = A.ldam(samples_per_class, max_margin, scale, class_weight)
@@ -990,7 +993,7 @@ class LDAMLoss(_SoftmaxLoss):
         self.normalization = A.normalization(normalization)
         self.validate_args = V.check_bool("validate_args", validate_args)
 
-    def forward(self, input, target, sample_weight=None):
+    def forward(self, input: torch.Tensor, target: torch.Tensor, sample_weight: Any | None = None) -> torch.Tensor:
         return self._reduce_normalized(_ldam_loss(
             input, target, margins=self.margins, scale=self.scale, class_weight=self.class_weight,
             ignore_index=self.ignore_index, validate_args=self.validate_args), sample_weight)
@@ -1013,7 +1016,7 @@ class DeferredReweighting:
             `compute_class_weight(counts=n, method="effective_number", beta=0.9999)`.
     """
 
-    def __init__(self, loss, *, epoch: int, class_weight: Any) -> None:
+    def __init__(self, loss: Any, *, epoch: int, class_weight: Any) -> None:
         if not getattr(type(loss), "_mutable_class_weight", False):
             raise ValueError(V.mutable_class_weight_message(loss))
         self.loss = loss
@@ -1021,7 +1024,7 @@ class DeferredReweighting:
         self.class_weight = V.check_weight_vector("class_weight", class_weight, length=loss.class_weight.shape[0],
                                                   allow_scalar=False)
         self.initial_class_weight = V.to_numpy(loss.class_weight).astype(np.float64)
-        self._deferred = None  # which weights the loss holds: unknown until the first epoch
+        self._deferred: bool | None = None  # which weights the loss holds: unknown until the first epoch
 
     def on_epoch_begin(self, epoch: int) -> None:
         deferred = V.check_integer("epoch", epoch, low=0) >= self.epoch
@@ -1045,7 +1048,7 @@ def balanced_softmax_crossentropy(
     target: torch.Tensor,
     *,
     samples_per_class: Any,
-    ignore_index: Optional[int] = None,
+    ignore_index: int | None = None,
     validate_args: bool = True,
 ) -> torch.Tensor:
     """Per-sample balanced softmax cross-entropy (Ren et al. 2020, "Balanced Meta-Softmax for
@@ -1072,7 +1075,7 @@ class BalancedSoftmaxCrossentropy(_SoftmaxLoss):
     """Balanced softmax cross-entropy as an `nn.Module`; see `balanced_softmax_crossentropy`.
     "mean" divides by the number of non-ignored samples."""
 
-    def __init__(self, samples_per_class: Any, *, ignore_index: Optional[int] = None, validate_args: bool = True,
+    def __init__(self, samples_per_class: Any, *, ignore_index: int | None = None, validate_args: bool = True,
                  reduction: str = "mean") -> None:
         super().__init__(reduction)
         self.samples_per_class = V.to_numpy(samples_per_class).astype(np.float64).tolist()
@@ -1080,7 +1083,7 @@ class BalancedSoftmaxCrossentropy(_SoftmaxLoss):
         self.ignore_index = A.ignore_index(ignore_index)
         self.validate_args = V.check_bool("validate_args", validate_args)
 
-    def forward(self, input, target, sample_weight=None):
+    def forward(self, input: torch.Tensor, target: torch.Tensor, sample_weight: Any | None = None) -> torch.Tensor:
         loss, valid = _balanced_softmax_crossentropy(input, target, priors=self.class_priors,
                                                      ignore_index=self.ignore_index,
                                                      validate_args=self.validate_args)
@@ -1107,7 +1110,7 @@ def poly_loss(
     *,
     epsilon: float = 1.0,
     gamma: float = 0.0,
-    ignore_index: Optional[int] = None,
+    ignore_index: int | None = None,
     validate_args: bool = True,
 ) -> torch.Tensor:
     """Per-sample Poly-1 loss (Leng et al. 2022, "PolyLoss: A Polynomial Expansion Perspective
@@ -1136,14 +1139,14 @@ class PolyLoss(_SoftmaxLoss):
     """Poly-1 loss as an `nn.Module`; see `poly_loss`. "mean" divides by the number of
     non-ignored samples."""
 
-    def __init__(self, *, epsilon: float = 1.0, gamma: float = 0.0, ignore_index: Optional[int] = None,
+    def __init__(self, *, epsilon: float = 1.0, gamma: float = 0.0, ignore_index: int | None = None,
                  validate_args: bool = True, reduction: str = "mean") -> None:
         super().__init__(reduction)
         self.epsilon, self.gamma = A.poly(epsilon, gamma)
         self.ignore_index = A.ignore_index(ignore_index)
         self.validate_args = V.check_bool("validate_args", validate_args)
 
-    def forward(self, input, target, sample_weight=None):
+    def forward(self, input: torch.Tensor, target: torch.Tensor, sample_weight: Any | None = None) -> torch.Tensor:
         loss, valid, _ = _poly_loss(input, target, epsilon=self.epsilon, gamma=self.gamma,
                                     ignore_index=self.ignore_index, validate_args=self.validate_args)
         return self._reduce_normalized((loss, valid, valid), sample_weight)
