@@ -19,7 +19,7 @@ they run through `jax.debug.callback` (see `_check_content`).
 from __future__ import annotations
 
 import warnings
-from typing import Any, Optional
+from typing import Any
 
 import keras
 import numpy as np
@@ -49,7 +49,7 @@ def check_logits(name: str, x: Any):
     return x
 
 
-def as_tensor_like(value: Any, like, dtype: Optional[str] = None):
+def as_tensor_like(value: Any, like, dtype: str | None = None):
     """Puts a weight/prior (NumPy, sequence or native tensor) in `dtype` (default `like`'s)."""
     if value is None:
         return None
@@ -75,7 +75,7 @@ def _tf_graph_tensor(t) -> bool:
     return not tf.executing_eagerly() or tf.is_symbolic_tensor(t)
 
 
-def _concrete(t) -> Optional[np.ndarray]:
+def _concrete(t) -> np.ndarray | None:
     """The values of `t` when they can be had without tracing errors, else None."""
     try:
         return np.asarray(ops.convert_to_numpy(t))
@@ -221,7 +221,7 @@ def probabilities_to_logits(p):
     return ops.log(p) - ops.log1p(-p)
 
 
-def weights_to_config(w: Optional[np.ndarray]):
+def weights_to_config(w: np.ndarray | None):
     """JSON-friendly form of a validated weight (float, list or None) for get_config."""
     if w is None:
         return None
@@ -281,7 +281,7 @@ def focal_factor(base, log_base, gamma: float):
     return ops.exp(gamma * log_base())
 
 
-def check_class_indices(name: str, t, num_classes: int, ignore_index: Optional[int]):
+def check_class_indices(name: str, t, num_classes: int, ignore_index: int | None):
     """Class indices in [0, K) or equal to ignore_index (see `_check_content` for where).
     Returns `t`; in a TensorFlow graph, guarded by the assertion, so that the gather that
     follows cannot fail first with TensorFlow's own message."""
@@ -315,7 +315,8 @@ def check_whole_numbers(name: str, t) -> None:
     def tf_assert(t):
         import tensorflow as tf
 
-        tf.debugging.Assert(tf.reduce_all(tf.equal(t, tf.round(t))), [V.whole_number_message(name, "non-integral values")])
+        tf.debugging.Assert(tf.reduce_all(tf.equal(t, tf.round(t))),
+                            [V.whole_number_message(name, "non-integral values")])
 
     _check_content(t, lambda v: V.check_whole_numbers(name, v), tf_assert,
                    deferred=(lambda t: ops.any(ops.not_equal(t, ops.round(t))),
