@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import collections
 import functools
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -108,13 +109,13 @@ _ARRAY_RESULT = "<an array result of classbalance::array_args>"  # marks fn's ar
 
 
 def _with_arrays(args: tuple, kwargs: dict, slots, names, arrays) -> tuple:
-    args, kwargs = list(args), dict(kwargs)
+    new_args, new_kwargs = list(args), dict(kwargs)
     for i, a in zip(list(slots) + list(names), arrays):
         if isinstance(i, int):
-            args[i] = a
+            new_args[i] = a
         else:
-            kwargs[i] = a
-    return tuple(args), kwargs
+            new_kwargs[i] = a
+    return tuple(new_args), new_kwargs
 
 
 def _array_results(result: Any) -> tuple:
@@ -127,7 +128,7 @@ def _array_results(result: Any) -> tuple:
 
 @torch.compiler.assume_constant_result
 def _register_array_call(fn: Callable, args: tuple, kwargs: dict, slots: tuple, names: tuple,
-                         shapes: tuple) -> Optional[tuple]:
+                         shapes: tuple) -> tuple | None:
     """At trace time: (operator key, fn's non-array results, whether the result is a tuple), or
     None when no two stand-ins pass `fn` with the same non-array results."""
     outcomes = []
@@ -205,7 +206,7 @@ class DynamicUpdateCount:
         return _traced_compute(super()._wrap_compute(compute))  # type: ignore[misc]
 
 
-def _dynamic_int_patch() -> Optional[Callable]:
+def _dynamic_int_patch() -> Callable | None:
     import torch._dynamo
 
     patch = getattr(torch._dynamo, "patch_dynamo_config", None)
@@ -255,12 +256,12 @@ def check_logits(name: str, x: Any) -> torch.Tensor:
 # Device copies of the NumPy / Python weights that functional forms are given, keyed by their
 # contents, so that a training loop calling `fn(x, y, class_weight=np_array)` uploads the
 # weights once per device and dtype instead of once per call (an upload is a host sync on CUDA).
-_DEVICE_COPIES: "collections.OrderedDict[tuple, torch.Tensor]" = collections.OrderedDict()
+_DEVICE_COPIES: collections.OrderedDict[tuple, torch.Tensor] = collections.OrderedDict()
 _DEVICE_COPIES_LIMIT = 64
 
 
-def as_tensor_like(value: Any, like: torch.Tensor, dtype: Optional[torch.dtype] = None, *,
-                   cached: bool = True) -> Optional[torch.Tensor]:
+def as_tensor_like(value: Any, like: torch.Tensor, dtype: torch.dtype | None = None, *,
+                   cached: bool = True) -> torch.Tensor | None:
     """Puts a weight/prior (NumPy, sequence or tensor) on `like`'s device in `dtype`; host
     values off the CPU come from a cache of device copies (see _DEVICE_COPIES) unless
     `cached=False` (per-batch values such as sample weights)."""
@@ -273,15 +274,15 @@ def as_tensor_like(value: Any, like: torch.Tensor, dtype: Optional[torch.dtype] 
         return torch.as_tensor(np.asarray(value), dtype=dtype)
     arr = np.ascontiguousarray(value)
     key = (arr.tobytes(), arr.shape, arr.dtype.str, str(like.device), dtype)
-    cached = _DEVICE_COPIES.get(key)
-    if cached is None:
-        cached = torch.as_tensor(arr, dtype=dtype, device=like.device)
-        _DEVICE_COPIES[key] = cached
+    copy = _DEVICE_COPIES.get(key)
+    if copy is None:
+        copy = torch.as_tensor(arr, dtype=dtype, device=like.device)
+        _DEVICE_COPIES[key] = copy
         if len(_DEVICE_COPIES) > _DEVICE_COPIES_LIMIT:
             _DEVICE_COPIES.popitem(last=False)
     else:
         _DEVICE_COPIES.move_to_end(key)
-    return cached
+    return copy
 
 
 def check_same_shape(target_name: str, target: torch.Tensor, input_name: str, x: torch.Tensor) -> None:
@@ -363,6 +364,7 @@ def _sample_weight_like(sample_weight: Any, loss: torch.Tensor, per_sample_ndim:
     """`sample_weight` as a scalar or one weight per sample (shape loss.shape[:per_sample_ndim],
     or that with a trailing 1, Keras's (B, 1)), broadcastable against `loss`."""
     sw = as_tensor_like(sample_weight, loss, cached=False)
+    assert sw is not None  # called with a sample weight
     per_sample = tuple(loss.shape[:per_sample_ndim])
     if sw.ndim == len(per_sample) + 1 and sw.shape[-1] == 1:
         sw = sw.squeeze(-1)
@@ -371,8 +373,8 @@ def _sample_weight_like(sample_weight: Any, loss: torch.Tensor, per_sample_ndim:
     return sw.reshape(sw.shape + (1,) * (loss.ndim - sw.ndim))
 
 
-def reduce(loss: torch.Tensor, reduction: str, sample_weight: Optional[Any] = None, *,
-           per_sample_ndim: Optional[int] = None, denominator: Optional[torch.Tensor] = None) -> torch.Tensor:
+def reduce(loss: torch.Tensor, reduction: str, sample_weight: Any | None = None, *,
+           per_sample_ndim: int | None = None, denominator: torch.Tensor | None = None) -> torch.Tensor:
     """The one reduction of every torch_impl loss module.
 
     `sample_weight` multiplies the per-sample losses (the first `per_sample_ndim` axes; default
@@ -387,7 +389,8 @@ def reduce(loss: torch.Tensor, reduction: str, sample_weight: Optional[Any] = No
     the ranks' batches (the average of the ranks' values is the one-process value).
     """
     if sample_weight is not None:
-        loss = loss * _sample_weight_like(sample_weight, loss, loss.ndim if per_sample_ndim is None else per_sample_ndim)
+        per_sample = loss.ndim if per_sample_ndim is None else per_sample_ndim
+        loss = loss * _sample_weight_like(sample_weight, loss, per_sample)
     if reduction == "none":
         return loss
     total = loss.sum()
@@ -431,7 +434,7 @@ def log1m_softmax(logp: torch.Tensor) -> torch.Tensor:
     return torch.where(top, others, torch.log1p(-p_safe))
 
 
-def focal_factor(base, log_base, gamma: float) -> Optional[torch.Tensor]:
+def focal_factor(base, log_base, gamma: float) -> torch.Tensor | None:
     """base^gamma for the focal factors, given callables for base and log(base).
 
     gamma >= 1: the direct power (cheap; its derivative gamma base^(gamma-1) is finite even
@@ -473,14 +476,17 @@ def _class_indices(target: torch.Tensor, num_classes: int, ignore_index, validat
     if target.dtype.is_floating_point:
         if validate_args:
             device_check(torch.any(target != torch.round(target)),
-                         lambda: V.check_whole_numbers(target_name, target), V.whole_number_message(target_name, "non-integral values"))
+                         lambda: V.check_whole_numbers(target_name, target),
+                         V.whole_number_message(target_name, "non-integral values"))
         target = target.to(torch.int64)
     if validate_args:
         bad = (target < 0) | (target >= num_classes)
         if ignore_index is not None:
             bad &= target != ignore_index
-        device_check(bad.any(), lambda t=target, i=ignore_index: V.check_class_indices(target_name, t, num_classes, i),
-                     V.index_message(target_name, num_classes, ignore_index))
+        def describe(t=target, i=ignore_index) -> None:
+            V.check_class_indices(target_name, t, num_classes, i)
+
+        device_check(bad.any(), describe, V.index_message(target_name, num_classes, ignore_index))
         if target.device.type in DEFERRED_DEVICES:
             # the failure is reported at a later call: until then an invalid index must not
             # reach a gather (a device-side assert on CUDA), so it reads as class 0
@@ -496,9 +502,9 @@ def softmax_targets(
     target: torch.Tensor,
     logits: torch.Tensor,
     *,
-    ignore_index: Optional[int],
+    ignore_index: int | None,
     label_smoothing: float,
-    class_weight: Optional[torch.Tensor],
+    class_weight: torch.Tensor | None,
     validate_args: bool,
     target_name: str = "target",
     input_name: str = "input",
@@ -532,9 +538,9 @@ def cross_entropy(
     logits: torch.Tensor,
     target: torch.Tensor,
     *,
-    ignore_index: Optional[int],
+    ignore_index: int | None,
     label_smoothing: float,
-    class_weight: Optional[torch.Tensor],
+    class_weight: torch.Tensor | None,
     validate_args: bool,
     target_name: str = "target",
     input_name: str = "input",
