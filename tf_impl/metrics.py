@@ -39,7 +39,7 @@ binary-label check is the range [0, 1]. Shape and dtype checks always run.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any
 
 import keras
 from keras import ops
@@ -79,7 +79,7 @@ def _state_dtype() -> str:
     if keras.backend.backend() == "jax":
         import jax
 
-        if not jax.config.jax_enable_x64:
+        if not jax.config.read("jax_enable_x64"):  # the typed accessor of the flag
             return "float32"
     return "float64"
 
@@ -151,7 +151,8 @@ def _decisions(y_true, y_pred, sample_weight, num_classes, cut, from_logits, val
                        None if v is None else ops.convert_to_numpy(v) for v in (y_true, y_pred, sample_weight)], conv),
                    V.invalid_values_message(conv.target, conv.preds, "sample_weight"))
     elif validate_args and str(getattr(y_pred, "device", "")) != "meta":
-        values = [_concrete(v) for v in (y_true, y_pred)] + [None if sample_weight is None else _concrete(sample_weight)]
+        values = [_concrete(v) for v in (y_true, y_pred)]
+        values.append(None if sample_weight is None else _concrete(sample_weight))
         if values[0] is not None and values[1] is not None and (sample_weight is None or values[2] is not None):
             M.check_metric_values(layout, num_classes, from_logits, values[0], values[1], values[2], conv)
         else:  # traced (model.fit on tensorflow or jax): _ops's in-graph checks
@@ -314,7 +315,8 @@ def _geometric_mean(cm, correction: float):
     n = ops.sum(ops.cast(included, cm.dtype))
     # exp(mean log r), not a product: a product of many recalls underflows
     log_sum = ops.sum(ops.where(ops.logical_and(included, positive), ops.log(ops.where(positive, r, one)), zero))
-    defined = ops.logical_and(ops.greater(n, zero), ops.logical_not(ops.any(ops.logical_and(included, ops.logical_not(positive)))))
+    missing = ops.any(ops.logical_and(included, ops.logical_not(positive)))
+    defined = ops.logical_and(ops.greater(n, zero), ops.logical_not(missing))
     return ops.where(defined, ops.exp(ops.divide(log_sum, ops.where(ops.greater(n, zero), n, one))), zero)
 
 
@@ -364,16 +366,16 @@ def _floatx(x):
 
 
 def balanced_accuracy(
-    y_true,
-    y_pred,
+    y_true: Any,
+    y_pred: Any,
     *,
-    num_classes: Optional[int] = None,
+    num_classes: int | None = None,
     threshold: float = 0.5,
     from_logits: bool = False,
     adjusted: bool = False,
-    sample_weight=None,
+    sample_weight: Any | None = None,
     validate_args: bool = True,
-):
+) -> Any:
     """Balanced accuracy of one batch: mean recall over the classes present in `y_true`.
 
     recall_c = C[c, c] / sum_j C[c, j] (C: weighted confusion matrix); adjusted:
@@ -398,7 +400,8 @@ def balanced_accuracy(
     return _floatx(_balanced_accuracy(cm, adjusted))
 
 
-def true_positive_rate(y_true, y_pred, *, threshold: float = 0.5, from_logits: bool = False, sample_weight=None, validate_args: bool = True):
+def true_positive_rate(y_true: Any, y_pred: Any, *, threshold: float = 0.5, from_logits: bool = False,
+                       sample_weight: Any | None = None, validate_args: bool = True) -> Any:
     """TPR (recall, sensitivity) of one batch: TP / (TP + FN); 0 when there is no positive.
 
     Args: as `balanced_accuracy` in binary mode.
@@ -408,7 +411,8 @@ def true_positive_rate(y_true, y_pred, *, threshold: float = 0.5, from_logits: b
     return _floatx(_true_positive_rate(cm))
 
 
-def true_negative_rate(y_true, y_pred, *, threshold: float = 0.5, from_logits: bool = False, sample_weight=None, validate_args: bool = True):
+def true_negative_rate(y_true: Any, y_pred: Any, *, threshold: float = 0.5, from_logits: bool = False,
+                       sample_weight: Any | None = None, validate_args: bool = True) -> Any:
     """TNR (specificity) of one batch: TN / (TN + FP); 0 when there is no negative.
 
     Args: as `balanced_accuracy` in binary mode.
@@ -419,15 +423,15 @@ def true_negative_rate(y_true, y_pred, *, threshold: float = 0.5, from_logits: b
 
 
 def weighted_balanced_accuracy(
-    y_true,
-    y_pred,
+    y_true: Any,
+    y_pred: Any,
     *,
     alpha: float = 0.5,
     threshold: float = 0.5,
     from_logits: bool = False,
-    sample_weight=None,
+    sample_weight: Any | None = None,
     validate_args: bool = True,
-):
+) -> Any:
     """alpha TPR + (1 - alpha) TNR of one batch (binary); alpha in [0, 1].
 
     Unlike `balanced_accuracy`, an absent class is not dropped: its rate counts as 0.
@@ -441,16 +445,16 @@ def weighted_balanced_accuracy(
 
 
 def geometric_mean(
-    y_true,
-    y_pred,
+    y_true: Any,
+    y_pred: Any,
     *,
-    num_classes: Optional[int] = None,
+    num_classes: int | None = None,
     threshold: float = 0.5,
     from_logits: bool = False,
     correction: float = 0.0,
-    sample_weight=None,
+    sample_weight: Any | None = None,
     validate_args: bool = True,
-):
+) -> Any:
     """G-mean of one batch: (prod_c recall_c)^(1/P) over the P classes that occur in y_true
     or in the predictions; binary: sqrt(TPR x TNR).
 
@@ -467,15 +471,15 @@ def geometric_mean(
 
 
 def matthews_correlation(
-    y_true,
-    y_pred,
+    y_true: Any,
+    y_pred: Any,
     *,
-    num_classes: Optional[int] = None,
+    num_classes: int | None = None,
     threshold: float = 0.5,
     from_logits: bool = False,
-    sample_weight=None,
+    sample_weight: Any | None = None,
     validate_args: bool = True,
-):
+) -> Any:
     """Matthews correlation coefficient of one batch, in [-1, 1]:
     (c s - t.p) / sqrt((s^2 - t.t)(s^2 - p.p)) with t, p the true and predicted class totals,
     s the total and c the trace of the weighted confusion matrix; 0 when undefined.
@@ -488,15 +492,15 @@ def matthews_correlation(
 
 
 def per_class_recall(
-    y_true,
-    y_pred,
+    y_true: Any,
+    y_pred: Any,
     *,
-    num_classes: Optional[int] = None,
+    num_classes: int | None = None,
     threshold: float = 0.5,
     from_logits: bool = False,
-    sample_weight=None,
+    sample_weight: Any | None = None,
     validate_args: bool = True,
-):
+) -> Any:
     """Recall of every class of one batch, a vector (K,) (binary: (2,), [TNR, TPR]):
     recall_c = C[c, c] / sum_j C[c, j], 0 for a class with no sample.
 
@@ -508,15 +512,15 @@ def per_class_recall(
 
 
 def shot_accuracy(
-    y_true,
-    y_pred,
+    y_true: Any,
+    y_pred: Any,
     *,
-    samples_per_class,
+    samples_per_class: Any,
     many_threshold: float = 100,
     few_threshold: float = 20,
-    sample_weight=None,
+    sample_weight: Any | None = None,
     validate_args: bool = True,
-):
+) -> Any:
     """Accuracy of one batch over the many-, medium- and few-shot classes, a vector (3,):
     in each group, the mean recall over its classes present in y_true; NaN for a group with
     no class present.
@@ -564,7 +568,8 @@ class _ConfusionMetric(keras.metrics.Metric):
             y_true, y_pred, sample_weight, self.num_classes, self._cut, self.from_logits, self.validate_args
         )
         inc_hi, inc_lo = _increment_pair(t, p, w, self.num_classes or 2, self._state_dtype)
-        hi, lo = _accumulate(ops.convert_to_tensor(self.confusion), ops.convert_to_tensor(self.confusion_residual), inc_hi)
+        hi, lo = _accumulate(ops.convert_to_tensor(self.confusion), ops.convert_to_tensor(self.confusion_residual),
+                             inc_hi)
         hi, lo = _accumulate(hi, lo, inc_lo)
         self.confusion.assign(hi)
         self.confusion_residual.assign(lo)
@@ -576,7 +581,7 @@ class _ConfusionMetric(keras.metrics.Metric):
         cm = ops.convert_to_tensor(self.confusion) + ops.convert_to_tensor(self.confusion_residual)
         return ops.cast(self._score(cm), self.dtype)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(threshold=self.threshold, from_logits=self.from_logits, validate_args=self.validate_args)
         return config
@@ -606,13 +611,13 @@ class BalancedAccuracy(_ConfusionMetric):
     def __init__(
         self,
         *,
-        num_classes: Optional[int] = None,
+        num_classes: int | None = None,
         threshold: float = 0.5,
         from_logits: bool = False,
         adjusted: bool = False,
         validate_args: bool = True,
         name: str = "balanced_accuracy",
-        dtype=None,
+        dtype: Any = None,
     ) -> None:
         super().__init__(
             num_classes=num_classes, threshold=threshold, from_logits=from_logits,
@@ -623,7 +628,7 @@ class BalancedAccuracy(_ConfusionMetric):
     def _score(self, cm):
         return _balanced_accuracy(cm, self.adjusted)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(num_classes=self.num_classes, adjusted=self.adjusted)
         return config
@@ -649,7 +654,7 @@ class TruePositiveRate(_ConfusionMetric):
         from_logits: bool = False,
         validate_args: bool = True,
         name: str = "true_positive_rate",
-        dtype=None,
+        dtype: Any = None,
     ) -> None:
         super().__init__(
             num_classes=None, threshold=threshold, from_logits=from_logits,
@@ -675,7 +680,7 @@ class TrueNegativeRate(_ConfusionMetric):
         from_logits: bool = False,
         validate_args: bool = True,
         name: str = "true_negative_rate",
-        dtype=None,
+        dtype: Any = None,
     ) -> None:
         super().__init__(
             num_classes=None, threshold=threshold, from_logits=from_logits,
@@ -708,7 +713,7 @@ class WeightedBalancedAccuracy(_ConfusionMetric):
         from_logits: bool = False,
         validate_args: bool = True,
         name: str = "weighted_balanced_accuracy",
-        dtype=None,
+        dtype: Any = None,
     ) -> None:
         super().__init__(
             num_classes=None, threshold=threshold, from_logits=from_logits,
@@ -719,7 +724,7 @@ class WeightedBalancedAccuracy(_ConfusionMetric):
     def _score(self, cm):
         return _weighted_balanced_accuracy(cm, self.alpha)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(alpha=self.alpha)
         return config
@@ -744,13 +749,13 @@ class GeometricMean(_ConfusionMetric):
     def __init__(
         self,
         *,
-        num_classes: Optional[int] = None,
+        num_classes: int | None = None,
         threshold: float = 0.5,
         from_logits: bool = False,
         correction: float = 0.0,
         validate_args: bool = True,
         name: str = "geometric_mean",
-        dtype=None,
+        dtype: Any = None,
     ) -> None:
         super().__init__(
             num_classes=num_classes, threshold=threshold, from_logits=from_logits,
@@ -761,7 +766,7 @@ class GeometricMean(_ConfusionMetric):
     def _score(self, cm):
         return _geometric_mean(cm, self.correction)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(num_classes=self.num_classes, correction=self.correction)
         return config
@@ -781,12 +786,12 @@ class MatthewsCorrelation(_ConfusionMetric):
     def __init__(
         self,
         *,
-        num_classes: Optional[int] = None,
+        num_classes: int | None = None,
         threshold: float = 0.5,
         from_logits: bool = False,
         validate_args: bool = True,
         name: str = "matthews_correlation",
-        dtype=None,
+        dtype: Any = None,
     ) -> None:
         super().__init__(
             num_classes=num_classes, threshold=threshold, from_logits=from_logits,
@@ -796,7 +801,7 @@ class MatthewsCorrelation(_ConfusionMetric):
     def _score(self, cm):
         return _matthews_correlation(cm)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(num_classes=self.num_classes)
         return config
@@ -815,12 +820,12 @@ class PerClassRecall(_ConfusionMetric):
     def __init__(
         self,
         *,
-        num_classes: Optional[int] = None,
+        num_classes: int | None = None,
         threshold: float = 0.5,
         from_logits: bool = False,
         validate_args: bool = True,
         name: str = "per_class_recall",
-        dtype=None,
+        dtype: Any = None,
     ) -> None:
         super().__init__(
             num_classes=num_classes, threshold=threshold, from_logits=from_logits,
@@ -830,7 +835,7 @@ class PerClassRecall(_ConfusionMetric):
     def _score(self, cm):
         return _per_class_recall(cm)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(num_classes=self.num_classes)
         return config
@@ -857,13 +862,13 @@ class ShotAccuracy(_ConfusionMetric):
 
     def __init__(
         self,
-        samples_per_class,
+        samples_per_class: Any,
         *,
         many_threshold: float = 100,
         few_threshold: float = 20,
         validate_args: bool = True,
         name: str = "shot_accuracy",
-        dtype=None,
+        dtype: Any = None,
     ) -> None:
         counts, many, few = M.check_shot_args(samples_per_class, many_threshold, few_threshold)
         super().__init__(
@@ -876,7 +881,7 @@ class ShotAccuracy(_ConfusionMetric):
     def _score(self, cm):
         return _shot_accuracy(cm, self._groups)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         del config["threshold"], config["from_logits"]  # fixed: the argmax decides
         config.update(samples_per_class=self.samples_per_class, many_threshold=self.many_threshold,
