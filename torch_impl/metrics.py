@@ -40,7 +40,7 @@ trace that counter as a symbolic int, in these metrics' wrappers only.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import torch
 from torchmetrics import Metric
@@ -234,14 +234,14 @@ def _default_float(x: torch.Tensor) -> torch.Tensor:
 
 
 def balanced_accuracy(
-    preds,
-    target,
+    preds: torch.Tensor,
+    target: torch.Tensor,
     *,
-    num_classes: Optional[int] = None,
+    num_classes: int | None = None,
     threshold: float = 0.5,
     from_logits: bool = False,
     adjusted: bool = False,
-    sample_weight=None,
+    sample_weight: Any | None = None,
     validate_args: bool = True,
 ) -> torch.Tensor:
     """Balanced accuracy of one batch: mean recall over the classes present in `target`.
@@ -268,7 +268,9 @@ def balanced_accuracy(
     return _default_float(_balanced_accuracy(cm, adjusted))
 
 
-def true_positive_rate(preds, target, *, threshold: float = 0.5, from_logits: bool = False, sample_weight=None, validate_args: bool = True) -> torch.Tensor:
+def true_positive_rate(preds: torch.Tensor, target: torch.Tensor, *, threshold: float = 0.5,
+                       from_logits: bool = False, sample_weight: Any | None = None,
+                       validate_args: bool = True) -> torch.Tensor:
     """TPR (recall, sensitivity) of one batch: TP / (TP + FN); 0 when there is no positive.
 
     Args: as `balanced_accuracy` in binary mode.
@@ -278,7 +280,9 @@ def true_positive_rate(preds, target, *, threshold: float = 0.5, from_logits: bo
     return _default_float(_true_positive_rate(cm))
 
 
-def true_negative_rate(preds, target, *, threshold: float = 0.5, from_logits: bool = False, sample_weight=None, validate_args: bool = True) -> torch.Tensor:
+def true_negative_rate(preds: torch.Tensor, target: torch.Tensor, *, threshold: float = 0.5,
+                       from_logits: bool = False, sample_weight: Any | None = None,
+                       validate_args: bool = True) -> torch.Tensor:
     """TNR (specificity) of one batch: TN / (TN + FP); 0 when there is no negative.
 
     Args: as `balanced_accuracy` in binary mode.
@@ -289,13 +293,13 @@ def true_negative_rate(preds, target, *, threshold: float = 0.5, from_logits: bo
 
 
 def weighted_balanced_accuracy(
-    preds,
-    target,
+    preds: torch.Tensor,
+    target: torch.Tensor,
     *,
     alpha: float = 0.5,
     threshold: float = 0.5,
     from_logits: bool = False,
-    sample_weight=None,
+    sample_weight: Any | None = None,
     validate_args: bool = True,
 ) -> torch.Tensor:
     """alpha TPR + (1 - alpha) TNR of one batch (binary); alpha in [0, 1].
@@ -311,14 +315,14 @@ def weighted_balanced_accuracy(
 
 
 def geometric_mean(
-    preds,
-    target,
+    preds: torch.Tensor,
+    target: torch.Tensor,
     *,
-    num_classes: Optional[int] = None,
+    num_classes: int | None = None,
     threshold: float = 0.5,
     from_logits: bool = False,
     correction: float = 0.0,
-    sample_weight=None,
+    sample_weight: Any | None = None,
     validate_args: bool = True,
 ) -> torch.Tensor:
     """G-mean of one batch: (prod_c recall_c)^(1/P) over the P classes that occur in `target`
@@ -337,13 +341,13 @@ def geometric_mean(
 
 
 def matthews_correlation(
-    preds,
-    target,
+    preds: torch.Tensor,
+    target: torch.Tensor,
     *,
-    num_classes: Optional[int] = None,
+    num_classes: int | None = None,
     threshold: float = 0.5,
     from_logits: bool = False,
-    sample_weight=None,
+    sample_weight: Any | None = None,
     validate_args: bool = True,
 ) -> torch.Tensor:
     """Matthews correlation coefficient of one batch, in [-1, 1]:
@@ -358,13 +362,13 @@ def matthews_correlation(
 
 
 def per_class_recall(
-    preds,
-    target,
+    preds: torch.Tensor,
+    target: torch.Tensor,
     *,
-    num_classes: Optional[int] = None,
+    num_classes: int | None = None,
     threshold: float = 0.5,
     from_logits: bool = False,
-    sample_weight=None,
+    sample_weight: Any | None = None,
     validate_args: bool = True,
 ) -> torch.Tensor:
     """Recall of every class of one batch, a vector (K,) (binary: (2,), [TNR, TPR]):
@@ -378,13 +382,13 @@ def per_class_recall(
 
 
 def shot_accuracy(
-    preds,
-    target,
+    preds: torch.Tensor,
+    target: torch.Tensor,
     *,
-    samples_per_class,
+    samples_per_class: Any,
     many_threshold: float = 100,
     few_threshold: float = 20,
-    sample_weight=None,
+    sample_weight: Any | None = None,
     validate_args: bool = True,
 ) -> torch.Tensor:
     """Accuracy of one batch over the many-, medium- and few-shot classes, a vector (3,):
@@ -416,6 +420,7 @@ def shot_accuracy(
 class _ConfusionMetric(_ops.DynamicUpdateCount, Metric):
     """Shared state: the float64 confusion matrix, summed across processes under DDP."""
 
+    confusion: torch.Tensor  # registered by add_state
     is_differentiable = False
     higher_is_better = True
     full_state_update = False
@@ -463,7 +468,7 @@ class BalancedAccuracy(_ConfusionMetric):
     def __init__(
         self,
         *,
-        num_classes: Optional[int] = None,
+        num_classes: int | None = None,
         threshold: float = 0.5,
         from_logits: bool = False,
         adjusted: bool = False,
@@ -492,7 +497,8 @@ class TruePositiveRate(_ConfusionMetric):
     Anchor: `sklearn.metrics.recall_score(pos_label=1)`.
     """
 
-    def __init__(self, *, threshold: float = 0.5, from_logits: bool = False, validate_args: bool = True, **kwargs: Any) -> None:
+    def __init__(self, *, threshold: float = 0.5, from_logits: bool = False, validate_args: bool = True,
+                 **kwargs: Any) -> None:
         super().__init__(
             num_classes=None, threshold=threshold, from_logits=from_logits, validate_args=validate_args, **kwargs
         )
@@ -508,7 +514,8 @@ class TrueNegativeRate(_ConfusionMetric):
     Anchor: `sklearn.metrics.recall_score(pos_label=0)`.
     """
 
-    def __init__(self, *, threshold: float = 0.5, from_logits: bool = False, validate_args: bool = True, **kwargs: Any) -> None:
+    def __init__(self, *, threshold: float = 0.5, from_logits: bool = False, validate_args: bool = True,
+                 **kwargs: Any) -> None:
         super().__init__(
             num_classes=None, threshold=threshold, from_logits=from_logits, validate_args=validate_args, **kwargs
         )
@@ -567,7 +574,7 @@ class GeometricMean(_ConfusionMetric):
     def __init__(
         self,
         *,
-        num_classes: Optional[int] = None,
+        num_classes: int | None = None,
         threshold: float = 0.5,
         from_logits: bool = False,
         correction: float = 0.0,
@@ -597,7 +604,7 @@ class MatthewsCorrelation(_ConfusionMetric):
     def __init__(
         self,
         *,
-        num_classes: Optional[int] = None,
+        num_classes: int | None = None,
         threshold: float = 0.5,
         from_logits: bool = False,
         validate_args: bool = True,
@@ -624,7 +631,7 @@ class PerClassRecall(_ConfusionMetric):
     def __init__(
         self,
         *,
-        num_classes: Optional[int] = None,
+        num_classes: int | None = None,
         threshold: float = 0.5,
         from_logits: bool = False,
         validate_args: bool = True,
@@ -659,7 +666,7 @@ class ShotAccuracy(_ConfusionMetric):
 
     def __init__(
         self,
-        samples_per_class,
+        samples_per_class: Any,
         *,
         many_threshold: float = 100,
         few_threshold: float = 20,
