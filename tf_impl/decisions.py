@@ -14,7 +14,7 @@ torch_impl/decisions.py; the arithmetic, checks and messages come from
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import keras
 import numpy as np
@@ -44,7 +44,7 @@ def _add_shift(x, shift: np.ndarray):
     return ops.cast(xc + _ops.as_tensor_like(shift, xc), _ops.dtype_of(x))
 
 
-def shift_prior(logits, *, train_prior: Any, target_prior: Any, activation: str = "softmax"):
+def shift_prior(logits: Any, *, train_prior: Any, target_prior: Any, activation: str = "softmax") -> Any:
     """Prior correction after training on another class prior (Bayes' rule).
 
     softmax: x_c + log pi_target_c - log pi_train_c on the last axis (priors normalised to
@@ -84,18 +84,18 @@ class PriorShift(keras.layers.Layer):
     Anchor: `shift_prior`; Saerens et al. 2002.
     """
 
-    def __init__(self, *, train_prior: Any, target_prior: Any, activation: str = "softmax", **kwargs) -> None:
+    def __init__(self, *, train_prior: Any, target_prior: Any, activation: str = "softmax", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._train, self._target, self.activation = D.prior_args(train_prior, target_prior, activation)
         self._shift = D.prior_shift(self._train, self._target, self.activation)
 
-    def call(self, inputs):
+    def call(self, inputs: Any) -> Any:
         return _add_shift(inputs, self._shift)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> Any:
         return input_shape
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(train_prior=self._train.tolist(), target_prior=self._target.tolist(), activation=self.activation)
         return config
@@ -107,14 +107,14 @@ def _dtype_or_floatx(x) -> str:
 
 
 def tune_threshold(
-    y_true,
-    scores,
+    y_true: Any,
+    scores: Any,
     *,
     objective: str = "balanced_accuracy",
     alpha: float = 0.5,
     beta: float = 1.0,
-    min_tpr: Optional[float] = None,
-    sample_weight=None,
+    min_tpr: float | None = None,
+    sample_weight: Any | None = None,
 ) -> ThresholdResult:
     """The exact best decision threshold: predict positive when score > threshold.
 
@@ -161,7 +161,7 @@ def _state_dtype() -> str:
     if keras.backend.backend() == "jax":
         import jax
 
-        if not jax.config.jax_enable_x64:
+        if not jax.config.read("jax_enable_x64"):  # the typed accessor of the flag
             return "float32"
     return "float64"
 
@@ -215,8 +215,8 @@ class ThresholdTuner(keras.metrics.Metric):
     `update_state(y_true, y_pred, sample_weight=None)` takes `metrics.BalancedAccuracy`'s
     binary inputs; `result()` returns ThresholdResult(threshold, score) (tensors in the
     metric dtype), for an update/result loop over batches (not a `compile(metrics=...)`
-    entry: its result is a pair; a ValueError until both classes have weight). NaN scores are a ValueError (with validate_args=False they
-    are not counted).
+    entry: its result is a pair; a ValueError until both classes have weight). NaN scores are a
+    ValueError (with validate_args=False they are not counted).
 
     Anchor: `tune_threshold` on the same data.
     """
@@ -227,12 +227,12 @@ class ThresholdTuner(keras.metrics.Metric):
         objective: str = "balanced_accuracy",
         alpha: float = 0.5,
         beta: float = 1.0,
-        min_tpr: Optional[float] = None,
+        min_tpr: float | None = None,
         num_bins: int = 1024,
         from_logits: bool = False,
         validate_args: bool = True,
         name: str = "threshold_tuner",
-        dtype=None,
+        dtype: Any = None,
     ) -> None:
         super().__init__(name=name, dtype=dtype)
         self.objective, self.alpha, self.beta, self.min_tpr = D.threshold_args(objective, alpha, beta, min_tpr)
@@ -246,7 +246,7 @@ class ThresholdTuner(keras.metrics.Metric):
         self.negative_counts = self.add_variable(shape=(size,), initializer="zeros", dtype=self._state_dtype,
                                                  name="negative_counts")
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any | None = None) -> None:
         conv = M.KERAS
         y_pred = _ops.check_logits(conv.preds, y_pred)
         y_true = ops.convert_to_tensor(y_true)
@@ -295,7 +295,7 @@ class ThresholdTuner(keras.metrics.Metric):
         return ThresholdResult(ops.convert_to_tensor(found.threshold, dtype=self.dtype),
                                ops.convert_to_tensor(found.score, dtype=self.dtype))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(objective=self.objective, alpha=self.alpha, beta=self.beta, min_tpr=self.min_tpr,
                       num_bins=self.num_bins, from_logits=self.from_logits, validate_args=self.validate_args)
