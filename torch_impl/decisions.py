@@ -18,7 +18,7 @@ two dimensions ((N, C, d1, ...)), the last dim otherwise.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 import torch
@@ -106,6 +106,9 @@ class PriorShift(torch.nn.Module):
     Anchor: `shift_prior`; Saerens et al. 2002.
     """
 
+    train_prior: torch.Tensor  # buffers, registered in __init__
+    target_prior: torch.Tensor
+
     def __init__(self, *, train_prior: Any, target_prior: Any, activation: str = "softmax") -> None:
         super().__init__()
         train, target, self.activation = D.prior_args(train_prior, target_prior, activation)
@@ -129,14 +132,14 @@ def _dtype_or_default(x) -> torch.dtype:
 
 
 def tune_threshold(
-    y_true,
-    scores,
+    y_true: Any,
+    scores: Any,
     *,
     objective: str = "balanced_accuracy",
     alpha: float = 0.5,
     beta: float = 1.0,
-    min_tpr: Optional[float] = None,
-    sample_weight=None,
+    min_tpr: float | None = None,
+    sample_weight: Any | None = None,
 ) -> ThresholdResult:
     """The exact best decision threshold: predict positive when score > threshold.
 
@@ -200,13 +203,15 @@ class ThresholdTuner(_ops.DynamicUpdateCount, Metric):
 
     `update(preds, target, sample_weight=None)` takes `metrics.BalancedAccuracy`'s binary
     inputs; `compute()` returns ThresholdResult(threshold, score), tensors in
-    torch.get_default_dtype() (a ValueError until both classes have weight). NaN scores are a ValueError (with validate_args=False they are
-    not counted).
+    torch.get_default_dtype() (a ValueError until both classes have weight). NaN scores are a
+    ValueError (with validate_args=False they are not counted).
 
     Anchor: `tune_threshold` on the same data.
     """
 
     full_state_update = False
+    positive_counts: torch.Tensor  # registered by add_state
+    negative_counts: torch.Tensor
 
     def __init__(
         self,
@@ -214,7 +219,7 @@ class ThresholdTuner(_ops.DynamicUpdateCount, Metric):
         objective: str = "balanced_accuracy",
         alpha: float = 0.5,
         beta: float = 1.0,
-        min_tpr: Optional[float] = None,
+        min_tpr: float | None = None,
         num_bins: int = 1024,
         from_logits: bool = False,
         validate_args: bool = True,
@@ -229,7 +234,7 @@ class ThresholdTuner(_ops.DynamicUpdateCount, Metric):
         self.add_state("positive_counts", default=torch.zeros(size, dtype=torch.float64), dist_reduce_fx="sum")
         self.add_state("negative_counts", default=torch.zeros(size, dtype=torch.float64), dist_reduce_fx="sum")
 
-    def update(self, preds, target, sample_weight=None) -> None:
+    def update(self, preds: torch.Tensor, target: torch.Tensor, sample_weight: Any | None = None) -> None:
         conv = M.TORCH
         preds = torch.as_tensor(preds)
         if not preds.is_floating_point():
@@ -242,9 +247,9 @@ class ThresholdTuner(_ops.DynamicUpdateCount, Metric):
                 sample_weight = sample_weight.squeeze(-1)
         if self.validate_args and _ops.checking():  # skipped while torch.compile traces, as in metrics
             M.check_metric_values(layout, None, self.from_logits, target, preds, sample_weight, conv)
-            nan = int(torch.isnan(preds).sum())
-            if nan:
-                raise ValueError(V.nan_scores_message(conv.preds, nan))
+            nan_count = int(torch.isnan(preds).sum())
+            if nan_count:
+                raise ValueError(V.nan_scores_message(conv.preds, nan_count))
         p = preds.to(torch.float64)
         if self.from_logits:
             p = torch.sigmoid(p)
