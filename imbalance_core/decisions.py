@@ -19,13 +19,13 @@ infinity (everything positive) and each distinct score (the last one: everything
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Optional, Tuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .validation import (
-    both_classes_message,
     binary_labels_message,
+    both_classes_message,
     check_choice,
     check_fractions,
     check_integer,
@@ -76,7 +76,7 @@ class ThresholdResult(NamedTuple):
 # ------------------------------------------------------------------------------ prior shift
 
 
-def prior_args(train_prior: Any, target_prior: Any, activation: str) -> Tuple[np.ndarray, np.ndarray, str]:
+def prior_args(train_prior: Any, target_prior: Any, activation: str) -> tuple[np.ndarray, np.ndarray, str]:
     """Validated (train_prior, target_prior, activation): softmax priors normalised to sum to
     1 (positive, one per class); sigmoid priors in (0, 1), a scalar or one per label. The two
     priors must have the same length.
@@ -166,7 +166,7 @@ def training_prior(
 # ------------------------------------------------------------------------- threshold tuning
 
 
-def threshold_args(objective: Any, alpha: Any, beta: Any, min_tpr: Any) -> Tuple[str, float, float, Optional[float]]:
+def threshold_args(objective: Any, alpha: Any, beta: Any, min_tpr: Any) -> tuple[str, float, float, float | None]:
     """Validated (objective, alpha, beta, min_tpr); min_tpr is required by "tpr_at_least" and
     must be None otherwise."""
     objective = check_choice("objective", objective, OBJECTIVES)
@@ -182,7 +182,7 @@ def threshold_args(objective: Any, alpha: Any, beta: Any, min_tpr: Any) -> Tuple
     return objective, alpha, beta, min_tpr
 
 
-def _threshold_inputs(y_true: Any, scores: Any, sample_weight: Any) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _threshold_inputs(y_true: Any, scores: Any, sample_weight: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Flat (labels as bool, scores as float64, weights as float64), checked."""
     y = np.asarray(to_numpy(y_true))
     s = np.asarray(to_numpy(scores))
@@ -225,8 +225,8 @@ def _objective(tp, fp, positives, negatives, objective, alpha, beta, min_tpr) ->
     return np.where(tpr >= min_tpr, tnr, -np.inf)
 
 
-def best_threshold(values, pos_hist, neg_hist, *, objective, alpha, beta, min_tpr,
-                   target_name: str = "y_true") -> ThresholdResult:
+def best_threshold(values: Any, pos_hist: Any, neg_hist: Any, *, objective: str, alpha: float, beta: float,
+                   min_tpr: float | None, target_name: str = "y_true") -> ThresholdResult:
     """The best threshold over candidates [-inf, values...] (values ascending), from the
     weighted positive and negative counts at each value (or in each bin ending at that
     value). Threshold t predicts positive the counts at values > t, so the candidate -inf
@@ -254,7 +254,7 @@ def tune_threshold(
     objective: str = "balanced_accuracy",
     alpha: float = 0.5,
     beta: float = 1.0,
-    min_tpr: Optional[float] = None,
+    min_tpr: float | None = None,
     sample_weight: Any = None,
 ) -> ThresholdResult:
     """Exact threshold search in O(N log N) (one sort); see tf_impl/torch_impl.decisions.
@@ -283,7 +283,7 @@ def grid_thresholds(num_bins: int) -> np.ndarray:
     return np.arange(num_bins + 1, dtype=np.float64) / num_bins
 
 
-def grid_gap_bound(pos_hist, neg_hist, *, alpha: float = 0.5) -> float:
+def grid_gap_bound(pos_hist: Any, neg_hist: Any, *, alpha: float = 0.5) -> float:
     """An upper bound on (exact optimum) - (best grid threshold) for
     alpha TPR + (1 - alpha) TNR (alpha = 0.5: balanced accuracy): moving the threshold from
     the exact optimum down to the grid point below it changes the decisions inside one bin
