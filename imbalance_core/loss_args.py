@@ -7,7 +7,7 @@ frameworks. Class-balanced weights are computed here, once.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -32,9 +32,10 @@ def alpha(value, *, allow_vector: bool):
         return None
     if not allow_vector or np.ndim(V.to_numpy(value)) == 0:
         return V.check_number("alpha", value, low=0.0, high=1.0)
-    w = V.check_weight_vector("alpha", value, allow_scalar=False)
+    w = V.require_weight_vector("alpha", value, allow_scalar=False)
     if np.any(w > 1):
-        raise ValueError(f"Invalid `alpha`: received {V.describe(w)}; expected None, a number in [0, 1] or a vector of values in [0, 1].")
+        raise ValueError(f"Invalid `alpha`: received {V.describe(w)}; expected None, a number in [0, 1] or a "
+                         f"vector of values in [0, 1].")
     return w
 
 
@@ -42,7 +43,7 @@ def normalization(value) -> str:
     return V.check_choice("normalization", value, NORMALIZATIONS)
 
 
-def ignore_index(value) -> Optional[int]:
+def ignore_index(value) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
@@ -65,7 +66,7 @@ def class_balanced(samples_per_class: Any, beta, base, gamma_value):
     beta = V.check_number("beta", beta, low=0.0, high=1.0, high_open=True)
     if samples_per_class is None:
         raise ValueError("Invalid `samples_per_class`: received None; expected K positive counts.")
-    counts = V.check_weight_vector("samples_per_class", samples_per_class, allow_scalar=False)
+    counts = V.require_weight_vector("samples_per_class", samples_per_class, allow_scalar=False)
     empty = np.flatnonzero(counts == 0)
     if empty.size:
         raise ValueError(
@@ -89,7 +90,7 @@ def seesaw(p, q, eps):
             V.check_number("eps", eps, low=0.0, low_open=True))
 
 
-def cum_samples(value, num_classes: Optional[int] = None):
+def cum_samples(value, num_classes: int | None = None):
     """Cumulative class counts given to the functional Seesaw loss: NumPy / sequences are
     checked in full (non-negative, finite, a vector); a native tensor only by its static shape
     (its values would cost a host read per call), as a length check against the logits later."""
