@@ -72,7 +72,8 @@ from __future__ import annotations
 
 import hashlib
 import math
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -183,7 +184,7 @@ def _round(v: np.ndarray, key: np.ndarray) -> np.ndarray:
     return z ^ (z >> _U64(29))
 
 
-def _feistel_pass(x: np.ndarray, bits: np.ndarray, round_keys: List[np.ndarray], inverse: bool) -> np.ndarray:
+def _feistel_pass(x: np.ndarray, bits: np.ndarray, round_keys: list[np.ndarray], inverse: bool) -> np.ndarray:
     # An unbalanced Feistel network on [0, 2**bits): x = left * 2**a + right with `right` of a
     # bits and `left` of b = bits - a bits; a round maps (left, right) to (right, left ^
     # F(right)), which swaps the widths, so after the four rounds they are back.
@@ -325,7 +326,7 @@ class ExactComposition:
         self._active = np.flatnonzero(rest > 0)
         self._rest = rest[self._active]
         self._heavy = 2 * self._rest >= quantum
-        self._chosen: List[np.ndarray] = []  # step t: the active positions given an extra
+        self._chosen: list[np.ndarray] = []  # step t: the active positions given an extra
         self._given = np.zeros(self._active.shape[0], dtype=np.int64)
         self._saved = [self._given.copy()]  # extras given before step 64 j
 
@@ -397,7 +398,7 @@ class ExactComposition:
         return out
 
 
-def _group_by_class(labels: np.ndarray, num_classes: int, index_dtype) -> Tuple[np.ndarray, np.ndarray]:
+def _group_by_class(labels: np.ndarray, num_classes: int, index_dtype) -> tuple[np.ndarray, np.ndarray]:
     """Sample ids in class order (stable) and each class's count: a counting sort, chunk by
     chunk, so the temporaries stay a few chunks large whatever N is."""
     small = _small_uint(num_classes)
@@ -491,9 +492,9 @@ def check_labels(labels: Any, name: str = "labels", mode: str = "exact") -> np.n
 
 def resolve_fractions(
     class_fractions: Any,
-    counts: Optional[np.ndarray] = None,
+    counts: np.ndarray | None = None,
     *,
-    num_classes: Optional[int] = None,
+    num_classes: int | None = None,
     source: str = "`labels`",
 ) -> np.ndarray:
     """Validated float64 fractions summing to 1.
@@ -588,6 +589,9 @@ class BalancedSchedule:
     [2, 2]
     """
 
+    fractions: np.ndarray | None  # None in mode "repeat_factor"
+    _order: np.ndarray | None  # sample ids grouped by class; None when built from class counts
+
     def __init__(
         self,
         labels: Any,
@@ -597,7 +601,7 @@ class BalancedSchedule:
         mode: str = "exact",
         repeat_threshold: float = DEFAULT_REPEAT_THRESHOLD,
         seed: int = 0,
-        steps_per_epoch: Optional[int] = None,
+        steps_per_epoch: int | None = None,
         num_replicas: int = 1,
         grouping: Any = None,
     ) -> None:
@@ -619,14 +623,16 @@ class BalancedSchedule:
             return
         self.steps_per_epoch = steps or -(-self.num_samples // width)
         self._pool_keys = hash_key(self.seed, _SALT_POOL, np.arange(self.num_classes))
-        self._epoch_starts: List[np.ndarray] = [np.zeros(self.num_classes, dtype=np.int64)]
+        self._epoch_starts: list[np.ndarray] = [np.zeros(self.num_classes, dtype=np.int64)]
         if self.mode == "exact":
-            self.composition = ExactComposition(self.fractions, self.batch_size, self.num_replicas, self.steps_per_epoch)
-            starved = np.flatnonzero((self.fractions > 0) & (self.composition.replica_base == 0))
+            fractions = self.fractions
+            assert fractions is not None  # every mode but "repeat_factor" has class fractions
+            self.composition = ExactComposition(fractions, self.batch_size, self.num_replicas, self.steps_per_epoch)
+            starved = np.flatnonzero((fractions > 0) & (self.composition.replica_base == 0))
             if starved.size:
                 c = int(starved[0])
-                enough = math.ceil(1.0 / float(self.fractions[self.fractions > 0].min()) - 1e-9)
-                raise ValueError(exact_batch_too_small_message(self.batch_size, c, float(self.fractions[c]), enough))
+                enough = math.ceil(1.0 / float(fractions[fractions > 0].min()) - 1e-9)
+                raise ValueError(exact_batch_too_small_message(self.batch_size, c, float(fractions[c]), enough))
 
     def _init_single_label(self, labels: Any, class_fractions: Any, grouping: Any) -> None:
         labels = check_labels(labels, mode=self.mode)
@@ -678,7 +684,7 @@ class BalancedSchedule:
             # Split as detectron2 does: whole repeats plus a stochastically rounded fraction.
             self._whole_repeats = np.floor(self.repeat_factors).astype(np.int64)
             self._frac_repeats = self.repeat_factors - self._whole_repeats
-            self._round_ends: List[int] = [0]
+            self._round_ends: list[int] = [0]
             return
         if class_fractions is not None:
             class_fractions = check_fractions("class_fractions", class_fractions, length=k)
@@ -694,6 +700,7 @@ class BalancedSchedule:
     def _epoch_totals(self, epoch: int) -> np.ndarray:
         # mode "sampled"/"class_aware": the epoch's class totals, one multinomial draw.
         total = self.steps_per_epoch * self.num_replicas * self.batch_size
+        assert self.fractions is not None  # these modes have class fractions
         return _rng(self.seed, epoch, _SALT_SLOTS).multinomial(total, self.fractions).astype(np.int64)
 
     def epoch_start(self, epoch: int) -> np.ndarray:
@@ -707,7 +714,7 @@ class BalancedSchedule:
                 starts.append(starts[-1] + self._epoch_totals(e))
         return starts[epoch]
 
-    def _steps(self, epoch: int, start: int) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
+    def _steps(self, epoch: int, start: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """For steps start, start + 1, ... of `epoch`: (the replicas' class counts (R, K), the
         global class counts of the epoch's earlier steps (K,))."""
         r, b = self.num_replicas, self.batch_size
@@ -721,7 +728,7 @@ class BalancedSchedule:
             return
         left = self._epoch_totals(epoch)
         before = np.zeros(self.num_classes, dtype=np.int64)
-        rng = None
+        rng: np.random.Generator  # drawn at step 0, then at the first step of each block
         for t in range(self.steps_per_epoch):
             if t % BLOCK_STEPS == 0:  # one generator per block of steps, drawn in step order
                 rng = _rng(self.seed, epoch, t // BLOCK_STEPS, _SALT_STEP)
@@ -736,12 +743,13 @@ class BalancedSchedule:
                 yield out, before
             else:  # replayed: the same draws as when the step is yielded
                 pool = counts.copy()
-                for q in range(r - 1):
+                for _ in range(r - 1):
                     pool -= rng.multivariate_hypergeometric(pool, b, method="marginals")
             left = left - counts
             before = before + counts
 
-    def _gather(self, epoch: int, first_step: int, rank: int, replicas: np.ndarray, before: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    def _gather(self, epoch: int, first_step: int, rank: int, replicas: np.ndarray,
+                before: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Replica `rank`'s batches of the T steps from `first_step` (T <= the end of its block
         of BLOCK_STEPS steps), from their counts: replicas (T, R, K), before (T, K). Returns
         (sample ids (T, B), their classes (T, B))."""
@@ -755,8 +763,9 @@ class BalancedSchedule:
         passes = (position // n).astype(_U64)
         keys = _mix64(self._pool_keys[cls] ^ (passes + _GOLDEN))
         member = feistel(position % n, n, keys)
+        assert self._order is not None  # a schedule of labels (not of counts alone) has sample ids
         ids = np.asarray(self._order[self._offsets[cls] + member], dtype=np.int64).reshape(steps, b)
-        cls = cls.reshape(steps, b)
+        classes = cls.reshape(steps, b)
         # The class pattern of each batch shuffled uniformly (one generator per block of steps,
         # row t of the block for step t); the slots of each class, left to right, take the
         # class's samples in pool order, so a batch reads each pool in order.
@@ -764,13 +773,13 @@ class BalancedSchedule:
         offset = first_step - block * BLOCK_STEPS
         rng = _rng(self.seed, epoch, block, rank, _SALT_ORDER)
         # Rows are shuffled in block order; a run that starts inside the block skips its rows.
-        shuffled = rng.permuted(np.concatenate([np.zeros((offset, b), cls.dtype), cls]), axis=1)[offset:]
+        shuffled = rng.permuted(np.concatenate([np.zeros((offset, b), classes.dtype), classes]), axis=1)[offset:]
         slots = np.argsort(shuffled, axis=1, kind="stable")
         out = np.empty_like(ids)
         np.put_along_axis(out, slots, ids, axis=1)
         return out, shuffled
 
-    def _blocks(self, epoch: int, start: int, ranks: List[int]) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
+    def _blocks(self, epoch: int, start: int, ranks: list[int]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(ids (T, len(ranks) * B), classes (same)) for runs of steps from `start` to the end of
         the epoch, each run inside one block of BLOCK_STEPS steps."""
         steps = self._steps(epoch, start)
@@ -784,7 +793,7 @@ class BalancedSchedule:
             yield np.concatenate([p[0] for p in parts], axis=1), np.concatenate([p[1] for p in parts], axis=1)
             t = stop
 
-    def batch_block(self, epoch: int, block: int, ranks: Optional[List[int]] = None) -> np.ndarray:
+    def batch_block(self, epoch: int, block: int, ranks: list[int] | None = None) -> np.ndarray:
         """Block `block` of `epoch` (steps [64 block, 64 block + 64), cut at the epoch's end)
         for the replicas `ranks` (default: all): (T, len(ranks) * B) int64, the replicas'
         batches side by side."""
@@ -798,7 +807,7 @@ class BalancedSchedule:
             return np.concatenate([rows[:, q * b : (q + 1) * b] for q in ranks], axis=1)
         return next(self._blocks(check_integer("epoch", epoch, low=0), start, ranks))[0]
 
-    def iter_batch_blocks(self, epoch: int = 0, rank: Optional[int] = 0, start: int = 0) -> Iterator[np.ndarray]:
+    def iter_batch_blocks(self, epoch: int = 0, rank: int | None = 0, start: int = 0) -> Iterator[np.ndarray]:
         """Replica `rank`'s index batches of `epoch` from step `start` on, computed lazily a
         block of steps at a time: (T, B) int64 arrays, T <= 64, the steps in order; `rank=None`
         gives global batches (T, R * B), the replicas' batches side by side."""
@@ -817,7 +826,7 @@ class BalancedSchedule:
         for ids, _ in self._blocks(epoch, start, ranks):
             yield ids
 
-    def iter_batches(self, epoch: int = 0, rank: Optional[int] = 0, start: int = 0) -> Iterator[np.ndarray]:
+    def iter_batches(self, epoch: int = 0, rank: int | None = 0, start: int = 0) -> Iterator[np.ndarray]:
         """Replica `rank`'s index batches of `epoch` from step `start` on, one (B,) int64 array
         per step (see `iter_batch_blocks`); `rank=None` yields global batches (R * B,)."""
         for block in self.iter_batch_blocks(epoch, rank, start):
@@ -851,7 +860,7 @@ class BalancedSchedule:
         rank = check_rank(rank, self.num_replicas)
         return np.stack(list(self.iter_batches(epoch, rank)))
 
-    def fingerprint(self) -> Dict[str, Any]:
+    def fingerprint(self) -> dict[str, Any]:
         """What identifies this schedule in a saved state: its arguments and a digest of the
         labels (the class counts and 4,096 evenly spaced labels: O(1) to compare), so a state
         saved for other labels, seed or batch size does not fit."""
@@ -876,9 +885,9 @@ class BalancedSchedule:
         class_fractions: Any = None,
         mode: str = "exact",
         seed: int = 0,
-        steps_per_epoch: Optional[int] = None,
+        steps_per_epoch: int | None = None,
         num_replicas: int = 1,
-    ) -> "BalancedSchedule":
+    ) -> BalancedSchedule:
         """The schedule of any labels with these class counts (modes "exact" and "sampled"),
         built in O(K) without the labels.
 
@@ -939,12 +948,14 @@ class BalancedSchedule:
         self._pool_keys = hash_key(self.seed, _SALT_POOL, np.arange(k))
         self._epoch_starts = [np.zeros(k, dtype=np.int64)]
         if self.mode == "exact":
-            self.composition = ExactComposition(self.fractions, self.batch_size, self.num_replicas, self.steps_per_epoch)
-            starved = np.flatnonzero((self.fractions > 0) & (self.composition.replica_base == 0))
+            fractions = self.fractions
+            assert fractions is not None  # every mode but "repeat_factor" has class fractions
+            self.composition = ExactComposition(fractions, self.batch_size, self.num_replicas, self.steps_per_epoch)
+            starved = np.flatnonzero((fractions > 0) & (self.composition.replica_base == 0))
             if starved.size:
                 c = int(starved[0])
-                enough = math.ceil(1.0 / float(self.fractions[self.fractions > 0].min()) - 1e-9)
-                raise ValueError(exact_batch_too_small_message(self.batch_size, c, float(self.fractions[c]), enough))
+                enough = math.ceil(1.0 / float(fractions[fractions > 0].min()) - 1e-9)
+                raise ValueError(exact_batch_too_small_message(self.batch_size, c, float(fractions[c]), enough))
         return self
 
     def epoch_counts(self, epoch: int = 0) -> np.ndarray:
@@ -999,7 +1010,7 @@ class BalancedSchedule:
         return rng.permuted(cls, axis=1)
 
     # -- mode="repeat_factor": detectron2's endless stream of shuffled rounds -----------
-    def _round_repeats(self, j: int) -> Tuple[np.ndarray, np.random.Generator]:
+    def _round_repeats(self, j: int) -> tuple[np.ndarray, np.random.Generator]:
         # Round j holds sample i floor(r_i) times, plus once with probability frac(r_i).
         rng = _rng(self.seed, j, _SALT_REPEAT)
         extra = rng.random(self.num_samples) < self._frac_repeats
@@ -1046,10 +1057,10 @@ def balanced_schedule(
     mode: str = "exact",
     repeat_threshold: float = DEFAULT_REPEAT_THRESHOLD,
     seed: int = 0,
-    steps_per_epoch: Optional[int] = None,
+    steps_per_epoch: int | None = None,
     num_replicas: int = 1,
     epoch: int = 0,
-    rank: Optional[int] = None,
+    rank: int | None = None,
 ) -> np.ndarray:
     """One epoch of index batches: the global batches (rank=None) or replica `rank`'s share.
     See `BalancedSchedule` for the arguments.
