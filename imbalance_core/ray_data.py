@@ -43,7 +43,7 @@ from __future__ import annotations
 import functools
 import pickle
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any
 
 import numpy as np
 
@@ -111,12 +111,12 @@ def _multi_hot_rows(values: np.ndarray, column: str) -> np.ndarray:
     return np.stack([np.asarray(row) for row in values]) if values.shape[0] else np.zeros((0, 0))
 
 
-def _summarize(table: Any, column: str, rule: str, num_classes: Optional[int]) -> Dict[str, Any]:
+def _summarize(table: Any, column: str, rule: str, num_classes: int | None) -> dict[str, Any]:
     """A block's row count, null count, class counts and its first offending labels of each
     kind (values, in row order): the driver runs the in-memory check on the offenders of all
     blocks, in block order, so its error is the one the gathered labels would raise."""
     nulls = table.column(column).null_count if table.num_rows else 0  # an empty block may lack the column
-    summary: Dict[str, Any] = {"rows": table.num_rows, "nulls": nulls, "error": None}
+    summary: dict[str, Any] = {"rows": table.num_rows, "nulls": nulls, "error": None}
     if nulls or table.num_rows == 0:
         summary.update(counts=np.zeros(0, np.int64), suspects=None, width=None)
         return summary
@@ -133,7 +133,7 @@ def _summarize(table: Any, column: str, rule: str, num_classes: Optional[int]) -
             bad[:1] = True  # the dtype itself is the fault
         else:
             faulty = ~np.isin(values, (0, 1))
-            bad = _first(faulty.any(axis=1))
+            bad = _first(np.asarray(faulty.any(axis=1)))
         summary.update(suspects=values[bad], width=values.shape[1])
         summary["counts"] = values[~bad].astype(np.int64).sum(axis=0) if not bad.any() else np.zeros(0, np.int64)
         return summary
@@ -158,7 +158,7 @@ def _summarize(table: Any, column: str, rule: str, num_classes: Optional[int]) -
     return summary
 
 
-def _judge(summaries: List[Dict[str, Any]], column: str, rule: str, num_classes: Optional[int]) -> np.ndarray:
+def _judge(summaries: list[dict[str, Any]], column: str, rule: str, num_classes: int | None) -> np.ndarray:
     """The class counts of the blocks (blocks, K), or the in-memory error of their labels."""
     nulls = sum(s["nulls"] for s in summaries)
     if nulls:
@@ -171,7 +171,7 @@ def _judge(summaries: List[Dict[str, Any]], column: str, rule: str, num_classes:
         empty = np.zeros(0, dtype=np.int64)
         if rule == "balance":
             check_labels(empty)
-        ClassCounter(num_classes).update(empty).counts  # raises the in-memory "no labels" error
+        _ = ClassCounter(num_classes).update(empty).counts  # raises the in-memory "no labels" error
     filled = [s for s in summaries if s["rows"]]
     suspects = [s["suspects"] for s in filled if s["suspects"] is not None and len(s["suspects"])]
     if rule == "multi_hot":
@@ -200,12 +200,13 @@ def _judge(summaries: List[Dict[str, Any]], column: str, rule: str, num_classes:
     return counts
 
 
-def _summary_batch(table: Any, column: str, rule: str, num_classes: Optional[int]) -> Dict[str, np.ndarray]:
+def _summary_batch(table: Any, column: str, rule: str, num_classes: int | None) -> dict[str, np.ndarray]:
     summary = _summarize(table, column, rule, num_classes)
     return {"summary": np.array([pickle.dumps(summary)], dtype=object)}
 
 
-def count_classes(ds: Any, label_column: str, *, num_classes: Optional[int] = None, multi_label: bool = False) -> np.ndarray:
+def count_classes(ds: Any, label_column: str, *, num_classes: int | None = None,
+                  multi_label: bool = False) -> np.ndarray:
     """Rows per class of a Ray data set (int64, length K), counted on the cluster.
 
     Equal to `imbalance_core.class_weights.class_counts` of the gathered labels: class indices
@@ -247,7 +248,7 @@ def class_weights(
     *,
     method: str = "balanced",
     beta: float = 0.999,
-    num_classes: Optional[int] = None,
+    num_classes: int | None = None,
     multi_label: bool = False,
 ) -> np.ndarray:
     """Per-class weights (float64, length K) of a Ray data set: `compute_class_weight`'s
@@ -304,21 +305,22 @@ def make_plan(class_counts: np.ndarray, batch_size: int, *, epoch: int, num_bloc
     )
 
 
-def _block_table(block: Any, start: Optional[int], stop: Optional[int]) -> Any:
+def _block_table(block: Any, start: int | None, stop: int | None) -> Any:
     from ray.data.block import BlockAccessor
 
     accessor = BlockAccessor.for_block(block)
     if start is not None:
-        block = accessor.slice(start, stop, copy=False)
+        end = stop if stop is not None else accessor.num_rows()
+        block = accessor.slice(start, end, copy=False)
         accessor = BlockAccessor.for_block(block)
     return accessor.to_arrow()
 
 
-def _summarize_block(block: Any, start: Optional[int], stop: Optional[int], column: str) -> Dict[str, Any]:
+def _summarize_block(block: Any, start: int | None, stop: int | None, column: str) -> dict[str, Any]:
     return _summarize(_block_table(block, start, stop), column, "balance", None)
 
 
-def scatter(labels: np.ndarray, offsets: np.ndarray, plan: _Plan) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+def scatter(labels: np.ndarray, offsets: np.ndarray, plan: _Plan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Where the rows of one block go: (row index in the block, output block, key), one entry
     per use of a row in the epoch. `offsets[c]`: the rows of class c in the earlier blocks. The
     key is (local step, class, rank of the row among its batch's rows of its class)."""
@@ -351,7 +353,7 @@ def scatter(labels: np.ndarray, offsets: np.ndarray, plan: _Plan) -> Tuple[np.nd
     return np.concatenate(rows), np.concatenate(parts), np.concatenate(keys)
 
 
-def _scatter_block(block: Any, start: Optional[int], stop: Optional[int], column: str, offsets: np.ndarray, plan: _Plan):
+def _scatter_block(block: Any, start: int | None, stop: int | None, column: str, offsets: np.ndarray, plan: _Plan):
     table = _block_table(block, start, stop)
     labels = _label_array(table, column).astype(np.int64, copy=False)
     rows, parts, keys = scatter(labels, offsets, plan)
@@ -375,7 +377,8 @@ def place(part: int, keys: np.ndarray, plan: _Plan) -> np.ndarray:
     if keys.shape[0] != (t1 - t0) * b:
         raise RuntimeError(f"output block {part} received {keys.shape[0]} rows for {(t1 - t0) * b} slots")
     patterns = np.concatenate([
-        schedule.class_patterns(plan.epoch, block, rank, counts[block * BLOCK_STEPS - t0 : (block + 1) * BLOCK_STEPS - t0])
+        schedule.class_patterns(plan.epoch, block, rank,
+                                counts[block * BLOCK_STEPS - t0 : (block + 1) * BLOCK_STEPS - t0])
         for block in range(t0 // BLOCK_STEPS, -(-t1 // BLOCK_STEPS))
     ])
     slots = np.argsort(patterns, axis=1, kind="stable")  # each class's slots, left to right
@@ -388,7 +391,7 @@ def place(part: int, keys: np.ndarray, plan: _Plan) -> np.ndarray:
     return order
 
 
-def _gather_part(part: int, plan: _Plan, *pieces: Tuple[np.ndarray, Any]):
+def _gather_part(part: int, plan: _Plan, *pieces: tuple[np.ndarray, Any]):
     import pyarrow as pa
 
     keys = np.concatenate([piece[0] for piece in pieces])
@@ -396,7 +399,7 @@ def _gather_part(part: int, plan: _Plan, *pieces: Tuple[np.ndarray, Any]):
     return table.take(place(part, keys, plan))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _tasks():
     ray = _ray()
     return (ray.remote(_summarize_block), ray.remote(_scatter_block), ray.remote(_gather_part))
@@ -422,7 +425,7 @@ def balance(
     mode: str = "exact",
     seed: int = 0,
     epoch: int = 0,
-    steps_per_epoch: Optional[int] = None,
+    steps_per_epoch: int | None = None,
     num_replicas: int = 1,
 ) -> Any:
     """The rows of epoch `epoch` of the balanced schedule of `ds`, in batch order: a
