@@ -8,8 +8,9 @@ implementations. Every case runs on framework x device x dtype x (value, gradien
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any
 
 import numpy as np
 
@@ -30,17 +31,17 @@ class Case:
     make_inputs: Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]]
     kwargs: dict = field(default_factory=dict)
     index_target: bool = False  # class indices (int64) rather than float targets
-    tol: Optional[dict] = None  # {dtype: (rtol, atol)}; requires `reason`
+    tol: dict | None = None  # {dtype: (rtol, atol)}; requires `reason`
     reason: str = ""
     seed: int = 0
-    oracle: Optional[Callable] = None  # parity API: a user's float64 reference (logits, target)
+    oracle: Callable | None = None  # parity API: a user's float64 reference (logits, target)
     # Inputs are generated class axis last (Keras's layout); torch's softmax family takes the
     # class on dim 1 (CrossEntropyLoss's layouts), so its adapter moves the axis there.
-    torch_class_dim: Optional[int] = None
+    torch_class_dim: int | None = None
     # A stop-gradient in the loss (ASL's stop_focal_gradient=True, Seesaw's detached scores): the
     # oracle keyword that holds those factors at the unperturbed logits while the central
     # differences run.
-    oracle_frozen_logits: Optional[str] = None
+    oracle_frozen_logits: str | None = None
     # The parity API: each side computes at its own dtype (a Keras loss class in its dtype
     # policy); the report says which, and the tolerance follows the least precise of the two.
     own_dtype: bool = False
@@ -49,12 +50,12 @@ class Case:
     native_half_tolerance: bool = False
     # The parity API: the reference's own float64 gradient d/dx sum(v * loss), (logits, target,
     # v) -> array (a torch reference differentiates itself); None: central differences.
-    oracle_grad: Optional[Callable] = None
+    oracle_grad: Callable | None = None
     # Class-level reductions: (Keras reduction, torch reduction) of the loss classes, with
     # `sample_weight` (one per sample) and class-only arguments (`normalization`); the oracle is
     # reference.class_loss under each framework's convention. None: the functional form.
-    reduction: Optional[tuple] = None
-    sample_weight: Optional[np.ndarray] = None
+    reduction: tuple | None = None
+    sample_weight: np.ndarray | None = None
     class_kwargs: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -295,7 +296,8 @@ REDUCTION_PAIRS = (("none", "none"), ("sum", "sum"), ("sum_over_batch_size", "me
 SAMPLE_WEIGHT_6 = np.array([1.0, 0.0, 2.0, 0.5, 1.5, 0.25])  # exact in every dtype
 W4 = np.array([1.0, 0.0, 2.5, 0.5])
 
-REDUCTION_LOSSES = (  # (family, functional name, input generator, kwargs, index targets, class-only kwargs)
+REDUCTION_LOSSES: tuple[tuple[Any, ...], ...] = (  # (family, functional name, input generator, kwargs, index
+    # targets, class-only kwargs)
     ("wbce", "weighted_binary_crossentropy", _random_logits((6, 3)), dict(pos_weight=2.0, neg_weight=np.array([1.0, 0.5, 2.0])), False, {}),
     ("bfocal", "binary_focal_loss", _random_logits((6, 3)), dict(alpha=0.25, gamma=2.0), False, {}),
     ("asl", "asymmetric_loss", _random_logits((6, 3)), {}, False, {}),
