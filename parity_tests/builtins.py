@@ -25,8 +25,9 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any
 
 import numpy as np
 
@@ -79,12 +80,12 @@ class Side:
     name: str
     kind: str = "callable"
     family: str = "other"
-    reduction: Optional[str] = None
-    class_weight: Optional[np.ndarray] = None
-    sample_weight: Optional[np.ndarray] = None
-    ignore_index: Optional[int] = None
-    from_logits: Optional[bool] = None
-    divisor: Optional[str] = None
+    reduction: str | None = None
+    class_weight: np.ndarray | None = None
+    sample_weight: np.ndarray | None = None
+    ignore_index: int | None = None
+    from_logits: bool | None = None
+    divisor: str | None = None
     base: str = ""  # the class or function name alone ("CrossEntropyLoss")
     extra: dict = field(default_factory=dict)
 
@@ -164,7 +165,7 @@ class KerasFit:
     """
 
     loss: Any
-    class_weight: Optional[dict] = None
+    class_weight: dict | None = None
     sample_weight: Any = None
 
     def __post_init__(self):
@@ -178,7 +179,7 @@ class KerasFit:
                 validation.check_number(f"class_weight[{k!r}]", v, low=0.0)
         check_loss_side("loss", self.loss, "keras")
 
-    def weights_for(self, y_true) -> Optional[np.ndarray]:
+    def weights_for(self, y_true: Any) -> np.ndarray | None:
         """The per-sample weights model.fit passes to the loss for these targets."""
         if self.class_weight is None:
             return None if self.sample_weight is None else np.asarray(self.sample_weight, np.float64)
@@ -234,7 +235,7 @@ class TorchStep:
             self.class_weight = validation.check_weight_vector("class_weight", self.class_weight)
         check_loss_side("loss", self.loss, "torch")
 
-    def unreduced(self, input, target):
+    def unreduced(self, input: Any, target: Any) -> Any:
         loss = self.loss
         if isinstance(loss, _torch_module_type()) and hasattr(loss, "reduction"):
             clone = copy.copy(loss)
@@ -242,14 +243,15 @@ class TorchStep:
             return clone(input, target)
         return loss(input, target, reduction="none")
 
-    def weights_for(self, target, like) -> Optional[Any]:
+    def weights_for(self, target: Any, like: Any) -> Any | None:
         import torch
 
         if self.class_weight is not None:
             w = torch.as_tensor(self.class_weight, dtype=like.dtype, device=like.device)
             return w[target.long().clamp(min=0, max=len(self.class_weight) - 1)] * (target >= 0)
         if self.sample_weight is not None:
-            return torch.as_tensor(np.asarray(_to_numpy(self.sample_weight), np.float64), device=like.device).to(like.dtype)
+            weights = np.asarray(_to_numpy(self.sample_weight), np.float64)
+            return torch.as_tensor(weights, device=like.device).to(like.dtype)
         return None
 
     def __call__(self, input, target):
@@ -361,7 +363,8 @@ def identify_loss(obj: Any, framework: str) -> Side:
                        "extra": {**inner.extra, "activation": obj.activation}})
     if isinstance(obj, KerasFit):
         inner = identify_loss(obj.loss, "keras")
-        weights = "class_weight" if obj.class_weight is not None else "sample_weight" if obj.sample_weight is not None else None
+        weights = ("class_weight" if obj.class_weight is not None
+                   else "sample_weight" if obj.sample_weight is not None else None)
         if weights is None:
             divisor = inner.divisor
         elif inner.reduction == "mean_with_sample_weight":
@@ -382,12 +385,14 @@ def identify_loss(obj: Any, framework: str) -> Side:
         inner = identify_loss(obj.loss, "torch")
         divisor = {"sum": "1", "weights": "class_weights" if obj.class_weight is not None else "sample_weights",
                    "mean": "positions" if inner.family == "softmax" else "elements"}[obj.normalize]
-        how = "class_weight" if obj.class_weight is not None else "sample_weight" if obj.sample_weight is not None else ""
+        how = ("class_weight" if obj.class_weight is not None
+               else "sample_weight" if obj.sample_weight is not None else "")
         return Side(**{**inner.__dict__, "name": f"a training step over {inner.name} (reduction='none', "
                                                  f"{how + ' per sample, ' if how else ''}normalize={obj.normalize!r})",
                        "kind": "step", "divisor": divisor,
                        "class_weight": None if obj.class_weight is None else np.asarray(obj.class_weight, float),
-                       "sample_weight": None if obj.sample_weight is None else np.asarray(_to_numpy(obj.sample_weight), float),
+                       "sample_weight": (None if obj.sample_weight is None
+                                         else np.asarray(_to_numpy(obj.sample_weight), float)),
                        "extra": {**inner.extra, "inner": inner, "normalize": obj.normalize}})
     if framework == "keras":
         return _identify_keras(obj)
@@ -398,7 +403,8 @@ def _identify_keras(obj) -> Side:
     if _is_keras_loss_object(obj):
         cls = type(obj).__name__
         module = type(obj).__module__
-        kind = "classbalance" if module.startswith("tf_impl") else "builtin" if module.startswith("keras") else "callable"
+        kind = ("classbalance" if module.startswith("tf_impl")
+                else "builtin" if module.startswith("keras") else "callable")
         prefix = "tf_impl.losses" if kind == "classbalance" else "keras.losses" if kind == "builtin" else module
         kw = dict(getattr(obj, "_fn_kwargs", {}) or {})
         reduction = obj.reduction
@@ -424,7 +430,7 @@ def _identify_keras(obj) -> Side:
     return Side("keras", f"your Keras callable {fname}", "callable", base=fname)
 
 
-def _scalar(value) -> Optional[float]:
+def _scalar(value) -> float | None:
     """A scalar hyperparameter as a float; None for None, vectors and tensors of several entries."""
     try:
         arr = np.asarray(_to_numpy(value), dtype=float)
@@ -433,7 +439,7 @@ def _scalar(value) -> Optional[float]:
     return float(arr) if value is not None and arr.ndim == 0 else None
 
 
-def _keras_divisor(reduction, family, ignore) -> Optional[str]:
+def _keras_divisor(reduction, family, ignore) -> str | None:
     if reduction in (None, "none"):
         return None
     if reduction == "sum":
@@ -450,7 +456,8 @@ def _identify_torch(obj) -> Side:
     if mod and isinstance(obj, mod):
         cls = type(obj).__name__
         module = type(obj).__module__
-        kind = "classbalance" if module.startswith("torch_impl") else "builtin" if module.startswith("torch.") else "callable"
+        kind = ("classbalance" if module.startswith("torch_impl")
+                else "builtin" if module.startswith("torch.") else "callable")
         prefix = "torch_impl.losses" if kind == "classbalance" else "torch.nn" if kind == "builtin" else module
         reduction = getattr(obj, "reduction", None)
         weight = getattr(obj, "weight", None)
@@ -473,7 +480,8 @@ def _identify_torch(obj) -> Side:
         return Side("torch", f"{prefix}.{cls}({_fmt_args(args)})", kind, "softmax" if softmax else "sigmoid",
                     reduction, class_weight=None if weight is None else np.asarray(_to_numpy(weight), float),
                     ignore_index=ignore if softmax else None,
-                    from_logits=cls in _TORCH_FROM_LOGITS or (kind == "classbalance" and getattr(obj, "from_logits", True)),
+                    from_logits=(cls in _TORCH_FROM_LOGITS
+                                 or (kind == "classbalance" and getattr(obj, "from_logits", True))),
                     divisor=divisor, base=cls, extra={"alpha": _scalar(getattr(obj, "alpha", None))})
     fn, kw = _function_of(obj)
     fname = getattr(fn, "__name__", type(fn).__name__)
@@ -504,7 +512,7 @@ def _identify_torch(obj) -> Side:
     return Side("torch", f"your torch callable {fname}", "callable", base=fname)
 
 
-def _torch_divisor(name, reduction, softmax, weighted, ignore) -> Optional[str]:
+def _torch_divisor(name, reduction, softmax, weighted, ignore) -> str | None:
     if reduction in (None, "none"):
         return None
     if reduction == "sum":
@@ -519,7 +527,7 @@ def _torch_divisor(name, reduction, softmax, weighted, ignore) -> Optional[str]:
 # ---------------------------------------------------------------- running torch losses
 
 
-def torch_floating_dtype(obj) -> Optional[Any]:
+def torch_floating_dtype(obj) -> Any | None:
     """The floating dtype of the tensors a torch module holds (parameters and buffers), or None."""
     mod = _torch_module_type()
     if not (mod and isinstance(obj, mod)):
@@ -545,19 +553,20 @@ class TorchLossRunner:
     and an element-wise output back.
     """
 
-    def __init__(self, loss: Any, *, class_dim: Optional[int] = None, reference: bool = False):
+    def __init__(self, loss: Any, *, class_dim: int | None = None, reference: bool = False):
         self.loss = loss
         self.class_dim = class_dim
         self.reference = reference
         self.held = torch_floating_dtype(loss) if not isinstance(loss, TorchStep) else torch_floating_dtype(loss.loss)
         self._copies: dict = {}
-        self.last_cast: Optional[str] = None
+        self.last_cast: str | None = None
 
     def _module_for(self, device, dtype):
         if isinstance(self.loss, TorchStep):
             key = (str(device), str(dtype))
             if key not in self._copies:
-                inner = copy.deepcopy(self.loss.loss).to(device=device, dtype=dtype) if self.held is not None else self.loss.loss
+                inner = (copy.deepcopy(self.loss.loss).to(device=device, dtype=dtype) if self.held is not None
+                         else self.loss.loss)
                 self._copies[key] = TorchStep(inner, sample_weight=self.loss.sample_weight,
                                               class_weight=self.loss.class_weight, normalize=self.loss.normalize)
             return self._copies[key]
