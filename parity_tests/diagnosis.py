@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
@@ -78,7 +77,8 @@ def counts(logits: np.ndarray, target: np.ndarray, index_target: bool, sides: li
     for s in sides:
         if s.sample_weight is not None:
             total = float(np.asarray(s.sample_weight, float).sum())
-            out.append(Count("sample_weights", total, f"the summed sample weights, {total:.6g}", "summed sample weights"))
+            out.append(Count("sample_weights", total, f"the summed sample weights, {total:.6g}",
+                             "summed sample weights"))
             break
     return out
 
@@ -87,8 +87,8 @@ def _close(a: float, b: float, rel: float) -> bool:
     return abs(a - b) <= rel * max(abs(b), 1e-300)
 
 
-def explain_factor(r: float, got_side: Optional[Side], ref_side: Optional[Side], available: list[Count],
-                   *, rel: float = 1e-3) -> Optional[str]:
+def explain_factor(r: float, got_side: Side | None, ref_side: Side | None, available: list[Count],
+                   *, rel: float = 1e-3) -> str | None:
     """got / want = r everywhere: the counts behind it and the change that makes both agree."""
     if _close(r, -1.0, rel):
         return ("got / want = -1 everywhere: a sign. One side returns the log-likelihood (or a negated loss): "
@@ -152,8 +152,8 @@ def advice(side: Side, count: Count, *, dense: bool = False, ignored: bool = Fal
     if side.kind == "fit":
         inner = side.extra.get("inner")
         if key in ("class_weights", "sample_weights"):
-            return (f"compile with {inner.base if inner else name}(..., reduction=\"mean_with_sample_weight\") (model.fit "
-                    f"then divides by the summed weights)")
+            return (f"compile with {inner.base if inner else name}(..., "
+                    f"reduction=\"mean_with_sample_weight\") (model.fit then divides by the summed weights)")
         if inner is not None:
             return "in model.compile, " + advice(inner, count, dense=dense, ignored=ignored)
     if side.kind == "step":
@@ -193,7 +193,8 @@ def advice(side: Side, count: Count, *, dense: bool = False, ignored: bool = Fal
         if key == "class_weights" and side.class_weight is not None:
             return f"{name}(weight=..., reduction=\"mean\") (torch's mean divides by the summed weights)"
         if key == "class_weights":
-            return f"{name}(weight=<the class weights>, reduction=\"mean\") (torch's mean divides by the summed weights)"
+            return (f"{name}(weight=<the class weights>, reduction=\"mean\") "
+                    f"(torch's mean divides by the summed weights)")
         if key == "valid":
             return f"{name}(ignore_index=<the ignored index>, reduction=\"mean\")"
         if key in ("positions", "samples") and side.class_weight is None and (
@@ -212,20 +213,21 @@ def advice(side: Side, count: Count, *, dense: bool = False, ignored: bool = Fal
     return _generic(side, count)
 
 
-def explain_scale(r: float, got_side: Optional[Side], ref_side: Optional[Side], *, rel: float = 1e-3) -> Optional[str]:
+def explain_scale(r: float, got_side: Side | None, ref_side: Side | None, *, rel: float = 1e-3) -> str | None:
     """got / want = r everywhere, not a ratio of counts: a scalar argument (alpha) one side applies."""
     for this, other, power in ((got_side, ref_side, 1.0), (ref_side, got_side, -1.0)):
         if this is None or other is None:
             continue
         alpha = this.extra.get("alpha")
-        if isinstance(alpha, (int, float)) and alpha > 0 and other.extra.get("alpha") is None and _close(r ** power, alpha, rel):
+        if (isinstance(alpha, (int, float)) and alpha > 0 and other.extra.get("alpha") is None
+                and _close(r ** power, alpha, rel)):
             return (f"got / want = {_num(r)} everywhere = alpha: {this.base} scales every term by alpha={_num(alpha)}, "
                     f"{other.base} has alpha=None: pass alpha={_num(alpha)} to {other.base}")
     return None
 
 
-def explain_formula(got_side: Optional[Side], ref_side: Optional[Side], target: Optional[np.ndarray] = None
-                    ) -> Optional[str]:
+def explain_formula(got_side: Side | None, ref_side: Side | None, target: np.ndarray | None = None
+                    ) -> str | None:
     """got / want not constant: the argument differences the two objects show, in their words
     (`target`: the class-index targets, to tell whether an ignored index occurs)."""
     if got_side is None or ref_side is None:
@@ -239,8 +241,10 @@ def explain_formula(got_side: Optional[Side], ref_side: Optional[Side], target: 
         if torch.class_weight is not None and keras.class_weight is None and keras.sample_weight is None:
             dense = target is not None and np.ndim(target) > 1
             how = ("per-position weights w[y] as model.fit's sample_weight= (its class_weight= takes one label per "
-                   "sample)" if dense else "the class weights to model.fit (class_weight=, parity_tests.builtins.KerasFit)")
-            notes.append(f"{torch.base} weights each target by its class (weight=[{', '.join(_num(v) for v in torch.class_weight)}]), "
+                   "sample)" if dense
+                   else "the class weights to model.fit (class_weight=, parity_tests.builtins.KerasFit)")
+            weights = ", ".join(_num(v) for v in torch.class_weight)
+            notes.append(f"{torch.base} weights each target by its class (weight=[{weights}]), "
                          f"{keras.base} does not: in Keras pass {how} and compile with "
                          f"reduction=\"mean_with_sample_weight\"")
         if keras.class_weight is not None and torch.class_weight is None:
@@ -260,12 +264,12 @@ def explain_formula(got_side: Optional[Side], ref_side: Optional[Side], target: 
     return "; ".join(notes) if notes else None
 
 
-_SAME_REDUCTION = {("torch", "mean"): "sum_over_batch_size", ("torch", "sum"): "sum",
+_SAME_REDUCTION: dict[tuple[str, str | None], str] = {("torch", "mean"): "sum_over_batch_size", ("torch", "sum"): "sum",
                    ("keras", "sum_over_batch_size"): "mean", ("keras", "sum"): "sum",
                    ("keras", "mean_with_sample_weight"): "mean"}
 
 
-def explain_shape(got_shape, want_shape, got_side: Optional[Side], ref_side: Optional[Side]) -> Optional[str]:
+def explain_shape(got_shape, want_shape, got_side: Side | None, ref_side: Side | None) -> str | None:
     """Different output shapes: which side reduced, and the argument that makes both alike."""
     got_shape, want_shape = tuple(got_shape), tuple(want_shape)
     if (got_shape == ()) == (want_shape == ()):
@@ -283,7 +287,8 @@ def explain_shape(got_shape, want_shape, got_side: Optional[Side], ref_side: Opt
 
 
 _ERROR_KINDS = (
-    (re.compile(r"expected (scalar type|m1 and m2 to have the same dtype)|Double but found Float|Float but found Double|"
+    (re.compile(r"expected (scalar type|m1 and m2 to have the same dtype)|"
+                r"Double but found Float|Float but found Double|"
                 r"found dtype|dtype mismatch|must have the same dtype|cannot compute .* as input #", re.I),
      "the loss holds tensors of another dtype than the inputs (a weight built as a float32 tensor meets float64 "
      "inputs); build its tensors in the inputs' dtype (torch.tensor(w, dtype=input.dtype)), or pass a "
@@ -294,7 +299,8 @@ _ERROR_KINDS = (
     (re.compile(r"expected scalar type Long|Long but found|target .* must be (Long|int)|0D or 1D target", re.I),
      "the loss wants class indices (int64) where the inputs give probabilities or one-hot rows (or the reverse): "
      "pass the other target encoding"),
-    (re.compile(r"outside the valid range|out of bounds|not in \[0, \d+\)|indices\[.*\] = -?\d+ is not in|Target -?\d+ is out of bounds|"
+    (re.compile(r"outside the valid range|out of bounds|not in \[0, \d+\)|indices\[.*\] = -?\d+ is not in|"
+                r"Target -?\d+ is out of bounds|"
                 r"index -?\d+ is out of bounds", re.I),
      "a class index outside [0, K): an ignored index (torch's default ignore_index=-100) that this side does not "
      "skip; pass ignore_class= (Keras) or ignore_index= (torch)"),
@@ -307,8 +313,8 @@ _ERROR_KINDS = (
 )
 
 
-def explain_error(framework: str, side: Optional[Side], input_name: str, shapes: str, dtype: str, error: str,
-                  *, who: Optional[str] = None) -> str:
+def explain_error(framework: str, side: Side | None, input_name: str, shapes: str, dtype: str, error: str,
+                  *, who: str | None = None) -> str:
     """A side that could not run an input: which side (`who` overrides the words), which input, and why."""
     who = who or (f"the {framework} side ({side.name})" if side else f"the {framework} side")
     why = next((words for pattern, words in _ERROR_KINDS if pattern.search(error)), None)
@@ -316,7 +322,7 @@ def explain_error(framework: str, side: Optional[Side], input_name: str, shapes:
     return text + (f"; why: {why}" if why else "; why: the loss raised on these inputs (see the error)") + "."
 
 
-def explain_metric(keras_metric, torch_metric) -> Optional[str]:
+def explain_metric(keras_metric, torch_metric) -> str | None:
     """Known argument differences between a Keras metric and a torchmetrics metric, in their words."""
     if keras_metric is None or torch_metric is None:
         return None
@@ -330,7 +336,8 @@ def explain_metric(keras_metric, torch_metric) -> Optional[str]:
         n = getattr(keras_metric, "num_thresholds", 200)
         notes.append(f"Keras's AUC integrates over num_thresholds={n} fixed thresholds, torchmetrics' {t} over every "
                      f"score (thresholds=None): pass thresholds={n} to {t}")
-    if any(c.__name__ == "F1Score" for c in type(keras_metric).__mro__) and getattr(keras_metric, "average", None) is None:
+    is_f1 = any(c.__name__ == "F1Score" for c in type(keras_metric).__mro__)
+    if is_f1 and getattr(keras_metric, "average", None) is None:
         notes.append("Keras's F1Score returns one value per class (average=None, its default): pass average=\"micro\" "
                      "(binary) or \"macro\"")
     threshold = getattr(torch_metric, "threshold", None)
