@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import functools
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any
 
 import numpy as np
 
@@ -69,9 +70,9 @@ class Pair:
     keras: str
     torch: str
     make: Callable[[], tuple]
-    inputs: Callable[[], object]  # compare_losses inputs {name: (logits, target)}, or a metric stream
-    change: Optional[str] = None
-    make_changed: Optional[Callable[[], tuple]] = None
+    inputs: Callable[[], Any]  # compare_losses inputs {name: (logits, target)}, or a metric stream
+    change: str | None = None
+    make_changed: Callable[[], tuple] | None = None
     metric: bool = False
 
 
@@ -307,7 +308,7 @@ class Row:
 
     agree: bool
     why: str  # the tool's diagnosis at default arguments ("" when they agree)
-    changed_agree: Optional[bool]  # the pair with the change, run; None when there is no change
+    changed_agree: bool | None  # the pair with the change, run; None when there is no change
 
 
 def _cause(report) -> str:
@@ -332,7 +333,10 @@ def run_pair(pair: Pair, changed: bool = False):
     """The report of one pair (with its change when `changed`)."""
     from .api import compare_losses, compare_metrics
 
-    keras_obj, torch_obj = (pair.make_changed if changed else pair.make)()
+    make = pair.make_changed if changed else pair.make
+    if make is None:
+        raise ValueError(f"{pair.topic}: the pair has no change (its defaults agree)")
+    keras_obj, torch_obj = make()
     slug = pair.topic.split(",")[0].replace(" ", "_")
     if pair.metric:
         return compare_metrics(keras_obj, torch_obj, batches=pair.inputs(), name=slug)
@@ -456,7 +460,7 @@ def _backend_rows(backend: str) -> list:
     return [Row(*r) for r in json.loads(line[len("ROWS="):])]
 
 
-def main(argv: Optional[list] = None) -> int:
+def main(argv: list | None = None) -> int:
     """Writes the page from one run per installed Keras backend (each in its own process, Keras
     fixing its backend at import)."""
     import importlib.util
