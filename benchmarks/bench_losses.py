@@ -27,9 +27,8 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import time
-
 import sys  # noqa: E402
+import time
 
 # --device cuda runs tf_impl on Keras's torch backend; otherwise on tensorflow. Chosen before
 # Keras is imported.
@@ -232,7 +231,8 @@ def _wcce_entry():
 
         def f(x, y):
             w = _class_weights(x.shape[-1])
-            return weighted_categorical_crossentropy(x, y, class_weight=w, label_smoothing=0.1, validate_args=validate).mean()
+            return weighted_categorical_crossentropy(x, y, class_weight=w, label_smoothing=0.1,
+                                                     validate_args=validate).mean()
 
         return f
 
@@ -405,12 +405,14 @@ def _logit_adjusted_entry():
     def torch_ours(validate=False):
         from torch_impl.losses import logit_adjusted_crossentropy
 
-        return lambda x, y: logit_adjusted_crossentropy(x, y, class_priors=priors(x.shape[-1]), validate_args=validate).mean()
+        return lambda x, y: logit_adjusted_crossentropy(x, y, class_priors=priors(x.shape[-1]),
+                                                        validate_args=validate).mean()
 
     def torch_anchor():
         import torch
 
-        return lambda x, y: torch.nn.functional.cross_entropy(x + torch.tensor(np.log(priors(x.shape[-1])), dtype=x.dtype), y)
+        return lambda x, y: torch.nn.functional.cross_entropy(
+            x + torch.tensor(np.log(priors(x.shape[-1])), dtype=x.dtype), y)
 
     def tf_ours(validate=False):
         import tensorflow as tf
@@ -460,7 +462,8 @@ def bench_torch(entry, x_np, y_np, repeats, device="cpu"):
     rows = [("torch eager", anchor_name, _paired_times(_torch_step(anchor(), x, y), _torch_step(ours(), x, y), repeats,
                                                       clock=clock))]
     rows.append(("torch eager, validate_args=True", anchor_name,
-                 _paired_times(_torch_step(anchor(), x, y), _torch_step(ours(validate=True), x, y), repeats, clock=clock)))
+                 _paired_times(_torch_step(anchor(), x, y), _torch_step(ours(validate=True), x, y), repeats,
+                               clock=clock)))
     torch._dynamo.reset()
     rows.append(("torch.compile", anchor_name, _paired_times(_torch_step(torch.compile(anchor()), x, y),
                                                              _torch_step(torch.compile(ours()), x, y), repeats,
@@ -599,7 +602,8 @@ def main(argv=None):
         import keras
 
         versions += f", keras {keras.__version__} on {keras.backend.backend()}"
-    where = torch.cuda.get_device_name(0) if cuda else f"{platform.machine()}, {os.cpu_count()} cores, 1 thread per framework"
+    cores = f"{platform.machine()}, {os.cpu_count()} cores, 1 thread per framework"
+    where = torch.cuda.get_device_name(0) if cuda else cores
     print(f"machine: {where}, Python {platform.python_version()}, {versions}")
     print(f"inputs: {args.elements:,} logits ({args.elements // args.cols} x {args.cols}), float32, forward+backward, "
           f"{args.repeats} alternating rounds, lower quartile of the undisturbed ones (a round > {DISTURBED:g}x the "
