@@ -21,7 +21,7 @@ the pipeline yield only its own replicas' batches.
 
 from __future__ import annotations
 
-from typing import Any, List, Optional, Tuple
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
@@ -34,7 +34,7 @@ from ._stream import _distribution_options, balance_dataset
 __all__ = ["balanced_batches", "balance_dataset"]
 
 
-def _replica_layout(num_replicas: Any) -> Tuple[int, List[int]]:
+def _replica_layout(num_replicas: Any) -> tuple[int, list[int]]:
     """(R, the replicas this pipeline yields) for an int, a `tf.distribute.Strategy` (R =
     num_replicas_in_sync, every replica: global batches) or a `tf.distribute.InputContext`
     (`distribute_datasets_from_function`: this input pipeline's replicas only)."""
@@ -59,7 +59,7 @@ def balanced_batches(
     mode: str = "exact",
     repeat_threshold: float = DEFAULT_REPEAT_THRESHOLD,
     seed: int = 0,
-    steps_per_epoch: Optional[int] = None,
+    steps_per_epoch: int | None = None,
     num_replicas: Any = 1,
     grouping: Any = None,
 ) -> tf.data.Dataset:
@@ -178,11 +178,14 @@ def balanced_batches(
     def rows_of(epoch, block, ids):
         count = tf.shape(ids, out_type=tf.int64)[0]
         first = block * (BLOCK_STEPS * per_step)
-        return tf.data.Dataset.from_tensor_slices((tf.fill([count], epoch), tf.range(count, dtype=tf.int64) + first, ids))
+        steps = tf.range(count, dtype=tf.int64) + first
+        return tf.data.Dataset.from_tensor_slices((tf.fill([count], epoch), steps, ids))
 
     def gather(epoch, row, idx):
         done = tf.cond(
-            tf.equal(row, last_row), lambda: tf.numpy_function(finish, [epoch], tf.int64, stateful=False), lambda: tf.constant(0, tf.int64)
+            tf.equal(row, last_row),
+            lambda: tf.numpy_function(finish, [epoch], tf.int64, stateful=False),
+            lambda: tf.constant(0, tf.int64),
         )
         idx = idx + tf.reshape(done, [])  # `done` is 0: the dependency keeps the call in the graph
         return tf.nest.map_structure(lambda t: tf.gather(t, idx), x_t), tf.gather(y_t, idx)
