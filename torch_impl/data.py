@@ -17,7 +17,8 @@ so the majority is walked through without repeats.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -37,7 +38,7 @@ from ._stream import balance_dataset
 __all__ = ["BalancedBatchSampler", "balanced_batches", "balance_dataset"]
 
 
-class BalancedBatchSampler(Sampler[List[int]]):
+class BalancedBatchSampler(Sampler[list[int]]):
     """Yields balanced lists of dataset indices, for `DataLoader(dataset, batch_sampler=...)`.
 
     Algorithm: imbalance_core.schedule.BalancedSchedule: one O(N) grouping of the labels by
@@ -121,7 +122,7 @@ class BalancedBatchSampler(Sampler[List[int]]):
         mode: str = "exact",
         repeat_threshold: float = DEFAULT_REPEAT_THRESHOLD,
         seed: int = 0,
-        steps_per_epoch: Optional[int] = None,
+        steps_per_epoch: int | None = None,
         num_replicas: int = 1,
         rank: int = 0,
         grouping: Any = None,
@@ -153,18 +154,18 @@ class BalancedBatchSampler(Sampler[List[int]]):
     def __len__(self) -> int:
         return self.schedule.steps_per_epoch
 
-    def __iter__(self) -> Iterator[List[int]]:
+    def __iter__(self) -> Iterator[list[int]]:
         return self._position.start(self._batches, claim_at_start=False)
 
-    def _batches(self, epoch: int, step: int) -> Iterator[List[int]]:
+    def _batches(self, epoch: int, step: int) -> Iterator[list[int]]:
         for block in self.schedule.iter_batch_blocks(epoch, self.rank, step):
             yield from block.tolist()
 
-    def state_dict(self) -> Dict[str, Any]:
+    def state_dict(self) -> dict[str, Any]:
         """The epoch and the batches of it already yielded, and the schedule's fingerprint."""
         return self._position.state_dict()
 
-    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Resume: the next `iter()` continues where `state_dict` was taken."""
         self._position.load_state_dict(state_dict)
 
@@ -180,30 +181,30 @@ class _Position:
         self.schedule = schedule
         self.epoch = 0
         self._resume_step = 0
-        self._live: Optional[_Resumable] = None
+        self._live: _Resumable | None = None
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = check_integer("epoch", epoch, low=0)
         self._resume_step = 0
 
-    def claim(self, live: "_Resumable") -> Tuple[int, int]:
+    def claim(self, live: _Resumable) -> tuple[int, int]:
         epoch, step = self.epoch, self._resume_step
         self.epoch, self._resume_step, self._live = epoch + 1, 0, live
         return epoch, step
 
-    def start(self, make: Callable[[int, int], Iterator[Any]], *, claim_at_start: bool) -> "_Resumable":
+    def start(self, make: Callable[[int, int], Iterator[Any]], *, claim_at_start: bool) -> _Resumable:
         live = _Resumable(self, make)
         if claim_at_start:
             live.claim()
         return live
 
-    def state_dict(self) -> Dict[str, Any]:
+    def state_dict(self) -> dict[str, Any]:
         live = self._live
         if live is not None and live.step < self.schedule.steps_per_epoch:
             return live.state_dict()
         return {"epoch": self.epoch, "step": self._resume_step, "schedule": self.schedule.fingerprint()}
 
-    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         epoch, step = _check_state(self.schedule, state_dict)
         self.epoch, self._resume_step, self._live = epoch, step, None
 
@@ -214,35 +215,36 @@ class _Resumable:
 
     def __init__(self, position: _Position, make: Callable[[int, int], Iterator[Any]]) -> None:
         self._position, self._make = position, make
-        self._it: Optional[Iterator[Any]] = None
+        self._it: Iterator[Any] | None = None
         self.epoch = self.step = 0
 
     def claim(self) -> None:
         self.epoch, self.step = self._position.claim(self)
         self._it = self._make(self.epoch, self.step)
 
-    def __iter__(self) -> "_Resumable":
+    def __iter__(self) -> _Resumable:
         return self
 
     def __next__(self) -> Any:
         if self._it is None:
             self.claim()
+        assert self._it is not None  # set by claim()
         item = next(self._it)
         self.step += 1
         return item
 
-    def state_dict(self) -> Dict[str, Any]:
+    def state_dict(self) -> dict[str, Any]:
         if self._it is None:
             return self._position.state_dict()
         return {"epoch": self.epoch, "step": self.step, "schedule": self._position.schedule.fingerprint()}
 
-    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.epoch, self.step = _check_state(self._position.schedule, state_dict)
         self._position.epoch, self._position._resume_step, self._position._live = self.epoch + 1, 0, self
         self._it = self._make(self.epoch, self.step)
 
 
-def _check_state(schedule: BalancedSchedule, state_dict: Any) -> Tuple[int, int]:
+def _check_state(schedule: BalancedSchedule, state_dict: Any) -> tuple[int, int]:
     """(epoch, step) of a saved state, after checking that it belongs to `schedule`."""
     if not isinstance(state_dict, dict) or not {"epoch", "step", "schedule"} <= set(state_dict):
         raise ValueError(state_shape_message(state_dict, ("epoch", "step", "schedule")))
@@ -270,8 +272,8 @@ def _map_nest(fn: Callable[[Any], Any], nest: Any) -> Any:
     return fn(nest)
 
 
-def _leaves(nest: Any) -> List[Any]:
-    out: List[Any] = []
+def _leaves(nest: Any) -> list[Any]:
+    out: list[Any] = []
     _map_nest(out.append, nest)
     return out
 
@@ -308,25 +310,29 @@ class _BalancedBatches:
     def __len__(self) -> int:
         return self.schedule.steps_per_epoch
 
-    def __iter__(self) -> Iterator[Tuple[Any, torch.Tensor]]:
+    def __iter__(self) -> Iterator[tuple[Any, torch.Tensor]]:
         return self._position.start(self._batches, claim_at_start=True)
 
-    def state_dict(self) -> Dict[str, Any]:
+    def state_dict(self) -> dict[str, Any]:
         """The epoch and the batches of it already yielded, and the schedule's fingerprint."""
         return self._position.state_dict()
 
-    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Resume: the next `iter()` continues where `state_dict` was taken."""
         self._position.load_state_dict(state_dict)
 
-    def _batches(self, epoch: int, step: int) -> Iterator[Tuple[Any, torch.Tensor]]:
+    def _batches(self, epoch: int, step: int) -> Iterator[tuple[Any, torch.Tensor]]:
         x, y = self.x, self.y
         for block in self.schedule.iter_batch_blocks(epoch, self.rank, step):
             indices = torch.from_numpy(block)
-            on: Dict[torch.device, torch.Tensor] = {d: _on_device(indices, d) for d in self._devices}
+            on: dict[torch.device, torch.Tensor] = {d: _on_device(indices, d) for d in self._devices}
             for t in range(indices.shape[0]):
                 rows = {d: idx[t] for d, idx in on.items()}  # views: no copy, no host sync
-                x_batch = _map_nest(lambda v: torch.index_select(v, 0, rows[v.device]), x)
+
+                def gather(v: torch.Tensor, rows: dict = rows) -> torch.Tensor:  # rows bound per step
+                    return torch.index_select(v, 0, rows[v.device])
+
+                x_batch = _map_nest(gather, x)
                 yield x_batch, torch.index_select(y, 0, rows[y.device])
 
     def __repr__(self) -> str:
@@ -346,11 +352,11 @@ def balanced_batches(
     mode: str = "exact",
     repeat_threshold: float = DEFAULT_REPEAT_THRESHOLD,
     seed: int = 0,
-    steps_per_epoch: Optional[int] = None,
+    steps_per_epoch: int | None = None,
     num_replicas: int = 1,
     rank: int = 0,
     grouping: Any = None,
-) -> "_BalancedBatches":
+) -> _BalancedBatches:
     """Balanced `(x_batch, y_batch)` batches gathered from in-memory tensors (the twin of
     tf_impl.data.balanced_batches).
 
