@@ -51,7 +51,8 @@ from __future__ import annotations
 
 import itertools
 import zlib
-from typing import Any, Callable, Iterable, Iterator, List, NamedTuple, Optional, Tuple
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -90,7 +91,7 @@ def check_class_fn_dtype(dtype: Any) -> None:
         )
 
 
-def check_class_fn_shape(shape: Tuple[Any, ...]) -> None:
+def check_class_fn_shape(shape: tuple[Any, ...]) -> None:
     """`class_fn` must return a scalar (0-d) class index.
 
     Examples:
@@ -121,7 +122,7 @@ def _class_of(value: Any, num_classes: int) -> int:
     return c
 
 
-def _ragged_ranges(lengths: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+def _ragged_ranges(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For lengths (m,): the row of each of the sum(lengths) items and its rank in its row."""
     lengths = np.asarray(lengths, dtype=np.int64)
     total = int(lengths.sum())
@@ -197,7 +198,7 @@ class StreamBalancer:
         batch_size: int,
         *,
         class_fractions: Any = None,
-        num_classes: Optional[int] = None,
+        num_classes: int | None = None,
         mode: str = "exact",
         seed: int = 0,
         buffer_size: int = DEFAULT_BUFFER_SIZE,
@@ -221,7 +222,7 @@ class StreamBalancer:
         # elements of classes with fraction 0, which are never emitted.
         self.num_slots = self.num_classes * self.buffer_size + 1
 
-    def initial_state(self) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def initial_state(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(write position, elements seen, fresh elements) per class, and batches emitted."""
         k = self.num_classes
         return np.zeros(k, np.int64), np.zeros(k, np.int64), np.zeros(k, np.int64), np.zeros((), np.int64)
@@ -236,7 +237,7 @@ class StreamBalancer:
         emitted: Any,
         final: bool,
         stream_id: int = 0,
-    ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """One chunk: returns (ring slot of each element, (m, batch_size) ring slots of the m
         batches emitted now, and the new write, seen, fresh, emitted). `final` marks the end of
         the pass (an empty chunk): the fresh elements left (less than a share in every class)
@@ -289,7 +290,7 @@ class StreamBalancer:
             return np.broadcast_to(self.composition, (m, self.num_classes)).astype(np.int64)
         return rng.multinomial(self.batch_size, self.fractions, size=m).astype(np.int64)
 
-    def _batch_needs(self, rng: np.random.Generator, fresh: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    def _batch_needs(self, rng: np.random.Generator, fresh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The class counts of the batches this step emits, (m, K), and the fresh elements of
         each class consumed before each batch, (m, K).
 
@@ -313,7 +314,8 @@ class StreamBalancer:
                 m = int(np.argmin(go))
                 return needs[:m], before[:m]
 
-    def _emit(self, rng: np.random.Generator, needs: np.ndarray, before: np.ndarray, write: np.ndarray, seen: np.ndarray, fresh: np.ndarray) -> np.ndarray:
+    def _emit(self, rng: np.random.Generator, needs: np.ndarray, before: np.ndarray, write: np.ndarray,
+              seen: np.ndarray, fresh: np.ndarray) -> np.ndarray:
         """The ring slots of the batches with class counts `needs` (m, K): per class, fresh
         elements oldest first, then replays drawn at random from the class's ring (its last
         min(seen, cap) elements), without replacement within a batch when the ring is large
@@ -343,20 +345,21 @@ class StreamBalancer:
         batches = slot[np.argsort(row, kind="stable")].reshape(m, b)
         return rng.permuted(batches, axis=1)
 
-    def batches(self, pairs: Iterable[Tuple[Any, Any]], epoch: int = 0, stream_id: int = 0) -> Iterator[List[Any]]:
+    def batches(self, pairs: Iterable[tuple[Any, Any]], epoch: int = 0, stream_id: int = 0) -> Iterator[list[Any]]:
         """Consumes `(class, element)` pairs once; yields every global batch (padding included)
         as a list of `batch_size` elements (the Python driver of `step`; tf_impl runs `step`
         in the tf.data graph)."""
         for _, batch, _ in self.walk(pairs, epoch, stream_id):
+            assert batch is not None  # without `owns`, every batch is materialised
             yield batch
 
     def walk(
         self,
-        pairs: Iterable[Tuple[Any, Any]],
+        pairs: Iterable[tuple[Any, Any]],
         epoch: int = 0,
         stream_id: int = 0,
-        owns: Optional[Callable[[int], bool]] = None,
-    ) -> Iterator[Tuple[int, Optional[List[Any]], "StreamPosition"]]:
+        owns: Callable[[int], bool] | None = None,
+    ) -> Iterator[tuple[int, list[Any] | None, StreamPosition]]:
         """Consumes `(class, element)` pairs once; yields `(j, batch, position)` for every global
         batch j: `batch` is the list of its elements when `owns(j)` (default: every batch),
         else None (not materialised); `position` is where the source stood when the batch was
@@ -374,7 +377,8 @@ class StreamBalancer:
             final = not chunk
             classes = np.fromiter((_class_of(value, k) for value, _ in chunk), dtype=np.int64, count=len(chunk))
             start = int(emitted)
-            slots, refs, write, seen, fresh, emitted = self.step(epoch, classes, write, seen, fresh, emitted, final, stream_id)
+            slots, refs, write, seen, fresh, emitted = self.step(epoch, classes, write, seen, fresh, emitted, final,
+                                                                 stream_id)
             read += len(chunk)
             checksum = zlib.crc32(classes.tobytes(), checksum)
             position = StreamPosition(read, checksum)
