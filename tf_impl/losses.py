@@ -107,6 +107,16 @@ def weighted_binary_crossentropy(
     Anchors: `tf.nn.weighted_cross_entropy_with_logits(pos_weight=p)`; Keras
     `BinaryCrossentropy(from_logits=True, label_smoothing=e)` (the mean over C);
     torch `BCEWithLogitsLoss(weight=w, pos_weight=p)` as `pos_weight=w*p, neg_weight=w`.
+
+    Examples:
+        >>> import keras
+        >>> import numpy as np
+        >>> y_true = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+        >>> logits = np.array([[2.0, -1.0, 0.5], [-0.5, 1.0, -2.0]])
+        >>> out = weighted_binary_crossentropy(y_true, logits, pos_weight=2.0)
+        >>> print(keras.ops.convert_to_numpy(out).round(4))
+        [[0.2539 0.3133 0.9482]
+         [0.4741 0.6265 0.1269]]
     """
     pos_weight, neg_weight, label_smoothing = A.wbce(pos_weight, neg_weight, label_smoothing)
     return _weighted_binary_crossentropy(
@@ -132,6 +142,14 @@ class WeightedBinaryCrossentropy(_Loss):
 
     Anchor: Keras `BinaryCrossentropy(from_logits=True, label_smoothing=e)` when no weights are
     given; torch `BCEWithLogitsLoss` mean == this class's "sum_over_batch_size".
+
+    Examples:
+        >>> import numpy as np
+        >>> y_true = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+        >>> logits = np.array([[2.0, -1.0, 0.5], [-0.5, 1.0, -2.0]])
+        >>> loss = WeightedBinaryCrossentropy(pos_weight=2.0)
+        >>> round(float(loss(y_true, logits)), 4)
+        0.4571
     """
 
     def __init__(
@@ -224,6 +242,16 @@ def binary_focal_loss(
     Anchors: Keras `BinaryFocalCrossentropy(apply_class_balancing=True)` (its mean over C;
     Keras's own saturates on its torch and jax backends, this one does not);
     `torchvision.ops.sigmoid_focal_loss(reduction="none")`.
+
+    Examples:
+        >>> import keras
+        >>> import numpy as np
+        >>> y_true = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+        >>> logits = np.array([[2.0, -1.0, 0.5], [-0.5, 1.0, -2.0]])
+        >>> out = binary_focal_loss(y_true, logits, alpha=0.75, gamma=2.0)
+        >>> print(keras.ops.convert_to_numpy(out).round(4))
+        [[0.0014 0.0057 0.0507]
+         [0.0169 0.017  0.0005]]
     """
     alpha = A.alpha(alpha, allow_vector=False)
     gamma = A.gamma("gamma", gamma)
@@ -235,7 +263,16 @@ def binary_focal_loss(
 @keras.saving.register_keras_serializable("classbalance")
 class BinaryFocalLoss(_Loss):
     """Binary focal loss as a `keras.losses.Loss`; see `binary_focal_loss`. Per-sample loss =
-    mean over the last axis, as `WeightedBinaryCrossentropy`."""
+    mean over the last axis, as `WeightedBinaryCrossentropy`.
+
+    Examples:
+        >>> import numpy as np
+        >>> y_true = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+        >>> logits = np.array([[2.0, -1.0, 0.5], [-0.5, 1.0, -2.0]])
+        >>> loss = BinaryFocalLoss(alpha=0.75, gamma=2.0)
+        >>> round(float(loss(y_true, logits)), 4)
+        0.0153
+    """
 
     def __init__(self, *, alpha: float | None = 0.25, gamma: float = 2.0, label_smoothing: float = 0.0,
                  from_logits: bool = True, validate_args: bool = True,
@@ -330,6 +367,15 @@ def weighted_categorical_crossentropy(
     Anchor: `torch.nn.CrossEntropyLoss(weight=w, label_smoothing=e, ignore_index=i,
     reduction="none")`, exactly; Keras `CategoricalCrossentropy(from_logits=True)` without
     weights.
+
+    Examples:
+        >>> import keras
+        >>> import numpy as np
+        >>> y_true = np.array([0, 2])
+        >>> logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
+        >>> out = weighted_categorical_crossentropy(y_true, logits, class_weight=[0.5, 1.0, 2.0])
+        >>> print(keras.ops.convert_to_numpy(out).round(4))
+        [0.1207 2.0039]
     """
     class_weight = V.check_weight_vector("class_weight", class_weight, allow_scalar=False)
     label_smoothing = A.label_smoothing(label_smoothing)
@@ -361,6 +407,15 @@ def categorical_focal_loss(
 
     Anchor: Keras `CategoricalFocalCrossentropy(alpha, gamma, label_smoothing)` (whose
     default alpha is 0.25; ours is None).
+
+    Examples:
+        >>> import keras
+        >>> import numpy as np
+        >>> y_true = np.array([0, 2])
+        >>> logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
+        >>> out = categorical_focal_loss(y_true, logits, gamma=2.0)
+        >>> print(keras.ops.convert_to_numpy(out).round(4))
+        [0.0111 0.4013]
     """
     alpha = A.alpha(alpha, allow_vector=True)
     gamma = A.gamma("gamma", gamma)
@@ -398,6 +453,14 @@ class WeightedCategoricalCrossentropy(_SoftmaxLoss):
     normalization="weight" (default): "sum_over_batch_size" divides by sum_n w_{t_n} over
     non-ignored samples, exactly torch's `CrossEntropyLoss(weight, ...)` mean; "count" divides
     by the number of non-ignored samples. Every target ignored: 0 (torch: NaN).
+
+    Examples:
+        >>> import numpy as np
+        >>> y_true = np.array([0, 2])
+        >>> logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
+        >>> loss = WeightedCategoricalCrossentropy(class_weight=[0.5, 1.0, 2.0])
+        >>> round(float(loss(y_true, logits)), 4)
+        0.8498
     """
 
     def __init__(self, *, class_weight: Any | None = None, label_smoothing: float = 0.0,
@@ -429,7 +492,16 @@ class WeightedCategoricalCrossentropy(_SoftmaxLoss):
 class CategoricalFocalLoss(_SoftmaxLoss):
     """Softmax focal loss as a `keras.losses.Loss`; see `categorical_focal_loss`.
     "sum_over_batch_size" divides by the number of non-ignored samples
-    (normalization="count", default) or by sum_n alpha_{t_n} ("weight")."""
+    (normalization="count", default) or by sum_n alpha_{t_n} ("weight").
+
+    Examples:
+        >>> import numpy as np
+        >>> y_true = np.array([0, 2])
+        >>> logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
+        >>> loss = CategoricalFocalLoss(gamma=2.0)
+        >>> round(float(loss(y_true, logits)), 4)
+        0.2062
+    """
 
     def __init__(self, *, alpha: Any | None = None, gamma: float = 2.0, label_smoothing: float = 0.0,
                  ignore_index: int | None = None, normalization: str = "count", from_logits: bool = True,
@@ -519,6 +591,16 @@ def asymmetric_loss(
 
     Anchor: the ASL reference `AsymmetricLoss(gamma_neg, gamma_pos, clip)`, which returns the
     sum of this (it clamps probabilities at 1e-8, so it saturates for logits below about -18).
+
+    Examples:
+        >>> import keras
+        >>> import numpy as np
+        >>> y_true = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+        >>> logits = np.array([[2.0, -1.0, 0.5], [-0.5, 1.0, -2.0]])
+        >>> out = asymmetric_loss(y_true, logits, gamma_pos=1.0, gamma_neg=4.0, clip=0.05)
+        >>> print(keras.ops.convert_to_numpy(out).round(4))
+        [[0.0151 0.0006 0.179 ]
+         [0.0046 0.0842 0.    ]]
     """
     gamma_pos, gamma_neg, clip = A.asymmetric(gamma_pos, gamma_neg, clip)
     stop = V.check_bool("stop_focal_gradient", stop_focal_gradient)
@@ -529,7 +611,16 @@ def asymmetric_loss(
 @keras.saving.register_keras_serializable("classbalance")
 class AsymmetricLoss(_Loss):
     """Asymmetric loss as a `keras.losses.Loss`; see `asymmetric_loss`. Per-sample loss = mean
-    over the last axis; the ASL reference's summed value is C x the "sum" reduction."""
+    over the last axis; the ASL reference's summed value is C x the "sum" reduction.
+
+    Examples:
+        >>> import numpy as np
+        >>> y_true = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+        >>> logits = np.array([[2.0, -1.0, 0.5], [-0.5, 1.0, -2.0]])
+        >>> loss = AsymmetricLoss(gamma_pos=1.0, gamma_neg=4.0, clip=0.05)
+        >>> round(float(loss(y_true, logits)), 4)
+        0.0472
+    """
 
     def __init__(self, *, gamma_pos: float = 1.0, gamma_neg: float = 4.0, clip: float = 0.05,
                  stop_focal_gradient: bool = False, from_logits: bool = True, validate_args: bool = True,
@@ -625,6 +716,15 @@ def class_balanced_loss(
 
     Anchor: the paper's reference code (`CB_loss`), with the softmax base as weighted softmax
     cross-entropy.
+
+    Examples:
+        >>> import keras
+        >>> import numpy as np
+        >>> y_true = np.array([0, 2])
+        >>> logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
+        >>> out = class_balanced_loss(y_true, logits, samples_per_class=[100, 10, 1], beta=0.99)
+        >>> print(keras.ops.convert_to_numpy(out).round(4))
+        [0.0102 2.6829]
     """
     weights, beta, base, gamma = A.class_balanced(samples_per_class, beta, base, gamma)
     return _class_balanced_loss(y_true, y_pred, weights, base, gamma, validate_args)[0]
@@ -633,7 +733,16 @@ def class_balanced_loss(
 @keras.saving.register_keras_serializable("classbalance")
 class ClassBalancedLoss(_SoftmaxLoss):
     """Class-balanced loss as a `keras.losses.Loss`; see `class_balanced_loss`.
-    "sum_over_batch_size" divides by the number of samples."""
+    "sum_over_batch_size" divides by the number of samples.
+
+    Examples:
+        >>> import numpy as np
+        >>> y_true = np.array([0, 2])
+        >>> logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
+        >>> loss = ClassBalancedLoss([100, 10, 1], beta=0.99)
+        >>> round(float(loss(y_true, logits)), 4)
+        1.3466
+    """
 
     def __init__(self, samples_per_class: Any, *, beta: float = 0.9999, base: str = "softmax", gamma: float = 2.0,
                  validate_args: bool = True, reduction: str | None = "sum_over_batch_size",
@@ -664,6 +773,12 @@ def adjust_logits(y_pred: Any, class_priors: Any, *, tau: float = 1.0) -> Any:
 
     Use on a model trained with plain cross-entropy to predict argmax(x - tau log pi), the
     balanced-error-optimal rule. `class_priors` are normalised to sum to 1.
+
+    Examples:
+        >>> import numpy as np
+        >>> import keras
+        >>> print(keras.ops.convert_to_numpy(adjust_logits(np.array([[1.0, 1.0, 1.0]]), [0.7, 0.2, 0.1])).round(4))
+        [[1.3567 2.6094 3.3026]]
     """
     priors, tau = A.logit_adjusted(class_priors, tau)
     x = _ops.check_logits("y_pred", y_pred)
@@ -697,6 +812,15 @@ def logit_adjusted_crossentropy(
 
     Anchor: google-research `logit_adjustment` (which adds log(pi^tau + 1e-12): equal for
     priors >= 1e-6 to about 1e-6 relative).
+
+    Examples:
+        >>> import keras
+        >>> import numpy as np
+        >>> y_true = np.array([0, 2])
+        >>> logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
+        >>> out = logit_adjusted_crossentropy(y_true, logits, class_priors=[0.7, 0.2, 0.1])
+        >>> print(keras.ops.convert_to_numpy(out).round(4))
+        [0.0685 2.1449]
     """
     priors, tau = A.logit_adjusted(class_priors, tau)
     return _logit_adjusted_crossentropy(y_true, y_pred, priors, tau, A.ignore_index(ignore_index), validate_args)[0]
@@ -705,7 +829,16 @@ def logit_adjusted_crossentropy(
 @keras.saving.register_keras_serializable("classbalance")
 class LogitAdjustedCrossentropy(_SoftmaxLoss):
     """Logit-adjusted cross-entropy as a `keras.losses.Loss`; see `logit_adjusted_crossentropy`.
-    "sum_over_batch_size" divides by the number of non-ignored samples."""
+    "sum_over_batch_size" divides by the number of non-ignored samples.
+
+    Examples:
+        >>> import numpy as np
+        >>> y_true = np.array([0, 2])
+        >>> logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
+        >>> loss = LogitAdjustedCrossentropy([0.7, 0.2, 0.1])
+        >>> round(float(loss(y_true, logits)), 4)
+        1.1067
+    """
 
     def __init__(self, class_priors: Any, *, tau: float = 1.0, ignore_index: int | None = None,
                  validate_args: bool = True, reduction: str | None = "sum_over_batch_size",
@@ -790,6 +923,15 @@ def seesaw_loss(
 
     Anchor: mmdetection `seesaw_ce_loss` (mmdet/models/losses/seesaw_loss.py), the classes
     branch of its `SeesawLoss` without the objectness branch.
+
+    Examples:
+        >>> import keras
+        >>> import numpy as np
+        >>> y_true = np.array([0, 2])
+        >>> logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
+        >>> out = seesaw_loss(y_true, logits, cum_samples=[100.0, 10.0, 1.0])
+        >>> print(keras.ops.convert_to_numpy(out).round(4))
+        [0.036  1.0019]
     """
     p, q, eps = A.seesaw(p, q, eps)
     counts = A.cum_samples(cum_samples)
@@ -836,6 +978,14 @@ class SeesawLoss(_SoftmaxLoss):
       between device and host per step. `fit(run_eagerly=True)` and eager calls count too.
 
     "sum_over_batch_size" divides by the number of samples.
+
+    Examples:
+        >>> import numpy as np
+        >>> y_true = np.array([0, 2])
+        >>> logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
+        >>> loss = SeesawLoss(3)
+        >>> round(float(loss(y_true, logits)), 4)
+        0.6216
     """
 
     def __init__(self, num_classes: int, *, p: float = 0.8, q: float = 2.0, eps: float = 1e-2,
@@ -967,6 +1117,16 @@ def distribution_balanced_loss(
     init_bias 0.05; VOC-MLT uses map gamma 0.3, neg_scale 5). Anchor: `ResampleLoss(
     use_sigmoid=True, reweight_func="rebalance", ...)` in wutong16/DistributionBalancedLoss
     (mllt/models/losses/resample_loss.py), reduction="none".
+
+    Examples:
+        >>> import keras
+        >>> import numpy as np
+        >>> y_true = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]])
+        >>> logits = np.array([[1.0, -2.0, -1.0], [-1.0, 0.3, -2.0]])
+        >>> out = distribution_balanced_loss(y_true, logits, samples_per_class=[50, 20, 5], num_samples=100)
+        >>> print(keras.ops.convert_to_numpy(out).round(4))
+        [[4.9800e-02 0.0000e+00 1.3000e-03]
+         [6.0000e-04 1.2870e-01 3.7969e+00]]
     """
     counts, total, gamma, balance_param, map_alpha, map_beta, map_gamma, neg_scale, init_bias = A.distribution_balanced(
         samples_per_class, num_samples, gamma, balance_param, map_alpha, map_beta, map_gamma, neg_scale, init_bias)
@@ -979,7 +1139,16 @@ def distribution_balanced_loss(
 class DistributionBalancedLoss(_Loss):
     """Distribution-Balanced loss as a `keras.losses.Loss`; see `distribution_balanced_loss`.
     Per-sample loss = mean over the last axis (the sigmoid family's Keras convention), so
-    "sum_over_batch_size" is the reference's mean over every element."""
+    "sum_over_batch_size" is the reference's mean over every element.
+
+    Examples:
+        >>> import numpy as np
+        >>> y_true = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]])
+        >>> logits = np.array([[1.0, -2.0, -1.0], [-1.0, 0.3, -2.0]])
+        >>> loss = DistributionBalancedLoss([50, 20, 5], num_samples=100)
+        >>> round(float(loss(y_true, logits)), 4)
+        0.6629
+    """
 
     def __init__(self, samples_per_class: Any, *, num_samples: float, gamma: float = 2.0, balance_param: float = 2.0,
                  map_alpha: float = 0.1, map_beta: float = 10.0, map_gamma: float = 0.2, neg_scale: float = 2.0,
@@ -1072,6 +1241,15 @@ def ldam_loss(
 
     Anchor: `LDAMLoss(cls_num_list, max_m, weight, s)` in kaidic/LDAM-DRW (losses.py), whose
     value is the mean of this with normalization="weight" (torch's weighted mean).
+
+    Examples:
+        >>> import keras
+        >>> import numpy as np
+        >>> y_true = np.array([0, 2])
+        >>> logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
+        >>> out = ldam_loss(y_true, logits, samples_per_class=[100, 10, 1])
+        >>> print(keras.ops.convert_to_numpy(out).round(4))
+        [-0.     12.0486]
     """
     margins, _, scale, class_weight = A.ldam(samples_per_class, max_margin, scale, class_weight)
     return _ldam_loss(y_true, y_pred, margins=margins, scale=scale, class_weight=class_weight,
@@ -1097,6 +1275,14 @@ class LDAMLoss(_SoftmaxLoss):
     and `get_config` (so a saved model) holds its current value. normalization="weight"
     (default): "sum_over_batch_size" divides by sum_n w_{t_n}, as the anchor (torch's weighted
     mean); "count": by the number of non-ignored samples.
+
+    Examples:
+        >>> import numpy as np
+        >>> y_true = np.array([0, 2])
+        >>> logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
+        >>> loss = LDAMLoss([100, 10, 1])
+        >>> round(float(loss(y_true, logits)), 4)
+        6.0243
     """
 
     _mutable_class_weight = True  # DeferredReweighting may switch it
@@ -1145,6 +1331,14 @@ class DeferredReweighting(keras.callbacks.Callback):
         epoch: the first epoch (0-based) with the deferred weights, >= 0.
         class_weight: the deferred weights, K non-negative values, e.g.
             `compute_class_weight(counts=n, method="effective_number", beta=0.9999)`.
+
+    Examples:
+        >>> import keras
+        >>> loss = LDAMLoss([100, 10, 1])
+        >>> drw = DeferredReweighting(loss, epoch=2, class_weight=[0.2, 0.8, 2.0])
+        >>> drw.on_epoch_begin(2)
+        >>> print(keras.ops.convert_to_numpy(loss.class_weight))
+        [0.2 0.8 2. ]
     """
 
     def __init__(self, loss: Any, *, epoch: int, class_weight: Any) -> None:
@@ -1200,6 +1394,15 @@ def balanced_softmax_crossentropy(
 
     Anchor: `balanced_softmax_loss` in jiawei-ren/BalancedMetaSoftmax-Classification
     (loss/BalancedSoftmaxLoss.py).
+
+    Examples:
+        >>> import keras
+        >>> import numpy as np
+        >>> y_true = np.array([0, 2])
+        >>> logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
+        >>> out = balanced_softmax_crossentropy(y_true, logits, samples_per_class=[100, 10, 1])
+        >>> print(keras.ops.convert_to_numpy(out).round(4))
+        [0.0226 4.5209]
     """
     return _balanced_softmax_crossentropy(y_true, y_pred, priors=A.balanced_softmax(samples_per_class),
                                           ignore_index=A.ignore_index(ignore_index),
@@ -1210,7 +1413,16 @@ def balanced_softmax_crossentropy(
 class BalancedSoftmaxCrossentropy(_SoftmaxLoss):
     """Balanced softmax cross-entropy as a `keras.losses.Loss`; see
     `balanced_softmax_crossentropy`. "sum_over_batch_size" divides by the number of non-ignored
-    samples."""
+    samples.
+
+    Examples:
+        >>> import numpy as np
+        >>> y_true = np.array([0, 2])
+        >>> logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
+        >>> loss = BalancedSoftmaxCrossentropy([100, 10, 1])
+        >>> round(float(loss(y_true, logits)), 4)
+        2.2717
+    """
 
     def __init__(self, samples_per_class: Any, *, ignore_index: int | None = None, validate_args: bool = True,
                  reduction: str | None = "sum_over_batch_size", name: str = "balanced_softmax_crossentropy",
@@ -1272,6 +1484,15 @@ def poly_loss(
         ignore_index: a class-index value whose samples give 0.
 
     Anchor: optax `poly_loss_cross_entropy(logits, labels, epsilon)` (gamma 0).
+
+    Examples:
+        >>> import keras
+        >>> import numpy as np
+        >>> y_true = np.array([0, 2])
+        >>> logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
+        >>> out = poly_loss(y_true, logits, epsilon=1.0)
+        >>> print(keras.ops.convert_to_numpy(out).round(4))
+        [0.4557 1.6348]
     """
     epsilon, gamma = A.poly(epsilon, gamma)
     return _poly_loss(y_true, y_pred, epsilon=epsilon, gamma=gamma, ignore_index=A.ignore_index(ignore_index),
@@ -1281,7 +1502,16 @@ def poly_loss(
 @keras.saving.register_keras_serializable("classbalance")
 class PolyLoss(_SoftmaxLoss):
     """Poly-1 loss as a `keras.losses.Loss`; see `poly_loss`. "sum_over_batch_size" divides by
-    the number of non-ignored samples."""
+    the number of non-ignored samples.
+
+    Examples:
+        >>> import numpy as np
+        >>> y_true = np.array([0, 2])
+        >>> logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
+        >>> loss = PolyLoss(epsilon=1.0)
+        >>> round(float(loss(y_true, logits)), 4)
+        1.0452
+    """
 
     def __init__(self, *, epsilon: float = 1.0, gamma: float = 0.0, ignore_index: int | None = None,
                  validate_args: bool = True, reduction: str | None = "sum_over_batch_size",
