@@ -67,7 +67,13 @@ OBJECTIVES = ("balanced_accuracy", "weighted_balanced_accuracy", "f_beta", "tpr_
 
 class ThresholdResult(NamedTuple):
     """What threshold tuning returns: predict positive when score > `threshold`; `score` is
-    the objective reached there (for "tpr_at_least": the TNR)."""
+    the objective reached there (for "tpr_at_least": the TNR).
+
+    Examples:
+        >>> result = tune_threshold(np.array([0, 1]), np.array([0.2, 0.7]))
+        >>> result.threshold, result.score
+        (0.2, 1.0)
+    """
 
     threshold: Any
     score: Any
@@ -85,7 +91,13 @@ def prior_args(train_prior: Any, target_prior: Any, activation: str) -> tuple[np
     taken as such whatever `activation` says (the activation returned is then "sigmoid"; on
     softmax logits the same scalar shift of every class would change no probability). One
     scalar beside a per-class vector is an error under "softmax": which one was meant is not
-    knowable."""
+    knowable.
+
+    Examples:
+        >>> train, target, activation = prior_args([1, 1], [9, 1], "softmax")
+        >>> print(train, target, activation)
+        [0.5 0.5] [0.9 0.1] softmax
+    """
     activation = check_choice("activation", activation, ACTIVATIONS)
     if activation == "softmax":
         scalars = [_is_scalar(train_prior), _is_scalar(target_prior)]
@@ -122,7 +134,12 @@ def _is_scalar(value: Any) -> bool:
 
 def prior_shift(train_prior: np.ndarray, target_prior: np.ndarray, activation: str) -> np.ndarray:
     """The float64 vector (or scalar) added to the logits, from validated priors:
-    log target - log train (softmax), logit(target) - logit(train) (sigmoid)."""
+    log target - log train (softmax), logit(target) - logit(train) (sigmoid).
+
+    Examples:
+        >>> print(prior_shift(np.array([0.5, 0.5]), np.array([0.9, 0.1]), "softmax").round(4))
+        [ 0.5878 -1.6094]
+    """
     if activation == "softmax":
         return np.asarray(np.log(target_prior) - np.log(train_prior))
     # np.asarray: a 0-d prior (one binary logit) gives a 0-d array, not a NumPy scalar
@@ -147,6 +164,12 @@ def training_prior(
     class) as its `train_prior`.
 
     Returns a float64 NumPy vector summing to 1, the `train_prior` of `shift_prior`.
+
+    Examples:
+        >>> print(training_prior(class_fractions=[0.5, 0.5]))
+        [0.5 0.5]
+        >>> print(training_prior(data_prior=[0.95, 0.05], class_weight=[0.5263, 10.0]).round(3))
+        [0.5 0.5]
     """
     if (data_prior is None) == (class_fractions is None):
         raise ValueError(missing_prior_message())
@@ -168,7 +191,12 @@ def training_prior(
 
 def threshold_args(objective: Any, alpha: Any, beta: Any, min_tpr: Any) -> tuple[str, float, float, float | None]:
     """Validated (objective, alpha, beta, min_tpr); min_tpr is required by "tpr_at_least" and
-    must be None otherwise."""
+    must be None otherwise.
+
+    Examples:
+        >>> threshold_args("tpr_at_least", 0.5, 1.0, 0.9)
+        ('tpr_at_least', 0.5, 1.0, 0.9)
+    """
     objective = check_choice("objective", objective, OBJECTIVES)
     alpha = check_number("alpha", alpha, low=0.0, high=1.0)
     beta = check_number("beta", beta, low=0.0, low_open=True)
@@ -232,7 +260,14 @@ def best_threshold(values: Any, pos_hist: Any, neg_hist: Any, *, objective: str,
     value). Threshold t predicts positive the counts at values > t, so the candidate -inf
     predicts everything positive and values[-1] everything negative. Ties go to the lowest
     threshold (the highest TPR). `target_name` names the labels in the error when a class has
-    no weight. Returns Python floats."""
+    no weight. Returns Python floats.
+
+    Examples:
+        >>> values, positives, negatives = np.array([0.2, 0.6]), np.array([0.0, 1.0]), np.array([1.0, 0.0])
+        >>> best_threshold(values, positives, negatives, objective="balanced_accuracy", alpha=0.5, beta=1.0,
+        ...                min_tpr=None)
+        ThresholdResult(threshold=0.2, score=1.0)
+    """
     pos_hist = np.asarray(pos_hist, np.float64)
     neg_hist = np.asarray(neg_hist, np.float64)
     # suffix sums, not total - prefix: no cancellation at the high end
@@ -258,7 +293,12 @@ def tune_threshold(
     sample_weight: Any = None,
 ) -> ThresholdResult:
     """Exact threshold search in O(N log N) (one sort); see tf_impl/torch_impl.decisions.
-    Returns Python floats: (threshold, score)."""
+    Returns Python floats: (threshold, score).
+
+    Examples:
+        >>> tune_threshold([0, 0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8, 0.3])
+        ThresholdResult(threshold=0.4, score=0.75)
+    """
     objective, alpha, beta, min_tpr = threshold_args(objective, alpha, beta, min_tpr)
     y, s, w = _threshold_inputs(y_true, scores, sample_weight)
     values, inverse = np.unique(s, return_inverse=True)
@@ -271,6 +311,16 @@ def tune_threshold(
 
 
 def check_num_bins(num_bins: Any) -> int:
+    """The streaming tuner's `num_bins`: an integer in [1, 2^24].
+
+    Examples:
+        >>> check_num_bins(1024)
+        1024
+        >>> check_num_bins(0)
+        Traceback (most recent call last):
+            ...
+        ValueError: Invalid `num_bins`: received 0; expected an integer in [1, 16777216].
+    """
     return check_integer("num_bins", num_bins, low=1, high=2**24)
 
 
@@ -279,7 +329,12 @@ def grid_thresholds(num_bins: int) -> np.ndarray:
 
     Bin 0 holds the probabilities p <= 0, bin k (1..num_bins) those in ((k-1)/n, k/n]:
     bin = clip(ceil(p n), 0, n). Threshold k/n then predicts positive exactly bins k+1..n,
-    so every candidate's counts are exact sums over bins."""
+    so every candidate's counts are exact sums over bins.
+
+    Examples:
+        >>> print(grid_thresholds(4))
+        [0.   0.25 0.5  0.75 1.  ]
+    """
     return np.arange(num_bins + 1, dtype=np.float64) / num_bins
 
 
@@ -288,13 +343,23 @@ def grid_gap_bound(pos_hist: Any, neg_hist: Any, *, alpha: float = 0.5) -> float
     alpha TPR + (1 - alpha) TNR (alpha = 0.5: balanced accuracy): moving the threshold from
     the exact optimum down to the grid point below it changes the decisions inside one bin
     only, so the objective changes by at most max_k [alpha pos_k / P + (1 - alpha) neg_k / N].
-    Scores already on the grid give no gap (the tuner then equals tune_threshold)."""
+    Scores already on the grid give no gap (the tuner then equals tune_threshold).
+
+    Examples:
+        >>> grid_gap_bound(np.array([0.0, 1.0, 3.0]), np.array([4.0, 1.0, 0.0]))
+        0.4
+    """
     pos_hist = np.asarray(pos_hist, np.float64)
     neg_hist = np.asarray(neg_hist, np.float64)
     return float(np.max(alpha * pos_hist / pos_hist.sum() + (1.0 - alpha) * neg_hist / neg_hist.sum()))
 
 
 def bins_of(probabilities: np.ndarray, num_bins: int) -> np.ndarray:
-    """NumPy reference of the bin rule (the frameworks compute it natively)."""
+    """NumPy reference of the bin rule (the frameworks compute it natively).
+
+    Examples:
+        >>> print(bins_of(np.array([0.0, 0.1, 0.25, 0.26, 1.0]), 4))
+        [0 1 1 2 4]
+    """
     return np.clip(np.ceil(np.asarray(probabilities, np.float64) * num_bins), 0, num_bins).astype(np.int64)
 

@@ -63,6 +63,14 @@ def shift_prior(logits: Any, *, train_prior: Any, target_prior: Any, activation:
     Anchor: the closed form above (Saerens, Latinne and Decaestecker 2002, "Adjusting the
     outputs of a classifier to new a priori probabilities"); with a uniform target prior it is
     `losses.adjust_logits(x, train_prior)` (Menon et al. 2021, tau = 1).
+
+    Examples:
+        >>> import keras
+        >>> import numpy as np
+        >>> logits = np.array([[0.0, 0.0]])
+        >>> out = shift_prior(logits, train_prior=[0.5, 0.5], target_prior=[0.9, 0.1])
+        >>> print(keras.ops.convert_to_numpy(keras.ops.softmax(out)).round(4))
+        [[0.9 0.1]]
     """
     train, target, activation = D.prior_args(train_prior, target_prior, activation)
     x = _ops.check_logits("logits", logits)
@@ -82,6 +90,14 @@ class PriorShift(keras.layers.Layer):
         kwargs: Keras's Layer arguments (name, dtype, ...).
 
     Anchor: `shift_prior`; Saerens et al. 2002.
+
+    Examples:
+        >>> import keras
+        >>> import numpy as np
+        >>> layer = PriorShift(train_prior=0.5, target_prior=0.05, activation="sigmoid")
+        >>> print(keras.ops.convert_to_numpy(layer(np.array([[0.0], [3.0]]))).round(4))
+        [[-2.9444]
+         [ 0.0556]]
     """
 
     def __init__(self, *, train_prior: Any, target_prior: Any, activation: str = "softmax", **kwargs: Any) -> None:
@@ -140,6 +156,12 @@ def tune_threshold(
 
     Anchor: a brute-force search over every threshold; scikit-learn's
     `TunedThresholdClassifierCV` does the same on scikit-learn estimators (its rule is >=).
+
+    Examples:
+        >>> import numpy as np
+        >>> threshold, score = tune_threshold(np.array([0, 0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8, 0.3]))
+        >>> print(round(float(threshold), 4), round(float(score), 4))
+        0.4 0.75
     """
     dtype = _dtype_or_floatx(scores)
     y_true, scores = (ops.convert_to_numpy(v) if not isinstance(v, np.ndarray) else v for v in (y_true, scores))
@@ -219,6 +241,14 @@ class ThresholdTuner(keras.metrics.Metric):
     ValueError (with validate_args=False they are not counted).
 
     Anchor: `tune_threshold` on the same data.
+
+    Examples:
+        >>> import numpy as np
+        >>> tuner = ThresholdTuner(num_bins=10)
+        >>> tuner.update_state(np.array([0, 0, 1, 1]), np.array([0.15, 0.45, 0.35, 0.85]))
+        >>> threshold, score = tuner.result()
+        >>> print(round(float(threshold), 4), round(float(score), 4))
+        0.2 0.75
     """
 
     def __init__(

@@ -394,6 +394,13 @@ def balanced_accuracy(
         validate_args: check label/probability values when the inputs are concrete.
 
     Anchor: `sklearn.metrics.balanced_accuracy_score(adjusted=...)`.
+
+    Examples:
+        >>> import numpy as np
+        >>> y_true = np.array([1, 0, 0, 0, 1])
+        >>> y_pred = np.array([0.9, 0.2, 0.6, 0.1, 0.4])
+        >>> round(float(balanced_accuracy(y_true, y_pred)), 4)
+        0.5833
     """
     adjusted = M.check_bool("adjusted", adjusted)
     cm = _batch_confusion(y_true, y_pred, sample_weight, num_classes, threshold, from_logits, validate_args)
@@ -406,6 +413,13 @@ def true_positive_rate(y_true: Any, y_pred: Any, *, threshold: float = 0.5, from
 
     Args: as `balanced_accuracy` in binary mode.
     Anchor: `sklearn.metrics.recall_score(pos_label=1)`.
+
+    Examples:
+        >>> import numpy as np
+        >>> y_true = np.array([1, 0, 0, 0, 1])
+        >>> y_pred = np.array([0.9, 0.2, 0.6, 0.1, 0.4])
+        >>> round(float(true_positive_rate(y_true, y_pred)), 4)
+        0.5
     """
     cm = _batch_confusion(y_true, y_pred, sample_weight, None, threshold, from_logits, validate_args)
     return _floatx(_true_positive_rate(cm))
@@ -417,6 +431,13 @@ def true_negative_rate(y_true: Any, y_pred: Any, *, threshold: float = 0.5, from
 
     Args: as `balanced_accuracy` in binary mode.
     Anchor: `sklearn.metrics.recall_score(pos_label=0)`.
+
+    Examples:
+        >>> import numpy as np
+        >>> y_true = np.array([1, 0, 0, 0, 1])
+        >>> y_pred = np.array([0.9, 0.2, 0.6, 0.1, 0.4])
+        >>> round(float(true_negative_rate(y_true, y_pred)), 4)
+        0.6667
     """
     cm = _batch_confusion(y_true, y_pred, sample_weight, None, threshold, from_logits, validate_args)
     return _floatx(_true_negative_rate(cm))
@@ -438,6 +459,13 @@ def weighted_balanced_accuracy(
 
     Args: as `balanced_accuracy` in binary mode, plus `alpha`, the weight of the TPR.
     Anchor: alpha recall_score(pos_label=1) + (1 - alpha) recall_score(pos_label=0).
+
+    Examples:
+        >>> import numpy as np
+        >>> y_true = np.array([1, 0, 0, 0, 1])
+        >>> y_pred = np.array([0.9, 0.2, 0.6, 0.1, 0.4])
+        >>> round(float(weighted_balanced_accuracy(y_true, y_pred, alpha=0.7)), 4)
+        0.55
     """
     alpha = _check_alpha(alpha)
     cm = _batch_confusion(y_true, y_pred, sample_weight, None, threshold, from_logits, validate_args)
@@ -464,6 +492,13 @@ def geometric_mean(
     Args: as `balanced_accuracy`, plus `correction` in [0, 1], the recall substituted for 0.
     Anchor: `imblearn.metrics.geometric_mean_score(average="multiclass", correction=...)`
     (Kubat and Matwin 1997).
+
+    Examples:
+        >>> import numpy as np
+        >>> y_true = np.array([0, 0, 1, 1, 2, 2])
+        >>> y_pred = np.eye(3)[[0, 0, 1, 0, 2, 1]]    # predicted classes 0, 0, 1, 0, 2, 1
+        >>> round(float(geometric_mean(y_true, y_pred, num_classes=3)), 4)
+        0.63
     """
     correction = M.check_correction(correction)
     cm = _batch_confusion(y_true, y_pred, sample_weight, num_classes, threshold, from_logits, validate_args)
@@ -486,6 +521,13 @@ def matthews_correlation(
 
     Args: as `balanced_accuracy`.
     Anchor: `sklearn.metrics.matthews_corrcoef` (Matthews 1975; Gorodkin 2004 for K classes).
+
+    Examples:
+        >>> import numpy as np
+        >>> y_true = np.array([0, 0, 1, 1, 2, 2])
+        >>> y_pred = np.eye(3)[[0, 0, 1, 0, 2, 1]]    # predicted classes 0, 0, 1, 0, 2, 1
+        >>> round(float(matthews_correlation(y_true, y_pred, num_classes=3)), 4)
+        0.5222
     """
     cm = _batch_confusion(y_true, y_pred, sample_weight, num_classes, threshold, from_logits, validate_args)
     return _floatx(_matthews_correlation(cm))
@@ -506,6 +548,13 @@ def per_class_recall(
 
     Args: as `balanced_accuracy`.
     Anchor: `sklearn.metrics.recall_score(average=None, labels=range(K), zero_division=0)`.
+
+    Examples:
+        >>> import numpy as np
+        >>> y_true = np.array([0, 0, 1, 1, 2, 2])
+        >>> y_pred = np.eye(3)[[0, 0, 1, 0, 2, 1]]    # predicted classes 0, 0, 1, 0, 2, 1
+        >>> print(np.asarray(per_class_recall(y_true, y_pred, num_classes=3)).round(4))
+        [1.  0.5 0.5]
     """
     cm = _batch_confusion(y_true, y_pred, sample_weight, num_classes, threshold, from_logits, validate_args)
     return _floatx(_per_class_recall(cm))
@@ -536,6 +585,13 @@ def shot_accuracy(
 
     Anchor: `shot_acc` of the OLTR code (Liu et al. 2019, "Large-Scale Long-Tailed
     Recognition in an Open World").
+
+    Examples:
+        >>> import numpy as np
+        >>> y_true = np.array([0, 0, 1, 1, 2, 2])
+        >>> y_pred = np.eye(3)[[0, 0, 1, 0, 2, 1]]    # predicted classes 0, 0, 1, 0, 2, 1
+        >>> print(np.asarray(shot_accuracy(y_true, y_pred, samples_per_class=[500, 60, 5])).round(4))
+        [1.  0.5 0.5]
     """
     counts, many, few = M.check_shot_args(samples_per_class, many_threshold, few_threshold)
     cm = _batch_confusion(y_true, y_pred, sample_weight, counts.shape[0], 0.5, False, validate_args)
@@ -606,6 +662,15 @@ class BalancedAccuracy(_ConfusionMetric):
         name, dtype: Keras's; dtype is the result's (the state's: see the module docstring).
 
     Anchor: `sklearn.metrics.balanced_accuracy_score(y_true, y_pred, sample_weight, adjusted)`.
+
+    Examples:
+        >>> import numpy as np
+        >>> y_true = np.array([1, 0, 0, 0, 1])
+        >>> y_pred = np.array([0.9, 0.2, 0.6, 0.1, 0.4])
+        >>> metric = BalancedAccuracy()
+        >>> metric.update_state(y_true, y_pred)
+        >>> round(float(metric.result()), 4)
+        0.5833
     """
 
     def __init__(
@@ -645,6 +710,15 @@ class TruePositiveRate(_ConfusionMetric):
         name, dtype: Keras's.
 
     Anchor: `sklearn.metrics.recall_score(pos_label=1)`.
+
+    Examples:
+        >>> import numpy as np
+        >>> y_true = np.array([1, 0, 0, 0, 1])
+        >>> y_pred = np.array([0.9, 0.2, 0.6, 0.1, 0.4])
+        >>> metric = TruePositiveRate()
+        >>> metric.update_state(y_true, y_pred)
+        >>> round(float(metric.result()), 4)
+        0.5
     """
 
     def __init__(
@@ -671,6 +745,15 @@ class TrueNegativeRate(_ConfusionMetric):
 
     Args: as `TruePositiveRate`.
     Anchor: `sklearn.metrics.recall_score(pos_label=0)`.
+
+    Examples:
+        >>> import numpy as np
+        >>> y_true = np.array([1, 0, 0, 0, 1])
+        >>> y_pred = np.array([0.9, 0.2, 0.6, 0.1, 0.4])
+        >>> metric = TrueNegativeRate()
+        >>> metric.update_state(y_true, y_pred)
+        >>> round(float(metric.result()), 4)
+        0.6667
     """
 
     def __init__(
@@ -703,6 +786,15 @@ class WeightedBalancedAccuracy(_ConfusionMetric):
         threshold, from_logits, validate_args, name, dtype: as `TruePositiveRate`.
 
     Anchor: alpha recall_score(pos_label=1) + (1 - alpha) recall_score(pos_label=0).
+
+    Examples:
+        >>> import numpy as np
+        >>> y_true = np.array([1, 0, 0, 0, 1])
+        >>> y_pred = np.array([0.9, 0.2, 0.6, 0.1, 0.4])
+        >>> metric = WeightedBalancedAccuracy(alpha=0.7)
+        >>> metric.update_state(y_true, y_pred)
+        >>> round(float(metric.result()), 4)
+        0.55
     """
 
     def __init__(
@@ -744,6 +836,15 @@ class GeometricMean(_ConfusionMetric):
 
     Anchor: `imblearn.metrics.geometric_mean_score(average="multiclass", correction=...)`
     (Kubat and Matwin 1997).
+
+    Examples:
+        >>> import numpy as np
+        >>> y_true = np.array([0, 0, 1, 1, 2, 2])
+        >>> y_pred = np.eye(3)[[0, 0, 1, 0, 2, 1]]    # predicted classes 0, 0, 1, 0, 2, 1
+        >>> metric = GeometricMean(num_classes=3)
+        >>> metric.update_state(y_true, y_pred)
+        >>> round(float(metric.result()), 4)
+        0.63
     """
 
     def __init__(
@@ -781,6 +882,15 @@ class MatthewsCorrelation(_ConfusionMetric):
 
     Args: as `BalancedAccuracy` (without `adjusted`).
     Anchor: `sklearn.metrics.matthews_corrcoef` (Matthews 1975; Gorodkin 2004 for K classes).
+
+    Examples:
+        >>> import numpy as np
+        >>> y_true = np.array([0, 0, 1, 1, 2, 2])
+        >>> y_pred = np.eye(3)[[0, 0, 1, 0, 2, 1]]    # predicted classes 0, 0, 1, 0, 2, 1
+        >>> metric = MatthewsCorrelation(num_classes=3)
+        >>> metric.update_state(y_true, y_pred)
+        >>> round(float(metric.result()), 4)
+        0.5222
     """
 
     def __init__(
@@ -815,6 +925,15 @@ class PerClassRecall(_ConfusionMetric):
 
     Args: as `BalancedAccuracy` (without `adjusted`).
     Anchor: `sklearn.metrics.recall_score(average=None, labels=range(K), zero_division=0)`.
+
+    Examples:
+        >>> import numpy as np
+        >>> y_true = np.array([0, 0, 1, 1, 2, 2])
+        >>> y_pred = np.eye(3)[[0, 0, 1, 0, 2, 1]]    # predicted classes 0, 0, 1, 0, 2, 1
+        >>> metric = PerClassRecall(num_classes=3)
+        >>> metric.update_state(y_true, y_pred)
+        >>> print(np.asarray(metric.result()).round(4))
+        [1.  0.5 0.5]
     """
 
     def __init__(
@@ -858,6 +977,15 @@ class ShotAccuracy(_ConfusionMetric):
 
     Anchor: `shot_acc` of the OLTR code (Liu et al. 2019, "Large-Scale Long-Tailed
     Recognition in an Open World").
+
+    Examples:
+        >>> import numpy as np
+        >>> y_true = np.array([0, 0, 1, 1, 2, 2])
+        >>> y_pred = np.eye(3)[[0, 0, 1, 0, 2, 1]]    # predicted classes 0, 0, 1, 0, 2, 1
+        >>> metric = ShotAccuracy([500, 60, 5])
+        >>> metric.update_state(y_true, y_pred)
+        >>> print(np.asarray(metric.result()).round(4))
+        [1.  0.5 0.5]
     """
 
     def __init__(

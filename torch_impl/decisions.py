@@ -81,6 +81,13 @@ def shift_prior(
     Anchor: the closed form above (Saerens, Latinne and Decaestecker 2002, "Adjusting the
     outputs of a classifier to new a priori probabilities"); with a uniform target prior it is
     `losses.adjust_logits(x, train_prior)` (Menon et al. 2021, tau = 1).
+
+    Examples:
+        >>> import torch
+        >>> logits = torch.tensor([[0.0, 0.0]])
+        >>> out = shift_prior(logits, train_prior=[0.5, 0.5], target_prior=[0.9, 0.1])
+        >>> print(out.softmax(-1).numpy().round(4))
+        [[0.9 0.1]]
     """
     shift = _ops.static_args(_checked_prior_shift, train_prior, target_prior, activation)
     x = _ops.check_logits("logits", logits)
@@ -104,6 +111,13 @@ class PriorShift(torch.nn.Module):
         train_prior, target_prior, activation: as `shift_prior`.
 
     Anchor: `shift_prior`; Saerens et al. 2002.
+
+    Examples:
+        >>> import torch
+        >>> layer = PriorShift(train_prior=0.5, target_prior=0.05, activation="sigmoid")
+        >>> print(layer(torch.tensor([[0.0], [3.0]])).numpy().round(4))
+        [[-2.9444]
+         [ 0.0556]]
     """
 
     train_prior: torch.Tensor  # buffers, registered in __init__
@@ -166,6 +180,12 @@ def tune_threshold(
 
     Anchor: a brute-force search over every threshold; scikit-learn's
     `TunedThresholdClassifierCV` does the same on scikit-learn estimators (its rule is >=).
+
+    Examples:
+        >>> import torch
+        >>> threshold, score = tune_threshold(torch.tensor([0, 0, 0, 1, 1]), torch.tensor([0.1, 0.4, 0.35, 0.8, 0.3]))
+        >>> print(round(float(threshold), 4), round(float(score), 4))
+        0.4 0.75
     """
     dtype = _dtype_or_default(scores)
     device = scores.device if isinstance(scores, torch.Tensor) else None
@@ -207,6 +227,14 @@ class ThresholdTuner(_ops.DynamicUpdateCount, Metric):
     ValueError (with validate_args=False they are not counted).
 
     Anchor: `tune_threshold` on the same data.
+
+    Examples:
+        >>> import torch
+        >>> tuner = ThresholdTuner(num_bins=10)
+        >>> tuner.update(torch.tensor([0.15, 0.45, 0.35, 0.85]), torch.tensor([0, 0, 1, 1]))
+        >>> threshold, score = tuner.compute()
+        >>> print(round(float(threshold), 4), round(float(score), 4))
+        0.2 0.75
     """
 
     full_state_update = False

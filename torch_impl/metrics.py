@@ -262,6 +262,13 @@ def balanced_accuracy(
         validate_args: check label/probability values.
 
     Anchor: `sklearn.metrics.balanced_accuracy_score(adjusted=...)`.
+
+    Examples:
+        >>> import torch
+        >>> target = torch.tensor([1, 0, 0, 0, 1])
+        >>> preds = torch.tensor([0.9, 0.2, 0.6, 0.1, 0.4])
+        >>> round(float(balanced_accuracy(preds, target)), 4)
+        0.5833
     """
     adjusted = _ops.static_args(M.check_bool, "adjusted", adjusted)
     cm = _batch_confusion(preds, target, sample_weight, num_classes, threshold, from_logits, validate_args)
@@ -275,6 +282,13 @@ def true_positive_rate(preds: torch.Tensor, target: torch.Tensor, *, threshold: 
 
     Args: as `balanced_accuracy` in binary mode.
     Anchor: `sklearn.metrics.recall_score(pos_label=1)`.
+
+    Examples:
+        >>> import torch
+        >>> target = torch.tensor([1, 0, 0, 0, 1])
+        >>> preds = torch.tensor([0.9, 0.2, 0.6, 0.1, 0.4])
+        >>> round(float(true_positive_rate(preds, target)), 4)
+        0.5
     """
     cm = _batch_confusion(preds, target, sample_weight, None, threshold, from_logits, validate_args)
     return _default_float(_true_positive_rate(cm))
@@ -287,6 +301,13 @@ def true_negative_rate(preds: torch.Tensor, target: torch.Tensor, *, threshold: 
 
     Args: as `balanced_accuracy` in binary mode.
     Anchor: `sklearn.metrics.recall_score(pos_label=0)`.
+
+    Examples:
+        >>> import torch
+        >>> target = torch.tensor([1, 0, 0, 0, 1])
+        >>> preds = torch.tensor([0.9, 0.2, 0.6, 0.1, 0.4])
+        >>> round(float(true_negative_rate(preds, target)), 4)
+        0.6667
     """
     cm = _batch_confusion(preds, target, sample_weight, None, threshold, from_logits, validate_args)
     return _default_float(_true_negative_rate(cm))
@@ -308,6 +329,13 @@ def weighted_balanced_accuracy(
 
     Args: as `balanced_accuracy` in binary mode, plus `alpha`, the weight of the TPR.
     Anchor: alpha recall_score(pos_label=1) + (1 - alpha) recall_score(pos_label=0).
+
+    Examples:
+        >>> import torch
+        >>> target = torch.tensor([1, 0, 0, 0, 1])
+        >>> preds = torch.tensor([0.9, 0.2, 0.6, 0.1, 0.4])
+        >>> round(float(weighted_balanced_accuracy(preds, target, alpha=0.7)), 4)
+        0.55
     """
     alpha = _ops.static_args(_check_alpha, alpha)
     cm = _batch_confusion(preds, target, sample_weight, None, threshold, from_logits, validate_args)
@@ -334,6 +362,13 @@ def geometric_mean(
     Args: as `balanced_accuracy`, plus `correction` in [0, 1], the recall substituted for 0.
     Anchor: `imblearn.metrics.geometric_mean_score(average="multiclass", correction=...)`
     (Kubat and Matwin 1997).
+
+    Examples:
+        >>> import torch
+        >>> target = torch.tensor([0, 0, 1, 1, 2, 2])
+        >>> preds = torch.eye(3)[[0, 0, 1, 0, 2, 1]]    # predicted classes 0, 0, 1, 0, 2, 1
+        >>> round(float(geometric_mean(preds, target, num_classes=3)), 4)
+        0.63
     """
     correction = _ops.static_args(M.check_correction, correction)
     cm = _batch_confusion(preds, target, sample_weight, num_classes, threshold, from_logits, validate_args)
@@ -356,6 +391,13 @@ def matthews_correlation(
 
     Args: as `balanced_accuracy`.
     Anchor: `sklearn.metrics.matthews_corrcoef` (Matthews 1975; Gorodkin 2004 for K classes).
+
+    Examples:
+        >>> import torch
+        >>> target = torch.tensor([0, 0, 1, 1, 2, 2])
+        >>> preds = torch.eye(3)[[0, 0, 1, 0, 2, 1]]    # predicted classes 0, 0, 1, 0, 2, 1
+        >>> round(float(matthews_correlation(preds, target, num_classes=3)), 4)
+        0.5222
     """
     cm = _batch_confusion(preds, target, sample_weight, num_classes, threshold, from_logits, validate_args)
     return _default_float(_matthews_correlation(cm))
@@ -376,6 +418,13 @@ def per_class_recall(
 
     Args: as `balanced_accuracy`.
     Anchor: `sklearn.metrics.recall_score(average=None, labels=range(K), zero_division=0)`.
+
+    Examples:
+        >>> import torch
+        >>> target = torch.tensor([0, 0, 1, 1, 2, 2])
+        >>> preds = torch.eye(3)[[0, 0, 1, 0, 2, 1]]    # predicted classes 0, 0, 1, 0, 2, 1
+        >>> print(per_class_recall(preds, target, num_classes=3).numpy().round(4))
+        [1.  0.5 0.5]
     """
     cm = _batch_confusion(preds, target, sample_weight, num_classes, threshold, from_logits, validate_args)
     return _default_float(_per_class_recall(cm))
@@ -406,6 +455,13 @@ def shot_accuracy(
 
     Anchor: `shot_acc` of the OLTR code (Liu et al. 2019, "Large-Scale Long-Tailed
     Recognition in an Open World").
+
+    Examples:
+        >>> import torch
+        >>> target = torch.tensor([0, 0, 1, 1, 2, 2])
+        >>> preds = torch.eye(3)[[0, 0, 1, 0, 2, 1]]    # predicted classes 0, 0, 1, 0, 2, 1
+        >>> print(shot_accuracy(preds, target, samples_per_class=[500, 60, 5]).numpy().round(4))
+        [1.  0.5 0.5]
     """
     groups = _ops.static_args(_shot_groups, samples_per_class, many_threshold, few_threshold)
     cm = _batch_confusion(preds, target, sample_weight, groups.shape[1], 0.5, False, validate_args)
@@ -463,6 +519,15 @@ class BalancedAccuracy(_ConfusionMetric):
         kwargs: torchmetrics's (`dist_sync_on_step`, `sync_on_compute`, ...).
 
     Anchor: `sklearn.metrics.balanced_accuracy_score(y_true, y_pred, sample_weight, adjusted)`.
+
+    Examples:
+        >>> import torch
+        >>> target = torch.tensor([1, 0, 0, 0, 1])
+        >>> preds = torch.tensor([0.9, 0.2, 0.6, 0.1, 0.4])
+        >>> metric = BalancedAccuracy()
+        >>> metric.update(preds, target)
+        >>> round(float(metric.compute()), 4)
+        0.5833
     """
 
     def __init__(
@@ -495,6 +560,15 @@ class TruePositiveRate(_ConfusionMetric):
         kwargs: torchmetrics's.
 
     Anchor: `sklearn.metrics.recall_score(pos_label=1)`.
+
+    Examples:
+        >>> import torch
+        >>> target = torch.tensor([1, 0, 0, 0, 1])
+        >>> preds = torch.tensor([0.9, 0.2, 0.6, 0.1, 0.4])
+        >>> metric = TruePositiveRate()
+        >>> metric.update(preds, target)
+        >>> round(float(metric.compute()), 4)
+        0.5
     """
 
     def __init__(self, *, threshold: float = 0.5, from_logits: bool = False, validate_args: bool = True,
@@ -512,6 +586,15 @@ class TrueNegativeRate(_ConfusionMetric):
 
     Args: as `TruePositiveRate`.
     Anchor: `sklearn.metrics.recall_score(pos_label=0)`.
+
+    Examples:
+        >>> import torch
+        >>> target = torch.tensor([1, 0, 0, 0, 1])
+        >>> preds = torch.tensor([0.9, 0.2, 0.6, 0.1, 0.4])
+        >>> metric = TrueNegativeRate()
+        >>> metric.update(preds, target)
+        >>> round(float(metric.compute()), 4)
+        0.6667
     """
 
     def __init__(self, *, threshold: float = 0.5, from_logits: bool = False, validate_args: bool = True,
@@ -535,6 +618,15 @@ class WeightedBalancedAccuracy(_ConfusionMetric):
         threshold, from_logits, validate_args, kwargs: as `TruePositiveRate`.
 
     Anchor: alpha recall_score(pos_label=1) + (1 - alpha) recall_score(pos_label=0).
+
+    Examples:
+        >>> import torch
+        >>> target = torch.tensor([1, 0, 0, 0, 1])
+        >>> preds = torch.tensor([0.9, 0.2, 0.6, 0.1, 0.4])
+        >>> metric = WeightedBalancedAccuracy(alpha=0.7)
+        >>> metric.update(preds, target)
+        >>> round(float(metric.compute()), 4)
+        0.55
     """
 
     def __init__(
@@ -569,6 +661,15 @@ class GeometricMean(_ConfusionMetric):
 
     Anchor: `imblearn.metrics.geometric_mean_score(average="multiclass", correction=...)`
     (Kubat and Matwin 1997).
+
+    Examples:
+        >>> import torch
+        >>> target = torch.tensor([0, 0, 1, 1, 2, 2])
+        >>> preds = torch.eye(3)[[0, 0, 1, 0, 2, 1]]    # predicted classes 0, 0, 1, 0, 2, 1
+        >>> metric = GeometricMean(num_classes=3)
+        >>> metric.update(preds, target)
+        >>> round(float(metric.compute()), 4)
+        0.63
     """
 
     def __init__(
@@ -599,6 +700,15 @@ class MatthewsCorrelation(_ConfusionMetric):
 
     Args: as `BalancedAccuracy` (without `adjusted`).
     Anchor: `sklearn.metrics.matthews_corrcoef` (Matthews 1975; Gorodkin 2004 for K classes).
+
+    Examples:
+        >>> import torch
+        >>> target = torch.tensor([0, 0, 1, 1, 2, 2])
+        >>> preds = torch.eye(3)[[0, 0, 1, 0, 2, 1]]    # predicted classes 0, 0, 1, 0, 2, 1
+        >>> metric = MatthewsCorrelation(num_classes=3)
+        >>> metric.update(preds, target)
+        >>> round(float(metric.compute()), 4)
+        0.5222
     """
 
     def __init__(
@@ -626,6 +736,15 @@ class PerClassRecall(_ConfusionMetric):
 
     Args: as `BalancedAccuracy` (without `adjusted`).
     Anchor: `sklearn.metrics.recall_score(average=None, labels=range(K), zero_division=0)`.
+
+    Examples:
+        >>> import torch
+        >>> target = torch.tensor([0, 0, 1, 1, 2, 2])
+        >>> preds = torch.eye(3)[[0, 0, 1, 0, 2, 1]]    # predicted classes 0, 0, 1, 0, 2, 1
+        >>> metric = PerClassRecall(num_classes=3)
+        >>> metric.update(preds, target)
+        >>> print(metric.compute().numpy().round(4))
+        [1.  0.5 0.5]
     """
 
     def __init__(
@@ -662,6 +781,15 @@ class ShotAccuracy(_ConfusionMetric):
 
     Anchor: `shot_acc` of the OLTR code (Liu et al. 2019, "Large-Scale Long-Tailed
     Recognition in an Open World").
+
+    Examples:
+        >>> import torch
+        >>> target = torch.tensor([0, 0, 1, 1, 2, 2])
+        >>> preds = torch.eye(3)[[0, 0, 1, 0, 2, 1]]    # predicted classes 0, 0, 1, 0, 2, 1
+        >>> metric = ShotAccuracy([500, 60, 5])
+        >>> metric.update(preds, target)
+        >>> print(metric.compute().numpy().round(4))
+        [1.  0.5 0.5]
     """
 
     def __init__(
