@@ -305,6 +305,13 @@ class ExactComposition:
         batch_size: slots per replica batch (B).
         num_replicas: replicas per global batch (R).
         steps: the largest number of steps that will be asked for (sizes the integer quantum).
+
+    Examples:
+        >>> composition = ExactComposition(np.array([0.5, 0.3, 0.2]), 8, 1, 4)
+        >>> [composition.counts(step).tolist() for step in range(4)]   # 8 * 0.3 = 2.4, 8 * 0.2 = 1.6
+        [[4, 2, 2], [4, 3, 1], [4, 2, 2], [4, 2, 2]]
+        >>> composition.before(4).tolist()                              # within 1 of 16, 9.6, 6.4
+        [16, 9, 7]
     """
 
     _EVERY = 64
@@ -458,7 +465,12 @@ def save_grouping(labels: Any, path: str) -> str:
 
 def largest_remainder(fractions: np.ndarray, total: int) -> np.ndarray:
     """Integer counts summing to `total`, each floor(f_c total) or one more: the remainder goes
-    to the largest fractional parts (ties: lower class index first). Zero fractions get 0."""
+    to the largest fractional parts (ties: lower class index first). Zero fractions get 0.
+
+    Examples:
+        >>> print(largest_remainder(np.array([0.5, 0.3, 0.2]), 7))   # 3.5, 2.1, 1.4 rounded to sum to 7
+        [4 2 1]
+    """
     fractions = np.asarray(fractions, dtype=np.float64)
     # Rounding to 1e-9 keeps 1/3 * 3 from landing on 0.99999... and losing its slot.
     quotas = np.round(fractions * total, 9)
@@ -472,7 +484,12 @@ def largest_remainder(fractions: np.ndarray, total: int) -> np.ndarray:
 
 def check_labels(labels: Any, name: str = "labels", mode: str = "exact") -> np.ndarray:
     """1-D integer class indices (bool allowed), non-empty, non-negative; returns NumPy.
-    `mode` only words the error for 2-D labels (pointing to the multi-label modes)."""
+    `mode` only words the error for 2-D labels (pointing to the multi-label modes).
+
+    Examples:
+        >>> print(check_labels([0, 1, 1, 2]))
+        [0 1 1 2]
+    """
     arr = np.asarray(to_numpy(labels))
     # Shape first: float multi-hot rows in a single-label mode get the hint to the multi-label modes.
     if arr.ndim != 1:
@@ -502,6 +519,10 @@ def resolve_fractions(
     `class_fractions=None` means equal shares: over the classes present in `counts` (indexed
     sources) or over `num_classes` classes (streams). A requested class (f_c > 0) with no
     samples in `counts` is an error.
+
+    Examples:
+        >>> print(resolve_fractions(None, np.array([90, 10])), resolve_fractions([0.7, 0.3], np.array([90, 10])))
+        [0.5 0.5] [0.7 0.3]
     """
     if class_fractions is None:
         if counts is not None:
@@ -540,7 +561,12 @@ def _check_requested_present(fractions: np.ndarray, counts: np.ndarray, source: 
 
 def batch_composition(fractions: np.ndarray, batch_size: int, mode: str) -> np.ndarray:
     """Per-batch class counts for mode="exact" (largest remainder); checks that every
-    requested class gets at least one slot."""
+    requested class gets at least one slot.
+
+    Examples:
+        >>> print(batch_composition(np.array([0.5, 0.3, 0.2]), 8, "exact"))
+        [4 2 2]
+    """
     counts = largest_remainder(fractions, batch_size)
     if mode == "exact":
         starved = np.flatnonzero((fractions > 0) & (counts == 0))
@@ -1046,6 +1072,16 @@ class BalancedSchedule:
 
 
 def check_rank(rank: Any, num_replicas: int) -> int:
+    """This process's rank among `num_replicas`: an integer in [0, num_replicas).
+
+    Examples:
+        >>> check_rank(1, 2)
+        1
+        >>> check_rank(2, 2)
+        Traceback (most recent call last):
+            ...
+        ValueError: Invalid `rank`: received 2; expected an integer in [0, 1].
+    """
     return check_integer("rank", rank, low=0, high=num_replicas - 1)
 
 

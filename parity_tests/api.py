@@ -69,6 +69,17 @@ def stress_inputs(kind: str, *, num_classes: int = 5, batch: int = 8, one_hot: b
 
     kind="binary": targets in [0, 1] shaped like the logits (batch, num_classes).
     kind="multiclass": class indices (batch,), or one-hot rows when `one_hot=True`.
+
+    Examples:
+        >>> import numpy as np
+        >>> inputs = stress_inputs("multiclass", num_classes=3, batch=4)
+        >>> rng = np.random.default_rng(0)
+        >>> for name, make in sorted(inputs.items()):
+        ...     logits, target = make(rng)
+        ...     print(name, logits.shape, target.shape)
+        class_absent (4, 3) (4,)
+        extreme_logits (4, 3) (4,)
+        random (4, 3) (4,)
     """
     if kind == "binary":
         shape = (batch, num_classes)
@@ -88,6 +99,17 @@ def _fixed(logits, target):
 
 @dataclass
 class ParityReport:
+    """The outcome of a migration check: one `CellResult` per cell, `.passed`, `.table()`, `.summary()`,
+    `.explain()` (each failure in words) and `.as_json()`.
+
+    Examples:
+        >>> import torch
+        >>> report = compare_losses(torch_loss=torch.nn.BCEWithLogitsLoss(), dtypes=("float32",), devices=("cpu",))
+        >>> report.passed, len(report.results)
+        (True, 3)
+        >>> print(report.summary())
+        parity: ALL PASS: 3 passed, 0 failed, 0 skipped (3 cases; torch)
+    """
     results: list
 
     @property
@@ -158,6 +180,16 @@ def compare_losses(
 
     Returns:
         A ParityReport: `.results` (one CellResult per cell), `.passed`, `.table(fmt)`.
+
+    Examples:
+        >>> import keras
+        >>> import torch
+        >>> report = compare_losses(
+        ...     keras_loss=keras.losses.BinaryCrossentropy(from_logits=True),
+        ...     torch_loss=torch.nn.BCEWithLogitsLoss(),
+        ...     kind="binary", dtypes=("float32",), devices=("cpu",))
+        >>> print(report.summary())
+        parity: ALL PASS: 6 passed, 0 failed, 0 skipped (3 cases; keras/tensorflow, torch)
     """
     from .frameworks import KerasFramework, TorchFramework
 
@@ -352,6 +384,11 @@ def metric_stream(kind: str = "binary", *, num_classes: int = 3, batch: int = 16
     kind="binary": labels {0, 1} and probabilities; "multiclass": class indices and score rows
     (num_classes). Imbalanced labels (one class at ~10%), sample weights drawn from {0, 0.5, 1, 2}
     (exact in every dtype) when `weighted`, else None.
+
+    Examples:
+        >>> batches = metric_stream("binary", batch=8, num_batches=2)
+        >>> [tuple(array.shape) for array in batches[0]]
+        [(8,), (8,), (8,)]
     """
     rng = np.random.default_rng(seed)
     out = []
@@ -514,6 +551,13 @@ def compare_metrics(
 
     Returns:
         A ParityReport (`.results`, `.passed`, `.table(fmt)`, `.explain()`).
+
+    Examples:
+        >>> import tf_impl.metrics
+        >>> import torch_impl.metrics
+        >>> report = compare_metrics(tf_impl.metrics.BalancedAccuracy(), torch_impl.metrics.BalancedAccuracy())
+        >>> report.passed
+        True
     """
     if keras_metric is None and torch_metric is None:
         raise ValueError("Invalid arguments: pass `keras_metric`, `torch_metric` or both; received neither.")
@@ -639,6 +683,16 @@ def compare_pipelines(keras_dataset: Any, torch_batches: Any, *, mode: str = "in
         mode: "indices" or "composition".
         num_classes: for "composition" (default: the largest label + 1).
         steps: compare the first `steps` batches only (default: every batch).
+
+    Examples:
+        >>> import numpy as np
+        >>> import tf_impl.data
+        >>> import torch_impl.data
+        >>> y = np.array([0] * 90 + [1] * 10)
+        >>> report = compare_pipelines(tf_impl.data.balanced_batches(np.arange(100), y, 8),
+        ...                            torch_impl.data.balanced_batches(np.arange(100), y, 8))
+        >>> print(report.summary())
+        parity: ALL PASS: 1 passed, 0 failed, 0 skipped (1 cases; tf.data vs torch)
     """
     if mode not in ("indices", "composition"):
         raise ValueError(f"Invalid `mode`: received {mode!r}; allowed values are 'indices', 'composition'.")
