@@ -226,3 +226,24 @@ def test_longtail_data_is_long_tailed_and_the_test_split_balanced():
     assert counts[thirds["medium"]].min() > counts[thirds["rare"]].max()
     w = ex.drw_weights(counts)  # LDAM-DRW's deferred weights: sum K, rarest weighs most
     assert w.sum() == pytest.approx(12.0) and np.argmax(w) == 11
+
+
+@needs_tf_backend
+def test_ray_balanced_training_as_a_script(tmp_path):
+    pytest.importorskip("ray.train")
+    proc = subprocess.run(
+        [sys.executable, os.path.join(EXAMPLES, "ray_balanced_training.py"), "--rows", "10000", "--test-rows", "4000",
+         "--epochs", "2", "--out-dir", str(tmp_path)],
+        capture_output=True, text=True, env=dict(os.environ, PYTHONHASHSEED="0"), timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((tmp_path / "ray_balanced_training.json").read_text())
+    assert summary["class_counts"] == [9900, 100]
+    # two workers, ceil(10000 / (2 * 256)) = 20 steps per epoch each, every batch 128 + 128
+    assert [len(p) for p in summary["compositions"]] == [40, 40]
+    assert all(p == 128 for positives in summary["compositions"] for p in positives)
+    for rank in (0, 1):
+        assert f"worker {rank}: 40 batches of 256; rows of class 1 per batch: min 128, max 128" in proc.stdout
+    for framework in ("torch", "keras"):
+        assert 0.5 < summary["balanced_accuracy"][framework] <= 1.0, summary  # better than chance on the 1 % class
+    assert "PyTorch (Ray Train)" in proc.stdout and "Keras (to_tf)" in proc.stdout
