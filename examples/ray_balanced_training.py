@@ -88,10 +88,10 @@ def balanced_accuracy(y: np.ndarray, predicted: np.ndarray) -> float:
 
 def train_loop_per_worker(config: dict) -> None:
     """One Ray Train worker: its own shard of each epoch's balanced rows, DDP over gloo."""
-    import torch
-    import torch.distributed as dist
     import ray.train
     import ray.train.torch
+    import torch
+    import torch.distributed as dist
 
     torch.manual_seed(config["seed"])
     rank = ray.train.get_context().get_world_rank()
@@ -155,7 +155,8 @@ def main(argv=None) -> dict:
         # PyTorch: each epoch's rows for `workers` replicas; worker r reads split r.
         shards = {}
         for epoch in range(args.epochs):
-            epoch_rows = ray_data.balance(ds, "y", args.batch_size, seed=args.seed, epoch=epoch, num_replicas=args.workers)
+            epoch_rows = ray_data.balance(ds, "y", args.batch_size, seed=args.seed, epoch=epoch,
+                                          num_replicas=args.workers)
             for rank, shard in enumerate(epoch_rows.split(args.workers, equal=True)):
                 shards[f"epoch{epoch}_rank{rank}"] = shard
         trainer = TorchTrainer(
@@ -165,7 +166,8 @@ def main(argv=None) -> dict:
             scaling_config=ray.train.ScalingConfig(num_workers=args.workers, use_gpu=False),
             datasets=shards,
             dataset_config=ray.train.DataConfig(datasets_to_split=[]),  # the shards are split already
-            run_config=ray.train.RunConfig(name="ray_balanced_training", storage_path=os.path.abspath(os.path.join(args.out_dir, "ray_results"))),
+            run_config=ray.train.RunConfig(name="ray_balanced_training",
+                                           storage_path=os.path.abspath(os.path.join(args.out_dir, "ray_results"))),
         )
         with trainer.fit().checkpoint.as_directory() as folder:
             torch_logits = np.load(os.path.join(folder, "test_logits.npy"))
