@@ -21,3 +21,9 @@ def peak_mb() -> float:
     """Peak resident memory of this address space (VmHWM). `getrusage`'s ru_maxrss would carry
     over the parent's peak, which survives fork and exec on Linux."""
     return _status_mb("VmHWM")
+
+
+def anon_mb() -> float:
+    """Current anonymous resident memory (RssAnon): the heap, leaving out shared memory (such as
+    Ray's object store mapped into the process) and mapped files."""
+    return _status_mb("RssAnon")

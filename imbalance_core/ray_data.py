@@ -22,8 +22,9 @@ How `balance` places the rows without gathering anything of size N on the driver
 1. The data set is materialised in row order and each block counts its classes (one task per
    block); the driver sums the counts and takes prefix sums across blocks, so each block knows
    where its rows stand among the rows of their class (their member rank).
-2. The driver builds the schedule from the class counts alone (`BalancedSchedule.from_counts`)
-   and the epoch's table of class counts per (step, replica): O(steps x replicas x classes).
+2. The driver builds the schedule from the class counts alone (`BalancedSchedule.from_counts`,
+   O(classes)); one task builds the epoch's table of class counts per (step, replica), O(steps
+   x replicas x classes), which stays in the object store and is read by the other tasks.
 3. A scatter task per block: each row of class c and member rank i finds, for each pass j of
    its class's pool that the epoch reaches, its pool position `pool_positions(c, i, j)`; a
    position inside the epoch's range is a use of the row, in the batch (step, replica) whose
@@ -34,8 +35,9 @@ How `balance` places the rows without gathering anything of size N on the driver
    class c in a batch takes the w-th slot of class c. The output blocks, in order, form the
    returned data set.
 
-Memory on the driver: the class counts per block and the epoch's table, 8 bytes per (step,
-replica, class); the rows themselves only ever sit in Ray's object store.
+Memory on the driver: the class counts per block, O(blocks x classes); the epoch's table (8
+bytes per (step, replica, class)) and the rows only ever sit in Ray's object store and the
+tasks.
 """
 
 from __future__ import annotations
@@ -283,26 +285,41 @@ class _Plan:
         return self.parts_per_rank * self.schedule.num_replicas
 
 
-def make_plan(class_counts: np.ndarray, batch_size: int, *, epoch: int, num_blocks: int, **schedule_args: Any) -> _Plan:
-    """The epoch's plan from the class counts (O(steps x replicas x classes)): output blocks of
-    about as many rows as the input blocks, in whole runs of BLOCK_STEPS batches of one
-    replica; `schedule_args` as for `BalancedSchedule.from_counts`."""
+def _part_layout(schedule: BalancedSchedule, num_blocks: int) -> tuple[int, int]:
+    """(steps_per_part, parts_per_rank): output blocks of about as many rows as the input
+    blocks, in whole runs of BLOCK_STEPS batches of one replica."""
+    steps = schedule.steps_per_epoch
+    rows_per_block = max(1, -(-schedule.num_samples // max(1, num_blocks)))
+    steps_per_part = BLOCK_STEPS * max(1, -(-rows_per_block // (BLOCK_STEPS * schedule.batch_size)))
+    steps_per_part = min(steps_per_part, BLOCK_STEPS * -(-steps // BLOCK_STEPS))
+    return steps_per_part, -(-steps // steps_per_part)
+
+
+def _build_plan(class_counts: np.ndarray, batch_size: int, epoch: int, layout: tuple[int, int],
+                schedule_args: dict[str, Any]) -> _Plan:
+    """The epoch's table of class counts per (step, replica), as prefix sums per class."""
     schedule = BalancedSchedule.from_counts(class_counts, batch_size, **schedule_args)
     counts = schedule.epoch_counts(epoch)  # (S, R, K)
     steps, replicas, k = counts.shape
     before = np.zeros((k, steps * replicas + 1), dtype=np.int64)
-    before[:, 1:] = np.cumsum(counts.reshape(steps * replicas, k), axis=0).T
-    rows_per_block = max(1, -(-schedule.num_samples // max(1, num_blocks)))
-    steps_per_part = BLOCK_STEPS * max(1, -(-rows_per_block // (BLOCK_STEPS * batch_size)))
-    steps_per_part = min(steps_per_part, BLOCK_STEPS * -(-steps // BLOCK_STEPS))
+    np.cumsum(counts.reshape(steps * replicas, k).T, axis=1, out=before[:, 1:])
+    del counts
     return _Plan(
-        schedule=BalancedSchedule.from_counts(class_counts, batch_size, **schedule_args),
+        schedule=BalancedSchedule.from_counts(class_counts, batch_size, **schedule_args),  # nothing cached
         epoch=epoch,
         starts=schedule.epoch_start(epoch),
         before=before,
-        steps_per_part=steps_per_part,
-        parts_per_rank=-(-steps // steps_per_part),
+        steps_per_part=layout[0],
+        parts_per_rank=layout[1],
     )
+
+
+def make_plan(class_counts: np.ndarray, batch_size: int, *, epoch: int, num_blocks: int, **schedule_args: Any) -> _Plan:
+    """The epoch's plan from the class counts (O(steps x replicas x classes)); `schedule_args`
+    as for `BalancedSchedule.from_counts`. `balance` builds it in a task, so that it lives in
+    the object store rather than on the driver."""
+    schedule = BalancedSchedule.from_counts(class_counts, batch_size, **schedule_args)
+    return _build_plan(class_counts, batch_size, epoch, _part_layout(schedule, num_blocks), schedule_args)
 
 
 def _block_table(block: Any, start: int | None, stop: int | None) -> Any:
@@ -402,7 +419,8 @@ def _gather_part(part: int, plan: _Plan, *pieces: tuple[np.ndarray, Any]):
 @functools.cache
 def _tasks():
     ray = _ray()
-    return (ray.remote(_summarize_block), ray.remote(_scatter_block), ray.remote(_gather_part))
+    return (ray.remote(_summarize_block), ray.remote(_build_plan), ray.remote(_scatter_block),
+            ray.remote(_gather_part))
 
 
 def _materialize_in_order(ds: Any):
@@ -470,7 +488,7 @@ def balance(
     if class_fractions is not None:
         check_fractions("class_fractions", class_fractions)
     _check_dataset(ds, label_column)
-    summarize_task, scatter_task, gather_task = _tasks()
+    summarize_task, plan_task, scatter_task, gather_task = _tasks()
 
     bundles = list(_materialize_in_order(ds).iter_internal_ref_bundles())
     blocks = []  # (block ref, first row, end row) in row order
@@ -482,18 +500,23 @@ def balance(
     summaries = ray.get([summarize_task.remote(ref, lo, hi, label_column) for ref, lo, hi in blocks])
     block_counts = _judge(summaries, label_column, "balance", None)
 
-    plan = make_plan(block_counts.sum(axis=0), batch_size, epoch=epoch, num_blocks=len(blocks),
-                     class_fractions=class_fractions, mode=mode, seed=seed,
-                     steps_per_epoch=steps_per_epoch, num_replicas=num_replicas)
-    k = plan.schedule.num_classes
-    plan_ref = ray.put(plan)
+    # The schedule from the class counts alone (O(classes) here); the epoch's table of
+    # O(steps x replicas x classes) is built by a task and stays in the object store.
+    class_counts = block_counts.sum(axis=0)
+    schedule_args = dict(class_fractions=class_fractions, mode=mode, seed=seed,
+                         steps_per_epoch=steps_per_epoch, num_replicas=num_replicas)
+    schedule = BalancedSchedule.from_counts(class_counts, batch_size, **schedule_args)  # raises the in-memory errors
+    k = schedule.num_classes
+    layout = _part_layout(schedule, len(blocks))
+    num_parts = layout[1] * num_replicas
+    plan_ref = plan_task.remote(class_counts, batch_size, epoch, layout, schedule_args)
     offsets = np.cumsum(block_counts, axis=0) - block_counts
     k_blocks = block_counts.shape[1]
     pieces = []
     for (ref, lo, hi), offset in zip(blocks, offsets):
         padded = np.zeros(k, dtype=np.int64)
         padded[:k_blocks] = offset
-        out = scatter_task.options(num_returns=plan.num_parts).remote(ref, lo, hi, label_column, padded, plan_ref)
-        pieces.append(out if plan.num_parts > 1 else [out])
-    gathered = [gather_task.remote(p, plan_ref, *[piece[p] for piece in pieces]) for p in range(plan.num_parts)]
+        out = scatter_task.options(num_returns=num_parts).remote(ref, lo, hi, label_column, padded, plan_ref)
+        pieces.append(out if num_parts > 1 else [out])
+    gathered = [gather_task.remote(p, plan_ref, *[piece[p] for piece in pieces]) for p in range(num_parts)]
     return ray.data.from_arrow_refs(gathered)
