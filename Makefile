@@ -70,7 +70,7 @@ LINT_PENDING ?=
 comma := ,
 empty :=
 space := $(empty) $(empty)
-PACKAGE_SOURCES = $(wildcard imbalance_core/*.py tf_impl/*.py torch_impl/*.py parity_tests/*.py)
+PACKAGE_SOURCES = $(wildcard imbalance_core/*.py tf_impl/*.py tf_impl/*/*.py torch_impl/*.py torch_impl/*/*.py parity_tests/*.py)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check $(if $(strip $(LINT_PENDING)),--extend-exclude $(subst $(space),$(comma),$(strip $(LINT_PENDING)))) .
 	$(VENV)/bin/mypy --follow-imports=silent $(filter-out $(LINT_PENDING),$(PACKAGE_SOURCES))

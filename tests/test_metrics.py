@@ -28,7 +28,7 @@ ATOL_F32_STATE = 4e-7  # Keras on jax without x64: the formula in float32 (a few
 def keras_state_is_float64() -> bool:
     from tf_impl import metrics
 
-    return metrics._state_dtype() == "float64"
+    return metrics._confusion._state_dtype() == "float64"
 
 
 class KerasFW:
@@ -626,18 +626,18 @@ def test_keras_counts_exact_beyond_2_24(state, monkeypatch):
     from tf_impl import metrics as m
 
     if state == "float32":
-        monkeypatch.setattr(m, "_state_dtype", lambda: "float32")
-    for slice_size in (m._SLICE, 2):
-        monkeypatch.setattr(m, "_SLICE", slice_size)
+        monkeypatch.setattr(m._confusion, "_state_dtype", lambda: "float32")
+    for slice_size in (m._confusion._SLICE, 2):
+        monkeypatch.setattr(m._confusion, "_SLICE", slice_size)
         metric = m.BalancedAccuracy()
         for y, p, w in _big_stream():
             metric.update_state(y, p, sample_weight=w)
         counts = _keras_counts(metric)
         assert counts.tolist() == [[BIG, 0.0], [0.0, 1.0]], (state, slice_size, counts)
         assert float(KerasFW().result(metric)) == 1.0
-        cm = m._batch_confusion(*_big_stream()[0], None, 0.5, False, True)
+        cm = m._confusion.batch_confusion(*_big_stream()[0], None, 0.5, False, True)
         # The functional form returns the one batch's matrix in the state dtype.
-        assert float(cm[0, 0]) == float(np.asarray(2**25 + 1, m._state_dtype()))
+        assert float(cm[0, 0]) == float(np.asarray(2**25 + 1, m._confusion._state_dtype()))
 
 
 @pytest.mark.keras
@@ -646,7 +646,7 @@ def test_keras_float32_pair_weighted_sums_near_float64(monkeypatch):
     uniform weights, compared with the float64 sum (a float32 state is off by ~3e-7 here)."""
     from tf_impl import metrics as m
 
-    monkeypatch.setattr(m, "_state_dtype", lambda: "float32")
+    monkeypatch.setattr(m._confusion, "_state_dtype", lambda: "float32")
     rng = np.random.default_rng(14)
     metric = m.TruePositiveRate()
     want = np.zeros((2, 2))

@@ -312,7 +312,7 @@ def test_keras_float32_state_formulas_near_float64(monkeypatch):
     denominator, ~1e-6 here)."""
     from tf_impl import metrics as m
 
-    monkeypatch.setattr(m, "_state_dtype", lambda: "float32")
+    monkeypatch.setattr(m._confusion, "_state_dtype", lambda: "float32")
     specs = {"geometric_mean": 4e-7, "matthews_correlation": 2e-6, "per_class_recall": 4e-7}
     metrics = {name: getattr(m, "".join(p.title() for p in name.split("_")))(num_classes=K) for name in specs}
     shot = m.ShotAccuracy(SAMPLES_PER_CLASS)

@@ -260,7 +260,7 @@ def test_keras_counts_exact_beyond_2_24_inside_evaluate(state, monkeypatch):
     from tf_impl import metrics as m
 
     if state == "float32":
-        monkeypatch.setattr(m, "_state_dtype", lambda: "float32")
+        monkeypatch.setattr(m._confusion, "_state_dtype", lambda: "float32")
     model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, kernel_initializer="zeros")])  # logit 0
     metric = m.TrueNegativeRate(from_logits=True)
     model.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True), weighted_metrics=[metric])
