@@ -423,6 +423,27 @@ def _tasks():
             ray.remote(_gather_part))
 
 
+# Rows below which a block is not cut into several tasks' spans.
+_MIN_SPAN_ROWS = 65_536
+
+
+def _spans(blocks: list[tuple[Any, int | None, int | None]], cpus: int) -> list[tuple[Any, int | None, int | None]]:
+    """The blocks cut into row spans of at most about (rows / (2 cpus)) rows each (at least
+    _MIN_SPAN_ROWS), so that the per-block tasks keep every CPU busy when Ray Data makes few,
+    large blocks (it coalesces a Parquet read into blocks of up to 128 MiB). The batches do
+    not depend on the cut: each span's rows find their slots from their class ranks."""
+    rows = [hi - lo for _, lo, hi in blocks if lo is not None and hi is not None]
+    limit = max(_MIN_SPAN_ROWS, -(-sum(rows) // max(1, 2 * cpus)))
+    spans: list[tuple[Any, int | None, int | None]] = []
+    for ref, lo, hi in blocks:
+        if lo is None or hi is None or hi - lo <= limit:
+            spans.append((ref, lo, hi))
+            continue
+        cuts = np.linspace(lo, hi, -(-(hi - lo) // limit) + 1).astype(np.int64).tolist()
+        spans.extend((ref, a, b) for a, b in zip(cuts[:-1], cuts[1:]))
+    return spans
+
+
 def _materialize_in_order(ds: Any):
     """The data set materialised with preserve_order: the row order that `balance` follows."""
     options = ds.context.execution_options
@@ -494,9 +515,14 @@ def balance(
     blocks = []  # (block ref, first row, end row) in row order
     for bundle in bundles:
         slices = getattr(bundle, "slices", None) or [None] * len(bundle.block_refs)
-        for ref, block_slice in zip(bundle.block_refs, slices):
-            span = (None, None) if block_slice is None else (block_slice.start_offset, block_slice.end_offset)
-            blocks.append((ref,) + span)
+        for ref, block_slice, meta in zip(bundle.block_refs, slices, bundle.metadata):
+            if block_slice is not None:
+                blocks.append((ref, block_slice.start_offset, block_slice.end_offset))
+            elif meta.num_rows is not None:
+                blocks.append((ref, 0, meta.num_rows))
+            else:
+                blocks.append((ref, None, None))
+    blocks = _spans(blocks, int(ray.cluster_resources().get("CPU", 1)))
     summaries = ray.get([summarize_task.remote(ref, lo, hi, label_column) for ref, lo, hi in blocks])
     block_counts = _judge(summaries, label_column, "balance", None)
 
