@@ -10,13 +10,19 @@ silently; on the CPU the frameworks check at once and never come here.
 
 The queue is framework-neutral (callables only). It is bounded: beyond `limit` pending checks
 the oldest is waited for (the only blocking path, reached only when nothing completes).
+
+One queue serves every caller: torch_impl, and tf_impl on Keras's torch backend, hand their
+flags (0-d bool torch tensors) to `device_check`, so a failure raises at the next check of
+either. This module imports torch only to copy a CUDA flag, so it stays importable without it.
 """
 
 from __future__ import annotations
 
 import collections
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+from . import validation
 
 
 class _Pending(NamedTuple):
@@ -61,3 +67,54 @@ class DeferredChecks:
         if check.failed():
             # later checks may describe the same bad data: raise this one, keep the rest
             check.fail()
+
+
+# Device types whose content checks are deferred: the failure flag is computed on the device and
+# copied to pinned host memory asynchronously, and a later check reads it once a CUDA event says
+# it has landed, so a validated call never waits for the device. Elsewhere (the CPU) checks run
+# at once. Tests add "cpu" here to exercise the deferred path without a GPU.
+DEFERRED_DEVICES = {"cuda"}
+PENDING = DeferredChecks()
+
+
+def _async_flag(bad: Any) -> tuple[Any, Callable[[], bool], Callable[[], None]]:
+    """(host copy, ready, wait) for a 0-d bool torch flag: an asynchronous copy on CUDA."""
+    if bad.device.type == "cuda":
+        import torch
+
+        host = torch.empty((), dtype=torch.bool, pin_memory=True)
+        host.copy_(bad, non_blocking=True)
+        event = torch.cuda.Event()
+        event.record()
+        return host, event.query, event.synchronize
+    return bad.detach().to("cpu", copy=True), (lambda: True), (lambda: None)
+
+
+def device_check(bad: Any, describe: Callable[[], None], message: str) -> None:
+    """Raises ValueError when the 0-d bool torch tensor `bad` is true.
+
+    `describe()` raises the detailed message (it reads the offending values back, only on a
+    failure); `message` is the fallback when the values changed before a deferred read. On the
+    CPU the check runs at once; on CUDA it is deferred (see DEFERRED_DEVICES) and raises at a
+    later checked call, usually the next step; on the meta device there is nothing to read.
+    Every check polls the pending ones first.
+    """
+    PENDING.poll()
+    if bad.device.type == "meta":
+        return
+    if bad.device.type not in DEFERRED_DEVICES:
+        if bool(bad):
+            _raise(describe, message)
+        return
+    host, ready, wait = _async_flag(bad)
+    PENDING.submit(ready=ready, failed=lambda: bool(host), wait=wait, fail=lambda: _raise(describe, message))
+
+
+def flush_checks() -> None:
+    """Waits for the deferred checks in flight and raises the first failure (a host sync)."""
+    PENDING.flush()
+
+
+def _raise(describe: Callable[[], None], message: str) -> None:
+    describe()
+    raise ValueError(validation.deferred_failure_message(message))

@@ -369,7 +369,7 @@ def weighted_balanced_accuracy_from_confusion(cm: np.ndarray, alpha: float = 0.5
 
 
 # --------------------------------------------------------------------------------------------
-# Long-tail metrics (issue 13): G-mean, MCC, per-class recall, shot accuracy
+# Long-tail metrics: G-mean, MCC, per-class recall, shot accuracy
 # --------------------------------------------------------------------------------------------
 
 SHOT_GROUPS = ("many", "medium", "few")  # the order of ShotAccuracy's result

@@ -693,7 +693,7 @@ def stream_element_shape_message(shape: tuple) -> str:
             f"balance_dataset needs fully known element shapes (e.g. pad or resize in a map first).")
 
 
-# ------------------------------------------------------------------ decisions (issue 13)
+# ----------------------------------------------------------------------------- decisions
 
 
 def check_positive_class_priors(name: str, value: Any) -> np.ndarray:

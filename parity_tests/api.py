@@ -43,8 +43,7 @@ import numpy as np
 
 from imbalance_core import validation
 
-from . import builtins
-from . import cases as C
+from . import builtins, cases
 from .builtins import KerasFit, TorchStep, after_activation
 from .diagnosis import (
     counts,
@@ -83,13 +82,13 @@ def stress_inputs(kind: str, *, num_classes: int = 5, batch: int = 8, one_hot: b
     """
     if kind == "binary":
         shape = (batch, num_classes)
-        return {"random": C._random_logits(shape), "extreme_logits": C._extreme_logits(shape),
-                "soft_labels": C._soft_labels(shape)}
+        return {"random": cases._random_logits(shape), "extreme_logits": cases._extreme_logits(shape),
+                "soft_labels": cases._soft_labels(shape)}
     if kind == "multiclass":
-        gens = {"random": C._class_indices((batch,), num_classes),
-                "extreme_logits": C._class_extreme((batch,), num_classes),
-                "class_absent": C._class_indices((batch,), num_classes, absent=(num_classes - 1,))}
-        return {k: C._one_hot(g, num_classes) for k, g in gens.items()} if one_hot else gens
+        gens = {"random": cases._class_indices((batch,), num_classes),
+                "extreme_logits": cases._class_extreme((batch,), num_classes),
+                "class_absent": cases._class_indices((batch,), num_classes, absent=(num_classes - 1,))}
+        return {k: cases._one_hot(g, num_classes) for k, g in gens.items()} if one_hot else gens
     raise ValueError(f"Invalid `kind`: received {kind!r}; allowed values are 'binary', 'multiclass'.")
 
 
@@ -225,10 +224,10 @@ def compare_losses(
     else:
         gens = stress_inputs(kind, **stress_kwargs)
     fn = {"torch": torch_runner, "keras": keras_loss}
-    cases = []
+    own_cases = []
     for key, gen in gens.items():
         probe = gen(np.random.default_rng(0))[1]
-        cases.append(C.Case(f"{name}/{key}", fn, gen, index_target=np.asarray(probe).dtype.kind in "iu",
+        own_cases.append(cases.Case(f"{name}/{key}", fn, gen, index_target=np.asarray(probe).dtype.kind in "iu",
                             tol=tolerances, reason=tolerance_reason,
                             oracle=lambda x, y, _ref=reference, **_: _ref(x, y),
                             own_dtype=True, native_half_tolerance=True, oracle_grad=reference_grad))
@@ -243,7 +242,7 @@ def compare_losses(
         recorder = _Recording(framework)
         for device in devices:
             for dtype in dtypes:
-                for case in cases:
+                for case in own_cases:
                     results.append(run.cell(case, recorder, device, dtype))
     return ParityReport(results)
 

@@ -57,12 +57,20 @@ def convention(case: Case, framework_name: str) -> str | None:
     return "torch" if framework_name == "torch" else "keras"
 
 
+# Acronyms that stay upper case in a class name (`ldam_loss` -> `LDAMLoss`, the paper's spelling).
+_ACRONYMS = {"ldam": "LDAM"}
+
+
+def class_name(fn: str) -> str:
+    """The loss class of a functional name: snake_case -> CamelCase (`weighted_binary_crossentropy`
+    -> `WeightedBinaryCrossentropy`), the mirror rule's naming in tf_impl.losses and torch_impl.losses."""
+    return "".join(_ACRONYMS.get(part, part.capitalize()) for part in fn.split("_"))
+
+
 def _class_call(case: Case, dtype: str) -> dict:
     """{"torch": call, "keras": call}: the case's loss class under its reduction, called with its
     sample weights. A Keras class computes in its dtype policy: float64 for float64 cells, else
     the default float32 (the half-precision cells: what mixed precision does)."""
-    from .matrix import class_name
-
     cls = class_name(case.fn)
     kw = {**case.kwargs, **case.class_kwargs}
     assert case.reduction is not None, "a class-level reduction case"
@@ -72,15 +80,16 @@ def _class_call(case: Case, dtype: str) -> dict:
     def torch_call(x, y):
         import torch
 
-        import torch_impl.losses as T
+        import torch_impl.losses
 
         weight = None if sw is None else torch.as_tensor(sw, dtype=x.dtype, device=x.device)
-        return getattr(T, cls)(**kw, reduction=torch_reduction).to(x.device)(x, y, sample_weight=weight)
+        return getattr(torch_impl.losses, cls)(**kw, reduction=torch_reduction).to(x.device)(x, y, sample_weight=weight)
 
     def keras_call(y, x):
-        import tf_impl.losses as K
+        import tf_impl.losses
 
-        loss = getattr(K, cls)(**kw, reduction=keras_reduction, dtype="float64" if dtype == "float64" else None)
+        policy = "float64" if dtype == "float64" else None
+        loss = getattr(tf_impl.losses, cls)(**kw, reduction=keras_reduction, dtype=policy)
         return loss(y, x, sample_weight=sw)
 
     return {"torch": torch_call, "keras": keras_call}

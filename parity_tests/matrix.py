@@ -18,20 +18,10 @@ from typing import Any
 import numpy as np
 
 from .cases import ALL_CASES, Case
-from .harness import CellResult, run_cell
+from .harness import CellResult, class_name, run_cell
 from .tolerances import tolerance
 
 # ---------------------------------------------------------------- case selection
-
-
-# Acronyms that stay upper case in a class name (`ldam_loss` -> `LDAMLoss`, the paper's spelling).
-_ACRONYMS = {"ldam": "LDAM"}
-
-
-def class_name(fn: str) -> str:
-    """The loss class of a functional name: snake_case -> CamelCase (`weighted_binary_crossentropy`
-    -> `WeightedBinaryCrossentropy`), the mirror rule's naming in tf_impl.losses and torch_impl.losses."""
-    return "".join(_ACRONYMS.get(part, part.capitalize()) for part in fn.split("_"))
 
 
 def case_keys(case: Case) -> tuple[str, ...]:

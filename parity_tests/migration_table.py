@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from . import cases as C
+from . import cases
 
 __all__ = ["Pair", "Row", "run_pair", "rows", "render", "recorded", "regenerate", "sigmoid_focal_loss", "PAGE"]
 
@@ -81,31 +81,31 @@ def _draw(make, seed=0):
 
 
 def _binary():
-    return {"logits": _draw(C._random_logits((8, 5)))}
+    return {"logits": _draw(cases._random_logits((8, 5)))}
 
 
 def _probabilities():
-    return {"probabilities": _draw(C._probabilities((8, 5)))}
+    return {"probabilities": _draw(cases._probabilities((8, 5)))}
 
 
 def _indices():
-    return {"indices": _draw(C._class_indices((8,), 5))}
+    return {"indices": _draw(cases._class_indices((8,), 5))}
 
 
 def _one_hot():
-    return {"one_hot": _draw(C._one_hot(C._class_indices((8,), 5), 5))}
+    return {"one_hot": _draw(cases._one_hot(cases._class_indices((8,), 5), 5))}
 
 
 def _soft_rows():
-    return {"soft_rows": _draw(C._soft_rows((8,), 5))}
+    return {"soft_rows": _draw(cases._soft_rows((8,), 5))}
 
 
 def _ignored():
-    return {"ignored": _draw(C._class_indices((10,), 5, ignore=-100, ignore_frac=0.3))}
+    return {"ignored": _draw(cases._class_indices((10,), 5, ignore=-100, ignore_frac=0.3))}
 
 
 def _dense():
-    return {"segmentation": _draw(C._class_indices((2, 4, 4), 5))}
+    return {"segmentation": _draw(cases._class_indices((2, 4, 4), 5))}
 
 
 def _dense_pixel_weights():

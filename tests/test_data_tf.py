@@ -258,7 +258,7 @@ def test_balance_dataset_errors():
         list(missing)
 
 
-# ------------------------------------------------------ multi-label modes (issue 12, item 1)
+# ------------------------------------------------------------------------- multi-label modes
 
 
 def _multi_hot(n, label_fractions, seed=0):
@@ -307,7 +307,7 @@ def test_multi_label_model_fit_with_repeat_factors():
     assert len(history.history["loss"]) == 2 and np.isfinite(history.history["loss"]).all()
 
 
-# ------------------------------------------- balance_dataset inside the graph (issue 10, item 4)
+# -------------------------------------------------------------- balance_dataset inside the graph
 
 
 def test_balance_dataset_python_runs_once_per_chunk_not_per_element(monkeypatch):

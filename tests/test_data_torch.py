@@ -388,7 +388,7 @@ def test_balanced_batches_on_cuda_gather_on_the_device_without_sync():
         assert torch.equal(yb.cpu(), yc)
 
 
-# ------------------------------------------------------ multi-label modes (issue 12, item 1)
+# ------------------------------------------------------------------------- multi-label modes
 
 
 def _multi_hot(n, label_fractions, seed=0):

@@ -1,4 +1,4 @@
-"""Decisions after training (issue 13): prior correction and threshold tuning, both frameworks.
+"""Decisions after training: prior correction and threshold tuning, both frameworks.
 
 - tune_threshold against a brute-force search over every threshold (ties, sample weights,
   each objective), the same result in both frameworks;

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 
+from imbalance_core import deferred
 from tests import conformance as C
 from torch_impl import _ops
 
@@ -62,10 +63,10 @@ def test_a_host_read_fails_on_meta():
 @pytest.fixture
 def deferred_cpu(monkeypatch):
     """The CPU treated as a deferred device (as CUDA is): failures surface at a later call."""
-    monkeypatch.setattr(_ops, "DEFERRED_DEVICES", {"cpu"})
-    _ops._pending.__init__()
+    monkeypatch.setattr(deferred, "DEFERRED_DEVICES", {"cpu"})
+    deferred.PENDING.__init__()
     yield
-    _ops._pending.__init__()
+    deferred.PENDING.__init__()
 
 
 def test_deferred_class_index_check_raises_at_the_next_call(deferred_cpu):

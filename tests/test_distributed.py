@@ -1,4 +1,4 @@
-"""Distributed equals one device (issue 9, item 2), for every row of tests/conformance.py.
+"""Distributed equals one device, for every row of tests/conformance.py.
 
 - Keras: tf.distribute.MirroredStrategy over two logical CPU devices against the default
   strategy (one device): same model, same initial weights, same global batches (no

@@ -1,4 +1,4 @@
-"""The long-tail losses (issue 12, item 2): LDAM with deferred re-weighting, balanced softmax
+"""The long-tail losses: LDAM with deferred re-weighting, balanced softmax
 and Poly-1, in both frameworks. Anchors (transcribed below with their source), properties,
 the class weights that change during training, finite values at |x| = 100 and bad input.
 Each test runs on torch and on Keras (the Keras param again under KERAS_BACKEND=torch and jax);

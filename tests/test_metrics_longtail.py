@@ -1,4 +1,4 @@
-"""The long-tail metrics (issue 13, item 3) in both frameworks against their anchors, per
+"""The long-tail metrics in both frameworks against their anchors, per
 batch and accumulated over a stream, with and without sample weights, binary and
 multi-class; identical across frameworks on the same stream; bad input gives the same error
 in both.

@@ -144,7 +144,7 @@ def test_torchvision_focal_loss_duck_typed_against_keras_focal():
     focal = functools.partial(sigmoid_focal_loss, reduction="mean")
     assert identify_loss(focal, "torch").name == "torchvision.ops.sigmoid_focal_loss(alpha=0.25, gamma=2.0, reduction='mean')"
     # random and soft-label logits: Keras's focal loss on its torch and jax backends loses the
-    # |x| = 100 entries (DESIGN.md's anchor is its TensorFlow backend), which the parity suite covers
+    # |x| = 100 entries (the documented anchor is its TensorFlow backend), which the parity suite covers
     gens = stress_inputs("binary")
     inputs = {k: gens[k](np.random.default_rng(0)) for k in ("random", "soft_labels")}
     report = compare_losses(keras.losses.BinaryFocalCrossentropy(from_logits=True, apply_class_balancing=True), focal,

@@ -1,4 +1,4 @@
-"""The mirror rule itself (DESIGN.md): every public module of tf_impl has a twin in torch_impl,
+"""The mirror rule itself (docs/design.md): every public module of tf_impl has a twin in torch_impl,
 every public name a twin of the same name, with the same keyword arguments, kinds and
 defaults. What the frameworks dictate is listed once, in the tables below; everything else
 must match exactly, and an entry that no longer applies fails too, so the tables stay true.
@@ -237,7 +237,7 @@ def test_every_table_entry_is_still_needed():
 
 @pytest.mark.parametrize("package", [tf_impl, torch_impl], ids=lambda p: p.__name__)
 def test_only_the_required_data_argument_is_positional(package):
-    """DESIGN.md's signatures: a loss or metric class takes at most its required data (class
+    """The documented signatures: a loss or metric class takes at most its required data (class
     counts, priors, number of classes; DeferredReweighting: the loss it acts on) positionally,
     as in `LDAMLoss(samples_per_class)`; every hyperparameter is keyword-only."""
     for module_name in ("losses", "metrics"):

@@ -382,7 +382,7 @@ def test_stream_bad_input():
         list(bal.batches([(np.float64(1.0), "a")]))
 
 
-# ------------------------------------------------------ multi-label modes (issue 12, item 1)
+# ------------------------------------------------------------------------- multi-label modes
 
 from collections import defaultdict  # noqa: E402
 

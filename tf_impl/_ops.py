@@ -7,8 +7,7 @@ reduction and tf.distribute; torch reduces in `reduce`); check_class_indices and
 check_whole_numbers (graph and jax-trace forms of checks torch runs eagerly through
 imbalance_core); clip, logaddexp, mean_last_axis, dtype_of (exact dtypes on Keras's torch
 backend); weights_to_config (get_config); torch_deferred and defer (Keras's torch backend on
-CUDA hands its content checks to torch_impl's deferred device_check, which is shared, not
-mirrored).
+CUDA hands its content checks to imbalance_core.deferred, the queue torch_impl uses too).
 
 keras.ops only, so the losses run on every Keras backend. Tensor-content checks run eagerly
 on concrete tensors (any backend); inside a traced TensorFlow graph (`model.fit`,
@@ -25,7 +24,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from imbalance_core import validation as V
+from imbalance_core import deferred, validation
 
 _HALF = ("float16", "bfloat16")
 EPSILON = 1e-7  # keras.backend.epsilon() default: the clip applied to probabilities.
@@ -45,7 +44,7 @@ def check_logits(name: str, x: Any):
     without x64 would convert an int64 array to int32 first)."""
     passed = getattr(x, "dtype", None)
     x = ops.convert_to_tensor(x)
-    V.check_float_dtype(name, keras.backend.standardize_dtype(x.dtype if passed is None else passed))
+    validation.check_float_dtype(name, keras.backend.standardize_dtype(x.dtype if passed is None else passed))
     return x
 
 
@@ -64,7 +63,7 @@ def check_same_shape(target_name: str, target, input_name: str, x) -> None:
     ts, xs = _static_shape(target), _static_shape(x)
     # Unknown (traced) dimensions are compared only where both are known.
     if len(ts) != len(xs) or any(a is not None and b is not None and a != b for a, b in zip(ts, xs)):
-        raise ValueError(V.shape_message(target_name, ts, input_name, xs))
+        raise ValueError(validation.shape_message(target_name, ts, input_name, xs))
 
 
 def _tf_graph_tensor(t) -> bool:
@@ -116,23 +115,19 @@ def _in_xla_graph() -> bool:
 
 
 def torch_deferred(t) -> bool:
-    """Keras's torch backend, eager, with `t` on a device where torch_impl defers its content
-    checks (CUDA): the check runs there the same way, without a host sync (torch is present
-    whenever Keras runs on torch, so torch_impl's helper can be used)."""
+    """Keras's torch backend, eager, with `t` on a device where content checks are deferred
+    (CUDA): the check runs there as in torch_impl, through imbalance_core.deferred, without a
+    host sync."""
     if keras.backend.backend() != "torch":
         return False
     import torch
 
-    from torch_impl import _ops as torch_ops
-
     device = getattr(getattr(t, "device", None), "type", None)
-    return device in torch_ops.DEFERRED_DEVICES and not torch.compiler.is_compiling()
+    return device in deferred.DEFERRED_DEVICES and not torch.compiler.is_compiling()
 
 
 def defer(bad, describe, message: str) -> None:
-    from torch_impl import _ops as torch_ops
-
-    torch_ops.device_check(bad, describe, message)
+    deferred.device_check(bad, describe, message)
 
 
 def _check_content(t, check, tf_assert, deferred=None) -> bool:
@@ -184,7 +179,7 @@ def check_in_range(name: str, t, low: float, high: float, what: str = "values") 
     def tf_assert(t):
         import tensorflow as tf
 
-        msg = V.range_message(name, low, high, what)
+        msg = validation.range_message(name, low, high, what)
         t32 = tf.cast(t, tf.float32)
         # Raised at run time inside model.fit / tf.function (auto control dependencies).
         tf.debugging.assert_greater_equal(t32, tf.constant(low, tf.float32), message=msg)
@@ -194,8 +189,8 @@ def check_in_range(name: str, t, low: float, high: float, what: str = "values") 
         t32 = ops.cast(t, "float32")
         return ops.logical_not(ops.logical_and(ops.min(t32) >= low, ops.max(t32) <= high))  # NaN fails
 
-    _check_content(t, lambda v: V.check_values_in_range(name, v, low, high, what), tf_assert,
-                   deferred=(flag, V.range_message(name, low, high, what)))
+    _check_content(t, lambda v: validation.check_values_in_range(name, v, low, high, what), tf_assert,
+                   deferred=(flag, validation.range_message(name, low, high, what)))
 
 
 # Keras 3.15's torch backend computes some float64 ops in float32 (ops.logaddexp,
@@ -293,7 +288,7 @@ def check_class_indices(name: str, t, num_classes: int, ignore_index: int | None
         ok = (t >= 0) & (t < num_classes)
         if ignore_index is not None:
             ok = ok | (t == ignore_index)
-        check = tf.debugging.Assert(tf.reduce_all(ok), [V.index_message(name, num_classes, ignore_index)])
+        check = tf.debugging.Assert(tf.reduce_all(ok), [validation.index_message(name, num_classes, ignore_index)])
         with tf.control_dependencies([check]):
             guarded[0] = tf.identity(t)
 
@@ -301,8 +296,9 @@ def check_class_indices(name: str, t, num_classes: int, ignore_index: int | None
         bad = ops.logical_or(ops.less(t, 0), ops.greater_equal(t, num_classes))
         return bad if ignore_index is None else ops.logical_and(bad, ops.not_equal(t, ignore_index))
 
-    if _check_content(t, lambda v: V.check_class_indices(name, v, num_classes, ignore_index), tf_assert,
-                      deferred=(lambda t: ops.any(invalid(t)), V.index_message(name, num_classes, ignore_index))):
+    message = validation.index_message(name, num_classes, ignore_index)
+    if _check_content(t, lambda v: validation.check_class_indices(name, v, num_classes, ignore_index), tf_assert,
+                      deferred=(lambda t: ops.any(invalid(t)), message)):
         # reported at a later call: until then an invalid index must not reach a gather (a
         # device-side assert on CUDA), so it reads as class 0 (as in torch_impl)
         return ops.where(invalid(t), ops.zeros_like(t), t)
@@ -316,11 +312,11 @@ def check_whole_numbers(name: str, t) -> None:
         import tensorflow as tf
 
         tf.debugging.Assert(tf.reduce_all(tf.equal(t, tf.round(t))),
-                            [V.whole_number_message(name, "non-integral values")])
+                            [validation.whole_number_message(name, "non-integral values")])
 
-    _check_content(t, lambda v: V.check_whole_numbers(name, v), tf_assert,
+    _check_content(t, lambda v: validation.check_whole_numbers(name, v), tf_assert,
                    deferred=(lambda t: ops.any(ops.not_equal(t, ops.round(t))),
-                             V.whole_number_message(name, "non-integral values")))
+                             validation.whole_number_message(name, "non-integral values")))
 
 
 def _target_kind(target, logits, target_name: str, input_name: str):
@@ -335,7 +331,7 @@ def _target_kind(target, logits, target_name: str, input_name: str):
         return "indices", target
     if len(ts) == len(xs) and ts[-1] == 1 and same(ts[:-1], xs[:-1]):
         return "indices", ops.squeeze(target, -1)
-    raise ValueError(V.softmax_target_shape_message(target_name, ts, input_name, xs))
+    raise ValueError(validation.softmax_target_shape_message(target_name, ts, input_name, xs))
 
 
 def _class_indices(target, num_classes: int, ignore_index, validate_args: bool, target_name: str, *,

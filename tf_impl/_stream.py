@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from imbalance_core import validation as V
+from imbalance_core import validation
 from imbalance_core.schedule import check_rank
 from imbalance_core.stream import DEFAULT_BUFFER_SIZE, StreamBalancer, check_class_fn_dtype, check_class_fn_shape
 from imbalance_core.validation import check_bool, check_integer, stream_element_shape_message
@@ -162,9 +162,9 @@ def balance_dataset(
     replicas = check_integer("num_replicas", num_replicas, low=1)
     rank = None if rank is None else check_rank(rank, replicas)
     if not isinstance(dataset, tf.data.Dataset):
-        raise ValueError(V.not_a_dataset_message(dataset, "a tf.data.Dataset"))
+        raise ValueError(validation.not_a_dataset_message(dataset, "a tf.data.Dataset"))
     if not callable(class_fn):
-        raise ValueError(V.not_callable_message("class_fn", class_fn))
+        raise ValueError(validation.not_callable_message("class_fn", class_fn))
 
     def with_class(*element):
         element = element[0] if len(element) == 1 else element
@@ -239,7 +239,7 @@ def balance_dataset(
     })
 
     def check_config(saved):
-        V.check_stream_state_config(json.loads(saved), json.loads(config))
+        validation.check_stream_state_config(json.loads(saved), json.loads(config))
         return np.bool_(True)
 
     def scan_step(state, chunk):

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from imbalance_core import class_weights as _cw
-from imbalance_core import validation as V
+from imbalance_core import validation
 
 __all__ = [
     "class_counts",
@@ -78,7 +78,7 @@ def _counter(labels: Any, num_classes: int | None, label_fn: Callable | None, mu
             counter.update(batch)
     else:
         if label_fn is not None:
-            raise ValueError(V.label_fn_without_dataset_message("tf.data.Dataset"))
+            raise ValueError(validation.label_fn_without_dataset_message("tf.data.Dataset"))
         counter.update(labels)
     return counter
 

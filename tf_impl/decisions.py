@@ -20,9 +20,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from imbalance_core import decisions as D
-from imbalance_core import metrics as M
-from imbalance_core import validation as V
+from imbalance_core import decisions, metrics, validation
 from imbalance_core.decisions import ThresholdResult, training_prior
 
 from . import _ops
@@ -39,7 +37,7 @@ __all__ = [
 
 def _add_shift(x, shift: np.ndarray):
     """x + shift on the last axis, computed in float32 for half inputs, returned in x's dtype."""
-    V.check_vector_length("train_prior", shift, x.shape[-1])
+    validation.check_vector_length("train_prior", shift, x.shape[-1])
     xc = ops.cast(x, _ops.compute_dtype(x))
     return ops.cast(xc + _ops.as_tensor_like(shift, xc), _ops.dtype_of(x))
 
@@ -72,9 +70,9 @@ def shift_prior(logits: Any, *, train_prior: Any, target_prior: Any, activation:
         >>> print(keras.ops.convert_to_numpy(keras.ops.softmax(out)).round(4))
         [[0.9 0.1]]
     """
-    train, target, activation = D.prior_args(train_prior, target_prior, activation)
+    train, target, activation = decisions.prior_args(train_prior, target_prior, activation)
     x = _ops.check_logits("logits", logits)
-    return _add_shift(x, D.prior_shift(train, target, activation))
+    return _add_shift(x, decisions.prior_shift(train, target, activation))
 
 
 @keras.saving.register_keras_serializable("classbalance")
@@ -102,8 +100,8 @@ class PriorShift(keras.layers.Layer):
 
     def __init__(self, *, train_prior: Any, target_prior: Any, activation: str = "softmax", **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._train, self._target, self.activation = D.prior_args(train_prior, target_prior, activation)
-        self._shift = D.prior_shift(self._train, self._target, self.activation)
+        self._train, self._target, self.activation = decisions.prior_args(train_prior, target_prior, activation)
+        self._shift = decisions.prior_shift(self._train, self._target, self.activation)
 
     def call(self, inputs: Any) -> Any:
         return _add_shift(inputs, self._shift)
@@ -167,7 +165,7 @@ def tune_threshold(
     y_true, scores = (ops.convert_to_numpy(v) if not isinstance(v, np.ndarray) else v for v in (y_true, scores))
     if sample_weight is not None and not isinstance(sample_weight, np.ndarray):
         sample_weight = ops.convert_to_numpy(sample_weight)
-    found = D.tune_threshold(y_true, scores, objective=objective, alpha=alpha, beta=beta, min_tpr=min_tpr,
+    found = decisions.tune_threshold(y_true, scores, objective=objective, alpha=alpha, beta=beta, min_tpr=min_tpr,
                              sample_weight=sample_weight)
     return ThresholdResult(ops.convert_to_tensor(found.threshold, dtype=dtype),
                            ops.convert_to_tensor(found.score, dtype=keras.config.floatx()))
@@ -265,10 +263,10 @@ class ThresholdTuner(keras.metrics.Metric):
         dtype: Any = None,
     ) -> None:
         super().__init__(name=name, dtype=dtype)
-        self.objective, self.alpha, self.beta, self.min_tpr = D.threshold_args(objective, alpha, beta, min_tpr)
-        self.num_bins = D.check_num_bins(num_bins)
-        self.from_logits = V.check_bool("from_logits", from_logits)
-        self.validate_args = V.check_bool("validate_args", validate_args)
+        self.objective, self.alpha, self.beta, self.min_tpr = decisions.threshold_args(objective, alpha, beta, min_tpr)
+        self.num_bins = decisions.check_num_bins(num_bins)
+        self.from_logits = validation.check_bool("from_logits", from_logits)
+        self.validate_args = validation.check_bool("validate_args", validate_args)
         self._state_dtype = _state_dtype()
         size = self.num_bins + 1
         self.positive_counts = self.add_variable(shape=(size,), initializer="zeros", dtype=self._state_dtype,
@@ -277,25 +275,25 @@ class ThresholdTuner(keras.metrics.Metric):
                                                  name="negative_counts")
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any | None = None) -> None:
-        conv = M.KERAS
+        conv = metrics.KERAS
         y_pred = _ops.check_logits(conv.preds, y_pred)
         y_true = ops.convert_to_tensor(y_true)
-        layout = M.layout(None, tuple(y_true.shape), tuple(y_pred.shape), conv)
+        layout = metrics.layout(None, tuple(y_true.shape), tuple(y_pred.shape), conv)
         if layout.squeeze_target:
             y_true = ops.squeeze(y_true, axis=-1)
         if layout.squeeze_preds:
             y_pred = ops.squeeze(y_pred, axis=-1)
         if sample_weight is not None:
             sample_weight = ops.convert_to_tensor(sample_weight)
-            if M.weight_squeeze(tuple(sample_weight.shape), layout.sample_shape):
+            if metrics.weight_squeeze(tuple(sample_weight.shape), layout.sample_shape):
                 sample_weight = ops.squeeze(sample_weight, axis=-1)
         if self.validate_args:
             values = [None if v is None else _concrete(v) for v in (y_true, y_pred, sample_weight)]
             if values[0] is not None and values[1] is not None:
-                M.check_metric_values(layout, None, self.from_logits, values[0], values[1], values[2], conv)
+                metrics.check_metric_values(layout, None, self.from_logits, values[0], values[1], values[2], conv)
                 nan = int(np.sum(np.isnan(values[1].astype(np.float64))))
                 if nan:
-                    raise ValueError(V.nan_scores_message(conv.preds, nan))
+                    raise ValueError(validation.nan_scores_message(conv.preds, nan))
         p = ops.cast(y_pred, self._state_dtype)
         if self.from_logits:
             p = ops.sigmoid(p)
@@ -316,11 +314,11 @@ class ThresholdTuner(keras.metrics.Metric):
         self.negative_counts.assign(self.negative_counts + _histogram(bins, w * (1.0 - positive), size))
 
     def result(self) -> ThresholdResult:
-        found = D.best_threshold(
-            D.grid_thresholds(self.num_bins), ops.convert_to_numpy(self.positive_counts),
+        found = decisions.best_threshold(
+            decisions.grid_thresholds(self.num_bins), ops.convert_to_numpy(self.positive_counts),
             ops.convert_to_numpy(self.negative_counts),
             objective=self.objective, alpha=self.alpha, beta=self.beta, min_tpr=self.min_tpr,
-            target_name=M.KERAS.target,
+            target_name=metrics.KERAS.target,
         )
         return ThresholdResult(ops.convert_to_tensor(found.threshold, dtype=self.dtype),
                                ops.convert_to_tensor(found.score, dtype=self.dtype))

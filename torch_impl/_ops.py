@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from imbalance_core import validation as V
-from imbalance_core.deferred import DeferredChecks
+from imbalance_core import deferred, validation
+from imbalance_core.deferred import device_check
 
-# float16/bfloat16 inputs are computed in float32 and returned in the input dtype (DESIGN.md).
+# float16/bfloat16 inputs are computed in float32 and returned in the input dtype.
 _HALF = (torch.float16, torch.bfloat16)
 EPSILON = 1e-7  # Keras's backend.epsilon(): the clip applied to probabilities.
 
@@ -249,7 +249,7 @@ def check_logits(name: str, x: Any) -> torch.Tensor:
     if not isinstance(x, torch.Tensor):
         x = torch.as_tensor(np.asarray(x))
     if not x.dtype.is_floating_point:  # a dtype attribute, not its text: static under compile
-        raise TypeError(V.float_dtype_message(name, str(x.dtype).replace("torch.", "")))
+        raise TypeError(validation.float_dtype_message(name, str(x.dtype).replace("torch.", "")))
     return x
 
 
@@ -286,56 +286,14 @@ def as_tensor_like(value: Any, like: torch.Tensor, dtype: torch.dtype | None = N
 
 
 def check_same_shape(target_name: str, target: torch.Tensor, input_name: str, x: torch.Tensor) -> None:
-    V.check_same_shape(target_name, tuple(target.shape), input_name, tuple(x.shape))
+    validation.check_same_shape(target_name, tuple(target.shape), input_name, tuple(x.shape))
 
-
-# Device types whose content checks are deferred: the failure flag is computed on the device and
-# copied to pinned host memory asynchronously, and a later check reads it once a CUDA event says
-# it has landed, so a validated call never waits for the device. Elsewhere (the CPU) checks run
-# at once. Tests add "cpu" here to exercise the deferred path without a GPU.
-DEFERRED_DEVICES = {"cuda"}
-_pending = DeferredChecks()
-
-
-def _async_flag(bad: torch.Tensor):
-    """(host copy, ready, wait) for a 0-d bool flag: an asynchronous copy on CUDA."""
-    if bad.device.type == "cuda":
-        host = torch.empty((), dtype=torch.bool, pin_memory=True)
-        host.copy_(bad, non_blocking=True)
-        event = torch.cuda.Event()
-        event.record()
-        return host, event.query, event.synchronize
-    return bad.detach().to("cpu", copy=True), (lambda: True), (lambda: None)
-
-
-def device_check(bad: torch.Tensor, describe: Callable[[], None], message: str) -> None:
-    """Raises ValueError when the 0-d bool tensor `bad` is true.
-
-    `describe()` raises the detailed message (it reads the offending values back, only on a
-    failure); `message` is the fallback when the values changed before a deferred read. On the
-    CPU the check runs at once; on CUDA it is deferred (see DEFERRED_DEVICES) and raises at a
-    later checked call, usually the next step; on the meta device there is nothing to read.
-    Every check polls the pending ones first.
-    """
-    _pending.poll()
-    if bad.device.type == "meta":
-        return
-    if bad.device.type not in DEFERRED_DEVICES:
-        if bool(bad):
-            _raise(describe, message)
-        return
-    host, ready, wait = _async_flag(bad)
-    _pending.submit(ready=ready, failed=lambda: bool(host), wait=wait, fail=lambda: _raise(describe, message))
 
 
 def flush_checks() -> None:
-    """Waits for the deferred checks in flight and raises the first failure (a host sync)."""
-    _pending.flush()
-
-
-def _raise(describe: Callable[[], None], message: str) -> None:
-    describe()
-    raise ValueError(V.deferred_failure_message(message))
+    """Waits for the deferred checks in flight (torch_impl's, and tf_impl's on Keras's torch
+    backend: one queue) and raises the first failure (a host sync)."""
+    deferred.flush_checks()
 
 
 def check_in_range(name: str, t: torch.Tensor, low: float, high: float, what: str = "values") -> None:
@@ -345,7 +303,8 @@ def check_in_range(name: str, t: torch.Tensor, low: float, high: float, what: st
         return
     lo, hi = torch.aminmax(t.detach().float())
     bad = ~((lo >= low) & (hi <= high))  # written so that NaN fails too
-    device_check(bad, lambda: V.check_values_in_range(name, t, low, high, what), V.range_message(name, low, high, what))
+    device_check(bad, lambda: validation.check_values_in_range(name, t, low, high, what),
+                 validation.range_message(name, low, high, what))
 
 
 def probabilities_to_logits(p: torch.Tensor) -> torch.Tensor:
@@ -369,7 +328,7 @@ def _sample_weight_like(sample_weight: Any, loss: torch.Tensor, per_sample_ndim:
     if sw.ndim == len(per_sample) + 1 and sw.shape[-1] == 1:
         sw = sw.squeeze(-1)
     if sw.ndim > 0 and tuple(sw.shape) != per_sample:
-        raise ValueError(V.sample_weight_shape_message(tuple(sw.shape), per_sample))
+        raise ValueError(validation.sample_weight_shape_message(tuple(sw.shape), per_sample))
     return sw.reshape(sw.shape + (1,) * (loss.ndim - sw.ndim))
 
 
@@ -465,7 +424,8 @@ def _target_kind(target: torch.Tensor, logits: torch.Tensor, target_name: str, i
         return "probabilities"
     if tuple(target.shape) == tuple(logits.shape[:-1]):
         return "indices"
-    raise ValueError(V.softmax_target_shape_message(target_name, tuple(target.shape), input_name, tuple(logits.shape)))
+    raise ValueError(validation.softmax_target_shape_message(target_name, tuple(target.shape), input_name,
+                                                             tuple(logits.shape)))
 
 
 def _class_indices(target: torch.Tensor, num_classes: int, ignore_index, validate_args: bool, target_name: str, *,
@@ -476,18 +436,18 @@ def _class_indices(target: torch.Tensor, num_classes: int, ignore_index, validat
     if target.dtype.is_floating_point:
         if validate_args:
             device_check(torch.any(target != torch.round(target)),
-                         lambda: V.check_whole_numbers(target_name, target),
-                         V.whole_number_message(target_name, "non-integral values"))
+                         lambda: validation.check_whole_numbers(target_name, target),
+                         validation.whole_number_message(target_name, "non-integral values"))
         target = target.to(torch.int64)
     if validate_args:
         bad = (target < 0) | (target >= num_classes)
         if ignore_index is not None:
             bad &= target != ignore_index
         def describe(t=target, i=ignore_index) -> None:
-            V.check_class_indices(target_name, t, num_classes, i)
+            validation.check_class_indices(target_name, t, num_classes, i)
 
-        device_check(bad.any(), describe, V.index_message(target_name, num_classes, ignore_index))
-        if target.device.type in DEFERRED_DEVICES:
+        device_check(bad.any(), describe, validation.index_message(target_name, num_classes, ignore_index))
+        if target.device.type in deferred.DEFERRED_DEVICES:
             # the failure is reported at a later call: until then an invalid index must not
             # reach a gather (a device-side assert on CUDA), so it reads as class 0
             target = torch.where(bad, torch.zeros_like(target), target)

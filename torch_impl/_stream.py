@@ -8,7 +8,7 @@ from typing import Any
 
 from torch.utils.data import IterableDataset, default_collate, get_worker_info
 
-from imbalance_core import validation as V
+from imbalance_core import validation
 from imbalance_core.schedule import check_rank
 from imbalance_core.stream import DEFAULT_BUFFER_SIZE, StreamBalancer, StreamPosition
 from imbalance_core.validation import check_bool, check_integer
@@ -84,10 +84,10 @@ class _BalancedStream(IterableDataset):
         the epoch). A state_dict from another configuration is a ValueError."""
         keys = {"config", "epoch", "yielded", "read", "checksum"}
         if not isinstance(state_dict, dict) or not keys <= set(state_dict):
-            raise ValueError(V.stream_state_dict_message(state_dict))
-        V.check_stream_state_config(state_dict["config"], self._config())
+            raise ValueError(validation.stream_state_dict_message(state_dict))
+        validation.check_stream_state_config(state_dict["config"], self._config())
         if state_dict["yielded"] > 0 and iter(self.dataset) is self.dataset:
-            raise ValueError(V.stream_source_not_resumable_message(self.dataset))
+            raise ValueError(validation.stream_source_not_resumable_message(self.dataset))
         self.epoch = check_integer("epoch", state_dict["epoch"], low=0)
         self._resume = dict(state_dict)
         self._progress = None
@@ -134,7 +134,7 @@ def _check_same_stream(resume: dict[str, Any], position: StreamPosition) -> None
     """A resumed pass re-read the source up to the saved batch: it must have found the same
     stream there (the same number of elements read, the same classes)."""
     if (position.read, position.checksum) != (resume["read"], resume["checksum"]):
-        raise ValueError(V.stream_reread_message(resume["yielded"], resume["read"], position.read))
+        raise ValueError(validation.stream_reread_message(resume["yielded"], resume["read"], position.read))
 
 
 def balance_dataset(
@@ -239,7 +239,7 @@ def balance_dataset(
     replicas = check_integer("num_replicas", num_replicas, low=1)
     rank = 0 if rank is None and replicas == 1 else check_rank(rank, replicas)
     if not hasattr(dataset, "__iter__"):
-        raise ValueError(V.not_a_dataset_message(dataset, "an iterable dataset"))
+        raise ValueError(validation.not_a_dataset_message(dataset, "an iterable dataset"))
     if not callable(class_fn):
-        raise ValueError(V.not_callable_message("class_fn", class_fn))
+        raise ValueError(validation.not_callable_message("class_fn", class_fn))
     return _BalancedStream(dataset, class_fn, balancer, replicas, rank, sharded_source)

@@ -15,7 +15,7 @@ import numpy as np
 from torch.utils.data import ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset
 
 from imbalance_core import class_weights as _cw
-from imbalance_core import validation as V
+from imbalance_core import validation
 from imbalance_core.validation import to_numpy
 
 __all__ = [
@@ -79,7 +79,7 @@ def _counter(labels: Any, num_classes: int | None, label_fn: Callable | None, mu
             counter.update(batch)
     else:
         if label_fn is not None:
-            raise ValueError(V.label_fn_without_dataset_message("torch Dataset"))
+            raise ValueError(validation.label_fn_without_dataset_message("torch Dataset"))
         counter.update(labels)
     return counter
 

@@ -24,9 +24,7 @@ import numpy as np
 import torch
 from torchmetrics import Metric
 
-from imbalance_core import decisions as D
-from imbalance_core import metrics as M
-from imbalance_core import validation as V
+from imbalance_core import decisions, metrics, validation
 from imbalance_core.decisions import ThresholdResult, training_prior
 
 from . import _ops
@@ -44,7 +42,7 @@ __all__ = [
 def _add_shift(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     """x + shift on the class axis, computed in float32 for half inputs, returned in x's dtype."""
     class_dim = 1 if x.ndim > 2 else -1  # CrossEntropyLoss's layouts, as adjust_logits
-    V.check_vector_length("train_prior", shift, x.shape[class_dim] if x.ndim else None)
+    validation.check_vector_length("train_prior", shift, x.shape[class_dim] if x.ndim else None)
     xc = x.to(_ops.compute_dtype(x))
     shift = shift.to(device=x.device, dtype=xc.dtype)
     if class_dim == 1 and shift.ndim == 1:
@@ -97,7 +95,7 @@ def shift_prior(
 def _checked_prior_shift(train_prior, target_prior, activation):
     """`shift_prior`'s arguments checked and made into its shift, in one call (one constant
     under torch.compile, so that the NumPy checks do not break the graph)."""
-    return D.prior_shift(*D.prior_args(train_prior, target_prior, activation))
+    return decisions.prior_shift(*decisions.prior_args(train_prior, target_prior, activation))
 
 
 class PriorShift(torch.nn.Module):
@@ -125,7 +123,7 @@ class PriorShift(torch.nn.Module):
 
     def __init__(self, *, train_prior: Any, target_prior: Any, activation: str = "softmax") -> None:
         super().__init__()
-        train, target, self.activation = D.prior_args(train_prior, target_prior, activation)
+        train, target, self.activation = decisions.prior_args(train_prior, target_prior, activation)
         self.register_buffer("train_prior", torch.from_numpy(train))
         self.register_buffer("target_prior", torch.from_numpy(target))
 
@@ -189,7 +187,7 @@ def tune_threshold(
     """
     dtype = _dtype_or_default(scores)
     device = scores.device if isinstance(scores, torch.Tensor) else None
-    found = D.tune_threshold(y_true, scores, objective=objective, alpha=alpha, beta=beta, min_tpr=min_tpr,
+    found = decisions.tune_threshold(y_true, scores, objective=objective, alpha=alpha, beta=beta, min_tpr=min_tpr,
                              sample_weight=sample_weight)
     return ThresholdResult(torch.tensor(found.threshold, dtype=dtype, device=device),
                            torch.tensor(found.score, dtype=torch.get_default_dtype(), device=device))
@@ -254,30 +252,30 @@ class ThresholdTuner(_ops.DynamicUpdateCount, Metric):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.objective, self.alpha, self.beta, self.min_tpr = D.threshold_args(objective, alpha, beta, min_tpr)
-        self.num_bins = D.check_num_bins(num_bins)
-        self.from_logits = V.check_bool("from_logits", from_logits)
-        self.validate_args = V.check_bool("validate_args", validate_args)
+        self.objective, self.alpha, self.beta, self.min_tpr = decisions.threshold_args(objective, alpha, beta, min_tpr)
+        self.num_bins = decisions.check_num_bins(num_bins)
+        self.from_logits = validation.check_bool("from_logits", from_logits)
+        self.validate_args = validation.check_bool("validate_args", validate_args)
         size = self.num_bins + 1
         self.add_state("positive_counts", default=torch.zeros(size, dtype=torch.float64), dist_reduce_fx="sum")
         self.add_state("negative_counts", default=torch.zeros(size, dtype=torch.float64), dist_reduce_fx="sum")
 
     def update(self, preds: torch.Tensor, target: torch.Tensor, sample_weight: Any | None = None) -> None:
-        conv = M.TORCH
+        conv = metrics.TORCH
         preds = torch.as_tensor(preds)
         if not preds.is_floating_point():
-            V.check_float_dtype(conv.preds, preds.dtype)  # raises the shared TypeError
+            validation.check_float_dtype(conv.preds, preds.dtype)  # raises the shared TypeError
         target = torch.as_tensor(target, device=preds.device)
-        layout = M.layout(None, tuple(target.shape), tuple(preds.shape), conv)
+        layout = metrics.layout(None, tuple(target.shape), tuple(preds.shape), conv)
         if sample_weight is not None:
             sample_weight = torch.as_tensor(sample_weight, device=preds.device)
-            if M.weight_squeeze(tuple(sample_weight.shape), layout.sample_shape):
+            if metrics.weight_squeeze(tuple(sample_weight.shape), layout.sample_shape):
                 sample_weight = sample_weight.squeeze(-1)
         if self.validate_args and _ops.checking():  # skipped while torch.compile traces, as in metrics
-            M.check_metric_values(layout, None, self.from_logits, target, preds, sample_weight, conv)
+            metrics.check_metric_values(layout, None, self.from_logits, target, preds, sample_weight, conv)
             nan_count = int(torch.isnan(preds).sum())
             if nan_count:
-                raise ValueError(V.nan_scores_message(conv.preds, nan_count))
+                raise ValueError(validation.nan_scores_message(conv.preds, nan_count))
         p = preds.to(torch.float64)
         if self.from_logits:
             p = torch.sigmoid(p)
@@ -296,10 +294,12 @@ class ThresholdTuner(_ops.DynamicUpdateCount, Metric):
         self.negative_counts.index_add_(0, bins, torch.where(positive, zero, w))
 
     def compute(self) -> ThresholdResult:
-        found = D.best_threshold(
-            D.grid_thresholds(self.num_bins), self.positive_counts.cpu().numpy(), self.negative_counts.cpu().numpy(),
+        found = decisions.best_threshold(
+            decisions.grid_thresholds(self.num_bins),
+            self.positive_counts.cpu().numpy(),
+            self.negative_counts.cpu().numpy(),
             objective=self.objective, alpha=self.alpha, beta=self.beta, min_tpr=self.min_tpr,
-            target_name=M.TORCH.target,
+            target_name=metrics.TORCH.target,
         )
         device = self.positive_counts.device
         dtype = torch.get_default_dtype()
