@@ -275,7 +275,8 @@ def explain(*, value, want_value, grad, want_grad, value_ratio, grad_ratio, rtol
             f"got / want = {r:.6g} everywhere, not a count of samples or classes: the two sides normalise the "
             "mean differently (a mean divided by the summed weights on one side, by the sample count on the other: "
             "torch CrossEntropyLoss(weight=w) divides by the summed weights of the targets, Keras by the batch "
-            "size). Pick the same normalization on both sides (normalization=\"weight\" or \"count\" here)"))
+            "size). Divide by the same denominator on both sides (this library's WeightedCategoricalCrossentropy, "
+            "CategoricalFocalLoss and LDAMLoss take normalization=\"weight\", torch's, or \"count\", Keras's)"))
         return "; ".join(parts) + "."
     leak = _dtype_leak(failing, rtol, dtype, computed_in)
     if leak:
