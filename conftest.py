@@ -26,6 +26,11 @@ if KERAS_BACKEND == "jax" and os.environ.get("CLASSBALANCE_JAX_X64", "1") != "0"
 
     jax.config.update("jax_enable_x64", True)
 
+# The worker scripts that tests start in processes of their own set their process up when
+# imported (KERAS_BACKEND, TensorFlow's logical devices, CUDA_VISIBLE_DEVICES): never import them
+# into a pytest process, as `--doctest-modules tests` would.
+collect_ignore_glob = ["tests/_*_worker.py"]
+
 needs_tf_backend = pytest.mark.skipif(
     KERAS_BACKEND != "tensorflow",
     reason=f"needs Keras's tensorflow backend (running under KERAS_BACKEND={KERAS_BACKEND})",
