@@ -12,17 +12,6 @@ from imbalance_core.validation import check_number
 
 from ._confusion import BinaryConfusionMetric, ConfusionMetric, batch_confusion, const, floatx, ratio, recalls
 
-__all__ = [
-    "BalancedAccuracy",
-    "TruePositiveRate",
-    "TrueNegativeRate",
-    "WeightedBalancedAccuracy",
-    "balanced_accuracy",
-    "true_positive_rate",
-    "true_negative_rate",
-    "weighted_balanced_accuracy",
-]
-
 
 def _balanced_accuracy(cm, adjusted: bool):
     zero, one = const(0.0, cm), const(1.0, cm)

@@ -12,17 +12,6 @@ from imbalance_core.validation import check_number
 from .. import _ops
 from ._confusion import BinaryConfusionMetric, ConfusionMetric, batch_confusion, default_float, ratio, recalls
 
-__all__ = [
-    "BalancedAccuracy",
-    "TruePositiveRate",
-    "TrueNegativeRate",
-    "WeightedBalancedAccuracy",
-    "balanced_accuracy",
-    "true_positive_rate",
-    "true_negative_rate",
-    "weighted_balanced_accuracy",
-]
-
 
 def _balanced_accuracy(cm: torch.Tensor, adjusted: bool) -> torch.Tensor:
     recall, present = recalls(cm)

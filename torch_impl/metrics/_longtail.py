@@ -12,17 +12,6 @@ from imbalance_core import metrics
 from .. import _ops
 from ._confusion import ConfusionMetric, batch_confusion, default_float, recalls
 
-__all__ = [
-    "GeometricMean",
-    "MatthewsCorrelation",
-    "PerClassRecall",
-    "ShotAccuracy",
-    "geometric_mean",
-    "matthews_correlation",
-    "per_class_recall",
-    "shot_accuracy",
-]
-
 
 def _per_class_recall(cm: torch.Tensor) -> torch.Tensor:
     return recalls(cm)[0]
