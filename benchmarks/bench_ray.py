@@ -47,6 +47,8 @@ BATCH = 256
 FEATURES = 8
 ROWS_PER_FILE = 250_000
 PAIRS = (("groupby", "count"), ("shuffle", "balance"))
+TABLE_HEADER = ("| rows | data (Arrow / Parquet) | case | seconds | rows/s | ratio to its anchor "
+                "| driver anonymous memory growth |")
 
 
 def _write_parquet(folder: str, n: int) -> int:
@@ -159,8 +161,7 @@ def main() -> None:
           f"{NUM_CLASSES} long-tailed classes, best of {repeats} alternating runs, "
           f"{time.perf_counter() - started:.0f} s in all")
     print()
-    print("| rows | data (Arrow / Parquet) | case | seconds | rows/s | ratio to its anchor "
-          "| driver anonymous memory growth |")
+    print(TABLE_HEADER)
     print("|---|---|---|---|---|---|---|")
     for n in sizes:
         for anchor, ours in PAIRS:

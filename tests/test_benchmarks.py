@@ -1,8 +1,10 @@
 """`make bench` stays runnable: benchmarks/bench_losses.py runs end to end on a tiny input
-(one loss, every mode of both frameworks) and prints the performance page's table row. Only the output's
-form is checked; speed lives in the benchmark itself, never in a test."""
+(one loss, every mode of both frameworks) and prints the performance page's table row, and
+benchmarks/bench_ray.py prints the Ray Data page's table. Only the output's form is checked;
+speed lives in the benchmark itself, never in a test."""
 
 import os
+import pathlib
 import re
 import subprocess
 import sys
@@ -30,3 +32,23 @@ def test_bench_losses_runs_and_prints_the_markdown_row():
                      "tf XLA"], header
     cells = [c.strip() for c in row.strip("|").split("|")][2:]
     assert len(cells) == len(modes) and all(re.fullmatch(r"\d+\.\d\dx", c) and float(c[:-1]) > 0 for c in cells), row
+
+
+def test_bench_ray_runs_and_prints_the_ray_pages_table():
+    """benchmarks/bench_ray.py on a tiny Parquet data set: the header of docs/ray_data.md's table
+    and one well-formed row per case (four cases, one size)."""
+    pytest.importorskip("ray")
+    out = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", "bench_ray.py"), "--rows", "20000", "--repeats", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    lines = out.stdout.splitlines()
+    header = next(line for line in lines if line.startswith("| rows |"))
+    page = (pathlib.Path(ROOT) / "docs" / "ray_data.md").read_text().splitlines()
+    assert header in page, "docs/ray_data.md's table no longer has the benchmark's columns: rerun it"
+    rows = [line for line in lines if line.startswith("| 20,000 |")]
+    assert [row.split("|")[3].strip() for row in rows] == [
+        "groupby(y).count()", "count_classes", "random_shuffle + iter_batches", "balance + iter_batches"]
+    for row in rows:
+        assert re.search(r"\| \d+\.\d\dx( \(anchor\))? \| \d+\.\d MB \(-?\d+\.\d B/row\) \|$", row), row

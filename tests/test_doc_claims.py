@@ -14,6 +14,8 @@ MIGRATION = DOCS / "migration.md"
 CONVENTIONS = DOCS / "conventions.md"
 LOSSES = DOCS / "losses.md"
 DECISIONS = DOCS / "decisions.md"
+RAY_DATA = DOCS / "ray_data.md"
+README = DOCS.parent / "README.md"
 
 
 def _section(page: pathlib.Path, heading: str) -> str:
@@ -178,3 +180,18 @@ def test_pytorch_decisions_snippet_runs(tmp_path, monkeypatch):
     assert 0.5 < float(namespace["score"]) <= 1.0
     assert set(namespace["model"].state_dict()) >= {"1.train_prior", "1.target_prior"}
     assert 0.0 <= float(namespace["tnr_threshold"]) <= 1.0 and 0.0 < float(namespace["tnr"]) <= 1.0
+
+
+def test_readme_ray_figures_are_the_ray_pages_table():
+    """The README's Ray Data figures are those of the table on docs/ray_data.md (one run of
+    benchmarks/bench_ray.py) at 2,000,000 rows: rerunning the benchmark means updating both."""
+    rows = {}
+    for line in _section(RAY_DATA, "## Cost at scale").splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if line.startswith("| 2,000,000 |"):
+            rows[cells[2]] = cells
+    readme = _section(README, "## Labelled data on a cluster: Ray Data")
+    readme = " ".join(readme.split())
+    assert f"`count_classes` at {rows['count_classes'][5]} the rows/s" in readme
+    assert f"`balance` plus a full iteration at {rows['balance + iter_batches'][5]}" in readme
+    assert f"({rows['balance + iter_batches'][6].split(' (')[0]} at 2 million rows" in readme
