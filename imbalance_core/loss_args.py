@@ -1,151 +1,179 @@
-"""Hyperparameter checks of the losses, shared by tf_impl.losses and torch_impl.losses.
+"""Argument checks of the losses, shared by tf_impl.losses and torch_impl.losses.
 
-Each function validates one loss's constructor/functional arguments and returns them in
-canonical form (floats, float64 NumPy vectors), raising the same ValueError in both
-frameworks. Class-balanced weights are computed here, once.
+Each function checks one argument (or derives a loss's constants from its checked arguments)
+and returns it in canonical form (floats, float64 NumPy vectors), raising the same ValueError
+in both frameworks. The declarations in `imbalance_core.loss_specs` say which check each
+argument gets; class-balanced weights, LDAM margins and the Distribution-Balanced constants
+are computed here, once.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import validation as V
+from . import validation
 from .class_weights import weights_from_counts
 
 NORMALIZATIONS = ("weight", "count")
 CB_BASES = ("softmax", "sigmoid", "focal")
 
 
-def gamma(name: str, value) -> float:
-    return V.check_number(name, value, low=0.0)
+def gamma(name: str, value: Any) -> float:
+    return validation.check_number(name, value, low=0.0)
 
 
-def label_smoothing(value) -> float:
-    return V.check_number("label_smoothing", value, low=0.0, high=1.0)
+def non_negative(name: str, value: Any) -> float:
+    return validation.check_number(name, value, low=0.0)
 
 
-def alpha(value, *, allow_vector: bool):
-    """None, a scalar in [0, 1] or (softmax family) a vector of values in [0, 1]."""
+def positive(name: str, value: Any) -> float:
+    return validation.check_number(name, value, low=0.0, low_open=True)
+
+
+def probability_margin(name: str, value: Any) -> float:
+    """A number in [0, 1) (ASL's clip)."""
+    return validation.check_number(name, value, low=0.0, high=1.0, high_open=True)
+
+
+def unit_interval(name: str, value: Any) -> float:
+    return validation.check_number(name, value, low=0.0, high=1.0)
+
+
+def number(name: str, value: Any) -> float:
+    return validation.check_number(name, value)
+
+
+def flag(name: str, value: Any) -> bool:
+    return validation.check_bool(name, value)
+
+
+def weight_vector(name: str, value: Any) -> np.ndarray | None:
+    """None, a non-negative scalar or a vector (sigmoid family: per label)."""
+    return validation.check_weight_vector(name, value)
+
+
+def class_weight_vector(name: str, value: Any) -> np.ndarray | None:
+    """None or a vector of non-negative class weights."""
+    return validation.check_weight_vector(name, value, allow_scalar=False)
+
+
+def alpha_scalar(name: str, value: Any) -> float | None:
+    """None or a number in [0, 1] (sigmoid family)."""
+    return None if value is None else validation.check_number(name, value, low=0.0, high=1.0)
+
+
+def alpha_vector(name: str, value: Any) -> float | np.ndarray | None:
+    """None, a scalar in [0, 1] or a vector of values in [0, 1] (softmax family)."""
     if value is None:
         return None
-    if not allow_vector or np.ndim(V.to_numpy(value)) == 0:
-        return V.check_number("alpha", value, low=0.0, high=1.0)
-    w = V.require_weight_vector("alpha", value, allow_scalar=False)
+    if np.ndim(validation.to_numpy(value)) == 0:
+        return validation.check_number(name, value, low=0.0, high=1.0)
+    w = validation.require_weight_vector(name, value, allow_scalar=False)
     if np.any(w > 1):
-        raise ValueError(f"Invalid `alpha`: received {V.describe(w)}; expected None, a number in [0, 1] or a "
-                         f"vector of values in [0, 1].")
+        raise ValueError(f"Invalid `{name}`: received {validation.describe(w)}; expected None, a number in [0, 1] "
+                         f"or a vector of values in [0, 1].")
     return w
 
 
-def normalization(value) -> str:
-    return V.check_choice("normalization", value, NORMALIZATIONS)
+def normalization(name: str, value: Any) -> str:
+    return validation.check_choice(name, value, NORMALIZATIONS)
 
 
-def ignore_index(value) -> int | None:
+def cb_base(name: str, value: Any) -> str:
+    return validation.check_choice(name, value, CB_BASES)
+
+
+def ignore_index(name: str, value: Any) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"Invalid `ignore_index`: received {value!r}; expected an integer or None.")
+        raise ValueError(f"Invalid `{name}`: received {value!r}; expected an integer or None.")
     return int(value)
 
 
-def wbce(pos_weight, neg_weight, smoothing):
-    return (V.check_weight_vector("pos_weight", pos_weight), V.check_weight_vector("neg_weight", neg_weight),
-            label_smoothing(smoothing))
+def priors(name: str, value: Any) -> np.ndarray:
+    return validation.check_priors(name, value)
 
 
-def asymmetric(gamma_pos, gamma_neg, clip):
-    return (gamma("gamma_pos", gamma_pos), gamma("gamma_neg", gamma_neg),
-            V.check_number("clip", clip, low=0.0, high=1.0, high_open=True))
+def counts(name: str, value: Any) -> np.ndarray:
+    """Samples per class, every class with at least one."""
+    return validation.check_counts(name, value)
 
 
-def class_balanced(samples_per_class: Any, beta, base, gamma_value):
-    """(weights, beta, base, gamma); weights w_c = (1-beta)/(1-beta^n_c) rescaled to sum to K."""
-    beta = V.check_number("beta", beta, low=0.0, high=1.0, high_open=True)
-    if samples_per_class is None:
-        raise ValueError("Invalid `samples_per_class`: received None; expected K positive counts.")
-    counts = V.require_weight_vector("samples_per_class", samples_per_class, allow_scalar=False)
-    empty = np.flatnonzero(counts == 0)
+def weighted_counts(name: str, value: Any) -> np.ndarray:
+    """Samples per class (class-balanced weights): every class needs one to get a weight."""
+    if value is None:
+        raise ValueError(f"Invalid `{name}`: received None; expected K positive counts.")
+    values = validation.require_weight_vector(name, value, allow_scalar=False)
+    empty = np.flatnonzero(values == 0)
     if empty.size:
         raise ValueError(
-            f"Invalid `samples_per_class`: received {V.describe(counts)}; class {int(empty[0])} has no "
+            f"Invalid `{name}`: received {validation.describe(values)}; class {int(empty[0])} has no "
             f"samples, and every class needs at least one to get a weight."
         )
-    return (weights_from_counts(counts, "effective_number", beta), beta,
-            V.check_choice("base", base, CB_BASES), gamma("gamma", gamma_value))
+    return values
 
 
-def logit_adjusted(class_priors, tau):
-    return V.check_priors("class_priors", class_priors), V.check_number("tau", tau, low=0.0)
+def label_counts(name: str, value: Any) -> np.ndarray:
+    """Positives per label (multi-label): a vector of non-negative counts."""
+    if value is None:
+        raise ValueError(f"Invalid `{name}`: received None; expected K positive counts.")
+    return validation.require_weight_vector(name, value, allow_scalar=False)
 
 
-# ---- stateful and multi-label: Seesaw, Distribution-Balanced
+def num_classes(name: str, value: Any) -> int:
+    return validation.check_integer(name, value, low=1)
 
 
-def seesaw(p, q, eps):
-    """(p, q, eps) of the Seesaw loss: p, q >= 0 (0 switches a factor off), eps > 0."""
-    return (V.check_number("p", p, low=0.0), V.check_number("q", q, low=0.0),
-            V.check_number("eps", eps, low=0.0, low_open=True))
+def poly_epsilon(name: str, value: Any) -> float:
+    """epsilon >= -1: below it Poly-1 turns negative near p_t = 1 (CE ~ 1 - p_t there) and is
+    no longer minimised at the target."""
+    return validation.check_number(name, value, low=-1.0)
 
 
-def cum_samples(value, num_classes: int | None = None):
+def cum_samples(name: str, value: Any) -> Any:
     """Cumulative class counts given to the functional Seesaw loss: NumPy / sequences are
     checked in full (non-negative, finite, a vector); a native tensor only by its static shape
     (its values would cost a host read per call), as a length check against the logits later."""
     if value is None:
-        raise ValueError("Invalid `cum_samples`: received None; expected K non-negative counts.")
+        raise ValueError(f"Invalid `{name}`: received None; expected K non-negative counts.")
     if hasattr(value, "shape") and not isinstance(value, np.ndarray):
-        V.check_vector_rank("cum_samples", tuple(value.shape), "K non-negative counts")
+        validation.check_vector_rank(name, tuple(value.shape), "K non-negative counts")
         return value
-    return V.check_weight_vector("cum_samples", value, length=num_classes, allow_scalar=False)
+    return validation.check_weight_vector(name, value, allow_scalar=False)
 
 
-def distribution_balanced(samples_per_class, num_samples, gamma_value, balance_param, map_alpha, map_beta, map_gamma,
-                          neg_scale, init_bias):
-    """The Distribution-Balanced loss's arguments in canonical form: (counts, num_samples,
-    gamma, balance_param, map_alpha, map_beta, map_gamma, neg_scale, init_bias)."""
-    if samples_per_class is None:
-        raise ValueError("Invalid `samples_per_class`: received None; expected K positive counts.")
-    counts = V.check_weight_vector("samples_per_class", samples_per_class, allow_scalar=False)
-    total = V.check_number("num_samples", num_samples, low=0.0, low_open=True)
-    V.check_class_counts_below("samples_per_class", counts, total, "num_samples")
-    return (counts, total, gamma("gamma", gamma_value), V.check_number("balance_param", balance_param, low=0.0),
-            V.check_number("map_alpha", map_alpha, low=0.0), V.check_number("map_beta", map_beta, low=0.0),
-            V.check_number("map_gamma", map_gamma), V.check_number("neg_scale", neg_scale, low=0.0, low_open=True),
-            V.check_number("init_bias", init_bias))
+# ---- constants derived from several checked arguments
 
 
-def distribution_balanced_constants(counts: np.ndarray, total: float, init_bias: float, neg_scale: float):
-    """(1 / n_c, the logit bias b_c = -log(N / n_c - 1) init_bias / neg_scale), float64, as the
-    reference's `freq_inv` and `init_bias` (N = the reference's `train_num`)."""
-    return 1.0 / counts, -np.log(total / counts - 1.0) * init_bias / neg_scale
+def class_balanced_weights(samples_per_class: np.ndarray, beta: float) -> np.ndarray:
+    """w_c = (1 - beta) / (1 - beta^n_c), rescaled to sum to K (Cui et al. 2019)."""
+    return weights_from_counts(samples_per_class, "effective_number", beta)
 
 
-# ---- long-tail losses: LDAM, balanced softmax, poly
+class LDAMConstants(NamedTuple):
+    margins: np.ndarray  # m_c = C / n_c^(1/4), the rarest class's margin = max_margin
+    class_weight: np.ndarray  # the class weights, ones by default (a value the loss keeps and may switch)
 
 
-def ldam(samples_per_class: Any, max_margin, scale, class_weight):
-    """(margins, max_margin, scale, class_weight) for LDAM (Cao et al. 2019): m_c = C / n_c^(1/4)
-    with C chosen so that the largest margin (the rarest class's) is `max_margin`; the class
-    weight defaults to ones (a value the loss keeps, so that it can be switched later)."""
-    counts = V.check_counts("samples_per_class", samples_per_class)
-    max_margin = V.check_number("max_margin", max_margin, low=0.0)
-    scale = V.check_number("scale", scale, low=0.0, low_open=True)  # the anchor asserts s > 0
-    inv = counts ** -0.25
-    margins = inv * (max_margin / inv.max())
-    weights = V.check_weight_vector("class_weight", class_weight, length=counts.size, allow_scalar=False)
-    return margins, max_margin, scale, np.ones(counts.size) if weights is None else weights
+def ldam_constants(samples_per_class: np.ndarray, max_margin: float, class_weight: Any) -> LDAMConstants:
+    inv = samples_per_class ** -0.25
+    weights = validation.check_weight_vector("class_weight", class_weight, length=samples_per_class.size,
+                                             allow_scalar=False)
+    return LDAMConstants(inv * (max_margin / inv.max()),
+                         np.ones(samples_per_class.size) if weights is None else weights)
 
 
-def balanced_softmax(samples_per_class: Any) -> np.ndarray:
-    """Class priors n_c / n of balanced softmax (Ren et al. 2020): logit adjustment, tau 1."""
-    counts = V.check_counts("samples_per_class", samples_per_class)
-    return counts / counts.sum()
+class DistributionBalancedConstants(NamedTuple):
+    freq_inv: np.ndarray  # 1 / n_c, the reference's `freq_inv`
+    logit_bias: np.ndarray  # b_c = -log(N / n_c - 1) init_bias / neg_scale, the reference's `init_bias`
 
 
-def poly(epsilon, gamma_value):
-    """(epsilon, gamma) of Poly-1 (Leng et al. 2022). epsilon >= -1: below it the loss turns
-    negative near p_t = 1 (CE ~ 1 - p_t there) and is no longer minimised at the target."""
-    return V.check_number("epsilon", epsilon, low=-1.0), gamma("gamma", gamma_value)
+def distribution_balanced_constants(samples_per_class: np.ndarray, num_samples: float, init_bias: float,
+                                    neg_scale: float) -> DistributionBalancedConstants:
+    """The reference's constants, float64 (N = the reference's `train_num`)."""
+    validation.check_class_counts_below("samples_per_class", samples_per_class, num_samples, "num_samples")
+    return DistributionBalancedConstants(
+        1.0 / samples_per_class, -np.log(num_samples / samples_per_class - 1.0) * init_bias / neg_scale)

@@ -1,9 +1,12 @@
 """The case table: the single place where each loss's parity inputs are listed.
 
 A case names a functional loss (the same name in tf_impl.losses, torch_impl.losses and
-parity_tests.reference), its keyword arguments, an input generator and, optionally, tolerance
-overrides with the reason. Adding a loss = one oracle function + entries here + the two
-implementations. Every case runs on framework x device x dtype x (value, gradient).
+imbalance_core.loss_specs, whose declaration holds its float64 reference), its keyword
+arguments, an input generator and, optionally, tolerance overrides with the reason. Every
+declared loss gets cases: the ones listed here (edge inputs chosen for it), or else a default
+case and default class-level cases made from its declaration (random logits, its family's
+targets, the example values of its required arguments). Every case runs on framework x device x
+dtype x (value, gradient).
 """
 
 from __future__ import annotations
@@ -14,14 +17,16 @@ from typing import Any
 
 import numpy as np
 
+from imbalance_core import loss_specs
+
 # Cotangents for gradient checks are drawn from values exact in every dtype (bfloat16 has an
 # 8-bit significand), so rounding the cotangent never enters the comparison.
 COTANGENT_VALUES = np.array([0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0])
 
 
-SOFTMAX_FAMILY = frozenset({"weighted_categorical_crossentropy", "categorical_focal_loss", "class_balanced_loss",
-                            "logit_adjusted_crossentropy", "seesaw_loss",
-                            "ldam_loss", "balanced_softmax_crossentropy", "poly_loss"})
+def _softmax_family(fn: Any) -> bool:
+    declaration = loss_specs.SPECS.get(fn) if isinstance(fn, str) else None
+    return declaration is not None and declaration.family == "softmax"
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,7 @@ class Case:
     def __post_init__(self):
         if self.tol and not self.reason:
             raise ValueError(f"case {self.name}: a tolerance override needs a reason")
-        if self.torch_class_dim is None and isinstance(self.fn, str) and self.fn in SOFTMAX_FAMILY:
+        if self.torch_class_dim is None and _softmax_family(self.fn):
             object.__setattr__(self, "torch_class_dim", 1)
 
     def inputs(self) -> tuple[np.ndarray, np.ndarray]:
@@ -245,7 +250,7 @@ CASES: list[Case] = [
          dict(class_priors=PRIORS, tau=0.5, ignore_index=-100), index_target=True),
     Case("la/extreme_one_hot", "logit_adjusted_crossentropy", _one_hot(_class_extreme((8,), 5), 5),
          dict(class_priors=PRIORS * 7.0, tau=2.0)),
-    # ---- stateful and multi-label: Seesaw (counts given to the functional form), Distribution-Balanced
+    # Seesaw (counts given to the functional form), Distribution-Balanced
     Case("seesaw/default", "seesaw_loss", _class_indices((8,), 5), dict(cum_samples=COUNTS), index_target=True,
          oracle_frozen_logits="_score_logits"),
     Case("seesaw/extreme_zero_counts", "seesaw_loss", _class_extreme((8,), 5),
@@ -262,8 +267,7 @@ CASES: list[Case] = [
          dict(samples_per_class=np.array([500.0, 40.0, 12.0, 2.0]), num_samples=1000.0, gamma=1.0, init_bias=0.1)),
 ]
 
-# ---- long-tail: LDAM, balanced softmax, poly
-CASES += [
+CASES += [  # LDAM, balanced softmax, poly
     Case("ldam/default", "ldam_loss", _class_indices((8,), 5), dict(samples_per_class=COUNTS), index_target=True),
     Case("ldam/weights_ignore", "ldam_loss", _class_indices((10,), 5, ignore=-100, ignore_frac=0.3),
          dict(samples_per_class=COUNTS, max_margin=1.0, scale=10.0, class_weight=W5, ignore_index=-100),
@@ -286,7 +290,7 @@ CASES += [
 
 
 # ---------------------------------------------------------------- class-level reductions
-# Kept apart from the table above (cases for new losses go there): every loss class under each
+# Every loss class under each
 # reduction pair of the README's migration table, Keras "none" / "sum" / "sum_over_batch_size"
 # against torch "none" / "sum" / "mean", without and with one sample weight per sample (a zero
 # weight included). Each framework is compared with reference.class_loss under its own
@@ -317,14 +321,50 @@ REDUCTION_LOSSES: tuple[tuple[Any, ...], ...] = (  # (family, functional name, i
      True, {}),
     ("db", "distribution_balanced_loss", _random_logits((6, 3)),
      dict(samples_per_class=np.array([60.0, 25.0, 9.0]), num_samples=100.0), False, {}),
-    # SeesawLoss is left out here: the class counts each training call's targets into its state,
-    # which a class-level case with a fixed oracle cannot follow (its state has its own tests)
+    # stateful losses (SeesawLoss) are left out: the class counts each training call's targets
+    # into its state, which a class-level case with a fixed oracle cannot follow (its state has
+    # its own tests)
 )
+
+
+def _default_inputs(declaration: loss_specs.LossSpec):
+    """Random logits (6, 3) and the family's targets (multi-hot rows, or class indices): six
+    samples, one per weight of SAMPLE_WEIGHT_6."""
+    if declaration.family == "sigmoid":
+        return _random_logits((6, 3)), False
+    return _class_indices((6,), 3), True
+
+
+def _declared_cases() -> list[Case]:
+    """A default case for each declared loss that the table above does not list."""
+    listed = {case.fn for case in CASES}
+    out = []
+    for declaration in loss_specs.specs():
+        if declaration.name not in listed:
+            make, index_target = _default_inputs(declaration)
+            out.append(Case(f"{declaration.name}/declared_default", declaration.name, make,
+                            declaration.examples("functional"), index_target=index_target))
+    return out
+
+
+def _declared_reduction_losses() -> tuple[tuple[Any, ...], ...]:
+    """A default class-level entry for each declared loss without state that REDUCTION_LOSSES
+    does not list."""
+    listed = {entry[1] for entry in REDUCTION_LOSSES}
+    out: list[tuple[Any, ...]] = []
+    for declaration in loss_specs.specs():
+        if declaration.name not in listed and not declaration.stateful and declaration.functional_args == ():
+            make, index_target = _default_inputs(declaration)
+            out.append((declaration.name, declaration.name, make, declaration.examples("functional"), index_target, {}))
+    return tuple(out)
+
+
+CASES += _declared_cases()
 
 
 def _reduction_cases() -> list[Case]:
     out = []
-    for family, fn, make, kwargs, index_target, class_kwargs in REDUCTION_LOSSES:
+    for family, fn, make, kwargs, index_target, class_kwargs in REDUCTION_LOSSES + _declared_reduction_losses():
         soft = "_soft" if not index_target and fn == "weighted_categorical_crossentropy" else ""
         for keras_reduction, torch_reduction in REDUCTION_PAIRS:
             for sw in (None, SAMPLE_WEIGHT_6):

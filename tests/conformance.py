@@ -18,7 +18,9 @@ Families:
     "binary"      binary metrics: targets 0/1 (B,), scores (B,) (Keras: a (B, 1) output)
     "multiclass"  multi-class metrics: class indices (B,) against scores (B, C)
 
-This module imports neither framework: it holds NumPy inputs and names only.
+The loss rows come from the declarations (imbalance_core.loss_specs): a declared loss gets every
+test here with nothing listed. This module imports neither framework: it holds NumPy inputs
+and names only.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
+
+from imbalance_core import loss_specs
 
 K = 3  # classes / labels of every row (the tiny models' output width)
 NUM_FEATURES = 4
@@ -139,34 +143,44 @@ def _metric(id, name, family, kwargs, functional, **kw):
 
 _CLASS_WEIGHT = [1.0, 4.0, 0.5]
 
-ROWS = [
-    # ---- losses: every class once, non-default arguments where they change the machinery
-    _loss("WeightedBinaryCrossentropy", "WeightedBinaryCrossentropy", "sigmoid",
-          dict(pos_weight=[3.0, 1.0, 2.0], neg_weight=0.5, label_smoothing=0.1),
-          single_output_kwargs=dict(pos_weight=3.0, neg_weight=0.5, label_smoothing=0.1)),
-    _loss("BinaryFocalLoss", "BinaryFocalLoss", "sigmoid", dict(alpha=0.4, gamma=1.5, label_smoothing=0.05)),
-    _loss("AsymmetricLoss", "AsymmetricLoss", "sigmoid", dict(gamma_pos=1.0, gamma_neg=3.0, clip=0.1)),
+# Non-default arguments of the loss rows, where they change the machinery (any declared loss
+# not listed here gets a row with its declaration's example arguments). Keyed by class name.
+LOSS_KWARGS: dict[str, dict[str, Any]] = {
+    "WeightedBinaryCrossentropy": dict(pos_weight=[3.0, 1.0, 2.0], neg_weight=0.5, label_smoothing=0.1),
+    "BinaryFocalLoss": dict(alpha=0.4, gamma=1.5, label_smoothing=0.05),
+    "AsymmetricLoss": dict(gamma_pos=1.0, gamma_neg=3.0, clip=0.1),
     # normalization="weight" (the default) with class weights: the mean's denominator is the
     # batch's summed class weights, different on every replica
-    _loss("WeightedCategoricalCrossentropy", "WeightedCategoricalCrossentropy", "softmax",
-          dict(class_weight=_CLASS_WEIGHT, label_smoothing=0.1, normalization="weight")),
-    _loss("CategoricalFocalLoss", "CategoricalFocalLoss", "softmax",
-          dict(alpha=[0.2, 0.5, 0.3], gamma=2.0, normalization="weight")),
-    _loss("ClassBalancedLoss", "ClassBalancedLoss", "softmax", dict(samples_per_class=[200, 30, 26], beta=0.99)),
+    "WeightedCategoricalCrossentropy": dict(class_weight=_CLASS_WEIGHT, label_smoothing=0.1, normalization="weight"),
+    "CategoricalFocalLoss": dict(alpha=[0.2, 0.5, 0.3], gamma=2.0, normalization="weight"),
+    "ClassBalancedLoss": dict(samples_per_class=[200, 30, 26], beta=0.99),
     # ignore_index: unequal non-ignored counts per replica
-    _loss("LogitAdjustedCrossentropy", "LogitAdjustedCrossentropy", "softmax",
-          dict(class_priors=[0.6, 0.25, 0.15], tau=1.0, ignore_index=IGNORE_INDEX)),
+    "LogitAdjustedCrossentropy": dict(class_priors=[0.6, 0.25, 0.15], tau=1.0, ignore_index=IGNORE_INDEX),
     # stateful: the class counts are summed across replicas / ranks before each step uses them
-    _loss("SeesawLoss", "SeesawLoss", "softmax", dict(num_classes=K, p=0.8, q=2.0), stateful=True,
-          index_targets_only=True),
-    _loss("DistributionBalancedLoss", "DistributionBalancedLoss", "sigmoid",
-          dict(samples_per_class=[30, 12, 5], num_samples=100),
-          single_output_kwargs=dict(samples_per_class=[30], num_samples=100)),
-    # ---- long-tail: LDAM (class weights in a variable / buffer), balanced softmax, poly
-    _loss("LDAMLoss", "LDAMLoss", "softmax", dict(samples_per_class=[200, 30, 26], class_weight=[1.0, 2.0, 3.0])),
-    _loss("BalancedSoftmaxCrossentropy", "BalancedSoftmaxCrossentropy", "softmax",
-          dict(samples_per_class=[200, 30, 26], ignore_index=IGNORE_INDEX)),
-    _loss("PolyLoss", "PolyLoss", "softmax", dict(epsilon=2.0, gamma=1.0, ignore_index=IGNORE_INDEX)),
+    "SeesawLoss": dict(num_classes=K, p=0.8, q=2.0),
+    "DistributionBalancedLoss": dict(samples_per_class=[30, 12, 5], num_samples=100),
+    "LDAMLoss": dict(samples_per_class=[200, 30, 26], class_weight=[1.0, 2.0, 3.0]),
+    "BalancedSoftmaxCrossentropy": dict(samples_per_class=[200, 30, 26], ignore_index=IGNORE_INDEX),
+    "PolyLoss": dict(epsilon=2.0, gamma=1.0, ignore_index=IGNORE_INDEX),
+}
+# sigmoid family with one output column: per-label vectors of length 1
+SINGLE_OUTPUT_KWARGS: dict[str, dict[str, Any]] = {
+    "WeightedBinaryCrossentropy": dict(pos_weight=3.0, neg_weight=0.5, label_smoothing=0.1),
+    "DistributionBalancedLoss": dict(samples_per_class=[30], num_samples=100),
+}
+
+
+def _declared_loss_rows() -> list[Row]:
+    """One row per declared loss (imbalance_core.loss_specs), in declaration order."""
+    return [_loss(d.class_name, d.class_name, d.family, LOSS_KWARGS.get(d.class_name, d.examples("class")),
+                  single_output_kwargs=SINGLE_OUTPUT_KWARGS.get(d.class_name), stateful=d.stateful,
+                  index_targets_only=d.index_targets_only)
+            for d in loss_specs.specs()]
+
+
+ROWS = [
+    # ---- losses: every declared class once
+    *_declared_loss_rows(),
     # ---- extra distributed-exactness cases
     _loss("WeightedCategoricalCrossentropy-ignore_index", "WeightedCategoricalCrossentropy", "softmax",
           dict(class_weight=_CLASS_WEIGHT, ignore_index=IGNORE_INDEX, label_smoothing=0.05, normalization="weight"),
@@ -184,7 +198,7 @@ ROWS = [
     _metric("TrueNegativeRate", "TrueNegativeRate", "binary", dict(from_logits=True), "true_negative_rate"),
     _metric("WeightedBalancedAccuracy", "WeightedBalancedAccuracy", "binary", dict(alpha=0.7, from_logits=True),
             "weighted_balanced_accuracy"),
-    # long-tail metrics (issue 13); PerClassRecall and ShotAccuracy are vectors
+    # long-tail metrics; PerClassRecall and ShotAccuracy are vectors
     _metric("GeometricMean-binary", "GeometricMean", "binary", dict(from_logits=True), "geometric_mean"),
     _metric("MatthewsCorrelation-multiclass", "MatthewsCorrelation", "multiclass", dict(num_classes=K),
             "matthews_correlation"),
@@ -228,11 +242,10 @@ def build(framework: str, row: Row, num_outputs: int | None = None, **extra):
     return framework_class(framework, row)(**kwargs)
 
 
-# Classes the matrix must cover: the seven losses and eight metrics of DESIGN.md's tables. A
-# class added to a package's __all__ without a row fails `test_table_covers_every_class`.
+# Classes the matrix must cover: every declared loss and the eight metrics of DESIGN.md's
+# tables. A class added to a package's __all__ without a row fails `test_table_covers_every_class`.
 REQUIRED_CLASSES = {
-    "losses": {"WeightedBinaryCrossentropy", "BinaryFocalLoss", "WeightedCategoricalCrossentropy",
-               "CategoricalFocalLoss", "AsymmetricLoss", "ClassBalancedLoss", "LogitAdjustedCrossentropy"},
+    "losses": {d.class_name for d in loss_specs.specs()},
     "metrics": {"BalancedAccuracy", "TruePositiveRate", "TrueNegativeRate", "WeightedBalancedAccuracy",
                 "GeometricMean", "MatthewsCorrelation", "PerClassRecall", "ShotAccuracy"},
 }

@@ -170,6 +170,18 @@ _BAD_HYPERPARAMETERS = (("label_smoothing", 2.0), ("gamma", -1.0), ("gamma_neg",
                         ("p", -1.0), ("ignore_index", 1.5))
 
 
+def _bad_argument(name, accepted):
+    """The first of _BAD_HYPERPARAMETERS the function takes; else NaN for its first declared
+    float argument (imbalance_core.loss_specs)."""
+    from imbalance_core import loss_specs
+
+    listed = next(((n, v) for n, v in _BAD_HYPERPARAMETERS if n in accepted), None)
+    if listed is not None:
+        return listed
+    return next((a.name, float("nan")) for a in loss_specs.spec(name).arguments("functional")
+                if isinstance(a.default, float))
+
+
 def _as_constants(kwargs):
     return {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
 
@@ -217,7 +229,7 @@ def test_functional_form_compiled_rejects_an_argument_as_eager(name):
     logits, target = case.make_inputs(np.random.default_rng(case.seed))
     x, t = torch.as_tensor(logits, dtype=torch.float32), torch.as_tensor(target)
     accepted = inspect.signature(fn).parameters
-    arg, value = next((n, v) for n, v in _BAD_HYPERPARAMETERS if n in accepted)
+    arg, value = _bad_argument(name, accepted)
     bad = dict(_as_constants(case.kwargs), **{arg: value})
     with pytest.raises(ValueError) as eager_error:
         fn(x, t, **bad)

@@ -13,11 +13,11 @@ import os
 import numpy as np
 import pytest
 
+from imbalance_core import loss_specs
+
 pytestmark = pytest.mark.keras
 
-SIGMOID = ("weighted_binary_crossentropy", "binary_focal_loss", "asymmetric_loss")
-SOFTMAX = ("weighted_categorical_crossentropy", "categorical_focal_loss", "class_balanced_loss",
-           "logit_adjusted_crossentropy")
+NAMES = tuple(d.name for d in loss_specs.specs())  # every declared loss
 # jax's eager ops compile for every new shape: a shorter stream there keeps the jax pass short
 TRIALS = 96 if os.environ.get("KERAS_BACKEND") == "jax" else 240
 
@@ -47,8 +47,18 @@ def _kwargs(rng, name, k):
     if name == "class_balanced_loss":
         return dict(samples_per_class=pick((vec(k, 1.0) * 100,), (vec(k + 2, 1.0) * 100, np.zeros(k))),
                     beta=pick((0.999, 0.0), (1.0,)), base=pick(("softmax", "sigmoid", "focal"), ("hinge",)))
-    return dict(class_priors=pick((vec(k),), (vec(k - 1), np.zeros(k))), tau=pick((1.0, 0.0), (-1.0,)),
-                ignore_index=pick((None, -1)))
+    if name == "logit_adjusted_crossentropy":
+        return dict(class_priors=pick((vec(k),), (vec(k - 1), np.zeros(k))), tau=pick((1.0, 0.0), (-1.0,)),
+                    ignore_index=pick((None, -1)))
+    if name in _LONG_TAIL_KWARGS:
+        return _LONG_TAIL_KWARGS[name](rng, k, pick)
+    return _declared_kwargs(name, k)
+
+
+def _declared_kwargs(name, k):
+    """The declaration's example values of the required arguments, vectors resized to k."""
+    examples = loss_specs.spec(name).examples("functional")
+    return {key: np.resize(np.asarray(v, np.float64), k) if isinstance(v, list) else v for key, v in examples.items()}
 
 
 def _inputs(rng, name, k):
@@ -60,7 +70,7 @@ def _inputs(rng, name, k):
         x = x.astype(np.int32)  # non-float logits: a TypeError in both
     elif rng.random() < 0.3:
         x = x.astype(np.float32)
-    if name in SIGMOID:
+    if loss_specs.spec(name).family == "sigmoid":
         y = (rng.random(shape) < 0.3).astype(np.float64)
         roll = rng.random()
         if roll < 0.1:
@@ -123,7 +133,7 @@ def test_same_outcome_on_random_valid_and_invalid_inputs():
     rng = np.random.default_rng(2026)
     outcomes = {"value": 0, "error": 0}
     for trial in range(TRIALS):
-        name = (SIGMOID + SOFTMAX)[trial % 7]
+        name = NAMES[trial % len(NAMES)]
         k = int(rng.integers(2, 5))
         kw = _kwargs(rng, name, k)
         x, y = _inputs(rng, name, k)
@@ -169,29 +179,30 @@ def test_the_differences_the_conventions_dictate():
         TL.WeightedBinaryCrossentropy()(torch.as_tensor(x1), torch.as_tensor(y1))
 
 
-# ---- long-tail: LDAM, balanced softmax, poly (their own seeded stream; the one above unchanged)
+# Long-tail losses: hyperparameters drawn from their valid options, or (1 time in 12) an invalid one.
 
-LONGTAIL = ("ldam_loss", "balanced_softmax_crossentropy", "poly_loss")
+def _ldam_kwargs(rng, k, pick):
+    counts = np.round(rng.uniform(1.0, 500.0, size=k))
+    return dict(samples_per_class=pick((counts,), (np.round(rng.uniform(1.0, 500.0, size=k + 1)), np.zeros(k))),
+                max_margin=pick((0.5, 0.0, 1.0), (-0.5,)), scale=pick((30.0, 1.0), (0.0,)),
+                class_weight=pick((None, np.round(rng.uniform(0.1, 3.0, size=k), 3)), (np.ones(k + 1),)),
+                ignore_index=pick((None, -1)))
 
 
-def _longtail_kwargs(rng, k):
-    """(name, hyperparameters), each drawn from its valid options or (1 time in 12) an invalid one."""
-    def pick(valid, bad=()):
-        options = bad if bad and rng.random() < 1 / 12 else valid
-        return options[rng.integers(len(options))]
+def _balanced_softmax_kwargs(rng, k, pick):
+    counts = np.round(rng.uniform(1.0, 500.0, size=k))
+    return dict(samples_per_class=pick((counts,), (np.round(rng.uniform(1.0, 500.0, size=k - 1)), np.zeros(k))),
+                ignore_index=pick((None, -1)))
 
-    counts = lambda n: np.round(rng.uniform(1.0, 500.0, size=n))  # noqa: E731
-    name = LONGTAIL[rng.integers(len(LONGTAIL))]
-    if name == "ldam_loss":
-        return name, dict(samples_per_class=pick((counts(k),), (counts(k + 1), np.zeros(k))),
-                          max_margin=pick((0.5, 0.0, 1.0), (-0.5,)), scale=pick((30.0, 1.0), (0.0,)),
-                          class_weight=pick((None, np.round(rng.uniform(0.1, 3.0, size=k), 3)), (np.ones(k + 1),)),
-                          ignore_index=pick((None, -1)))
-    if name == "balanced_softmax_crossentropy":
-        return name, dict(samples_per_class=pick((counts(k),), (counts(k - 1), np.zeros(k))),
-                          ignore_index=pick((None, -1)))
-    return name, dict(epsilon=pick((1.0, 2.0, -1.0, 0.0), (-2.0,)), gamma=pick((0.0, 0.5, 2.0), (-1.0,)),
-                      ignore_index=pick((None, -1)))
+
+def _poly_kwargs(rng, k, pick):
+    return dict(epsilon=pick((1.0, 2.0, -1.0, 0.0), (-2.0,)), gamma=pick((0.0, 0.5, 2.0), (-1.0,)),
+                ignore_index=pick((None, -1)))
+
+
+_LONG_TAIL_KWARGS = {"ldam_loss": _ldam_kwargs, "balanced_softmax_crossentropy": _balanced_softmax_kwargs,
+                     "poly_loss": _poly_kwargs}
+LONG_TAIL = tuple(d.name for d in loss_specs.specs() if d.module == "long_tail" or d.name in _LONG_TAIL_KWARGS)
 
 
 def test_long_tail_losses_same_outcome_on_random_valid_and_invalid_inputs():
@@ -200,31 +211,23 @@ def test_long_tail_losses_same_outcome_on_random_valid_and_invalid_inputs():
     outcomes = {"value": 0, "error": 0}
     for trial in range(trials):
         k = int(rng.integers(2, 5))
-        name, kw = _longtail_kwargs(rng, k)
+        name = LONG_TAIL[rng.integers(len(LONG_TAIL))]
+        kw = _kwargs(rng, name, k)
         x, y = _inputs(rng, name, k)
         outcomes[_same_outcome(trial, name, x, y, kw)] += 1
     assert outcomes["value"] > trials // 5 and outcomes["error"] > trials // 5, outcomes
 
 
-# the data arguments each functional loss cannot do without (K = 3)
-_REQUIRED = {"class_balanced_loss": dict(samples_per_class=[10.0, 5.0, 2.0]),
-             "logit_adjusted_crossentropy": dict(class_priors=[0.5, 0.3, 0.2]),
-             "seesaw_loss": dict(cum_samples=[1.0, 2.0, 3.0]),
-             "distribution_balanced_loss": dict(samples_per_class=[10.0, 5.0, 2.0], num_samples=20.0),
-             "ldam_loss": dict(samples_per_class=[10.0, 5.0, 2.0]),
-             "balanced_softmax_crossentropy": dict(samples_per_class=[10.0, 5.0, 2.0])}
-_SIGMOID_TARGETS = ("weighted_binary_crossentropy", "binary_focal_loss", "asymmetric_loss", "distribution_balanced_loss")
-
-
-@pytest.mark.parametrize("name", sorted(set(SIGMOID + SOFTMAX) | set(_REQUIRED) | {"poly_loss"}))
+@pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("validate_args", ["yes", None, 1])
 def test_functional_forms_reject_a_validate_args_that_is_not_a_bool(name, validate_args):
     """validate_args is checked like every other flag (never truthiness), with the same message
     in both packages."""
     rng = np.random.default_rng(0)
     x = rng.normal(size=(4, 3))
-    y = (rng.random((4, 3)) < 0.3).astype(np.float64) if name in _SIGMOID_TARGETS else np.array([0, 1, 2, 1])
-    kw = dict(_REQUIRED.get(name, {}), validate_args=validate_args)
+    declaration = loss_specs.spec(name)
+    y = (rng.random((4, 3)) < 0.3).astype(np.float64) if declaration.family == "sigmoid" else np.array([0, 1, 2, 1])
+    kw = dict(declaration.examples("functional"), validate_args=validate_args)
     got_torch, got_keras = _call("torch", name, x, y, kw), _call("keras", name, x, y, kw)
     assert got_torch == got_keras == (
         "error", "ValueError", f"Invalid `validate_args`: received {validate_args!r}; expected True or False."), name

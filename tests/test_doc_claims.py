@@ -63,11 +63,11 @@ def _check_every_target_ignored(text):
 
 
 def _check_probability_clipping(text):
-    from parity_tests import reference
+    from imbalance_core import loss_reference
     from parity_tests.cases import ALL_CASES
 
     low, high = re.search(r"clipped to\s+\[([0-9e.-]+), 1 - ([0-9e.-]+)\]", text).groups()
-    assert float(low) == float(high) == reference.EPSILON
+    assert float(low) == float(high) == loss_reference.EPSILON
     fns = {c.fn for c in ALL_CASES if c.kwargs.get("from_logits") is False}
     assert {"weighted_binary_crossentropy", "categorical_focal_loss"} <= fns, fns  # both families
     assert all(r.passed for r in _run_torch([c for c in ALL_CASES if c.kwargs.get("from_logits") is False]))
@@ -120,6 +120,7 @@ def test_migration_table_reductions_are_the_parity_suites_cases():
     """Each reduction row of the migration table is a set of parity cases: every loss class x
     (Keras, torch) reduction pair x without/with sample_weight, and Keras "sum" = torch "sum" / C
     in the sigmoid family by the oracle those cases run against."""
+    from imbalance_core import loss_specs
     from parity_tests import reference
     from parity_tests.cases import REDUCTION_CASES, REDUCTION_PAIRS
 
@@ -129,15 +130,15 @@ def test_migration_table_reductions_are_the_parity_suites_cases():
     assert set(REDUCTION_PAIRS) == {("none", "none"), ("sum", "sum"), ("sum_over_batch_size", "mean")}
     covered = {(c.fn, c.reduction, c.sample_weight is not None) for c in REDUCTION_CASES}
     losses = {c.fn for c in REDUCTION_CASES}
-    # every loss class (SeesawLoss aside: its class counts each call's targets into its state,
-    # tested in test_longtail_state.py)
+    # every loss class (the stateful SeesawLoss aside: its class counts each call's targets into
+    # its state, tested in test_longtail_state.py)
     from parity_tests.matrix import class_name
     from tests import conformance as C
 
-    classes = {r.name for r in C.LOSSES} - {"SeesawLoss"}
+    classes = {r.name for r in C.LOSSES if not r.stateful}
     assert {class_name(fn) for fn in losses} == classes, classes ^ {class_name(fn) for fn in losses}
     assert covered == {(fn, pair, weighted) for fn in losses for pair in REDUCTION_PAIRS for weighted in (False, True)}
-    case = next(c for c in REDUCTION_CASES if c.fn in reference.SIGMOID_FAMILY)
+    case = next(c for c in REDUCTION_CASES if loss_specs.spec(c.fn).family == "sigmoid")
     x, y = case.inputs()
     keras_sum, torch_sum = (reference.class_loss(case.fn, x, y, convention=conv, reduction="sum", **case.kwargs)
                             for conv in ("keras", "torch"))

@@ -82,6 +82,17 @@ def _public_modules(pkg):
     return sorted(m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_"))
 
 
+def _family_modules(pkg):
+    """The public modules of the package's public subpackages, "losses.sigmoid" and the like:
+    the twins line up file for file there too."""
+    names = []
+    for m in pkgutil.iter_modules(pkg.__path__):
+        if m.ispkg and not m.name.startswith("_"):
+            sub = importlib.import_module(f"{pkg.__name__}.{m.name}")
+            names += [f"{m.name}.{n}" for n in _public_modules(sub)]
+    return sorted(names)
+
+
 def _public_names(module):
     """`__all__`, plus any public function or class defined in the module but left out of it."""
     names = set(getattr(module, "__all__", ()))
@@ -144,18 +155,19 @@ def mirror_differences(module_name):
     tf_mod = importlib.import_module(f"tf_impl.{module_name}")
     torch_mod = importlib.import_module(f"torch_impl.{module_name}")
     tf_names, torch_names = _public_names(tf_mod), _public_names(torch_mod)
+    full_name, module_name = module_name, module_name.split(".")[0]  # the tables name the top-level module
     problems = []
     for name in sorted(tf_names ^ torch_names):
         have = "tf_impl" if name in tf_names else "torch_impl"
         allowed = ONE_SIDE_ONLY.get((module_name, name))
         if allowed is None or allowed[0] != have:
             missing = "torch_impl" if have == "tf_impl" else "tf_impl"
-            problems.append(f"{module_name}.{name}: in {have} only, no twin in {missing}")
+            problems.append(f"{full_name}.{name}: in {have} only, no twin in {missing}")
     for name in sorted(tf_names & torch_names):
         if (module_name, name) in ONE_SIDE_ONLY:
-            problems.append(f"{module_name}.{name}: listed in ONE_SIDE_ONLY but present in both packages")
+            problems.append(f"{full_name}.{name}: listed in ONE_SIDE_ONLY but present in both packages")
         a, b = getattr(tf_mod, name), getattr(torch_mod, name)
-        where = f"{module_name}.{name}"
+        where = f"{full_name}.{name}"
         ka, kb = _kind(a, "tf"), _kind(b, "torch")
         # torch has one base, nn.Module, for losses and layers: there the tf kind decides
         same_torch_base = ka in CLASS_KINDS and kb in CLASS_KINDS and \
@@ -201,12 +213,13 @@ def mirror_differences(module_name):
 
 def test_the_same_public_modules():
     assert _public_modules(tf_impl) == _public_modules(torch_impl)
+    assert _family_modules(tf_impl) == _family_modules(torch_impl)
     for pkg in PACKAGES:  # the lazy loader in __init__ lists every public module
         if hasattr(pkg, "_SUBMODULES"):
             assert sorted(pkg._SUBMODULES) == _public_modules(pkg), pkg.__name__
 
 
-@pytest.mark.parametrize("module_name", _public_modules(tf_impl))
+@pytest.mark.parametrize("module_name", _public_modules(tf_impl) + _family_modules(tf_impl))
 def test_the_same_names_keywords_and_defaults(module_name):
     problems = mirror_differences(module_name)
     assert not problems, "mirror rule broken:\n  " + "\n  ".join(problems)
@@ -253,3 +266,34 @@ def test_only_the_required_data_argument_is_positional(package):
             assert len(positional) <= 1, (name, [p.name for p in positional])
             for p in positional:
                 assert p.default is p.empty and p.name in ("samples_per_class", "class_priors", "num_classes", "loss"), (name, p)
+
+
+def _declaration_params():
+    from imbalance_core import loss_specs
+
+    return [pytest.param(d, id=d.name) for d in loss_specs.specs()]
+
+
+@pytest.mark.parametrize("declaration", _declaration_params())
+@pytest.mark.parametrize("package", [tf_impl, torch_impl], ids=lambda p: p.__name__)
+def test_every_declared_loss_has_its_twins_with_the_declared_arguments(package, declaration):
+    """Each declaration (imbalance_core.loss_specs) has its class and functional form in the
+    declared family module, re-exported by `losses`, taking exactly the declared arguments (plus
+    `validate_args` and the framework's keywords) with the declared defaults."""
+    family = importlib.import_module(f"{package.__name__}.losses.{declaration.module}")
+    losses = importlib.import_module(f"{package.__name__}.losses")
+    for form, name in (("class", declaration.class_name), ("functional", declaration.name)):
+        obj = getattr(family, name)
+        assert getattr(losses, name) is obj and name in family.__all__, (package.__name__, name)
+        _, keywords = _split(obj)
+        if form == "class":
+            assert issubclass(obj, family._base.DeclaredLoss) and obj.spec is declaration, name
+            framework = CLASS_KINDS["loss"]["tf_only" if package is tf_impl else "torch_only"] | {"reduction"}
+        else:
+            framework = set()
+        signature = inspect.signature(obj)
+        required = {p.name for p in signature.parameters.values() if p.default is p.empty}
+        declared = declaration.defaults(form)
+        got = {k: d for k, (_, d) in keywords.items() if k not in framework and k != "validate_args"}
+        got.update({k: inspect.Parameter.empty for k in required if k in declared})
+        assert got == declared, (package.__name__, name, got, declared)

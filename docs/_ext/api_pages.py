@@ -1,11 +1,16 @@
-"""MkDocs hook: the API reference lists every public module of a package.
+"""MkDocs hook: the API reference lists every public module of a package, and the loss tables
+come from the loss declarations.
 
 A page under api/ that contains the line `<!-- api-modules: PACKAGE -->` gets, in its place, one
 mkdocstrings entry (`::: PACKAGE.MODULE`) per public module of PACKAGE: each module whose name
 does not start with an underscore and that defines `__all__`. A new public module therefore
 appears in the reference without editing the page, and mkdocstrings renders every name of its
 `__all__`. After the build, every exported name must have its own entry in the inventory
-(objects.inv): a missing one is a warning, which fails `mkdocs build --strict`."""
+(objects.inv): a missing one is a warning, which fails `mkdocs build --strict`.
+
+A page line `<!-- loss-table -->` (every declared loss) or `<!-- loss-table: MODULE -->` (the
+losses of tf_impl/losses/MODULE.py and torch_impl/losses/MODULE.py) becomes a table made from the
+declarations in `imbalance_core.loss_specs`: a declared loss is listed with nothing edited here."""
 
 from __future__ import annotations
 
@@ -18,20 +23,37 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 MARKER = re.compile(r"^<!-- api-modules: (?P<package>[\w.]+) -->$", re.M)
 ENTRY = re.compile(r"^::: (?P<module>[\w.]+)$", re.M)
+LOSS_TABLE = re.compile(r"^<!-- loss-table(?:: (?P<module>\w+))? -->$", re.M)
 LOG = logging.getLogger("mkdocs.hooks.api_pages")
 _DOCUMENTED: set[str] = set()  # the modules the pages listed in this build
 
 
+def _names(value: ast.expr, path: Path) -> list[str]:
+    """A literal list of names; its `*module.__all__` items (a package re-exporting its
+    modules' names) read from the sibling module's file."""
+    if isinstance(value, (ast.List, ast.Tuple)) and any(isinstance(e, ast.Starred) for e in value.elts):
+        names: list[str] = []
+        for element in value.elts:
+            if isinstance(element, ast.Starred):
+                module = ast.unparse(element.value).removesuffix(".__all__")
+                names += exported_names(path.parent / f"{module.replace('.', '/')}.py") or []
+            else:
+                names.append(ast.literal_eval(element))
+        return names
+    return list(ast.literal_eval(value))
+
+
 def exported_names(path: Path) -> list[str] | None:
-    """The module's `__all__` (assignments and `+=` of literal lists at its top level), read
-    without importing it; None when it has none."""
+    """The module's `__all__` (assignments and `+=` of literal lists at its top level, where
+    `*module.__all__` stands for a sibling module's), read without importing it; None when it
+    has none."""
     names = None
     for node in ast.parse(path.read_text(), filename=str(path)).body:
         if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
-            names = list(ast.literal_eval(node.value))
+            names = _names(node.value, path)
         elif (isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) and node.target.id == "__all__"
               and names is not None):
-            names += list(ast.literal_eval(node.value))
+            names += _names(node.value, path)
     return names
 
 
@@ -58,6 +80,25 @@ def public_modules(package: str) -> list[str]:
     return names
 
 
+def _default(value) -> str:
+    import inspect
+
+    return "required" if value is inspect.Parameter.empty else f"`{value!r}`"
+
+
+def loss_table(module: str | None = None) -> str:
+    """The declared losses (of one family module, or all) as a Markdown table."""
+    from imbalance_core import loss_specs
+
+    rows = ["| class / functional | family | arguments (default) | computes | paper |", "|---|---|---|---|---|"]
+    for d in loss_specs.specs():
+        if module is not None and d.module != module:
+            continue
+        arguments = ", ".join(f"`{a.name}` {_default(a.default)}" for a in d.arguments("class"))
+        rows.append(f"| `{d.class_name}` / `{d.name}` | {d.family} | {arguments} | {d.summary} | {d.paper or '-'} |")
+    return "\n".join(rows)
+
+
 def on_page_markdown(markdown: str, **kwargs) -> str:
     def entries(match: re.Match) -> str:
         modules = public_modules(match.group("package"))
@@ -65,6 +106,7 @@ def on_page_markdown(markdown: str, **kwargs) -> str:
         return "\n\n".join(f"::: {module}" for module in modules)
 
     _DOCUMENTED.update(m.group("module") for m in ENTRY.finditer(markdown))
+    markdown = LOSS_TABLE.sub(lambda match: loss_table(match.group("module")), markdown)
     return MARKER.sub(entries, markdown)
 
 

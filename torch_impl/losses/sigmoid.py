@@ -1,0 +1,448 @@
+"""The sigmoid family, PyTorch: targets of the input's exact shape (as `BCEWithLogitsLoss`); the
+functional forms return the element-wise loss, the modules reduce it ("mean" over every element).
+
+Weighted binary cross-entropy, binary focal loss, asymmetric loss and the Distribution-Balanced
+loss (multi-label). Each is declared in `imbalance_core.loss_specs`; here are its core (computed
+from logits in log space, in float32 for float16/bfloat16 inputs), its functional form and its
+module. The mirror of tf_impl/losses/sigmoid.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from imbalance_core import loss_specs, validation
+
+from .. import _ops
+from . import _base
+
+__all__ = [
+    "weighted_binary_crossentropy", "WeightedBinaryCrossentropy",
+    "binary_focal_loss", "BinaryFocalLoss",
+    "asymmetric_loss", "AsymmetricLoss",
+    "distribution_balanced_loss", "DistributionBalancedLoss",
+]
+
+WEIGHTED_BINARY_CROSSENTROPY = loss_specs.spec("weighted_binary_crossentropy")
+BINARY_FOCAL_LOSS = loss_specs.spec("binary_focal_loss")
+ASYMMETRIC_LOSS = loss_specs.spec("asymmetric_loss")
+DISTRIBUTION_BALANCED_LOSS = loss_specs.spec("distribution_balanced_loss")
+
+
+def _sigmoid_inputs(x, y, from_logits, label_smoothing, validate_args):
+    """Checks and prepares sigmoid-family inputs: (original logits, logits, targets) with the
+    last two in the compute dtype, probabilities turned into logits and targets smoothed."""
+    validation.check_bool("validate_args", validate_args)  # the functional forms pass it unchecked
+    x = _ops.check_logits("input", x)
+    if not isinstance(y, torch.Tensor):
+        y = torch.as_tensor(y)
+    _ops.check_same_shape("target", y, "input", x)
+    if validate_args:
+        _ops.check_in_range("target", y, 0.0, 1.0, "targets")
+        if not from_logits:
+            _ops.check_in_range("input", x, 0.0, 1.0, "probabilities (from_logits=False)")
+    dtype = _ops.compute_dtype(x)
+    xc = x.to(dtype)
+    yc = y.to(dtype)
+    if not from_logits:
+        xc = _ops.probabilities_to_logits(xc)
+    if label_smoothing:
+        yc = yc * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    return x, xc, yc
+
+
+def _weighted_binary_crossentropy(x, y, *, pos_weight, neg_weight, label_smoothing, from_logits, validate_args,
+                                  neg_weight_positive):
+    x, xc, yc = _sigmoid_inputs(x, y, from_logits, label_smoothing, validate_args)
+    num_labels = x.shape[-1] if x.ndim else 1
+    validation.check_vector_length("pos_weight", pos_weight, num_labels)
+    validation.check_vector_length("neg_weight", neg_weight, num_labels)
+    pw = _ops.as_tensor_like(pos_weight, xc)
+    nw = _ops.as_tensor_like(neg_weight, xc)
+    if neg_weight_positive:
+        # torch's fused kernel (log-sigmoid based) is the fastest eager path:
+        # w- * BCEWithLogits(pos_weight=w+/w-) == -[w+ y log s(x) + w- (1-y) log s(-x)].
+        if nw is not None:
+            pw = nw.reciprocal() if pw is None else pw / nw
+        loss = F.binary_cross_entropy_with_logits(xc, yc, weight=nw, pos_weight=pw, reduction="none")
+    else:  # zero negative weights: the direct form (two log-sigmoids, no cancellation)
+        pos = yc * F.logsigmoid(xc)
+        if pw is not None:
+            pos = pos * pw
+        loss = -(pos + nw * ((1.0 - yc) * F.logsigmoid(-xc)))
+    return loss.to(_ops.output_dtype(x))
+
+
+def weighted_binary_crossentropy(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    pos_weight: Any | None = None,
+    neg_weight: Any | None = None,
+    label_smoothing: float = 0.0,
+    from_logits: bool = True,
+    validate_args: bool = True,
+) -> torch.Tensor:
+    """Element-wise weighted binary cross-entropy from logits.
+
+    l = -[w+ y log sigma(x) + w- (1 - y) log sigma(-x)], with label smoothing
+    y <- y (1 - e) + e / 2 applied first.
+
+    Args:
+        input: logits (or probabilities when `from_logits=False`), shape (..., C) or (B,).
+        target: targets in [0, 1], the same shape as `input` (no broadcasting).
+        pos_weight: w+, a scalar or a length-C vector (per label); default 1.
+        neg_weight: w-, a scalar or a length-C vector; default 1.
+        label_smoothing: e in [0, 1].
+        from_logits: False takes probabilities, clipped to [1e-7, 1 - 1e-7] (Keras's rule).
+        validate_args: check target values (and probabilities) at call time.
+
+    Returns:
+        The unreduced loss, shape of `input`, dtype of `input`.
+
+    Anchors: `torch.nn.BCEWithLogitsLoss(weight=w, pos_weight=p)` equals
+    `pos_weight=w*p, neg_weight=w`; `tf.nn.weighted_cross_entropy_with_logits(pos_weight=p)`;
+    Keras `BinaryCrossentropy(from_logits=True, label_smoothing=e)` (the mean over C).
+
+    Examples:
+        >>> import torch
+        >>> target = torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+        >>> logits = torch.tensor([[2.0, -1.0, 0.5], [-0.5, 1.0, -2.0]])
+        >>> out = weighted_binary_crossentropy(logits, target, pos_weight=2.0)
+        >>> print(out.numpy().round(4))
+        [[0.2539 0.3133 0.9482]
+         [0.4741 0.6265 0.1269]]
+    """
+    # a NumPy neg_weight is a graph input while compiling (see _ops.static_args), its values
+    # unknown at trace time: the direct form, right for every weight
+    values_unknown = torch.compiler.is_compiling() and isinstance(neg_weight, np.ndarray)
+    arguments = WEIGHTED_BINARY_CROSSENTROPY.unflatten(_ops.static_args(
+        loss_specs.functional_arguments, WEIGHTED_BINARY_CROSSENTROPY.name, pos_weight=pos_weight,
+        neg_weight=neg_weight, label_smoothing=label_smoothing, from_logits=from_logits))
+    arguments["neg_weight_positive"] = arguments["neg_weight_positive"] and not values_unknown
+    return _weighted_binary_crossentropy(input, target, validate_args=validate_args, **arguments)
+
+
+class WeightedBinaryCrossentropy(_base.DeclaredLoss):
+    """Weighted binary cross-entropy (sigmoid family) as an `nn.Module`.
+
+    See `weighted_binary_crossentropy` for the formula. `forward(input, target,
+    sample_weight=None)`: "mean" averages every element (as `BCEWithLogitsLoss`), "sum" adds
+    them, "none" returns the element-wise loss; `sample_weight` (shape (B,) or input.shape[:-1])
+    multiplies each sample's losses.
+
+    Anchor: `BCEWithLogitsLoss(weight=w, pos_weight=p)` == `WeightedBinaryCrossentropy(
+    pos_weight=w*p, neg_weight=w)` under every reduction.
+
+    Examples:
+        >>> import torch
+        >>> target = torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+        >>> logits = torch.tensor([[2.0, -1.0, 0.5], [-0.5, 1.0, -2.0]])
+        >>> loss_fn = WeightedBinaryCrossentropy(pos_weight=2.0)
+        >>> round(float(loss_fn(logits, target)), 4)
+        0.4571
+    """
+
+    spec = WEIGHTED_BINARY_CROSSENTROPY
+    core = staticmethod(_weighted_binary_crossentropy)
+
+    def __init__(
+        self,
+        *,
+        pos_weight: Any | None = None,
+        neg_weight: Any | None = None,
+        label_smoothing: float = 0.0,
+        from_logits: bool = True,
+        validate_args: bool = True,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(reduction=reduction, validate_args=validate_args, pos_weight=pos_weight, neg_weight=neg_weight,
+                         label_smoothing=label_smoothing, from_logits=from_logits)
+
+
+def _binary_focal_loss(x, y, *, alpha, gamma, label_smoothing, from_logits, validate_args):
+    x, xc, yc = _sigmoid_inputs(x, y, from_logits, label_smoothing, validate_args)
+    loss = F.binary_cross_entropy_with_logits(xc, yc, reduction="none")
+    if gamma:
+        # 1 - p_t = y sigma(-x) + (1 - y) sigma(x): both sigmoids computed directly (no 1 - p
+        # cancellation); for gamma < 1 its log, log-sigmoid based, so the gradient stays finite.
+        factor = _ops.focal_factor(
+            lambda: yc * torch.sigmoid(-xc) + (1.0 - yc) * torch.sigmoid(xc),
+            lambda: torch.logaddexp(torch.log(yc) + F.logsigmoid(-xc), torch.log1p(-yc) + F.logsigmoid(xc)),
+            gamma,
+        )
+        loss = loss * factor
+    if alpha is not None:
+        loss = loss * (alpha * yc + (1.0 - alpha) * (1.0 - yc))
+    return loss.to(_ops.output_dtype(x))
+
+
+def binary_focal_loss(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    alpha: float | None = 0.25,
+    gamma: float = 2.0,
+    label_smoothing: float = 0.0,
+    from_logits: bool = True,
+    validate_args: bool = True,
+) -> torch.Tensor:
+    """Element-wise binary focal loss (Lin et al. 2017, "Focal Loss for Dense Object Detection").
+
+    ce = -[y log sigma(x) + (1-y) log sigma(-x)], p_t = y sigma(x) + (1-y) sigma(-x),
+    l = a_t (1 - p_t)^gamma ce, a_t = alpha y + (1 - alpha)(1 - y) (alpha=None: a_t = 1).
+    Targets are smoothed first, y <- y(1-e) + e/2.
+
+    Args:
+        input: logits (probabilities when `from_logits=False`), any shape.
+        target: targets in [0, 1], the shape of `input`.
+        alpha: class balance in [0, 1], or None for no balancing.
+        gamma: focusing parameter >= 0 (0 gives cross-entropy).
+        label_smoothing: e in [0, 1].
+
+    Anchors: `torchvision.ops.sigmoid_focal_loss(reduction="none")` (alpha < 0 there = None
+    here); Keras `BinaryFocalCrossentropy(apply_class_balancing=True)` (its mean over C).
+
+    Examples:
+        >>> import torch
+        >>> target = torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+        >>> logits = torch.tensor([[2.0, -1.0, 0.5], [-0.5, 1.0, -2.0]])
+        >>> out = binary_focal_loss(logits, target, alpha=0.75, gamma=2.0)
+        >>> print(out.numpy().round(4))
+        [[0.0014 0.0057 0.0507]
+         [0.0169 0.017  0.0005]]
+    """
+    return _base.functional(BINARY_FOCAL_LOSS, _binary_focal_loss, input, target, validate_args, alpha=alpha,
+                            gamma=gamma, label_smoothing=label_smoothing, from_logits=from_logits)
+
+
+class BinaryFocalLoss(_base.DeclaredLoss):
+    """Binary focal loss as an `nn.Module`; see `binary_focal_loss`. Reductions as
+    `WeightedBinaryCrossentropy` ("mean" over every element, like torchvision's).
+
+    Examples:
+        >>> import torch
+        >>> target = torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+        >>> logits = torch.tensor([[2.0, -1.0, 0.5], [-0.5, 1.0, -2.0]])
+        >>> loss_fn = BinaryFocalLoss(alpha=0.75, gamma=2.0)
+        >>> round(float(loss_fn(logits, target)), 4)
+        0.0153
+    """
+
+    spec = BINARY_FOCAL_LOSS
+    core = staticmethod(_binary_focal_loss)
+
+    def __init__(self, *, alpha: float | None = 0.25, gamma: float = 2.0, label_smoothing: float = 0.0,
+                 from_logits: bool = True, validate_args: bool = True, reduction: str = "mean") -> None:
+        super().__init__(reduction=reduction, validate_args=validate_args, alpha=alpha, gamma=gamma,
+                         label_smoothing=label_smoothing, from_logits=from_logits)
+
+
+def _asymmetric_loss(x, y, *, gamma_pos, gamma_neg, clip, stop_focal_gradient, from_logits, validate_args):
+    x, xc, yc = _sigmoid_inputs(x, y, from_logits, 0.0, validate_args)
+    log_p = F.logsigmoid(xc)
+    if clip > 0:
+        # 1 - p_m = min(sigma(-x) + clip, 1) >= clip: its log needs no special care.
+        log_1m_pm = torch.log(torch.clamp(torch.sigmoid(-xc) + clip, max=1.0))
+
+        def log_pm():  # log p_m, a safe input in the unselected branch (no inf/NaN in the gradient)
+            p = torch.sigmoid(xc)
+            above = p > clip
+            return torch.where(above, torch.log(torch.where(above, p - clip, torch.ones_like(p))),
+                               torch.full_like(p, float("-inf")))
+    else:
+        log_1m_pm = F.logsigmoid(-xc)
+
+        def log_pm():
+            return log_p
+    pos = yc * log_p
+    neg = (1.0 - yc) * log_1m_pm
+    w_pos = _ops.focal_factor(lambda: torch.sigmoid(-xc), lambda: F.logsigmoid(-xc), gamma_pos)  # (1 - p)^g+
+    w_neg = _ops.focal_factor(  # p_m^g-
+        lambda: torch.clamp(torch.sigmoid(xc) - clip, min=0.0) if clip > 0 else torch.sigmoid(xc), log_pm, gamma_neg)
+    if stop_focal_gradient:  # the ASL reference's disable_torch_grad_focal_loss
+        w_pos = None if w_pos is None else w_pos.detach()
+        w_neg = None if w_neg is None else w_neg.detach()
+    if w_pos is not None:
+        pos = pos * w_pos
+    if w_neg is not None:
+        neg = neg * w_neg
+    return (-(pos + neg)).to(_ops.output_dtype(x))
+
+
+def asymmetric_loss(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    gamma_pos: float = 1.0,
+    gamma_neg: float = 4.0,
+    clip: float = 0.05,
+    stop_focal_gradient: bool = False,
+    from_logits: bool = True,
+    validate_args: bool = True,
+) -> torch.Tensor:
+    """Element-wise asymmetric loss (Ridnik et al. 2021, "Asymmetric Loss For Multi-Label
+    Classification").
+
+    p = sigma(x), p_m = max(p - clip, 0);
+    l = -[y (1 - p)^gamma_pos log p + (1 - y) p_m^gamma_neg log(1 - p_m)].
+
+    Args:
+        gamma_pos, gamma_neg: focusing parameters >= 0.
+        clip: probability margin in [0, 1) shifting the negatives.
+        stop_focal_gradient: treat the focal factors as constants (the reference's default,
+            `disable_torch_grad_focal_loss=True`).
+
+    Anchor: the ASL reference `AsymmetricLoss(gamma_neg, gamma_pos, clip)`, which returns the
+    sum of this (it clamps probabilities at 1e-8, so it saturates for logits below about -18).
+
+    Examples:
+        >>> import torch
+        >>> target = torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+        >>> logits = torch.tensor([[2.0, -1.0, 0.5], [-0.5, 1.0, -2.0]])
+        >>> out = asymmetric_loss(logits, target, gamma_pos=1.0, gamma_neg=4.0, clip=0.05)
+        >>> print(out.numpy().round(4))
+        [[0.0151 0.0006 0.179 ]
+         [0.0046 0.0842 0.    ]]
+    """
+    return _base.functional(ASYMMETRIC_LOSS, _asymmetric_loss, input, target, validate_args, gamma_pos=gamma_pos,
+                            gamma_neg=gamma_neg, clip=clip, stop_focal_gradient=stop_focal_gradient,
+                            from_logits=from_logits)
+
+
+class AsymmetricLoss(_base.DeclaredLoss):
+    """Asymmetric loss as an `nn.Module`; see `asymmetric_loss`. "sum" is the ASL reference's
+    value; "mean" averages every element.
+
+    Examples:
+        >>> import torch
+        >>> target = torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+        >>> logits = torch.tensor([[2.0, -1.0, 0.5], [-0.5, 1.0, -2.0]])
+        >>> loss_fn = AsymmetricLoss(gamma_pos=1.0, gamma_neg=4.0, clip=0.05)
+        >>> round(float(loss_fn(logits, target)), 4)
+        0.0472
+    """
+
+    spec = ASYMMETRIC_LOSS
+    core = staticmethod(_asymmetric_loss)
+
+    def __init__(self, *, gamma_pos: float = 1.0, gamma_neg: float = 4.0, clip: float = 0.05,
+                 stop_focal_gradient: bool = False, from_logits: bool = True, validate_args: bool = True,
+                 reduction: str = "mean") -> None:
+        super().__init__(reduction=reduction, validate_args=validate_args, gamma_pos=gamma_pos, gamma_neg=gamma_neg,
+                         clip=clip, stop_focal_gradient=stop_focal_gradient, from_logits=from_logits)
+
+
+def _distribution_balanced_loss(x, y, *, freq_inv, logit_bias, gamma, balance_param, map_alpha, map_beta, map_gamma,
+                                neg_scale, validate_args):
+    x, xc, yc = _sigmoid_inputs(x, y, True, 0.0, validate_args)
+    validation.check_vector_length("samples_per_class", freq_inv, x.shape[-1] if x.ndim else 1)
+    inv = _ops.as_tensor_like(freq_inv, xc)
+    # re-balanced weight r_c = (1/n_c) / sum_j y_j / n_j; a sample without positives has r = inf
+    # in the reference, whose sigmoid is 1: written as that limit, with no inf made
+    rate = (yc * inv).sum(dim=-1, keepdim=True)
+    has_positive = rate > 0.0
+    r = inv / torch.where(has_positive, rate, torch.ones_like(rate))
+    weight = torch.where(has_positive, torch.sigmoid(map_beta * (r - map_gamma)), torch.ones_like(r)) + map_alpha
+    # negative-tolerant regularisation: z = x + b on positives, neg_scale (x + b) on negatives, whose
+    # loss is divided by neg_scale (written with y, as the reference, so soft targets mix the two)
+    z = (xc + _ops.as_tensor_like(logit_bias, xc)) * (neg_scale * (1.0 - yc) + yc)
+    weight = weight * ((1.0 - yc) / neg_scale + yc)
+    log_p, log_1mp = F.logsigmoid(z), F.logsigmoid(-z)
+    bce = -(yc * log_p + (1.0 - yc) * log_1mp)
+    loss = weight * bce
+    if gamma:
+        # 1 - p_t, p_t = exp(-bce) (the reference's); for 0/1 targets its log is a log-sigmoid, so
+        # the gamma < 1 gradient stays finite where bce underflows to 0
+        def log_base():
+            hard = (yc == 0.0) | (yc == 1.0)
+            soft = torch.log(-torch.expm1(-torch.where(hard, torch.ones_like(bce), bce)))
+            return torch.where(hard, yc * log_1mp + (1.0 - yc) * log_p, soft)
+
+        loss = loss * _ops.focal_factor(lambda: -torch.expm1(-bce), log_base, gamma)
+    return (balance_param * loss).to(_ops.output_dtype(x))
+
+
+def distribution_balanced_loss(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    samples_per_class: Any,
+    num_samples: float,
+    gamma: float = 2.0,
+    balance_param: float = 2.0,
+    map_alpha: float = 0.1,
+    map_beta: float = 10.0,
+    map_gamma: float = 0.2,
+    neg_scale: float = 2.0,
+    init_bias: float = 0.05,
+    validate_args: bool = True,
+) -> torch.Tensor:
+    """Element-wise Distribution-Balanced loss for multi-label classification (Wu et al. 2020,
+    "Distribution-Balanced Loss for Multi-Label Classification in Long-Tailed Datasets").
+
+    Re-balanced weighting: r_nc = (1/n_c) / sum_j y_nj / n_j, w_nc = sigmoid(map_beta (r_nc -
+    map_gamma)) + map_alpha (w = 1 + map_alpha for a sample without positives).
+    Negative-tolerant regularisation: b_c = -log(N / n_c - 1) init_bias / neg_scale,
+    z = x + b for y = 1 and neg_scale (x + b) for y = 0, with the negatives' weight divided by
+    neg_scale. Then, with bce = BCE(z, y) and p_t = exp(-bce):
+    l = balance_param (1 - p_t)^gamma w bce. For a negative this is
+    (w / neg_scale) sigma(z)^gamma log(1 + exp(neg_scale (x + b))) balance_param.
+
+    Args:
+        input: logits (..., C).
+        target: multi-hot targets in [0, 1] of the input's shape.
+        samples_per_class: n_c, the positives of each label in the training set, 0 < n_c < N.
+        num_samples: N, the number of training samples (the reference's `train_num`).
+        gamma, balance_param: the focal factor's exponent and scale (the reference's `focal`
+            dict; its focal=False is gamma=0, balance_param=1).
+        map_alpha, map_beta, map_gamma: the reference's `map_param` (alpha, beta, gamma).
+        neg_scale, init_bias: the reference's `logit_reg` (lambda and kappa in the paper).
+
+    Defaults: the reference's COCO-MLT configuration (configs/coco/LT_resnet50_pfc_DB.py: focal
+    gamma 2, balance_param 2, map_param alpha 0.1, beta 10, gamma 0.2, logit_reg neg_scale 2,
+    init_bias 0.05; VOC-MLT uses map gamma 0.3, neg_scale 5). Anchor: `ResampleLoss(
+    use_sigmoid=True, reweight_func="rebalance", ...)` in wutong16/DistributionBalancedLoss
+    (mllt/models/losses/resample_loss.py), reduction="none".
+
+    Examples:
+        >>> import torch
+        >>> target = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]])
+        >>> logits = torch.tensor([[1.0, -2.0, -1.0], [-1.0, 0.3, -2.0]])
+        >>> out = distribution_balanced_loss(logits, target, samples_per_class=[50, 20, 5], num_samples=100)
+        >>> print(out.numpy().round(4))
+        [[4.9800e-02 0.0000e+00 1.3000e-03]
+         [6.0000e-04 1.2870e-01 3.7969e+00]]
+    """
+    return _base.functional(DISTRIBUTION_BALANCED_LOSS, _distribution_balanced_loss, input, target, validate_args,
+                            samples_per_class=samples_per_class, num_samples=num_samples, gamma=gamma,
+                            balance_param=balance_param, map_alpha=map_alpha, map_beta=map_beta, map_gamma=map_gamma,
+                            neg_scale=neg_scale, init_bias=init_bias)
+
+
+class DistributionBalancedLoss(_base.DeclaredLoss):
+    """Distribution-Balanced loss as an `nn.Module`; see `distribution_balanced_loss`.
+    "mean" averages every element (the reference's mean), "sum" adds them.
+
+    Examples:
+        >>> import torch
+        >>> target = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]])
+        >>> logits = torch.tensor([[1.0, -2.0, -1.0], [-1.0, 0.3, -2.0]])
+        >>> loss_fn = DistributionBalancedLoss([50, 20, 5], num_samples=100)
+        >>> round(float(loss_fn(logits, target)), 4)
+        0.6629
+    """
+
+    spec = DISTRIBUTION_BALANCED_LOSS
+    core = staticmethod(_distribution_balanced_loss)
+
+    def __init__(self, samples_per_class: Any, *, num_samples: float, gamma: float = 2.0, balance_param: float = 2.0,
+                 map_alpha: float = 0.1, map_beta: float = 10.0, map_gamma: float = 0.2, neg_scale: float = 2.0,
+                 init_bias: float = 0.05, validate_args: bool = True, reduction: str = "mean") -> None:
+        super().__init__(reduction=reduction, validate_args=validate_args, samples_per_class=samples_per_class,
+                         num_samples=num_samples, gamma=gamma, balance_param=balance_param, map_alpha=map_alpha,
+                         map_beta=map_beta, map_gamma=map_gamma, neg_scale=neg_scale, init_bias=init_bias)

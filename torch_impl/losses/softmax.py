@@ -1,0 +1,465 @@
+"""The softmax family, PyTorch: CrossEntropyLoss's layouts (C), (N, C), (N, C, d1, ..., dk), the
+class on dim 1; class-index targets or probabilities of the input's shape. The functional forms
+return the per-sample loss.
+
+Weighted categorical cross-entropy, categorical focal loss, the class-balanced loss, the
+logit-adjusted cross-entropy (with `adjust_logits`) and Poly-1. Each is declared in
+`imbalance_core.loss_specs`; here are its core (computed from logits in log space, in float32
+for float16/bfloat16 inputs), its functional form and its module. The mirror of
+tf_impl/losses/softmax.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from imbalance_core import loss_args, loss_specs, validation
+
+from .. import _ops
+from . import _base
+from .sigmoid import _binary_focal_loss
+
+__all__ = [
+    "weighted_categorical_crossentropy", "WeightedCategoricalCrossentropy",
+    "categorical_focal_loss", "CategoricalFocalLoss",
+    "class_balanced_loss", "ClassBalancedLoss",
+    "logit_adjusted_crossentropy", "LogitAdjustedCrossentropy", "adjust_logits",
+    "poly_loss", "PolyLoss",
+]
+
+WEIGHTED_CATEGORICAL_CROSSENTROPY = loss_specs.spec("weighted_categorical_crossentropy")
+CATEGORICAL_FOCAL_LOSS = loss_specs.spec("categorical_focal_loss")
+CLASS_BALANCED_LOSS = loss_specs.spec("class_balanced_loss")
+LOGIT_ADJUSTED_CROSSENTROPY = loss_specs.spec("logit_adjusted_crossentropy")
+POLY_LOSS = loss_specs.spec("poly_loss")
+
+
+def _softmax_inputs(x, target, from_logits, validate_args):
+    """Checks softmax-family inputs and puts CrossEntropyLoss's layouts class last: (original
+    logits, logits and target class last, logits in the compute dtype)."""
+    validation.check_bool("validate_args", validate_args)  # the functional forms pass it unchecked
+    x = _ops.check_logits("input", x)
+    if x.ndim < 1:
+        raise ValueError(validation.scalar_logits_message("input", "(C), (N, C) or (N, C, d1, ...)"))
+    if not isinstance(target, torch.Tensor):
+        target = torch.as_tensor(target)
+    if validate_args and not from_logits:
+        _ops.check_in_range("input", x, 0.0, 1.0, "probabilities (from_logits=False)")
+    x_last, target = _ops.class_last(x, target)
+    return x, x_last.to(_ops.compute_dtype(x)), target
+
+
+def _softmax_core(xc, target, out_dtype, *, class_weight, alpha, gamma, label_smoothing, ignore_index, from_logits,
+                  validate_args):
+    """Per-sample -sum_c w_c alpha_c (1 - p_c)^gamma q_c log p_c (class axis last), with the
+    normalisers (valid, per-sample norm weight)."""
+    num_classes = xc.shape[-1]
+    validation.check_vector_length("class_weight", class_weight, num_classes)
+    validation.check_vector_length("alpha", alpha, num_classes)
+    w = _ops.as_tensor_like(class_weight, xc)
+    a = _ops.as_tensor_like(alpha, xc)
+    if from_logits and not gamma and a is None:  # plain weighted CE: torch's fused kernel
+        loss, valid, norm = _ops.cross_entropy(xc, target, ignore_index=ignore_index, label_smoothing=label_smoothing,
+                                               class_weight=w, validate_args=validate_args)
+        return loss.to(out_dtype), valid, norm
+    logp = _ops.log_softmax_from(xc, from_logits)
+    q, valid, norm = _ops.softmax_targets(
+        target, xc, ignore_index=ignore_index, label_smoothing=label_smoothing,
+        class_weight=w if w is not None else a, validate_args=validate_args,
+    )
+    term = q * logp
+    if gamma:
+        # 1 - p = -expm1(log p): accurate as p -> 1 without a masked logsumexp, for gamma >= 1
+        term = term * _ops.focal_factor(lambda: -torch.expm1(logp), lambda: _ops.log1m_softmax(logp), gamma)
+    if w is not None:
+        term = term * w
+    if a is not None:
+        term = term * a
+    return (-term.sum(dim=-1)).to(out_dtype), valid, norm
+
+
+def _softmax_loss(x, target, **kw):
+    """`_softmax_core` on the torch layouts (class on dim 1 from 3 dimensions on)."""
+    x, xc, target = _softmax_inputs(x, target, kw["from_logits"], kw["validate_args"])
+    return _softmax_core(xc, target, _ops.output_dtype(x), **kw)
+
+
+def _weighted_categorical_crossentropy(x, target, *, class_weight, label_smoothing, ignore_index, from_logits,
+                                       validate_args):
+    return _softmax_loss(x, target, class_weight=class_weight, alpha=None, gamma=0.0, label_smoothing=label_smoothing,
+                         ignore_index=ignore_index, from_logits=from_logits, validate_args=validate_args)
+
+
+def _categorical_focal_loss(x, target, *, alpha, gamma, label_smoothing, ignore_index, from_logits, validate_args):
+    return _softmax_loss(x, target, class_weight=None, alpha=alpha, gamma=gamma, label_smoothing=label_smoothing,
+                         ignore_index=ignore_index, from_logits=from_logits, validate_args=validate_args)
+
+
+def weighted_categorical_crossentropy(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    class_weight: Any | None = None,
+    label_smoothing: float = 0.0,
+    ignore_index: int | None = None,
+    from_logits: bool = True,
+    validate_args: bool = True,
+) -> torch.Tensor:
+    """Per-sample weighted softmax cross-entropy.
+
+    q = one-hot (or the given probabilities), smoothed q(1-e) + e/K;
+    l_n = -sum_c w_c q_nc log softmax(x_n)_c; samples whose index equals `ignore_index` give 0.
+
+    Args:
+        input: logits (C), (N, C) or (N, C, d1, ..., dk), the class on dim 1 as in
+            CrossEntropyLoss (probabilities when `from_logits=False`).
+        target: class indices (), (N) or (N, d1, ..., dk), or probabilities of the input's shape.
+        class_weight: w, a length-C non-negative vector (default 1).
+        label_smoothing: e in [0, 1].
+        ignore_index: a class-index value whose samples are ignored (index targets only).
+
+    Anchor: `torch.nn.CrossEntropyLoss(weight=w, label_smoothing=e, ignore_index=i,
+    reduction="none")`, exactly, smoothing included.
+
+    Examples:
+        >>> import torch
+        >>> target = torch.tensor([0, 2])
+        >>> logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
+        >>> out = weighted_categorical_crossentropy(logits, target, class_weight=[0.5, 1.0, 2.0])
+        >>> print(out.numpy().round(4))
+        [0.1207 2.0039]
+    """
+    return _base.functional(WEIGHTED_CATEGORICAL_CROSSENTROPY, _weighted_categorical_crossentropy, input, target,
+                            validate_args, class_weight=class_weight, label_smoothing=label_smoothing,
+                            ignore_index=ignore_index, from_logits=from_logits)
+
+
+class WeightedCategoricalCrossentropy(_base.DeclaredLoss):
+    """Weighted softmax cross-entropy as an `nn.Module`; see `weighted_categorical_crossentropy`.
+
+    normalization="weight" (default): "mean" divides by sum_n w_{t_n} over non-ignored samples,
+    exactly `torch.nn.CrossEntropyLoss(weight, label_smoothing, ignore_index)`; "count" divides
+    by the number of non-ignored samples. Every target ignored: "mean" is 0 (torch: NaN).
+
+    Examples:
+        >>> import torch
+        >>> target = torch.tensor([0, 2])
+        >>> logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
+        >>> loss_fn = WeightedCategoricalCrossentropy(class_weight=[0.5, 1.0, 2.0])
+        >>> round(float(loss_fn(logits, target)), 4)
+        0.8498
+    """
+
+    spec = WEIGHTED_CATEGORICAL_CROSSENTROPY
+    core = staticmethod(_weighted_categorical_crossentropy)
+
+    def __init__(self, *, class_weight: Any | None = None, label_smoothing: float = 0.0,
+                 ignore_index: int | None = None, normalization: str = "weight", from_logits: bool = True,
+                 validate_args: bool = True, reduction: str = "mean") -> None:
+        super().__init__(reduction=reduction, validate_args=validate_args, class_weight=class_weight,
+                         label_smoothing=label_smoothing, ignore_index=ignore_index, normalization=normalization,
+                         from_logits=from_logits)
+
+
+def categorical_focal_loss(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    alpha: Any | None = None,
+    gamma: float = 2.0,
+    label_smoothing: float = 0.0,
+    ignore_index: int | None = None,
+    from_logits: bool = True,
+    validate_args: bool = True,
+) -> torch.Tensor:
+    """Per-sample softmax focal loss (Lin et al. 2017, multi-class form).
+
+    l_n = -sum_c alpha_c (1 - p_nc)^gamma q_nc log p_nc, p = softmax(x), q smoothed as in
+    `weighted_categorical_crossentropy`. (1 - p)^gamma is computed as exp(gamma log(1 - p))
+    with a stable log(1 - p), so gradients stay finite for every gamma >= 0 and |x| = 100.
+
+    Args:
+        alpha: None (1), a scalar in [0, 1] or a length-C vector of values in [0, 1].
+        gamma: focusing parameter >= 0.
+
+    Anchor: Keras `CategoricalFocalCrossentropy(alpha, gamma, label_smoothing)` (whose
+    default alpha is 0.25; ours is None).
+
+    Examples:
+        >>> import torch
+        >>> target = torch.tensor([0, 2])
+        >>> logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
+        >>> out = categorical_focal_loss(logits, target, gamma=2.0)
+        >>> print(out.numpy().round(4))
+        [0.0111 0.4013]
+    """
+    return _base.functional(CATEGORICAL_FOCAL_LOSS, _categorical_focal_loss, input, target, validate_args, alpha=alpha,
+                            gamma=gamma, label_smoothing=label_smoothing, ignore_index=ignore_index,
+                            from_logits=from_logits)
+
+
+class CategoricalFocalLoss(_base.DeclaredLoss):
+    """Softmax focal loss as an `nn.Module`; see `categorical_focal_loss`. "mean" divides by the
+    number of non-ignored samples (normalization="count", default) or by sum_n alpha_{t_n}
+    ("weight").
+
+    Examples:
+        >>> import torch
+        >>> target = torch.tensor([0, 2])
+        >>> logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
+        >>> loss_fn = CategoricalFocalLoss(gamma=2.0)
+        >>> round(float(loss_fn(logits, target)), 4)
+        0.2062
+    """
+
+    spec = CATEGORICAL_FOCAL_LOSS
+    core = staticmethod(_categorical_focal_loss)
+
+    def __init__(self, *, alpha: Any | None = None, gamma: float = 2.0, label_smoothing: float = 0.0,
+                 ignore_index: int | None = None, normalization: str = "count", from_logits: bool = True,
+                 validate_args: bool = True, reduction: str = "mean") -> None:
+        super().__init__(reduction=reduction, validate_args=validate_args, alpha=alpha, gamma=gamma,
+                         label_smoothing=label_smoothing, ignore_index=ignore_index, normalization=normalization,
+                         from_logits=from_logits)
+
+
+def _class_balanced_loss(x, target, *, class_weight, base, gamma, validate_args):
+    x, xc, target = _softmax_inputs(x, target, True, validate_args)
+    validation.check_vector_length("samples_per_class", class_weight, xc.shape[-1])
+    if base == "softmax":
+        loss, valid, _ = _softmax_core(xc, target, _ops.output_dtype(x), class_weight=class_weight, alpha=None,
+gamma=0.0,
+                                       label_smoothing=0.0, ignore_index=None, from_logits=True,
+                                       validate_args=validate_args)
+        return loss, valid, valid
+    w = _ops.as_tensor_like(class_weight, xc)
+    q, valid, w_n = _ops.softmax_targets(target, xc, ignore_index=None, label_smoothing=0.0, class_weight=w,
+                                         validate_args=validate_args)
+    per_class = _binary_focal_loss(xc, q, alpha=None, gamma=gamma if base == "focal" else 0.0, label_smoothing=0.0,
+                                   from_logits=True, validate_args=False)
+    return (w_n * per_class.sum(dim=-1)).to(_ops.output_dtype(x)), valid, valid
+
+
+def class_balanced_loss(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    samples_per_class: Any,
+    beta: float = 0.9999,
+    base: str = "softmax",
+    gamma: float = 2.0,
+    validate_args: bool = True,
+) -> torch.Tensor:
+    """Per-sample class-balanced loss (Cui et al. 2019, "Class-Balanced Loss Based on Effective
+    Number of Samples").
+
+    w_c = (1 - beta) / (1 - beta^{n_c}), rescaled to sum to K. base="softmax": the weighted
+    softmax cross-entropy -sum_c w_c q_c log p_c; "sigmoid" / "focal": w_{t_n} times the sum
+    over classes of binary cross-entropy / focal loss (alpha=None, `gamma`) on one-hot targets.
+    beta=0 gives the plain loss.
+
+    Args:
+        input: logits (K), (N, K) or (N, K, d1, ..., dk), the class on dim 1.
+        target: class indices (), (N) or (N, d1, ..., dk), or probabilities of the input's shape.
+        samples_per_class: n_c, K positive counts.
+        beta: in [0, 1).
+        base: "softmax", "sigmoid" or "focal".
+        gamma: focal parameter >= 0 for base="focal".
+
+    Anchor: the paper's reference code (`CB_loss`), with the softmax base as weighted softmax
+    cross-entropy.
+
+    Examples:
+        >>> import torch
+        >>> target = torch.tensor([0, 2])
+        >>> logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
+        >>> out = class_balanced_loss(logits, target, samples_per_class=[100, 10, 1], beta=0.99)
+        >>> print(out.numpy().round(4))
+        [0.0102 2.6829]
+    """
+    return _base.functional(CLASS_BALANCED_LOSS, _class_balanced_loss, input, target, validate_args,
+                            samples_per_class=samples_per_class, beta=beta, base=base, gamma=gamma)
+
+
+class ClassBalancedLoss(_base.DeclaredLoss):
+    """Class-balanced loss as an `nn.Module`; see `class_balanced_loss`. "mean" divides by the
+    number of samples.
+
+    Examples:
+        >>> import torch
+        >>> target = torch.tensor([0, 2])
+        >>> logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
+        >>> loss_fn = ClassBalancedLoss([100, 10, 1], beta=0.99)
+        >>> round(float(loss_fn(logits, target)), 4)
+        1.3466
+    """
+
+    spec = CLASS_BALANCED_LOSS
+    core = staticmethod(_class_balanced_loss)
+
+    def __init__(self, samples_per_class: Any, *, beta: float = 0.9999, base: str = "softmax",
+                 gamma: float = 2.0, validate_args: bool = True, reduction: str = "mean") -> None:
+        super().__init__(reduction=reduction, validate_args=validate_args, samples_per_class=samples_per_class,
+                         beta=beta, base=base, gamma=gamma)
+
+
+def _adjust_logits_arguments(class_priors, tau):
+    return loss_args.priors("class_priors", class_priors), loss_args.non_negative("tau", tau)
+
+
+def adjust_logits(input: torch.Tensor, class_priors: Any, *, tau: float = 1.0) -> torch.Tensor:
+    """Post-hoc logit adjustment (Menon et al. 2021): x - tau log pi.
+
+    Use on a model trained with plain cross-entropy to predict argmax(x - tau log pi), the
+    balanced-error-optimal rule. `class_priors` are normalised to sum to 1.
+
+    Examples:
+        >>> import torch
+        >>> print(adjust_logits(torch.tensor([[1.0, 1.0, 1.0]]), [0.7, 0.2, 0.1]).numpy().round(4))
+        [[1.3567 2.6094 3.3026]]
+    """
+    priors, tau = _ops.static_args(_adjust_logits_arguments, class_priors, tau)
+    x = _ops.check_logits("input", input)
+    class_dim = 1 if x.ndim > 2 else -1  # CrossEntropyLoss's layouts
+    validation.check_vector_length("class_priors", priors, x.shape[class_dim])
+    log_priors = torch.log(torch.as_tensor(priors, dtype=torch.float64))  # a tensor while compiling with NumPy priors
+    shift = _ops.as_tensor_like(tau * log_priors, x)
+    assert shift is not None  # a tensor in, a tensor out
+    return x - (shift.reshape((-1,) + (1,) * (x.ndim - 2)) if class_dim == 1 else shift)
+
+
+def _logit_adjusted_crossentropy(x, target, *, class_priors, tau, ignore_index, validate_args):
+    x, xc, target = _softmax_inputs(x, target, True, validate_args)
+    validation.check_vector_length("class_priors", class_priors, xc.shape[-1])
+    shifted = xc + tau * torch.log(_ops.as_tensor_like(class_priors, xc))  # on the device: no host sync per call
+    loss, valid, _ = _softmax_core(shifted, target, _ops.output_dtype(x), class_weight=None, alpha=None, gamma=0.0,
+                                   label_smoothing=0.0, ignore_index=ignore_index, from_logits=True,
+                                   validate_args=validate_args)
+    return loss, valid, valid
+
+
+def logit_adjusted_crossentropy(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    class_priors: Any,
+    tau: float = 1.0,
+    ignore_index: int | None = None,
+    validate_args: bool = True,
+) -> torch.Tensor:
+    """Per-sample logit-adjusted softmax cross-entropy (Menon et al. 2021, "Long-tail learning
+    via logit adjustment").
+
+    l_n = CE(x_n + tau log pi, t_n), pi = class priors (> 0, normalised). tau=0 gives CE.
+
+    Anchor: google-research `logit_adjustment` (which adds log(pi^tau + 1e-12): equal for
+    priors >= 1e-6 to about 1e-6 relative).
+
+    Examples:
+        >>> import torch
+        >>> target = torch.tensor([0, 2])
+        >>> logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
+        >>> out = logit_adjusted_crossentropy(logits, target, class_priors=[0.7, 0.2, 0.1])
+        >>> print(out.numpy().round(4))
+        [0.0685 2.1449]
+    """
+    return _base.functional(LOGIT_ADJUSTED_CROSSENTROPY, _logit_adjusted_crossentropy, input, target, validate_args,
+                            class_priors=class_priors, tau=tau, ignore_index=ignore_index)
+
+
+class LogitAdjustedCrossentropy(_base.DeclaredLoss):
+    """Logit-adjusted cross-entropy as an `nn.Module`; see `logit_adjusted_crossentropy`.
+    "mean" divides by the number of non-ignored samples.
+
+    Examples:
+        >>> import torch
+        >>> target = torch.tensor([0, 2])
+        >>> logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
+        >>> loss_fn = LogitAdjustedCrossentropy([0.7, 0.2, 0.1])
+        >>> round(float(loss_fn(logits, target)), 4)
+        1.1067
+    """
+
+    spec = LOGIT_ADJUSTED_CROSSENTROPY
+    core = staticmethod(_logit_adjusted_crossentropy)
+
+    def __init__(self, class_priors: Any, *, tau: float = 1.0, ignore_index: int | None = None,
+                 validate_args: bool = True, reduction: str = "mean") -> None:
+        super().__init__(reduction=reduction, validate_args=validate_args, class_priors=class_priors, tau=tau,
+                         ignore_index=ignore_index)
+
+
+def _poly_loss(x, target, *, epsilon, gamma, ignore_index, validate_args):
+    x, xc, target = _softmax_inputs(x, target, from_logits=True, validate_args=validate_args)
+    loss, valid, norm = _softmax_core(xc, target, xc.dtype, class_weight=None, alpha=None, gamma=gamma,
+                                      label_smoothing=0.0, ignore_index=ignore_index, from_logits=True,
+                                      validate_args=validate_args)
+    if epsilon:
+        q = _ops.softmax_targets(target, xc, ignore_index=ignore_index, label_smoothing=0.0, class_weight=None,
+                                 validate_args=False)[0]  # checked by the call above
+        # 1 - p_t = sum_c q_c (1 - p_c), 1 - p_c = -expm1(log p_c): no cancellation as p_t -> 1
+        one_minus_pt = (q * -torch.expm1(torch.log_softmax(xc, dim=-1))).sum(dim=-1)
+        loss = loss + epsilon * (one_minus_pt ** (gamma + 1.0) if gamma else one_minus_pt)
+    return loss.to(_ops.output_dtype(x)), valid, norm
+
+
+def poly_loss(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    epsilon: float = 1.0,
+    gamma: float = 0.0,
+    ignore_index: int | None = None,
+    validate_args: bool = True,
+) -> torch.Tensor:
+    """Per-sample Poly-1 loss (Leng et al. 2022, "PolyLoss: A Polynomial Expansion Perspective
+    of Classification Loss Functions").
+
+    gamma = 0, Poly-1 cross-entropy: l_n = CE_n + epsilon (1 - p_t);
+    gamma > 0, Poly-1 focal: l_n = FL_n + epsilon (1 - p_t)^(gamma + 1), FL = the softmax focal
+    loss -sum_c (1 - p_c)^gamma q_c log p_c (`categorical_focal_loss`, alpha None).
+    p_t = sum_c q_c p_c, the target's probability (q: the one-hot or probability row).
+
+    Args:
+        input: logits (K), (N, K) or (N, K, d1, ..., dk), the class on dim 1.
+        target: class indices (), (N) or (N, d1, ..., dk), or probabilities of the input's shape.
+        epsilon: the first polynomial coefficient, >= -1 (0 gives CE / focal loss).
+        gamma: focusing parameter >= 0.
+        ignore_index: a class-index value whose samples give 0.
+
+    Anchor: optax `poly_loss_cross_entropy(logits, labels, epsilon)` (gamma 0).
+
+    Examples:
+        >>> import torch
+        >>> target = torch.tensor([0, 2])
+        >>> logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
+        >>> out = poly_loss(logits, target, epsilon=1.0)
+        >>> print(out.numpy().round(4))
+        [0.4557 1.6348]
+    """
+    return _base.functional(POLY_LOSS, _poly_loss, input, target, validate_args, epsilon=epsilon, gamma=gamma,
+                            ignore_index=ignore_index)
+
+
+class PolyLoss(_base.DeclaredLoss):
+    """Poly-1 loss as an `nn.Module`; see `poly_loss`. "mean" divides by the number of
+    non-ignored samples.
+
+    Examples:
+        >>> import torch
+        >>> target = torch.tensor([0, 2])
+        >>> logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
+        >>> loss_fn = PolyLoss(epsilon=1.0)
+        >>> round(float(loss_fn(logits, target)), 4)
+        1.0452
+    """
+
+    spec = POLY_LOSS
+    core = staticmethod(_poly_loss)
+
+    def __init__(self, *, epsilon: float = 1.0, gamma: float = 0.0, ignore_index: int | None = None,
+                 validate_args: bool = True, reduction: str = "mean") -> None:
+        super().__init__(reduction=reduction, validate_args=validate_args, epsilon=epsilon, gamma=gamma,
+                         ignore_index=ignore_index)
