@@ -20,8 +20,7 @@ import numpy as np
 
 from . import loss_args, loss_reference
 
-__all__ = ["REQUIRED", "Arg", "LossSpec", "register", "SPECS", "spec", "specs", "by_class_name",
-           "functional_arguments"]
+__all__ = ["Arg", "LossSpec", "register", "spec", "specs", "by_class_name", "functional_arguments"]
 
 REQUIRED = inspect.Parameter.empty  # the default of an argument that has none
 FAMILIES = ("sigmoid", "softmax")
@@ -136,10 +135,29 @@ def register(declaration: LossSpec) -> LossSpec:
 
 
 def spec(name: str) -> LossSpec:
+    """The declaration of the loss whose functional form is `name`.
+
+    Examples:
+        >>> declaration = spec("binary_focal_loss")
+        >>> declaration.class_name, declaration.family, declaration.module
+        ('BinaryFocalLoss', 'sigmoid', 'sigmoid')
+        >>> declaration.check("functional", gamma=1.0)
+        {'alpha': 0.25, 'gamma': 1.0, 'label_smoothing': 0.0, 'from_logits': True}
+        >>> declaration.check("functional", gamma=-1.0)
+        Traceback (most recent call last):
+        ...
+        ValueError: Invalid `gamma`: received -1; expected a finite number >= 0.
+    """
     return SPECS[name]
 
 
 def specs(family: str | None = None) -> list[LossSpec]:
+    """Every declaration (of one family), in declaration order.
+
+    Examples:
+        >>> [d.class_name for d in specs("sigmoid")][:2]
+        ['WeightedBinaryCrossentropy', 'BinaryFocalLoss']
+    """
     return [s for s in SPECS.values() if family is None or s.family == family]
 
 
@@ -150,6 +168,12 @@ def functional_arguments(name: str, **kwargs: Any) -> tuple:
 
 
 def by_class_name(class_name: str) -> LossSpec:
+    """The declaration of the loss class `class_name`.
+
+    Examples:
+        >>> by_class_name("LDAMLoss").name
+        'ldam_loss'
+    """
     return next(s for s in SPECS.values() if s.class_name == class_name)
 
 
