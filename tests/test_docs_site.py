@@ -55,3 +55,17 @@ def test_inventory_check_reports_a_missing_entry(tmp_path, caplog):
         api_pages.on_post_build({"site_dir": str(tmp_path)})
     missing = caplog.text.split("imbalance_core.validation exports ", 1)[1].split(" without an entry")[0].split(", ")
     assert "check_choice" in missing and "check_number" not in missing
+
+
+def test_the_loss_tables_list_every_declared_loss():
+    """`<!-- loss-table -->` becomes a table of every declaration, `<!-- loss-table: MODULE -->`
+    of one family module's; docs/losses.md carries the first."""
+    from imbalance_core import loss_specs
+
+    assert "<!-- loss-table -->" in (ROOT / "docs" / "losses.md").read_text()
+    assert api_pages.on_page_markdown("<!-- loss-table -->\n") == api_pages.loss_table() + "\n"
+    everything, long_tail = api_pages.loss_table(), api_pages.loss_table("long_tail")
+    for d in loss_specs.specs():
+        assert f"| `{d.class_name}` / `{d.name}` | {d.family} |" in everything
+        assert (f"`{d.class_name}`" in long_tail) == (d.module == "long_tail"), d.name
+    assert everything.count("\n| `") == len(loss_specs.specs())
