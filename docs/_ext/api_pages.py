@@ -76,8 +76,19 @@ def public_modules(package: str) -> list[str]:
         if path.suffix == ".py" and defines_all(path):
             names.append(f"{package}.{path.stem}")
         elif path.is_dir() and (path / "__init__.py").exists() and defines_all(path / "__init__.py"):
-            names.append(f"{package}.{path.name}")
+            if _reexports_modules(path / "__init__.py"):  # documented module by module, where the names live
+                names += public_modules(f"{package}.{path.name}")
+            else:
+                names.append(f"{package}.{path.name}")
     return names
+
+
+def _reexports_modules(path: Path) -> bool:
+    """Whether the package's `__all__` is its modules' (`[*module.__all__, ...]`)."""
+    for node in ast.parse(path.read_text(), filename=str(path)).body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
+            return isinstance(node.value, ast.List) and any(isinstance(e, ast.Starred) for e in node.value.elts)
+    return False
 
 
 def _default(value) -> str:
