@@ -60,6 +60,10 @@ def test_wheel_contents_and_metadata(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     for package in PACKAGES:
         assert f"{package}/py.typed" in names and f"{package}/__init__.py" in names
+    # every module of the packages, subpackages (tf_impl/losses, torch_impl/metrics, ...) included
+    modules = {p.relative_to(ROOT).as_posix() for package in PACKAGES for p in (ROOT / package).rglob("*.py")
+               if "__pycache__" not in p.parts and not p.name.startswith("test_")}
+    assert sorted(modules - set(names)) == []
     assert not [n for n in names if pathlib.PurePath(n).name.startswith("test_")]
     assert not [n for n in names if n.split("/")[0] in ("tests", "examples", "benchmarks", "docs")]
     (meta_name,) = [n for n in names if n.endswith(".dist-info/METADATA")]
