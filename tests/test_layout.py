@@ -135,17 +135,12 @@ def _project_issue_numbers(text: str) -> list[str]:
     return found
 
 
-# Files under rewrite elsewhere that still cite one; an entry whose file no longer does fails.
-PENDING = {"tests/conformance.py"}
-
-
 def test_no_issue_numbers_of_this_project():
     files = [path for folder in (*PACKAGES, "tests") for path in sorted((ROOT / folder).rglob("*.py"))]
     hits = {str(path.relative_to(ROOT)): _project_issue_numbers(path.read_text()) for path in files
             if path.name != "test_layout.py"}
-    found = [f"{name}:{hit}" for name, lines in hits.items() if name not in PENDING for hit in lines]
+    found = [f"{name}:{hit}" for name, lines in hits.items() for hit in lines]
     assert not found, "cite why, not an issue number:\n" + "\n".join(found)
-    assert all(hits.get(name) for name in PENDING), "remove from PENDING: " + str([n for n in PENDING if not hits.get(n)])
 
 
 def test_the_issue_pattern_tells_ours_from_upstream():
