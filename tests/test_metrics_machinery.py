@@ -178,6 +178,9 @@ _DDP_WORKER = textwrap.dedent(
         results[key] = metric.compute().tolist()  # torchmetrics syncs the state across ranks
     with open(out, "w") as f:
         json.dump(results, f)
+    # Both ranks past their last collective before either tears gloo down: a rank that destroys
+    # the group while its peer still reads from it aborts the peer ("terminate called ...").
+    dist.barrier()
     dist.destroy_process_group()
     """
 )
