@@ -1,0 +1,363 @@
+"""The checks and messages of one feature each: the stateful and long-tail losses and metrics,
+balanced batches, class weights of a Dataset, decisions, stream balancers, the migration from
+the built-ins, Ray Data.
+
+Part of `imbalance_core.validation`, which re-exports every name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ._argument_checks import check_number, describe, require_weight_vector, to_numpy
+
+# ---- stateful and multi-label losses: Seesaw, Distribution-Balanced
+
+
+def check_class_counts_below(name: str, counts: np.ndarray, total: float, total_name: str) -> None:
+    """Distribution-Balanced loss: every positive count n_c must satisfy 0 < n_c < N (its
+    logit bias is -log(N / n_c - 1), finite only there)."""
+    bad = np.flatnonzero((counts <= 0) | (counts >= total))
+    if bad.size:
+        c = int(bad[0])
+        raise ValueError(
+            f"Invalid `{name}`: received {describe(counts)}; class {c} has {counts[c]:g} positives "
+            f"out of `{total_name}`={total:g}, and every class needs 0 < n_c < {total_name}."
+        )
+
+
+def index_targets_only_message(loss: str, target_name: str, target_shape: Sequence[int],
+                               input_shape: Sequence[int]) -> str:
+    """A loss defined on class indices only (Seesaw) received probability / one-hot rows."""
+    return (
+        f"Invalid `{target_name}`: {loss} takes class indices of shape {tuple(input_shape)[:-1]} "
+        f"(or with a trailing 1), received shape {tuple(target_shape)} against logits of shape "
+        f"{tuple(input_shape)}; pass argmax(one-hot, axis=-1) for one-hot rows."
+    )
+
+
+def stateless_counts_message(loss: str) -> str:
+    """Keras on jax: a loss's variable cannot be assigned inside a traced function."""
+    return (
+        f"classbalance: {loss} cannot update its cumulative class counts inside a jax-traced "
+        f"function (model.fit / model.evaluate on the jax backend, jax.jit): there the counts stay "
+        f"as they were before the call (the current batch is still added for the loss value). "
+        f"Eager calls update them; train on the tensorflow or torch backend to accumulate them in fit."
+    )
+
+
+# ---- long-tail metric arguments
+
+
+def check_samples_per_class(name: str, value: Any) -> np.ndarray:
+    """Training counts per class for the shot groups: a non-negative finite 1-D vector with
+    at least two classes (a class with no training sample is allowed: it is few-shot)."""
+    if value is None:
+        raise ValueError(
+            f"Invalid `{name}`: received None; expected a non-negative finite 1-D vector of training counts.")
+    counts = require_weight_vector(name, value, allow_scalar=False)
+    if counts.shape[0] < 2:
+        raise ValueError(f"Invalid `{name}`: received length {counts.shape[0]}; expected at least 2 classes.")
+    return counts
+
+
+def check_shot_thresholds(many_threshold: Any, few_threshold: Any) -> tuple:
+    """(many_threshold, few_threshold) as floats: non-negative, few_threshold <= many_threshold
+    (otherwise a class could be both many-shot and few-shot)."""
+    many = check_number("many_threshold", many_threshold, low=0.0)
+    few = check_number("few_threshold", few_threshold, low=0.0)
+    if few > many:
+        raise ValueError(
+            f"Invalid `few_threshold`: received {few:g} with many_threshold={many:g}; expected "
+            f"few_threshold <= many_threshold (a class cannot be both many-shot and few-shot)."
+        )
+    return many, few
+
+
+# ---- long-tail losses: LDAM, balanced softmax, poly (and DeferredReweighting)
+
+
+def check_counts(name: str, value: Any) -> np.ndarray:
+    """Samples per class: a 1-D vector of non-negative finite counts, every class with at least
+    one sample (a class without any would get an infinite margin or a log(0) shift)."""
+    if value is None:
+        raise ValueError(f"Invalid `{name}`: received None; expected K positive counts.")
+    counts = require_weight_vector(name, value, allow_scalar=False)
+    empty = np.flatnonzero(counts == 0)
+    if empty.size:
+        raise ValueError(
+            f"Invalid `{name}`: received {describe(counts)}; class {int(empty[0])} has no samples, "
+            f"and every class needs at least one."
+        )
+    return counts
+
+
+def mutable_class_weight_message(loss: Any) -> str:
+    """DeferredReweighting needs a loss whose class weights live in a variable / buffer."""
+    return (f"Invalid `loss`: received {type(loss).__name__}; expected a loss whose class weights can "
+            f"change during training (a `class_weight` variable in Keras, a buffer in torch), such as "
+            f"LDAMLoss.")
+
+
+# ---- balanced batches: single- and multi-label modes, repeat factors, the saved schedule
+
+
+def class_index_labels_message(mode: str, shape: tuple) -> str:
+    """Single-label modes take 1-D class indices; points multi-hot rows to the multi-label modes."""
+    return (f"Invalid `labels`: received shape {tuple(shape)}; mode={mode!r} expects a 1-D array of "
+            f"integer class indices (for one-hot labels pass labels.argmax(-1); for multi-hot rows "
+            f"(N, C) use mode='repeat_factor' or mode='class_aware').")
+
+
+def multi_hot_shape_message(name: str, shape: tuple, mode: str | None = None) -> str:
+    """Multi-label modes and compute_repeat_factors take (N, C) multi-hot rows."""
+    who = f"mode={mode!r}" if mode is not None else "compute_repeat_factors"
+    hint = " (for 1-D class indices use mode='exact' or mode='sampled')" if mode is not None else ""
+    return (f"Invalid `{name}`: received shape {tuple(shape)}; {who} expects multi-hot rows of "
+            f"shape (N, C), one 0/1 column per label{hint}.")
+
+
+def multi_hot_dtype_message(name: str, dtype_text: str) -> str:
+    return (f"Invalid `{name}` dtype: received {dtype_text}; expected bool, integer or floating "
+            f"multi-hot rows of 0/1.")
+
+
+def multi_hot_values_message(name: str, values: Any) -> str:
+    return f"Invalid `{name}`: multi-hot rows must hold 0 or 1; received {describe(values)}."
+
+
+def empty_labels_message(name: str) -> str:
+    return f"Invalid `{name}`: received an empty array; expected at least one label."
+
+
+def fractions_unused_message(mode: str, value: Any) -> str:
+    """mode="repeat_factor" derives every sample's share from the repeat factors."""
+    return (f"Invalid `class_fractions`: received {describe(value)}; mode={mode!r} takes no class "
+            f"fractions (the repeat factors, set by `repeat_threshold`, decide each sample's "
+            f"share); pass None, or use mode='class_aware'.")
+
+
+def no_positive_labels_message(mode: str) -> str:
+    return (f"Invalid `labels`: received multi-hot rows without a single positive entry; "
+            f"mode={mode!r} needs at least one sample of some label.")
+
+
+def exact_batch_too_small_message(batch_size: int, cls: int, fraction: float, enough: int) -> str:
+    """mode='exact' needs floor(f_c B) >= 1 for every requested class."""
+    return (
+        f"Invalid `batch_size`: received {batch_size}; mode='exact' needs at least one slot per "
+        f"requested class in every batch, but class {cls} (fraction {fraction:g}) gets "
+        f"{fraction * batch_size:g} of {batch_size} slots; use batch_size >= {enough} or "
+        f"mode='sampled'."
+    )
+
+
+def state_mismatch_message(what: str, key: str, saved: Any, current: Any) -> str:
+    """A saved state that belongs to another schedule or stream."""
+    return (
+        f"Invalid `state_dict`: it was saved for a {what} with {key}={saved!r}, but this one has "
+        f"{key}={current!r}; load it into the same configuration (labels, seed, batch size, "
+        f"fractions, mode, replicas) it was saved from."
+    )
+
+
+def state_shape_message(state: Any, keys: Sequence[str]) -> str:
+    """A `state_dict` that is not one of ours at all."""
+    shown = sorted(state) if isinstance(state, dict) else type(state).__name__
+    return (
+        f"Invalid `state_dict`: received {shown}; expected a dict with the keys "
+        f"{', '.join(repr(k) for k in keys)} (as returned by `state_dict()`)."
+    )
+
+
+# ---- class weights of a Dataset
+
+
+def label_fn_without_dataset_message(dataset_kind: str) -> str:
+    return f"Invalid `label_fn`: it applies to a {dataset_kind} only; received labels that are not a Dataset."
+
+
+# ---- decisions
+
+
+def check_positive_class_priors(name: str, value: Any) -> np.ndarray:
+    """Sigmoid priors: the probability of the positive class, a scalar (binary) or one per
+    label, each strictly inside (0, 1); returned as float64 NumPy (0-d for a scalar)."""
+    what = "probabilities of the positive class strictly inside (0, 1): a scalar or a 1-D vector, one per label"
+    try:
+        arr = np.asarray(to_numpy(value), dtype=np.float64)
+    except Exception:
+        raise ValueError(f"Invalid `{name}`: received {describe(value)}; expected {what}.") from None
+    if value is None or arr.ndim > 1 or arr.size == 0 or not np.all((arr > 0) & (arr < 1)):
+        raise ValueError(f"Invalid `{name}`: received {describe(value)}; expected {what}.")
+    return arr
+
+
+def prior_length_message(name: str, received: int, expected: int, other: str) -> str:
+    return (f"Invalid `{name}`: received length {received}; expected length {expected}, "
+            f"the length of `{other}` (one entry per class).")
+
+
+def missing_prior_message() -> str:
+    return ("Invalid `data_prior` and `class_fractions`: received neither (or both); expected exactly one: "
+            "`class_fractions` for batches from a balanced pipeline, `data_prior` for plain shuffled batches.")
+
+
+def binary_labels_message(name: str, values: Any) -> str:
+    return f"Invalid `{name}`: binary labels must be 0 or 1; received {describe(values)}."
+
+
+def finite_scores_message(name: str, values: Any) -> str:
+    return f"Invalid `{name}`: scores must be finite (no NaN or inf); received {describe(values)}."
+
+
+def per_sample_weight_message(received: tuple, n: int) -> str:
+    return (f"Invalid `sample_weight`: received shape {tuple(received)}; expected None or ({n},), "
+            f"one non-negative finite weight per score.")
+
+
+def negative_sample_weight_message(values: Any) -> str:
+    return (f"Invalid `sample_weight`: received {describe(values)}; expected non-negative finite "
+            f"weights, one per score.")
+
+
+def both_classes_message(name: str, positive: float, negative: float) -> str:
+    return (f"Invalid `{name}`: received total weight {positive:g} on the positive class and "
+            f"{negative:g} on the negative class; expected both classes with positive weight.")
+
+
+def min_tpr_message(objective: str, min_tpr: Any) -> str:
+    if objective == "tpr_at_least":
+        return (f"Invalid `min_tpr`: received {describe(min_tpr)}; expected a finite number in [0, 1] "
+                f"(required by objective='tpr_at_least').")
+    return (f"Invalid `min_tpr`: received {describe(min_tpr)} with objective={objective!r}; expected None "
+            f"(min_tpr applies to objective='tpr_at_least' only).")
+
+
+def nan_scores_message(name: str, count: int) -> str:
+    return f"Invalid `{name}`: received {count} NaN score(s); expected real scores (logits may be infinite, not NaN)."
+
+
+def zero_training_weight_message(class_weight: Any) -> str:
+    return (f"Invalid `class_weight`: received {describe(class_weight)}; expected a positive weight on at "
+            f"least one class that the batches contain.")
+
+
+def scalar_prior_message(name: str, value: Any, other: str) -> str:
+    return (f"Invalid `{name}`: received {describe(value)}, a scalar, while `{other}` has one prior per class; "
+            f"a scalar prior is the positive class's prior of sigmoid logits, which need activation=\"sigmoid\" "
+            f"(softmax logits need one prior per class in both).")
+
+
+# ---- stream balancers and their saved state
+
+
+def not_a_dataset_message(value: Any, expected: str) -> str:
+    return f"Invalid `dataset`: received {type(value).__name__}; expected {expected}."
+
+
+def not_callable_message(name: str, value: Any) -> str:
+    return f"Invalid `{name}`: received {describe(value)}; expected a callable."
+
+
+def stream_element_shape_message(shape: tuple) -> str:
+    """tf_impl.data.balance_dataset keeps per-class rings of elements: their shapes must be known."""
+    return (f"Invalid `dataset`: an element has shape {tuple(shape)} with unknown dimensions; "
+            f"balance_dataset needs fully known element shapes (e.g. pad or resize in a map first).")
+
+
+def stream_state_dict_message(value: Any) -> str:
+    return (f"Invalid `state_dict`: received {describe(value)}; expected the dict that a stream balancer's "
+            f"state_dict() returns (keys 'config', 'epoch', 'yielded', 'read', 'checksum').")
+
+
+def check_stream_state_config(saved: Any, current: dict) -> None:
+    """A stream balancer's state_dict must come from a balancer with the same arguments (and,
+    per DataLoader worker, the same worker layout)."""
+    if not isinstance(saved, dict):
+        raise ValueError(stream_state_dict_message(saved))
+    for name, value in current.items():
+        if name not in saved or saved[name] != value:
+            raise ValueError(
+                f"Invalid `state_dict`: it was saved with {name}={saved.get(name)!r}, but this stream balancer "
+                f"has {name}={value!r}; load a state_dict saved with the same arguments (seed, batch_size, "
+                f"class_fractions, mode, buffer_size, num_replicas, rank, sharded_source) and the same number "
+                f"of DataLoader workers.")
+
+
+def stream_source_not_resumable_message(dataset: Any) -> str:
+    return (f"Invalid `state_dict`: it resumes mid-epoch, which re-reads `dataset` from the start of the epoch, "
+            f"but `dataset` ({type(dataset).__name__}) is a one-shot iterator (iter(dataset) is dataset); "
+            f"pass a re-iterable source that gives the same items in the same order for the same epoch.")
+
+
+def stream_reread_message(yielded: int, saved_read: int, read: int) -> str:
+    found = "ended before that point" if read < 0 else f"gave another stream (read {read} items, other classes)"
+    return (f"Invalid `dataset` for resuming: the saved state is after batch {yielded} of the epoch, emitted "
+            f"when {saved_read} items had been read, but re-reading the source from the start of the epoch "
+            f"{found}; a resumable source gives the same items in the same order for the same epoch "
+            f"(call set_epoch on it, or seed its shuffle by epoch).")
+
+
+# ---- migration from the built-in losses, metrics and model.fit weights
+
+
+def not_a_loss_message(name: str, value: Any, accepted: str) -> str:
+    kind = f"{type(value).__module__}.{type(value).__qualname__}"
+    return f"Invalid `{name}`: received {kind} ({value!r:.80}); expected {accepted}."
+
+
+def wrong_framework_message(name: str, value: Any, framework: str, other: str) -> str:
+    return (f"Invalid `{name}`: received {type(value).__module__}.{type(value).__qualname__}, a {framework} object; "
+            f"pass it as `{other}`.")
+
+
+def not_a_metric_message(name: str, value: Any, accepted: str) -> str:
+    return (f"Invalid `{name}`: received {type(value).__module__}.{type(value).__qualname__}; expected {accepted}.")
+
+
+def fit_weights_conflict_message() -> str:
+    return ("Invalid arguments: received both `class_weight` and `sample_weight`; model.fit rejects the pair (\"You "
+            "cannot `class_weight` and `sample_weight` at the same time\"): fold the class weights into the sample "
+            "weights, or pass one of them.")
+
+
+def fit_class_weight_rank_message(shape: tuple) -> str:
+    return (f"Invalid `class_weight`: model.fit maps class weights to one weight per sample, from targets of shape "
+            f"(B,), (B, 1) or one-hot (B, K); received targets of shape {tuple(shape)}. For dense targets pass "
+            f"per-position weights of the target's shape as `sample_weight`.")
+
+
+def exclusive_weights_message(first: str, second: str) -> str:
+    return (f"Invalid arguments: received both `{first}` and `{second}`; expected one of them (fold the class "
+            f"weights into the per-sample weights).")
+
+
+# ---- Ray Data
+
+
+def ray_missing_message(module: str) -> str:
+    """`imbalance_core.ray_data` without Ray installed."""
+    return (f"{module} needs Ray Data, which is not installed; install the extra with "
+            f"`pip install \"classbalance[ray]\"` (ray[data,train]).")
+
+
+def missing_column_message(name: str, value: Any, columns: Sequence[str]) -> str:
+    """A label column that the data set does not have."""
+    return (f"Invalid `{name}`: received {value!r}, which is not a column of the data set; its columns "
+            f"are {list(columns)}.")
+
+
+def null_labels_message(column: str, nulls: int) -> str:
+    """Labels with missing values: no class to count or draw them for."""
+    return (f"Invalid `labels`: column {column!r} holds {nulls} null label{'s' if nulls != 1 else ''}; "
+            f"expected a class index in every row (drop or fill the nulls first).")
+
+
+def ragged_multi_hot_message(column: str, widths: Sequence[int]) -> str:
+    """Multi-hot rows whose length differs between rows or blocks."""
+    return (f"Invalid `labels`: multi-hot column {column!r} holds rows of {sorted(set(widths))} entries; "
+            f"every row must hold one 0/1 entry per label.")
