@@ -49,10 +49,10 @@ from typing import Any
 
 import numpy as np
 
+from ._class_counts import check_pipeline_args
 from .class_weights import ClassCounter, _positive_counts, check_class_weight_args, weights_from_counts
 from .schedule import BLOCK_STEPS, BalancedSchedule, check_labels
 from .validation import (
-    check_choice,
     check_fractions,
     check_integer,
     missing_column_message,
@@ -500,11 +500,9 @@ def balance(
     4
     """
     ray = _ray()
-    mode = check_choice("mode", mode, BALANCE_MODES)
-    batch_size = check_integer("batch_size", batch_size, low=1)
-    seed = check_integer("seed", seed, low=0)
+    mode, batch_size, seed, num_replicas = check_pipeline_args(
+        mode=mode, modes=BALANCE_MODES, batch_size=batch_size, seed=seed, num_replicas=num_replicas)
     epoch = check_integer("epoch", epoch, low=0)
-    num_replicas = check_integer("num_replicas", num_replicas, low=1)
     steps_per_epoch = check_integer("steps_per_epoch", steps_per_epoch, low=1, allow_none=True)
     if class_fractions is not None:
         check_fractions("class_fractions", class_fractions)

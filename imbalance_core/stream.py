@@ -56,8 +56,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .schedule import _check_requested_present, _rng, batch_composition, resolve_fractions
-from .validation import check_choice, check_integer, index_message, to_numpy
+from ._class_counts import batch_composition, check_pipeline_args, check_requested_present, resolve_fractions
+from ._randomness import SALT_STREAM, seeded_rng
+from .validation import check_integer, index_message, to_numpy
 
 __all__ = [
     "STREAM_MODES",
@@ -71,7 +72,6 @@ __all__ = [
 # A stream is balanced by class index only.
 STREAM_MODES = ("exact", "sampled")
 DEFAULT_BUFFER_SIZE = 10_000
-_SALT_STREAM = 0x7374726D
 
 
 def check_class_fn_dtype(dtype: Any) -> None:
@@ -204,11 +204,9 @@ class StreamBalancer:
         buffer_size: int = DEFAULT_BUFFER_SIZE,
         num_replicas: int = 1,
     ) -> None:
-        self.mode = check_choice("mode", mode, STREAM_MODES)
-        self.batch_size = check_integer("batch_size", batch_size, low=1)
-        self.seed = check_integer("seed", seed, low=0)
+        self.mode, self.batch_size, self.seed, self.num_replicas = check_pipeline_args(
+            mode=mode, modes=STREAM_MODES, batch_size=batch_size, seed=seed, num_replicas=num_replicas)
         self.buffer_size = check_integer("buffer_size", buffer_size, low=1)
-        self.num_replicas = check_integer("num_replicas", num_replicas, low=1)
         num_classes = check_integer("num_classes", num_classes, low=1, allow_none=True)
         self.fractions = resolve_fractions(class_fractions, num_classes=num_classes)
         self.num_classes = self.fractions.shape[0]
@@ -265,12 +263,12 @@ class StreamBalancer:
         fresh = np.minimum(fresh + counts, cap)  # beyond a full ring the oldest are overwritten
         waiting = bool(np.any(self._requested & (seen == 0)))
         if final and waiting:  # a requested class never appeared: this raises
-            _check_requested_present(self.fractions, seen, "the stream")
+            check_requested_present(self.fractions, seen, "the stream")
         refs = np.zeros((0, self.batch_size), dtype=np.int64)
         if not waiting:
             # One generator per step, keyed by the batches emitted so far (a step that emits
             # nothing leaves the next one the same draws).
-            rng = _rng(self.seed, epoch, stream_id, t, _SALT_STREAM)
+            rng = seeded_rng(self.seed, epoch, stream_id, t, SALT_STREAM)
             if final:
                 # The final partial batch is dropped; padding batches, all replays, give every
                 # replica the same number of batches.
