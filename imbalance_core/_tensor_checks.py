@@ -17,6 +17,12 @@ import numpy as np
 from ._argument_checks import describe, to_numpy
 
 
+def _mismatch(target_name: str, target_shape: Iterable[int], input_name: str, input_shape: Iterable[int]) -> str:
+    """The start of every shape-mismatch message: both tensors, named, with their shapes."""
+    return (f"Shape mismatch: `{target_name}` has shape {tuple(target_shape)} but `{input_name}` has shape "
+            f"{tuple(input_shape)}")
+
+
 def shape_message(target_name: str, target_shape: Iterable[int], input_name: str, input_shape: Iterable[int]) -> str:
     """The message for two shapes that must be equal.
 
@@ -25,11 +31,8 @@ def shape_message(target_name: str, target_shape: Iterable[int], input_name: str
         'Shape mismatch: `target` has shape (4,) but `input` has shape (4, 3); they must be equal (no silent
         broadcasting). Reshape one of them, e.g. (B,) -> (B, 1).'
     """
-    return (
-        f"Shape mismatch: `{target_name}` has shape {tuple(target_shape)} but `{input_name}` has "
-        f"shape {tuple(input_shape)}; they must be equal (no silent broadcasting). Reshape one "
-        f"of them, e.g. (B,) -> (B, 1)."
-    )
+    return (f"{_mismatch(target_name, target_shape, input_name, input_shape)}; they must be equal (no silent "
+            f"broadcasting). Reshape one of them, e.g. (B,) -> (B, 1).")
 
 
 def softmax_target_shape_message(target_name: str, target_shape: Sequence[int], input_name: str,
@@ -42,12 +45,9 @@ def softmax_target_shape_message(target_name: str, target_shape: Sequence[int], 
         'Shape mismatch: `target` has shape (4, 2) but `input` has shape (4, 3); expected class indices of shape
         (4,) or probabilities of shape (4, 3) (no silent broadcasting).'
     """
-    target_shape, input_shape = tuple(target_shape), tuple(input_shape)
-    return (
-        f"Shape mismatch: `{target_name}` has shape {target_shape} but `{input_name}` has "
-        f"shape {input_shape}; expected class indices of shape {input_shape[:-1]} "
-        f"or probabilities of shape {input_shape} (no silent broadcasting)."
-    )
+    input_shape = tuple(input_shape)
+    return (f"{_mismatch(target_name, target_shape, input_name, input_shape)}; expected class indices of shape "
+            f"{input_shape[:-1]} or probabilities of shape {input_shape} (no silent broadcasting).")
 
 
 def check_same_shape(target_name: str, target_shape: Sequence[int], input_name: str,

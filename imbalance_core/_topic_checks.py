@@ -80,9 +80,10 @@ def check_shot_thresholds(many_threshold: Any, few_threshold: Any) -> tuple:
 # ---- long-tail losses: LDAM, balanced softmax, poly (and DeferredReweighting)
 
 
-def check_counts(name: str, value: Any) -> np.ndarray:
+def check_counts(name: str, value: Any, *, purpose: str = "") -> np.ndarray:
     """Samples per class: a 1-D vector of non-negative finite counts, every class with at least
-    one sample (a class without any would get an infinite margin or a log(0) shift)."""
+    one sample (a class without any would get an infinite margin, a log(0) shift or no weight);
+    `purpose`, when given, says what the sample is needed for ("to get a weight")."""
     if value is None:
         raise ValueError(f"Invalid `{name}`: received None; expected K positive counts.")
     counts = require_weight_vector(name, value, allow_scalar=False)
@@ -90,7 +91,7 @@ def check_counts(name: str, value: Any) -> np.ndarray:
     if empty.size:
         raise ValueError(
             f"Invalid `{name}`: received {describe(counts)}; class {int(empty[0])} has no samples, "
-            f"and every class needs at least one."
+            f"and every class needs at least one{' ' + purpose if purpose else ''}."
         )
     return counts
 

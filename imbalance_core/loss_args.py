@@ -104,16 +104,7 @@ def counts(name: str, value: Any) -> np.ndarray:
 
 def weighted_counts(name: str, value: Any) -> np.ndarray:
     """Samples per class (class-balanced weights): every class needs one to get a weight."""
-    if value is None:
-        raise ValueError(f"Invalid `{name}`: received None; expected K positive counts.")
-    values = validation.require_weight_vector(name, value, allow_scalar=False)
-    empty = np.flatnonzero(values == 0)
-    if empty.size:
-        raise ValueError(
-            f"Invalid `{name}`: received {validation.describe(values)}; class {int(empty[0])} has no "
-            f"samples, and every class needs at least one to get a weight."
-        )
-    return values
+    return validation.check_counts(name, value, purpose="to get a weight")
 
 
 def label_counts(name: str, value: Any) -> np.ndarray:

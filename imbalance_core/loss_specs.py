@@ -195,7 +195,10 @@ def _normalization(default: str) -> Arg:
     return Arg("normalization", loss_args.normalization, default, '"weight" or "count": the mean\'s denominator')
 
 
-_COUNTS_3 = [200.0, 30.0, 26.0]
+def _samples_per_class(check: Callable[[str, Any], Any]) -> Arg:
+    """The long-tail losses' training counts, every class with at least one sample."""
+    return Arg("samples_per_class", check, doc="n_c, K positive counts", example=[200.0, 30.0, 26.0])
+
 
 # ---- sigmoid family
 
@@ -281,7 +284,7 @@ def _class_balanced(checked: dict) -> dict:
 register(LossSpec(
     "class_balanced_loss", "ClassBalancedLoss", "softmax", "softmax",
     "effective-number class weights on a softmax, sigmoid or focal base", loss_reference.class_balanced_loss,
-    args=(Arg("samples_per_class", loss_args.weighted_counts, doc="n_c, K positive counts", example=_COUNTS_3),
+    args=(_samples_per_class(loss_args.weighted_counts),
           Arg("beta", loss_args.probability_margin, 0.9999, "in [0, 1)"),
           Arg("base", loss_args.cb_base, "softmax", '"softmax", "sigmoid" or "focal"'),
           Arg("gamma", loss_args.gamma, 2.0, 'focal parameter >= 0 for base="focal"')),
@@ -315,7 +318,7 @@ def _ldam(checked: dict) -> dict:
 register(LossSpec(
     "ldam_loss", "LDAMLoss", "softmax", "long_tail",
     "weighted CE of scale (x - m_c q), m_c ~ n_c^(-1/4)", loss_reference.ldam_loss,
-    args=(Arg("samples_per_class", loss_args.counts, doc="n_c, K positive counts", example=_COUNTS_3),
+    args=(_samples_per_class(loss_args.counts),
           Arg("max_margin", loss_args.non_negative, 0.5, "the rarest class's margin, >= 0"),
           Arg("scale", loss_args.positive, 30.0, "the logit scale s > 0"),
           Arg("class_weight", None, None, "w, a length-K non-negative vector (default 1)"),
@@ -326,7 +329,7 @@ register(LossSpec(
 register(LossSpec(
     "balanced_softmax_crossentropy", "BalancedSoftmaxCrossentropy", "softmax", "long_tail",
     "CE(x + log n_c, t)", loss_reference.balanced_softmax_crossentropy,
-    args=(Arg("samples_per_class", loss_args.counts, doc="n_c, K positive counts", example=_COUNTS_3),
+    args=(_samples_per_class(loss_args.counts),
           _ignore_index()),
     derive=lambda c: dict(class_priors=c["samples_per_class"] / c["samples_per_class"].sum(),
                           ignore_index=c["ignore_index"]),

@@ -332,8 +332,11 @@ def balanced_accuracy_from_confusion(cm: np.ndarray, adjusted: bool = False) -> 
     return score
 
 
-def _ratio(num: float, den: float) -> float:
-    return float(num / den) if den > 0 else 0.0
+def _recall(cm: np.ndarray, c: int) -> float:
+    """Recall of class `c` of a confusion matrix, C[c, c] / sum_j C[c, j]; 0 when undefined."""
+    row = np.asarray(cm, dtype=np.float64)[c]
+    support = row.sum()
+    return float(row[c] / support) if support > 0 else 0.0
 
 
 def true_positive_rate_from_confusion(cm: np.ndarray) -> float:
@@ -343,8 +346,7 @@ def true_positive_rate_from_confusion(cm: np.ndarray) -> float:
         >>> true_positive_rate_from_confusion(np.array([[8.0, 2.0], [1.0, 1.0]]))
         0.5
     """
-    cm = np.asarray(cm, dtype=np.float64)
-    return _ratio(cm[1, 1], cm[1, 0] + cm[1, 1])
+    return _recall(cm, 1)
 
 
 def true_negative_rate_from_confusion(cm: np.ndarray) -> float:
@@ -354,8 +356,7 @@ def true_negative_rate_from_confusion(cm: np.ndarray) -> float:
         >>> true_negative_rate_from_confusion(np.array([[8.0, 2.0], [1.0, 1.0]]))
         0.8
     """
-    cm = np.asarray(cm, dtype=np.float64)
-    return _ratio(cm[0, 0], cm[0, 0] + cm[0, 1])
+    return _recall(cm, 0)
 
 
 def weighted_balanced_accuracy_from_confusion(cm: np.ndarray, alpha: float = 0.5) -> float:
