@@ -7,7 +7,8 @@ metrics, the project's own classes and plain callables. This module
 
 - identifies each object (`identify_loss`): its framework, its name as the user wrote it, its
   reduction, its class weights and ignored index, and the count its mean divides by, so that a
-  failure can be explained in the object's own words (diagnosis.py);
+  failure can be explained in the object's own words (diagnosis.py); the frameworks' own objects
+  are read in sides.py, the wrappers of this module over the loss they wrap;
 - runs a torch loss on inputs of any dtype and device (`TorchLossRunner`): a module holding
   floating tensors (`CrossEntropyLoss(weight=...)`) gets the inputs cast to the dtype it holds,
   on the device of the inputs; the float64 reference runs a float64 copy of it;
@@ -23,71 +24,26 @@ metrics, the project's own classes and plain callables. This module
 from __future__ import annotations
 
 import copy
-import functools
-import inspect
+import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from imbalance_core import validation
 
+from . import sides
+from .sides import Side, check_metric_side, torch_floating_dtype
+
 __all__ = ["KerasFit", "TorchStep", "after_activation", "identify_loss", "Side", "TorchLossRunner",
            "check_loss_side", "check_metric_side", "torch_floating_dtype"]
-
-# The count a mean divides by (keys of diagnosis.counts): "1" (a sum), "samples", "positions"
-# (pixels, tokens: every non-class position), "elements" (positions x classes), "classes",
-# "valid" (non-ignored positions), "class_weights" (summed class weights of the targets),
-# "sample_weights" (summed sample weights).
-DIVISORS = ("1", "samples", "positions", "elements", "classes", "valid", "class_weights", "sample_weights")
-
-# torch losses with one loss per position (the class axis reduced, on dim 1).
-_TORCH_SOFTMAX = {"CrossEntropyLoss", "NLLLoss", "cross_entropy", "nll_loss"}
-# torch losses taking logits (the rest take probabilities, log-probabilities or values).
-_TORCH_FROM_LOGITS = {"CrossEntropyLoss", "BCEWithLogitsLoss", "cross_entropy", "binary_cross_entropy_with_logits",
-                      "sigmoid_focal_loss"}
-# Keras losses with one loss per position whose class axis is a sum (softmax family); the
-# others (binary cross-entropy and focal, MSE) average the last axis.
-_KERAS_SOFTMAX = {"SparseCategoricalCrossentropy", "CategoricalCrossentropy", "CategoricalFocalCrossentropy",
-                  "KLDivergence", "sparse_categorical_crossentropy", "categorical_crossentropy",
-                  "categorical_focal_crossentropy", "kl_divergence"}
-_PROJECT_SOFTMAX_CLASSES = {"WeightedCategoricalCrossentropy", "CategoricalFocalLoss", "ClassBalancedLoss",
-                            "LogitAdjustedCrossentropy", "LDAMLoss", "BalancedSoftmaxCrossentropy", "SeesawLoss",
-                            "PolyLoss"}
 
 ACCEPTED_KERAS_LOSS = ("a Keras 3 loss: a keras.losses.Loss (keras.losses.*, tf_impl.losses.*), a function "
                        "fn(y_true, y_pred) such as keras.losses.binary_crossentropy, or KerasFit(loss, ...)")
 ACCEPTED_TORCH_LOSS = ("a PyTorch loss: a torch.nn.Module loss (torch.nn.*, torch_impl.losses.*), a function "
                        "fn(input, target) such as torch.nn.functional.cross_entropy or "
                        "torchvision.ops.sigmoid_focal_loss, or TorchStep(loss, ...)")
-ACCEPTED_KERAS_METRIC = "a keras.metrics.Metric (update_state, result, reset_state)"
-ACCEPTED_TORCH_METRIC = "a torchmetrics.Metric (update, compute, reset)"
-
-
-@dataclass(frozen=True)
-class Side:
-    """One side of a comparison as the report names it.
-
-    framework: "keras" or "torch"; name: the object as the user wrote it
-    ("torch.nn.CrossEntropyLoss(weight=..., reduction='mean')"); kind: "builtin", "classbalance",
-    "fit" (KerasFit), "step" (TorchStep) or "callable"; family: "softmax" (one loss per position),
-    "sigmoid" (element-wise or averaged over the class axis) or "other"; divisor: the count its
-    mean divides by (DIVISORS), None when unknown.
-    """
-
-    framework: str
-    name: str
-    kind: str = "callable"
-    family: str = "other"
-    reduction: str | None = None
-    class_weight: np.ndarray | None = None
-    sample_weight: np.ndarray | None = None
-    ignore_index: int | None = None
-    from_logits: bool | None = None
-    divisor: str | None = None
-    base: str = ""  # the class or function name alone ("CrossEntropyLoss")
-    extra: dict = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- activations
@@ -99,7 +55,7 @@ class _Activated:
     activation: str
     framework: str
 
-    def __call__(self, a, b):
+    def __call__(self, a: Any, b: Any) -> Any:
         if self.framework == "keras":
             import keras
 
@@ -110,12 +66,12 @@ class _Activated:
         return self.loss(_torch_activation(torch, self.activation, a), b)
 
 
-def _keras_activation(keras, name, x):
+def _keras_activation(keras: Any, name: str, x: Any) -> Any:
     return {"softmax": lambda: keras.ops.softmax(x, axis=-1), "log_softmax": lambda: keras.ops.log_softmax(x, axis=-1),
             "sigmoid": lambda: keras.ops.sigmoid(x)}[name]()
 
 
-def _torch_activation(torch, name, x):
+def _torch_activation(torch: Any, name: str, x: Any) -> Any:
     return {"softmax": lambda: torch.softmax(x, dim=-1), "log_softmax": lambda: torch.log_softmax(x, dim=-1),
             "sigmoid": lambda: torch.sigmoid(x)}[name]()
 
@@ -168,7 +124,7 @@ class KerasFit:
     class_weight: dict | None = None
     sample_weight: Any = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.class_weight is not None and self.sample_weight is not None:
             raise ValueError(validation.fit_weights_conflict_message())
         if self.class_weight is not None:
@@ -183,7 +139,7 @@ class KerasFit:
         """The per-sample weights model.fit passes to the loss for these targets."""
         if self.class_weight is None:
             return None if self.sample_weight is None else np.asarray(self.sample_weight, np.float64)
-        y = np.asarray(_to_numpy(y_true))
+        y = np.asarray(validation.to_numpy(y_true))
         if y.ndim > 1:
             if y.ndim > 2:
                 raise ValueError(validation.fit_class_weight_rank_message(y.shape))
@@ -191,9 +147,9 @@ class KerasFit:
         y = np.round(y).astype(np.int64)
         return np.array([float(self.class_weight.get(int(c), 1.0)) for c in y])
 
-    def __call__(self, y_true, y_pred):
+    def __call__(self, y_true: Any, y_pred: Any) -> Any:
         loss = self.loss
-        if not _is_keras_loss_object(loss):
+        if not sides.is_keras_loss(loss):
             import keras
 
             loss = keras.losses.LossFunctionWrapper(loss)  # what model.compile(loss=fn) does
@@ -227,7 +183,7 @@ class TorchStep:
     class_weight: Any = None
     normalize: str = "mean"
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         validation.check_choice("normalize", self.normalize, ("mean", "weights", "sum"))
         if self.class_weight is not None and self.sample_weight is not None:
             raise ValueError(validation.exclusive_weights_message("class_weight", "sample_weight"))
@@ -237,7 +193,7 @@ class TorchStep:
 
     def unreduced(self, input: Any, target: Any) -> Any:
         loss = self.loss
-        if isinstance(loss, _torch_module_type()) and hasattr(loss, "reduction"):
+        if isinstance(loss, sides.torch_module_type()) and hasattr(loss, "reduction"):
             clone = copy.copy(loss)
             clone.reduction = "none"
             return clone(input, target)
@@ -250,11 +206,11 @@ class TorchStep:
             w = torch.as_tensor(self.class_weight, dtype=like.dtype, device=like.device)
             return w[target.long().clamp(min=0, max=len(self.class_weight) - 1)] * (target >= 0)
         if self.sample_weight is not None:
-            weights = np.asarray(_to_numpy(self.sample_weight), np.float64)
+            weights = np.asarray(validation.to_numpy(self.sample_weight), np.float64)
             return torch.as_tensor(weights, device=like.device).to(like.dtype)
         return None
 
-    def __call__(self, input, target):
+    def __call__(self, input: Any, target: Any) -> Any:
         out = self.unreduced(input, target)
         w = self.weights_for(target, out)
         if w is not None:
@@ -270,284 +226,68 @@ class TorchStep:
 # ---------------------------------------------------------------- recognising objects
 
 
-def _torch_module_type():
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch absent
-        return ()
-    return torch.nn.Module
-
-
-def _is_keras_loss_object(obj) -> bool:
-    mro = [f"{c.__module__}.{c.__name__}" for c in type(obj).__mro__]
-    return any(m.endswith("losses.loss.Loss") and m.startswith("keras") for m in mro)
-
-
-def _is_torch_object(obj) -> bool:
-    mod = _torch_module_type()
-    return bool(mod) and isinstance(obj, mod) or type(obj).__module__.startswith(("torch.", "torchmetrics."))
-
-
-def _function_of(obj):
-    """(the function, its bound keywords) of a function or functools.partial."""
-    if isinstance(obj, functools.partial):
-        return obj.func, dict(obj.keywords or {})
-    return obj, {}
-
-
-def _is_sigmoid_focal_loss(fn) -> bool:
-    """torchvision.ops.sigmoid_focal_loss, or any function of its name and signature."""
-    if getattr(fn, "__name__", "") != "sigmoid_focal_loss":
-        return False
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-    return {"alpha", "gamma", "reduction"} <= set(params)
-
-
 def check_loss_side(name: str, obj: Any, framework: str) -> None:
     """TypeError unless `obj` can be the `framework` side of compare_losses."""
     accepted = ACCEPTED_KERAS_LOSS if framework == "keras" else ACCEPTED_TORCH_LOSS
-    if framework == "keras" and (_is_torch_object(obj) or isinstance(obj, TorchStep)):
+    if framework == "keras" and (sides.is_torch_object(obj) or isinstance(obj, TorchStep)):
         raise TypeError(validation.wrong_framework_message(name, obj, "PyTorch", "torch_loss"))
-    if framework == "torch" and (isinstance(obj, KerasFit) or _is_keras_loss_object(obj)):
+    if framework == "torch" and (isinstance(obj, KerasFit) or sides.is_keras_loss(obj)):
         raise TypeError(validation.wrong_framework_message(name, obj, "Keras", "keras_loss"))
-    if _is_metric(obj):
+    if sides.is_keras_metric(obj) or sides.is_torch_metric(obj):
         raise TypeError(validation.not_a_loss_message(name, obj, accepted + " (metrics go to compare_metrics)"))
     if not callable(obj):
         raise TypeError(validation.not_a_loss_message(name, obj, accepted))
 
 
-def _is_metric(obj) -> bool:
-    return (all(hasattr(obj, a) for a in ("update_state", "result", "reset_state"))
-            or all(hasattr(obj, a) for a in ("update", "compute", "reset")))
-
-
-def check_metric_side(name: str, obj: Any, framework: str) -> None:
-    """TypeError unless `obj` is a stateful metric of `framework`."""
-    keras_like = all(hasattr(obj, a) for a in ("update_state", "result", "reset_state"))
-    torch_like = all(hasattr(obj, a) for a in ("update", "compute", "reset"))
-    if framework == "keras" and not keras_like:
-        if torch_like:
-            raise TypeError(validation.wrong_framework_message(name, obj, "torchmetrics", "torch_metric"))
-        raise TypeError(validation.not_a_metric_message(name, obj, ACCEPTED_KERAS_METRIC))
-    if framework == "torch" and not torch_like:
-        if keras_like:
-            raise TypeError(validation.wrong_framework_message(name, obj, "Keras", "keras_metric"))
-        raise TypeError(validation.not_a_metric_message(name, obj, ACCEPTED_TORCH_METRIC))
-
-
-def _to_numpy(x):
-    if hasattr(x, "detach"):
-        return x.detach().cpu().numpy()
-    if hasattr(x, "numpy"):
-        return x.numpy()
-    return np.asarray(x)
-
-
-def _fmt_args(kwargs: dict) -> str:
-    def show(v):
-        if hasattr(v, "shape") and getattr(v, "ndim", 0) > 0:
-            return "[" + ", ".join(f"{float(e):g}" for e in np.ravel(_to_numpy(v))) + "]"
-        return repr(v)
-
-    return ", ".join(f"{k}={show(v)}" for k, v in kwargs.items())
-
-
 def identify_loss(obj: Any, framework: str) -> Side:
-    """What `obj` is, as the report names it (see `Side`)."""
+    """What `obj` is, as the report names it (see `Side`): a wrapper of this module described
+    over the loss it wraps, any other loss by `sides.identify_keras` or `sides.identify_torch`."""
     if isinstance(obj, _Activated):
         inner = identify_loss(obj.loss, framework)
-        return Side(**{**inner.__dict__, "name": f"{inner.name} after {obj.activation}", "from_logits": True,
-                       "extra": {**inner.extra, "activation": obj.activation}})
+        return dataclasses.replace(inner, name=f"{inner.name} after {obj.activation}", from_logits=True,
+                                   extra={**inner.extra, "activation": obj.activation})
     if isinstance(obj, KerasFit):
         inner = identify_loss(obj.loss, "keras")
         weights = ("class_weight" if obj.class_weight is not None
                    else "sample_weight" if obj.sample_weight is not None else None)
-        if weights is None:
-            divisor = inner.divisor
-        elif inner.reduction == "mean_with_sample_weight":
+        divisor = inner.divisor
+        if weights is not None and inner.reduction == "mean_with_sample_weight":
             divisor = "class_weights" if weights == "class_weight" else "sample_weights"
-        else:
-            divisor = inner.divisor
         cw = None
         if obj.class_weight is not None:
             k = max(obj.class_weight) + 1
             cw = np.array([float(obj.class_weight.get(c, 1.0)) for c in range(k)])
         args = f"class_weight={obj.class_weight}" if weights == "class_weight" else (
             "sample_weight=..." if weights else "")
-        return Side(**{**inner.__dict__, "name": f"model.fit({args}) with loss {inner.name}", "kind": "fit",
-                       "class_weight": cw, "divisor": divisor,
-                       "sample_weight": None if obj.sample_weight is None else np.asarray(obj.sample_weight, float),
-                       "extra": {**inner.extra, "inner": inner}})
+        return dataclasses.replace(
+            inner, name=f"model.fit({args}) with loss {inner.name}", kind="fit", class_weight=cw, divisor=divisor,
+            sample_weight=None if obj.sample_weight is None else np.asarray(obj.sample_weight, float),
+            extra={**inner.extra, "inner": inner})
     if isinstance(obj, TorchStep):
         inner = identify_loss(obj.loss, "torch")
         divisor = {"sum": "1", "weights": "class_weights" if obj.class_weight is not None else "sample_weights",
                    "mean": "positions" if inner.family == "softmax" else "elements"}[obj.normalize]
         how = ("class_weight" if obj.class_weight is not None
                else "sample_weight" if obj.sample_weight is not None else "")
-        return Side(**{**inner.__dict__, "name": f"a training step over {inner.name} (reduction='none', "
-                                                 f"{how + ' per sample, ' if how else ''}normalize={obj.normalize!r})",
-                       "kind": "step", "divisor": divisor,
-                       "class_weight": None if obj.class_weight is None else np.asarray(obj.class_weight, float),
-                       "sample_weight": (None if obj.sample_weight is None
-                                         else np.asarray(_to_numpy(obj.sample_weight), float)),
-                       "extra": {**inner.extra, "inner": inner, "normalize": obj.normalize}})
-    if framework == "keras":
-        return _identify_keras(obj)
-    return _identify_torch(obj)
-
-
-def _identify_keras(obj) -> Side:
-    if _is_keras_loss_object(obj):
-        cls = type(obj).__name__
-        module = type(obj).__module__
-        kind = ("classbalance" if module.startswith("tf_impl")
-                else "builtin" if module.startswith("keras") else "callable")
-        prefix = "tf_impl.losses" if kind == "classbalance" else "keras.losses" if kind == "builtin" else module
-        kw = dict(getattr(obj, "_fn_kwargs", {}) or {})
-        reduction = obj.reduction
-        ignore = kw.get("ignore_class", kw.get("ignore_index"))
-        softmax = cls in _KERAS_SOFTMAX or cls in _PROJECT_SOFTMAX_CLASSES
-        family = "softmax" if softmax else "sigmoid"
-        divisor = _keras_divisor(reduction, family, ignore)
-        shown = {k: v for k, v in kw.items() if k != "axis" and v is not None}
-        cw = getattr(obj, "class_weight", None) if kind == "classbalance" else None
-        return Side("keras", f"{prefix}.{cls}({_fmt_args({**shown, 'reduction': reduction})})", kind, family,
-                    reduction, class_weight=None if cw is None else np.asarray(_to_numpy(cw), float),
-                    ignore_index=ignore, from_logits=kw.get("from_logits", getattr(obj, "from_logits", None)),
-                    divisor=divisor, base=cls, extra={"alpha": _scalar(kw.get("alpha", getattr(obj, "alpha", None))),
-                                                      "apply_class_balancing": kw.get("apply_class_balancing")})
-    fn, kw = _function_of(obj)
-    fname = getattr(fn, "__name__", type(fn).__name__)
-    module = getattr(fn, "__module__", "") or ""
-    if module.startswith("keras"):
-        family = "softmax" if fname in _KERAS_SOFTMAX else "sigmoid"
-        return Side("keras", f"keras.losses.{fname}({_fmt_args(kw)})", "builtin", family, "none",
-                    ignore_index=kw.get("ignore_class"), from_logits=kw.get("from_logits", False), divisor=None,
-                    base=fname)
-    return Side("keras", f"your Keras callable {fname}", "callable", base=fname)
-
-
-def _scalar(value) -> float | None:
-    """A scalar hyperparameter as a float; None for None, vectors and tensors of several entries."""
-    try:
-        arr = np.asarray(_to_numpy(value), dtype=float)
-    except (TypeError, ValueError):
-        return None
-    return float(arr) if value is not None and arr.ndim == 0 else None
-
-
-def _keras_divisor(reduction, family, ignore) -> str | None:
-    if reduction in (None, "none"):
-        return None
-    if reduction == "sum":
-        return "1" if family == "softmax" else "classes"
-    if reduction == "mean_with_sample_weight":
-        return "sample_weights"
-    if ignore is not None:
-        return "valid"
-    return "positions" if family == "softmax" else "elements"
-
-
-def _identify_torch(obj) -> Side:
-    mod = _torch_module_type()
-    if mod and isinstance(obj, mod):
-        cls = type(obj).__name__
-        module = type(obj).__module__
-        kind = ("classbalance" if module.startswith("torch_impl")
-                else "builtin" if module.startswith("torch.") else "callable")
-        prefix = "torch_impl.losses" if kind == "classbalance" else "torch.nn" if kind == "builtin" else module
-        reduction = getattr(obj, "reduction", None)
-        weight = getattr(obj, "weight", None)
-        if kind == "classbalance":
-            weight = getattr(obj, "class_weight", None)
-        ignore = getattr(obj, "ignore_index", None)
-        softmax = cls in _TORCH_SOFTMAX or cls in _PROJECT_SOFTMAX_CLASSES
-        args = {}
-        if weight is not None:
-            args["weight" if kind == "builtin" else "class_weight"] = weight
-        if getattr(obj, "pos_weight", None) is not None:
-            args["pos_weight"] = obj.pos_weight
-        if softmax and kind == "builtin":
-            args["ignore_index"] = ignore
-            if getattr(obj, "label_smoothing", 0.0):
-                args["label_smoothing"] = obj.label_smoothing
-        args["reduction"] = reduction
-        normalization = getattr(obj, "normalization", "weight")
-        divisor = _torch_divisor(cls, reduction, softmax, weight is not None and normalization == "weight", ignore)
-        return Side("torch", f"{prefix}.{cls}({_fmt_args(args)})", kind, "softmax" if softmax else "sigmoid",
-                    reduction, class_weight=None if weight is None else np.asarray(_to_numpy(weight), float),
-                    ignore_index=ignore if softmax else None,
-                    from_logits=(cls in _TORCH_FROM_LOGITS
-                                 or (kind == "classbalance" and getattr(obj, "from_logits", True))),
-                    divisor=divisor, base=cls, extra={"alpha": _scalar(getattr(obj, "alpha", None))})
-    fn, kw = _function_of(obj)
-    fname = getattr(fn, "__name__", type(fn).__name__)
-    module = getattr(fn, "__module__", "") or ""
-    defaults = {}
-    try:
-        defaults = {k: p.default for k, p in inspect.signature(fn).parameters.items()
-                    if p.default is not inspect.Parameter.empty}
-    except (TypeError, ValueError):
-        pass
-    merged = {**defaults, **kw}
-    if _is_sigmoid_focal_loss(fn):
-        reduction = merged.get("reduction", "none")
-        shown = {k: merged[k] for k in ("alpha", "gamma", "reduction") if k in merged}
-        return Side("torch", f"torchvision.ops.sigmoid_focal_loss({_fmt_args(shown)})", "builtin", "sigmoid", reduction,
-                    from_logits=True, divisor=_torch_divisor(fname, reduction, False, False, None), base=fname,
-                    extra={"alpha": merged.get("alpha"), "gamma": merged.get("gamma")})
-    if module.startswith("torch.nn.functional") or module == "torch.nn.functional":
-        softmax = fname in _TORCH_SOFTMAX
-        reduction = merged.get("reduction", "mean")
-        weight = merged.get("weight")
-        ignore = merged.get("ignore_index") if softmax else None
-        return Side("torch", f"torch.nn.functional.{fname}({_fmt_args(kw)})", "builtin",
-                    "softmax" if softmax else "sigmoid", reduction,
-                    class_weight=None if weight is None else np.asarray(_to_numpy(weight), float), ignore_index=ignore,
-                    from_logits=fname in _TORCH_FROM_LOGITS,
-                    divisor=_torch_divisor(fname, reduction, softmax, weight is not None, ignore), base=fname)
-    return Side("torch", f"your torch callable {fname}", "callable", base=fname)
-
-
-def _torch_divisor(name, reduction, softmax, weighted, ignore) -> str | None:
-    if reduction in (None, "none"):
-        return None
-    if reduction == "sum":
-        return "1"
-    if reduction == "batchmean":
-        return "samples"
-    if softmax:
-        return "class_weights" if weighted else "valid" if ignore is not None else "positions"
-    return "elements"
+        return dataclasses.replace(
+            inner, name=f"a training step over {inner.name} (reduction='none', "
+                        f"{how + ' per sample, ' if how else ''}normalize={obj.normalize!r})",
+            kind="step", divisor=divisor,
+            class_weight=None if obj.class_weight is None else np.asarray(obj.class_weight, float),
+            sample_weight=(None if obj.sample_weight is None
+                           else np.asarray(validation.to_numpy(obj.sample_weight), float)),
+            extra={**inner.extra, "inner": inner, "normalize": obj.normalize})
+    return sides.identify_keras(obj) if framework == "keras" else sides.identify_torch(obj)
 
 
 # ---------------------------------------------------------------- running torch losses
-
-
-def torch_floating_dtype(obj) -> Any | None:
-    """The floating dtype of the tensors a torch module holds (parameters and buffers), or None."""
-    mod = _torch_module_type()
-    if not (mod and isinstance(obj, mod)):
-        return None
-    dtypes = {t.dtype for t in list(obj.parameters()) + list(obj.buffers()) if t.is_floating_point()}
-    return next(iter(dtypes)) if len(dtypes) == 1 else None
-
-
-def _torch_devices(obj) -> set:
-    mod = _torch_module_type()
-    if not (mod and isinstance(obj, mod)):
-        return set()
-    return {t.device for t in list(obj.parameters()) + list(obj.buffers())}
 
 
 class TorchLossRunner:
     """Calls a torch loss on inputs of any dtype and device, class axis last or on dim 1.
 
     A module that holds floating tensors (a `weight` buffer) runs a copy of itself on the inputs'
-    device; inputs of another floating dtype are cast to the dtype it holds (`cast_note` says
+    device; inputs of another floating dtype are cast to the dtype it holds (`last_cast` says
     so), except float64 inputs in `reference` mode, where a float64 copy of the module runs.
     `class_dim=1` moves the inputs' class axis (last) to dim 1, torch's CrossEntropyLoss layout,
     and an element-wise output back.
@@ -561,7 +301,7 @@ class TorchLossRunner:
         self._copies: dict = {}
         self.last_cast: str | None = None
 
-    def _module_for(self, device, dtype):
+    def _module_for(self, device: Any, dtype: Any) -> Any:
         if isinstance(self.loss, TorchStep):
             key = (str(device), str(dtype))
             if key not in self._copies:
@@ -570,8 +310,8 @@ class TorchLossRunner:
                 self._copies[key] = TorchStep(inner, sample_weight=self.loss.sample_weight,
                                               class_weight=self.loss.class_weight, normalize=self.loss.normalize)
             return self._copies[key]
-        mod = _torch_module_type()
-        if not (mod and isinstance(self.loss, mod)) or (self.held is None and not _torch_devices(self.loss)):
+        mod = sides.torch_module_type()
+        if not (mod and isinstance(self.loss, mod)) or (self.held is None and not sides.torch_devices(self.loss)):
             return self.loss
         key = (str(device), str(dtype))
         if key not in self._copies:
@@ -581,7 +321,7 @@ class TorchLossRunner:
             self._copies[key] = target
         return self._copies[key]
 
-    def __call__(self, input, target):
+    def __call__(self, input: Any, target: Any) -> Any:
         import torch
 
         run_dtype = input.dtype
