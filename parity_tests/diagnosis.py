@@ -15,17 +15,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from .builtins import Side
+from .sides import Side
 
 __all__ = ["Count", "counts", "explain_factor", "explain_formula", "explain_error", "explain_shape"]
 
 
 @dataclass(frozen=True)
 class Count:
-    key: str  # builtins.DIVISORS
+    key: str  # sides.DIVISORS
     value: float
     words: str  # "the number of pixels, 32 (2 x 4 x 4)"
     noun: str  # "pixels": what a mean over it averages
@@ -96,7 +97,7 @@ def explain_factor(r: float, got_side: Side | None, ref_side: Side | None, avail
     dense = any(c.key == "positions" for c in available)
     ignored = any(c.key == "valid" for c in available)
 
-    def predicted(side):
+    def predicted(side: Side | None) -> str | None:
         if side is None or side.divisor is None:
             return None
         keys = {c.key for c in available}
@@ -269,7 +270,7 @@ _SAME_REDUCTION: dict[tuple[str, str | None], str] = {("torch", "mean"): "sum_ov
                    ("keras", "mean_with_sample_weight"): "mean"}
 
 
-def explain_shape(got_shape, want_shape, got_side: Side | None, ref_side: Side | None) -> str | None:
+def explain_shape(got_shape: tuple, want_shape: tuple, got_side: Side | None, ref_side: Side | None) -> str | None:
     """Different output shapes: which side reduced, and the argument that makes both alike."""
     got_shape, want_shape = tuple(got_shape), tuple(want_shape)
     if (got_shape == ()) == (want_shape == ()):
@@ -286,30 +287,35 @@ def explain_shape(got_shape, want_shape, got_side: Side | None, ref_side: Side |
             f"{full.reduction!r}) one loss per position {full_shape}: {', or '.join(fixes)}")
 
 
+def _error_kind(*patterns: str, why: str) -> tuple[re.Pattern, str]:
+    """An error of one kind: any of `patterns` in its text (case aside), and why it happens, in words."""
+    return re.compile("|".join(patterns), re.I), why
+
+
+# The errors whose cause and fix can be named, by what torch, Keras and NumPy write; the first match wins.
 _ERROR_KINDS = (
-    (re.compile(r"expected (scalar type|m1 and m2 to have the same dtype)|"
-                r"Double but found Float|Float but found Double|"
-                r"found dtype|dtype mismatch|must have the same dtype|cannot compute .* as input #", re.I),
-     "the loss holds tensors of another dtype than the inputs (a weight built as a float32 tensor meets float64 "
-     "inputs); build its tensors in the inputs' dtype (torch.tensor(w, dtype=input.dtype)), or pass a "
-     "torch.nn.Module, whose buffers the migration check casts"),
-    (re.compile(r"not implemented for '(Half|BFloat16)'", re.I),
-     "this operation has no kernel for that dtype on this device: run that dtype on another device, or leave it "
-     "out of `dtypes`"),
-    (re.compile(r"expected scalar type Long|Long but found|target .* must be (Long|int)|0D or 1D target", re.I),
-     "the loss wants class indices (int64) where the inputs give probabilities or one-hot rows (or the reverse): "
-     "pass the other target encoding"),
-    (re.compile(r"outside the valid range|out of bounds|not in \[0, \d+\)|indices\[.*\] = -?\d+ is not in|"
-                r"Target -?\d+ is out of bounds|"
-                r"index -?\d+ is out of bounds", re.I),
-     "a class index outside [0, K): an ignored index (torch's default ignore_index=-100) that this side does not "
-     "skip; pass ignore_class= (Keras) or ignore_index= (torch)"),
-    (re.compile(r"on the same device|Expected all tensors to be on|device type", re.I),
-     "the loss holds tensors on another device than the inputs: build them on input.device, or pass a "
-     "torch.nn.Module, which the migration check moves"),
-    (re.compile(r"shape|size of tensor|target size|must match|broadcast|Incompatible", re.I),
-     "the inputs' shapes do not fit this loss: check the layouts (class axis last in Keras, dim 1 in torch: "
-     "compare_losses(..., torch_class_dim=1)) and the target encoding"),
+    _error_kind(r"expected (scalar type|m1 and m2 to have the same dtype)", r"Double but found Float",
+                r"Float but found Double", r"found dtype", r"dtype mismatch", r"must have the same dtype",
+                r"cannot compute .* as input #",
+                why="the loss holds tensors of another dtype than the inputs (a weight built as a float32 tensor meets "
+                    "float64 inputs); build its tensors in the inputs' dtype (torch.tensor(w, dtype=input.dtype)), or "
+                    "pass a torch.nn.Module, whose buffers the migration check casts"),
+    _error_kind(r"not implemented for '(Half|BFloat16)'",
+                why="this operation has no kernel for that dtype on this device: run that dtype on another device, or "
+                    "leave it out of `dtypes`"),
+    _error_kind(r"expected scalar type Long", r"Long but found", r"target .* must be (Long|int)", r"0D or 1D target",
+                why="the loss wants class indices (int64) where the inputs give probabilities or one-hot rows (or the "
+                    "reverse): pass the other target encoding"),
+    _error_kind(r"outside the valid range", r"out of bounds", r"not in \[0, \d+\)", r"indices\[.*\] = -?\d+ is not in",
+                r"Target -?\d+ is out of bounds", r"index -?\d+ is out of bounds",
+                why="a class index outside [0, K): an ignored index (torch's default ignore_index=-100) that this side "
+                    "does not skip; pass ignore_class= (Keras) or ignore_index= (torch)"),
+    _error_kind(r"on the same device", r"Expected all tensors to be on", r"device type",
+                why="the loss holds tensors on another device than the inputs: build them on input.device, or pass a "
+                    "torch.nn.Module, which the migration check moves"),
+    _error_kind(r"shape", r"size of tensor", r"target size", r"must match", r"broadcast", r"Incompatible",
+                why="the inputs' shapes do not fit this loss: check the layouts (class axis last in Keras, dim 1 in "
+                    "torch: compare_losses(..., torch_class_dim=1)) and the target encoding"),
 )
 
 
@@ -322,7 +328,7 @@ def explain_error(framework: str, side: Side | None, input_name: str, shapes: st
     return text + (f"; why: {why}" if why else "; why: the loss raised on these inputs (see the error)") + "."
 
 
-def explain_metric(keras_metric, torch_metric) -> str | None:
+def explain_metric(keras_metric: Any, torch_metric: Any) -> str | None:
     """Known argument differences between a Keras metric and a torchmetrics metric, in their words."""
     if keras_metric is None or torch_metric is None:
         return None
