@@ -9,8 +9,8 @@ sampler is built, each raising a ValueError that names the argument, the value r
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Any, Literal, overload
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, TypeVar, overload
 
 import numpy as np
 
@@ -84,12 +84,41 @@ def check_choice(name: str, value: Any, allowed: Sequence[Any]) -> Any:
     return value
 
 
-def _interval(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
+def _interval(low: float | None, high: float | None, low_open: bool, high_open: bool, spec: str) -> str:
+    """The bounds as a message writes them ("in [0, 1)", ">= 0"), each number formatted by `spec`."""
     if high is None:
-        return f"{'>' if low_open else '>='} {low:g}"
+        return f"{'>' if low_open else '>='} {low:{spec}}"
     if low is None:
-        return f"{'<' if high_open else '<='} {high:g}"
-    return f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        return f"{'<' if high_open else '<='} {high:{spec}}"
+    return f"in {'(' if low_open else '['}{low:{spec}}, {high:{spec}}{')' if high_open else ']'}"
+
+
+_Scalar = TypeVar("_Scalar", int, float)
+
+
+def _bounded_scalar(name: str, value: Any, convert: Callable[[np.ndarray], _Scalar], kinds: str, what: str,
+                    spec: str, *, low: float | None, high: float | None, low_open: bool, high_open: bool,
+                    allow_none: bool) -> _Scalar | None:
+    """`check_number` and `check_integer`: a 0-d value whose dtype kind is in `kinds`, converted by
+    `convert`, finite and within the bounds; the message calls it `what`, numbers formatted by `spec`."""
+    if value is None and allow_none:
+        return None
+    allowed = f"{what} {_interval(low, high, low_open, high_open, spec)}" if (low, high) != (None, None) else what
+    if allow_none:
+        allowed += " or None"
+    try:
+        arr = np.asarray(to_numpy(value))
+        number = convert(arr) if arr.ndim == 0 and arr.dtype.kind in kinds else None
+    except Exception:
+        number = None
+    if number is None or not math.isfinite(number):
+        raise ValueError(f"Invalid `{name}`: received {describe(value)}; expected {allowed}.")
+    if (
+        (low is not None and (number < low or (low_open and number == low)))
+        or (high is not None and (number > high or (high_open and number == high)))
+    ):
+        raise ValueError(f"Invalid `{name}`: received {number:{spec}}; expected {allowed}.")
+    return number
 
 
 @overload
@@ -98,16 +127,8 @@ def check_number(name: str, value: Any, *, low: float | None = None, high: float
 @overload
 def check_number(name: str, value: Any, *, low: float | None = None, high: float | None = None,
                  low_open: bool = False, high_open: bool = False, allow_none: bool) -> float | None: ...
-def check_number(
-    name: str,
-    value: Any,
-    *,
-    low: float | None = None,
-    high: float | None = None,
-    low_open: bool = False,
-    high_open: bool = False,
-    allow_none: bool = False,
-) -> float | None:
+def check_number(name: str, value: Any, *, low: float | None = None, high: float | None = None,
+                 low_open: bool = False, high_open: bool = False, allow_none: bool = False) -> float | None:
     """A finite real scalar within an interval; returns it as a Python float.
 
     Examples:
@@ -118,26 +139,8 @@ def check_number(
             ...
         ValueError: Invalid `gamma`: received -0.5; expected a finite number >= 0.
     """
-    if value is None and allow_none:
-        return None
-    bounded = low is not None or high is not None
-    allowed = "a finite number " + _interval(low, high, low_open, high_open) if bounded else "a finite number"
-    if allow_none:
-        allowed += " or None"
-    try:
-        arr = np.asarray(to_numpy(value))
-        ok = arr.ndim == 0 and arr.dtype.kind in "biuf" and arr.dtype != bool
-        number = float(arr) if ok else float("nan")
-    except Exception:
-        ok, number = False, float("nan")
-    if not ok or not math.isfinite(number):
-        raise ValueError(f"Invalid `{name}`: received {describe(value)}; expected {allowed}.")
-    if (
-        (low is not None and (number < low or (low_open and number == low)))
-        or (high is not None and (number > high or (high_open and number == high)))
-    ):
-        raise ValueError(f"Invalid `{name}`: received {number:g}; expected {allowed}.")
-    return number
+    return _bounded_scalar(name, value, float, "iuf", "a finite number", "g", low=low, high=high,
+                           low_open=low_open, high_open=high_open, allow_none=allow_none)
 
 
 def check_bool(name: str, value: Any) -> bool:
@@ -247,39 +250,12 @@ def check_integer(name: str, value: Any, *, low: int | None = None, high: int | 
 @overload
 def check_integer(name: str, value: Any, *, low: int | None = None, high: int | None = None,
                   allow_none: bool) -> int | None: ...
-def check_integer(
-    name: str,
-    value: Any,
-    *,
-    low: int | None = None,
-    high: int | None = None,
-    allow_none: bool = False,
-) -> int | None:
+def check_integer(name: str, value: Any, *, low: int | None = None, high: int | None = None,
+                  allow_none: bool = False) -> int | None:
     """An integer scalar (Python int, NumPy or 0-d tensor integer; never bool or float) in
     [low, high]; returns it as a Python int."""
-    if value is None and allow_none:
-        return None
-    if low is not None and high is not None:
-        allowed = f"an integer in [{low}, {high}]"
-    elif low is not None:
-        allowed = f"an integer >= {low}"
-    elif high is not None:
-        allowed = f"an integer <= {high}"
-    else:
-        allowed = "an integer"
-    if allow_none:
-        allowed += " or None"
-    try:
-        arr = np.asarray(to_numpy(value))
-        ok = arr.ndim == 0 and arr.dtype.kind in "iu"
-    except Exception:
-        ok = False
-    if not ok:
-        raise ValueError(f"Invalid `{name}`: received {describe(value)}; expected {allowed}.")
-    number = int(arr)
-    if (low is not None and number < low) or (high is not None and number > high):
-        raise ValueError(f"Invalid `{name}`: received {number}; expected {allowed}.")
-    return number
+    return _bounded_scalar(name, value, int, "iu", "an integer", "", low=low, high=high, low_open=False,
+                           high_open=False, allow_none=allow_none)
 
 
 def check_fractions(name: str, value: Any, *, length: int | None = None, atol: float = 1e-6) -> np.ndarray:

@@ -206,43 +206,39 @@ class DynamicUpdateCount:
         return _traced_compute(super()._wrap_compute(compute))  # type: ignore[misc]
 
 
-def _dynamic_int_patch() -> Callable | None:
+def _dynamic_int_patched(wrapped: Callable) -> Callable | None:
+    """`wrapped` under `allow_unspec_int_on_nn_module`, or None on a torch without the patch."""
     import torch._dynamo
 
     patch = getattr(torch._dynamo, "patch_dynamo_config", None)
-    return None if patch is None else patch(allow_unspec_int_on_nn_module=True)
+    return None if patch is None else patch(allow_unspec_int_on_nn_module=True)(wrapped)
+
+
+def _call_traced(patched: Callable | None, wrapped: Callable, args: tuple, kwargs: dict) -> Any:
+    """The patched wrapper while Dynamo traces, torchmetrics's own when run eagerly."""
+    if patched is not None and torch.compiler.is_compiling():
+        return patched(*args, **kwargs)
+    return wrapped(*args, **kwargs)
 
 
 # Two functions, not one factory: Dynamo caches compiled code per code object (and limits its
-# recompiles per code object), so update and compute keep separate caches.
+# recompiles per code object), so update and compute each need a frame of their own.
 def _traced_update(wrapped: Callable) -> Callable:
-    patch = _dynamic_int_patch()
-    if patch is None:
-        return wrapped
-    patched = patch(wrapped)
+    patched = _dynamic_int_patched(wrapped)
 
-    @functools.wraps(wrapped)
     def update(*args: Any, **kwargs: Any) -> Any:
-        if torch.compiler.is_compiling():
-            return patched(*args, **kwargs)
-        return wrapped(*args, **kwargs)
+        return _call_traced(patched, wrapped, args, kwargs)
 
-    return update
+    return wrapped if patched is None else functools.wraps(wrapped)(update)
 
 
 def _traced_compute(wrapped: Callable) -> Callable:
-    patch = _dynamic_int_patch()
-    if patch is None:
-        return wrapped
-    patched = patch(wrapped)
+    patched = _dynamic_int_patched(wrapped)
 
-    @functools.wraps(wrapped)
     def compute(*args: Any, **kwargs: Any) -> Any:
-        if torch.compiler.is_compiling():
-            return patched(*args, **kwargs)
-        return wrapped(*args, **kwargs)
+        return _call_traced(patched, wrapped, args, kwargs)
 
-    return compute
+    return wrapped if patched is None else functools.wraps(wrapped)(compute)
 
 
 def check_logits(name: str, x: Any) -> torch.Tensor:
