@@ -20,6 +20,10 @@ from typing import Any
 import numpy as np
 
 from . import cases
+from .builtins import KerasFit, TorchStep, after_activation
+from .migration_losses import compare_losses
+from .migration_metrics import compare_metrics, metric_stream
+from .report import ParityReport
 
 __all__ = ["Pair", "Row", "run_pair", "rows", "render", "recorded", "regenerate", "sigmoid_focal_loss", "PAGE"]
 
@@ -28,7 +32,8 @@ PAGE = Path(__file__).resolve().parent.parent / "docs" / "migration_pairs.md"
 CLASS_WEIGHT = [1.0, 2.0, 0.5, 4.0, 1.0]
 
 
-def sigmoid_focal_loss(inputs, targets, alpha: float = 0.25, gamma: float = 2.0, reduction: str = "none"):
+def sigmoid_focal_loss(inputs: Any, targets: Any, alpha: float = 0.25, gamma: float = 2.0,
+                       reduction: str = "none") -> Any:
     """torchvision.ops.sigmoid_focal_loss's formula and signature, for installs without torchvision
     (the migration API recognises either by name and signature).
 
@@ -53,7 +58,7 @@ def sigmoid_focal_loss(inputs, targets, alpha: float = 0.25, gamma: float = 2.0,
     return loss
 
 
-def _focal():
+def _focal() -> Callable:
     try:
         from torchvision.ops import sigmoid_focal_loss as focal
     except Exception:  # torchvision absent or not importable beside this torch: the same formula
@@ -76,103 +81,124 @@ class Pair:
     metric: bool = False
 
 
-def _draw(make, seed=0):
+def _draw(make: Callable[[np.random.Generator], tuple], seed: int = 0) -> tuple:
     return make(np.random.default_rng(seed))
 
 
-def _binary():
+def _binary() -> dict[str, tuple]:
     return {"logits": _draw(cases._random_logits((8, 5)))}
 
 
-def _probabilities():
+def _probabilities() -> dict[str, tuple]:
     return {"probabilities": _draw(cases._probabilities((8, 5)))}
 
 
-def _indices():
+def _indices() -> dict[str, tuple]:
     return {"indices": _draw(cases._class_indices((8,), 5))}
 
 
-def _one_hot():
+def _one_hot() -> dict[str, tuple]:
     return {"one_hot": _draw(cases._one_hot(cases._class_indices((8,), 5), 5))}
 
 
-def _soft_rows():
+def _soft_rows() -> dict[str, tuple]:
     return {"soft_rows": _draw(cases._soft_rows((8,), 5))}
 
 
-def _ignored():
+def _ignored() -> dict[str, tuple]:
     return {"ignored": _draw(cases._class_indices((10,), 5, ignore=-100, ignore_frac=0.3))}
 
 
-def _dense():
+def _dense() -> dict[str, tuple]:
     return {"segmentation": _draw(cases._class_indices((2, 4, 4), 5))}
 
 
-def _dense_pixel_weights():
+def _dense_pixel_weights() -> np.ndarray:
     x, y = _dense()["segmentation"]
     return np.asarray(CLASS_WEIGHT)[y]
 
 
-def _keras():
+def _keras() -> Any:
     import keras
 
     return keras
 
 
-def _torch():
+def _torch() -> Any:
     import torch
 
     return torch
 
 
-def _tm():
+def _tm() -> Any:
     import torchmetrics
 
     return torchmetrics.classification
 
 
-def _fit(loss, **kw):
-    from .builtins import KerasFit
+def _tf_impl_losses() -> Any:
+    import tf_impl.losses
 
-    return KerasFit(loss, **kw)
+    return tf_impl.losses
 
 
-def _cw_dict():
+def _torch_impl_losses() -> Any:
+    import torch_impl.losses
+
+    return torch_impl.losses
+
+
+def _sparse_ce(**kw: Any) -> Any:
+    """keras.losses.SparseCategoricalCrossentropy on logits."""
+    return _keras().losses.SparseCategoricalCrossentropy(from_logits=True, **kw)
+
+
+def _weighted_ce() -> Any:
+    """torch.nn.CrossEntropyLoss weighting each target by its class's CLASS_WEIGHT."""
+    torch = _torch()
+    return torch.nn.CrossEntropyLoss(weight=torch.tensor(CLASS_WEIGHT))
+
+
+def _cw_dict() -> dict[int, float]:
+    """CLASS_WEIGHT as model.fit's class_weight takes it."""
     return dict(enumerate(CLASS_WEIGHT))
 
 
-def _binary_stream():
-    from .api import metric_stream
+def _weighted_fit(**weights: Any) -> KerasFit:
+    """model.fit with these weights over SparseCategoricalCrossentropy(reduction="mean_with_sample_weight"):
+    the Keras side that agrees with `_weighted_ce`."""
+    return KerasFit(_sparse_ce(reduction="mean_with_sample_weight"), **weights)
 
+
+# The objects as the table writes them.
+_SPARSE_CE = "keras.losses.SparseCategoricalCrossentropy(from_logits=True)"
+_WEIGHTED_CE = f"torch.nn.CrossEntropyLoss(weight=torch.tensor([{', '.join(f'{w:g}' for w in CLASS_WEIGHT)}]))"
+_FIT_CLASS_WEIGHT = "model.fit(class_weight={" + ", ".join(f"{c}: {w:g}" for c, w in enumerate(CLASS_WEIGHT)) + "})"
+
+
+def _binary_stream() -> list[tuple]:
     return metric_stream("binary", weighted=False)
 
 
-def _multiclass_stream():
-    from .api import metric_stream
-
+def _multiclass_stream() -> list[tuple]:
     return metric_stream("multiclass", weighted=False)
 
 
-def _f1_column():
+def _f1_column() -> type:
     keras = _keras()
+    f1_score: Any = keras.metrics.F1Score  # Keras is imported here, when the pair runs
 
-    class F1OnColumn(keras.metrics.F1Score):
+    class F1OnColumn(f1_score):
         """keras.metrics.F1Score on binary labels: (B,) labels and scores as (B, 1) columns."""
 
-        def update_state(self, y_true, y_pred, sample_weight=None):
+        def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
             col = lambda v: keras.ops.reshape(keras.ops.cast(v, self.dtype), (-1, 1))  # noqa: E731
             return super().update_state(col(y_true), col(y_pred), sample_weight=sample_weight)
 
-        def result(self):
+        def result(self) -> Any:
             return keras.ops.squeeze(super().result())
 
     return F1OnColumn
-
-
-def _activated(loss, activation, framework):
-    from .builtins import after_activation
-
-    return after_activation(loss, activation, framework=framework)
 
 
 def _pairs() -> list[Pair]:
@@ -193,16 +219,14 @@ def _pairs() -> list[Pair]:
              lambda: (K().losses.BinaryCrossentropy(from_logits=True),
                       T().nn.BCEWithLogitsLoss(pos_weight=T().full((5,), 3.0))), _binary,
              "Keras: tf_impl.losses.WeightedBinaryCrossentropy(pos_weight=3.0) (Keras has no pos_weight)",
-             lambda: (__import__("tf_impl.losses", fromlist=["x"]).WeightedBinaryCrossentropy(pos_weight=3.0),
+             lambda: (_tf_impl_losses().WeightedBinaryCrossentropy(pos_weight=3.0),
                       T().nn.BCEWithLogitsLoss(pos_weight=T().full((5,), 3.0)))),
-        Pair("softmax cross-entropy, class indices", "keras.losses.SparseCategoricalCrossentropy(from_logits=True)",
-             "torch.nn.CrossEntropyLoss()",
-             lambda: (K().losses.SparseCategoricalCrossentropy(from_logits=True), T().nn.CrossEntropyLoss()), _indices),
+        Pair("softmax cross-entropy, class indices", _SPARSE_CE, "torch.nn.CrossEntropyLoss()",
+             lambda: (_sparse_ce(), T().nn.CrossEntropyLoss()), _indices),
         Pair("softmax cross-entropy, Keras's defaults on logits", "keras.losses.SparseCategoricalCrossentropy()",
              "torch.nn.CrossEntropyLoss()",
              lambda: (K().losses.SparseCategoricalCrossentropy(), T().nn.CrossEntropyLoss()), _indices,
-             "Keras: from_logits=True",
-             lambda: (K().losses.SparseCategoricalCrossentropy(from_logits=True), T().nn.CrossEntropyLoss())),
+             "Keras: from_logits=True", lambda: (_sparse_ce(), T().nn.CrossEntropyLoss())),
         Pair("softmax cross-entropy, one-hot targets", "keras.losses.CategoricalCrossentropy(from_logits=True)",
              "torch.nn.CrossEntropyLoss() (probability targets)",
              lambda: (K().losses.CategoricalCrossentropy(from_logits=True), T().nn.CrossEntropyLoss()), _one_hot),
@@ -211,53 +235,31 @@ def _pairs() -> list[Pair]:
              lambda: (K().losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1),
                       T().nn.CrossEntropyLoss(label_smoothing=0.1)), _one_hot),
         Pair("class weights: model.fit against the loss's weight",
-             "model.fit(class_weight={0: 1, 1: 2, 2: 0.5, 3: 4, 4: 1}) with "
-             "SparseCategoricalCrossentropy(from_logits=True)",
-             "torch.nn.CrossEntropyLoss(weight=torch.tensor([1, 2, 0.5, 4, 1]))",
-             lambda: (_fit(K().losses.SparseCategoricalCrossentropy(from_logits=True), class_weight=_cw_dict()),
-                      T().nn.CrossEntropyLoss(weight=T().tensor(CLASS_WEIGHT))), _indices,
+             f"{_FIT_CLASS_WEIGHT} with SparseCategoricalCrossentropy(from_logits=True)", _WEIGHTED_CE,
+             lambda: (KerasFit(_sparse_ce(), class_weight=_cw_dict()), _weighted_ce()), _indices,
              "Keras: compile with SparseCategoricalCrossentropy(from_logits=True, "
              "reduction=\"mean_with_sample_weight\")",
-             lambda: (_fit(K().losses.SparseCategoricalCrossentropy(from_logits=True,
-                                                                     reduction="mean_with_sample_weight"),
-                           class_weight=_cw_dict()),
-                      T().nn.CrossEntropyLoss(weight=T().tensor(CLASS_WEIGHT)))),
+             lambda: (_weighted_fit(class_weight=_cw_dict()), _weighted_ce())),
         Pair("class weights: model.fit against per-sample weights in the loop",
-             "model.fit(class_weight={0: 1, 1: 2, 2: 0.5, 3: 4, 4: 1}) with "
-             "SparseCategoricalCrossentropy(from_logits=True)",
+             f"{_FIT_CLASS_WEIGHT} with SparseCategoricalCrossentropy(from_logits=True)",
              "(CrossEntropyLoss(reduction=\"none\")(input, target) * w[target]).mean()",
-             lambda: (_fit(K().losses.SparseCategoricalCrossentropy(from_logits=True), class_weight=_cw_dict()),
-                      __import__("parity_tests.builtins", fromlist=["x"]).TorchStep(
-                          T().nn.CrossEntropyLoss(), class_weight=CLASS_WEIGHT)), _indices),
-        Pair("class weights on the torch side only", "keras.losses.SparseCategoricalCrossentropy(from_logits=True)",
-             "torch.nn.CrossEntropyLoss(weight=torch.tensor([1, 2, 0.5, 4, 1]))",
-             lambda: (K().losses.SparseCategoricalCrossentropy(from_logits=True),
-                      T().nn.CrossEntropyLoss(weight=T().tensor(CLASS_WEIGHT))), _indices,
-             "Keras: model.fit(class_weight={0: 1, 1: 2, 2: 0.5, 3: 4, 4: 1}) and compile with "
-             "reduction=\"mean_with_sample_weight\"",
-             lambda: (_fit(K().losses.SparseCategoricalCrossentropy(from_logits=True,
-                                                                     reduction="mean_with_sample_weight"),
-                           class_weight=_cw_dict()),
-                      T().nn.CrossEntropyLoss(weight=T().tensor(CLASS_WEIGHT)))),
-        Pair("ignore index -100 (30% of targets)", "keras.losses.SparseCategoricalCrossentropy(from_logits=True)",
+             lambda: (KerasFit(_sparse_ce(), class_weight=_cw_dict()),
+                      TorchStep(T().nn.CrossEntropyLoss(), class_weight=CLASS_WEIGHT)), _indices),
+        Pair("class weights on the torch side only", _SPARSE_CE, _WEIGHTED_CE,
+             lambda: (_sparse_ce(), _weighted_ce()), _indices,
+             f"Keras: {_FIT_CLASS_WEIGHT} and compile with reduction=\"mean_with_sample_weight\"",
+             lambda: (_weighted_fit(class_weight=_cw_dict()), _weighted_ce())),
+        Pair("ignore index -100 (30% of targets)", _SPARSE_CE,
              "torch.nn.CrossEntropyLoss() (ignore_index=-100 by default)",
-             lambda: (K().losses.SparseCategoricalCrossentropy(from_logits=True), T().nn.CrossEntropyLoss()), _ignored,
-             "Keras: ignore_class=-100",
-             lambda: (K().losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=-100),
-                      T().nn.CrossEntropyLoss())),
-        Pair("segmentation (B, H, W, K) against (B, K, H, W)",
-             "keras.losses.SparseCategoricalCrossentropy(from_logits=True)", "torch.nn.CrossEntropyLoss()",
-             lambda: (K().losses.SparseCategoricalCrossentropy(from_logits=True), T().nn.CrossEntropyLoss()), _dense),
-        Pair("segmentation with class weights", "keras.losses.SparseCategoricalCrossentropy(from_logits=True)",
-             "torch.nn.CrossEntropyLoss(weight=torch.tensor([1, 2, 0.5, 4, 1]))",
-             lambda: (K().losses.SparseCategoricalCrossentropy(from_logits=True),
-                      T().nn.CrossEntropyLoss(weight=T().tensor(CLASS_WEIGHT))), _dense,
+             lambda: (_sparse_ce(), T().nn.CrossEntropyLoss()), _ignored,
+             "Keras: ignore_class=-100", lambda: (_sparse_ce(ignore_class=-100), T().nn.CrossEntropyLoss())),
+        Pair("segmentation (B, H, W, K) against (B, K, H, W)", _SPARSE_CE, "torch.nn.CrossEntropyLoss()",
+             lambda: (_sparse_ce(), T().nn.CrossEntropyLoss()), _dense),
+        Pair("segmentation with class weights", _SPARSE_CE, _WEIGHTED_CE,
+             lambda: (_sparse_ce(), _weighted_ce()), _dense,
              "Keras: model.fit(sample_weight=w[y]) (per-pixel weights; fit's class_weight takes one label per "
              "sample) and compile with reduction=\"mean_with_sample_weight\"",
-             lambda: (_fit(K().losses.SparseCategoricalCrossentropy(from_logits=True,
-                                                                     reduction="mean_with_sample_weight"),
-                           sample_weight=_dense_pixel_weights()),
-                      T().nn.CrossEntropyLoss(weight=T().tensor(CLASS_WEIGHT)))),
+             lambda: (_weighted_fit(sample_weight=_dense_pixel_weights()), _weighted_ce())),
         Pair("binary focal loss", "keras.losses.BinaryFocalCrossentropy(from_logits=True)",
              "torchvision.ops.sigmoid_focal_loss(reduction=\"mean\")",
              lambda: (K().losses.BinaryFocalCrossentropy(from_logits=True),
@@ -268,17 +270,17 @@ def _pairs() -> list[Pair]:
         Pair("softmax focal loss (torch has none built in)",
              "keras.losses.CategoricalFocalCrossentropy(from_logits=True)", "torch_impl.losses.CategoricalFocalLoss()",
              lambda: (K().losses.CategoricalFocalCrossentropy(from_logits=True),
-                      __import__("torch_impl.losses", fromlist=["x"]).CategoricalFocalLoss()), _one_hot,
+                      _torch_impl_losses().CategoricalFocalLoss()), _one_hot,
              "torch: CategoricalFocalLoss(alpha=0.25) (Keras's default alpha)",
              lambda: (K().losses.CategoricalFocalCrossentropy(from_logits=True),
-                      __import__("torch_impl.losses", fromlist=["x"]).CategoricalFocalLoss(alpha=0.25))),
+                      _torch_impl_losses().CategoricalFocalLoss(alpha=0.25))),
         Pair("KL divergence (model outputs logits)", "keras.losses.KLDivergence() on softmax(y_pred)",
              "torch.nn.KLDivLoss() on log_softmax(input)",
-             lambda: (_activated(K().losses.KLDivergence(), "softmax", "keras"),
-                      _activated(T().nn.KLDivLoss(), "log_softmax", "torch")), _soft_rows,
+             lambda: (after_activation(K().losses.KLDivergence(), "softmax", framework="keras"),
+                      after_activation(T().nn.KLDivLoss(), "log_softmax", framework="torch")), _soft_rows,
              "torch: KLDivLoss(reduction=\"batchmean\")",
-             lambda: (_activated(K().losses.KLDivergence(), "softmax", "keras"),
-                      _activated(T().nn.KLDivLoss(reduction="batchmean"), "log_softmax", "torch"))),
+             lambda: (after_activation(K().losses.KLDivergence(), "softmax", framework="keras"),
+                      after_activation(T().nn.KLDivLoss(reduction="batchmean"), "log_softmax", framework="torch"))),
         # metrics: unweighted streams (torchmetrics' classification metrics take no sample_weight)
         Pair("accuracy, binary", "keras.metrics.BinaryAccuracy()", "torchmetrics.classification.BinaryAccuracy()",
              lambda: (K().metrics.BinaryAccuracy(), _tm().BinaryAccuracy()), _binary_stream, metric=True),
@@ -311,7 +313,7 @@ class Row:
     changed_agree: bool | None  # the pair with the change, run; None when there is no change
 
 
-def _cause(report) -> str:
+def _cause(report: ParityReport) -> str:
     """The tool's reason for the first failing cell, without run-dependent numbers (worst entries)."""
     failing = [r for r in report.results if not r.skipped and not r.passed]
     if not failing:
@@ -329,10 +331,8 @@ def _cause(report) -> str:
     return "; ".join(parts).replace(" from step", "")
 
 
-def run_pair(pair: Pair, changed: bool = False):
+def run_pair(pair: Pair, changed: bool = False) -> ParityReport:
     """The report of one pair (with its change when `changed`)."""
-    from .api import compare_losses, compare_metrics
-
     make = pair.make_changed if changed else pair.make
     if make is None:
         raise ValueError(f"{pair.topic}: the pair has no change (its defaults agree)")
@@ -358,7 +358,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _per_backend(values: dict, word) -> str:
+def _per_backend(values: dict, word: Callable[[Any], str]) -> str:
     """One word when every backend agrees, else the word per backend."""
     shown = {b: word(v) for b, v in values.items()}
     if len(set(shown.values())) == 1:
