@@ -10,6 +10,7 @@ each framework saw (rounded to the cell's dtype) and differentiates it by centra
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +37,8 @@ def _default_normalization(fn: str) -> str:
     return loss_specs.spec(fn).defaults("class").get("normalization", "count")
 
 
-def _mean_denominator(fn, logits, target, normalization, kwargs) -> float:
+def _mean_denominator(fn: str, logits: np.ndarray, target: np.ndarray, normalization: str | None,
+                      kwargs: dict[str, Any]) -> float:
     k = np.shape(logits)[-1]
     _, valid, raw = loss_reference._targets(target, k, kwargs.get("ignore_index"))
     if (normalization or _default_normalization(fn)) == "count":
@@ -46,7 +48,8 @@ def _mean_denominator(fn, logits, target, normalization, kwargs) -> float:
     return float(((raw * w).sum(axis=-1) * valid).sum())
 
 
-def class_loss(fn, logits, target, *, convention, reduction, sample_weight=None, normalization=None, **kwargs):
+def class_loss(fn: str, logits: np.ndarray, target: np.ndarray, *, convention: str, reduction: str,
+               sample_weight: Any = None, normalization: str | None = None, **kwargs: Any) -> np.ndarray:
     """The class form of functional loss `fn` under `reduction`, by `convention` ("keras" or
     "torch"): what `tf_impl.losses.<Class>(reduction=...)` or `torch_impl.losses.<Class>(...)` returns."""
     loss = loss_specs.spec(fn).reference(logits, target, **kwargs)
