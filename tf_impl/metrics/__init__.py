@@ -6,6 +6,12 @@ Formulas, checks and messages come from `imbalance_core.metrics` (scikit-learn's
 definitions; imbalanced-learn's for GeometricMean, OLTR's for ShotAccuracy); messages name
 `y_true` and `y_pred`. Results are scalars, except PerClassRecall (K,) and ShotAccuracy (3,).
 
+Each class is the streaming form of the function of the same name (`BalancedAccuracy` of
+`balanced_accuracy`, ...): the function's keywords, `sample_weight` aside (an argument of
+`update_state`), and Keras's `name` (default: the function's name) and `dtype` (the result's);
+`result()` is the function's formula on the confusion matrix of every batch since the last
+`reset_state()` (0 before any sample; NaN groups for ShotAccuracy).
+
 - binary (`num_classes=None`): y_true of 0/1, y_pred probabilities (or logits with
   `from_logits=True`) of the same shape, or shapes that differ by a trailing axis of size 1
   (`(B,)` labels against a `(B, 1)` output and the reverse: Keras's own rule, as in

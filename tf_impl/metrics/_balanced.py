@@ -44,21 +44,14 @@ def _check_alpha(alpha) -> float:
     return check_number("alpha", alpha, low=0.0, high=1.0)
 
 
-def balanced_accuracy(
-    y_true: Any,
-    y_pred: Any,
-    *,
-    num_classes: int | None = None,
-    threshold: float = 0.5,
-    from_logits: bool = False,
-    adjusted: bool = False,
-    sample_weight: Any | None = None,
-    validate_args: bool = True,
-) -> Any:
+def balanced_accuracy(y_true: Any, y_pred: Any, *, num_classes: int | None = None, threshold: float = 0.5,
+                      from_logits: bool = False, adjusted: bool = False, sample_weight: Any | None = None,
+                      validate_args: bool = True) -> Any:
     """Balanced accuracy of one batch: mean recall over the classes present in `y_true`.
 
     recall_c = C[c, c] / sum_j C[c, j] (C: weighted confusion matrix); adjusted:
-    (score - 1/P) / (1 - 1/P) over P present classes (0 when P <= 1).
+    (score - 1/P) / (1 - 1/P) over P present classes (0 when P <= 1, where scikit-learn
+    divides by zero).
 
     Args:
         y_true: binary 0/1 labels shaped like `y_pred`, a trailing 1 squeezed or added
@@ -96,8 +89,8 @@ def true_positive_rate(y_true: Any, y_pred: Any, *, threshold: float = 0.5, from
     Examples:
         >>> import numpy as np
         >>> y_true = np.array([1, 0, 0, 0, 1])
-        >>> y_pred = np.array([0.9, 0.2, 0.6, 0.1, 0.4])
-        >>> round(float(true_positive_rate(y_true, y_pred)), 4)
+        >>> logits = np.array([2.2, -1.4, 0.4, -2.2, -0.4])
+        >>> round(float(true_positive_rate(y_true, logits, from_logits=True)), 4)
         0.5
     """
     cm = batch_confusion(y_true, y_pred, sample_weight, None, threshold, from_logits, validate_args)
@@ -106,37 +99,31 @@ def true_positive_rate(y_true: Any, y_pred: Any, *, threshold: float = 0.5, from
 
 def true_negative_rate(y_true: Any, y_pred: Any, *, threshold: float = 0.5, from_logits: bool = False,
                        sample_weight: Any | None = None, validate_args: bool = True) -> Any:
-    """TNR (specificity) of one batch: TN / (TN + FP); 0 when there is no negative.
+    """TNR (specificity) of one batch: TN / (TN + FP); 0 when there is no negative. A higher
+    threshold trades TPR for TNR.
 
-    Args: as `balanced_accuracy` in binary mode.
+    Args: as `true_positive_rate`.
     Anchor: `sklearn.metrics.recall_score(pos_label=0)`.
 
     Examples:
         >>> import numpy as np
-        >>> y_true = np.array([1, 0, 0, 0, 1])
-        >>> y_pred = np.array([0.9, 0.2, 0.6, 0.1, 0.4])
-        >>> round(float(true_negative_rate(y_true, y_pred)), 4)
-        0.6667
+        >>> y_true, y_pred = np.array([1, 0, 0, 0, 1]), np.array([0.9, 0.2, 0.6, 0.1, 0.4])
+        >>> [round(float(true_negative_rate(y_true, y_pred, threshold=t)), 4) for t in (0.5, 0.7)]
+        [0.6667, 1.0]
     """
     cm = batch_confusion(y_true, y_pred, sample_weight, None, threshold, from_logits, validate_args)
     return floatx(_true_negative_rate(cm))
 
 
-def weighted_balanced_accuracy(
-    y_true: Any,
-    y_pred: Any,
-    *,
-    alpha: float = 0.5,
-    threshold: float = 0.5,
-    from_logits: bool = False,
-    sample_weight: Any | None = None,
-    validate_args: bool = True,
-) -> Any:
+def weighted_balanced_accuracy(y_true: Any, y_pred: Any, *, alpha: float = 0.5, threshold: float = 0.5,
+                               from_logits: bool = False, sample_weight: Any | None = None,
+                               validate_args: bool = True) -> Any:
     """alpha TPR + (1 - alpha) TNR of one batch (binary); alpha in [0, 1].
 
-    Unlike `balanced_accuracy`, an absent class is not dropped: its rate counts as 0.
+    alpha = 0.5 equals `balanced_accuracy` when both classes occur; unlike it, an absent class
+    is not dropped: its rate counts as 0.
 
-    Args: as `balanced_accuracy` in binary mode, plus `alpha`, the weight of the TPR.
+    Args: as `true_positive_rate`, plus `alpha`, the weight of the TPR.
     Anchor: alpha recall_score(pos_label=1) + (1 - alpha) recall_score(pos_label=0).
 
     Examples:
@@ -153,45 +140,25 @@ def weighted_balanced_accuracy(
 
 @keras.saving.register_keras_serializable("classbalance")
 class BalancedAccuracy(ConfusionMetric):
-    """Balanced accuracy over a stream: mean recall over the classes present in `y_true`.
+    """`balanced_accuracy` over a stream (see it for the formula, the arguments and the anchor):
+    the mean recall over the classes present in `y_true` in every batch so far.
 
-    recall_c = C[c, c] / sum_j C[c, j] on the confusion matrix C accumulated over batches
-    (summed sample weights); adjusted: (score - 1/P) / (1 - 1/P), P present classes (0 when
-    P <= 1, where scikit-learn divides by zero). 0 before any sample.
-
-    Args:
-        num_classes: None for binary (0/1 labels, y_pred thresholded), K >= 2 for
-            multi-class (y_pred (..., K) real scores, argmax; y_true indices or one-hot).
-        threshold: in [0, 1]; binary prediction is y_pred > threshold.
-        from_logits: binary y_pred are logits (compared with logit(threshold)); multi-class
-            takes logits or probabilities either way.
-        adjusted: chance-adjusted score.
-        validate_args: check label/probability values when the inputs are concrete.
-        name, dtype: Keras's; dtype is the result's (the state's: see the module docstring).
-
-    Anchor: `sklearn.metrics.balanced_accuracy_score(y_true, y_pred, sample_weight, adjusted)`.
+    Keywords, as for every metric class here: the function's, `sample_weight` aside (an
+    argument of `update_state`), and Keras's `name` and `dtype` (the result's; the state's:
+    see the package docstring).
 
     Examples:
         >>> import numpy as np
-        >>> y_true = np.array([1, 0, 0, 0, 1])
-        >>> y_pred = np.array([0.9, 0.2, 0.6, 0.1, 0.4])
         >>> metric = BalancedAccuracy()
-        >>> metric.update_state(y_true, y_pred)
-        >>> round(float(metric.result()), 4)
+        >>> metric.update_state(np.array([1, 0, 0]), np.array([0.9, 0.2, 0.6]))
+        >>> metric.update_state(np.array([0, 1]), np.array([0.1, 0.4]))
+        >>> round(float(metric.result()), 4)  # balanced_accuracy of the five samples
         0.5833
     """
 
-    def __init__(
-        self,
-        *,
-        num_classes: int | None = None,
-        threshold: float = 0.5,
-        from_logits: bool = False,
-        adjusted: bool = False,
-        validate_args: bool = True,
-        name: str | None = None,
-        dtype: Any = None,
-    ) -> None:
+    def __init__(self, *, num_classes: int | None = None, threshold: float = 0.5, from_logits: bool = False,
+                 adjusted: bool = False, validate_args: bool = True, name: str | None = None,
+                 dtype: Any = None) -> None:
         super().__init__(num_classes=num_classes, threshold=threshold, from_logits=from_logits,
                          validate_args=validate_args, name=name, dtype=dtype)
         self.adjusted = metrics.check_bool("adjusted", adjusted)
@@ -202,24 +169,15 @@ class BalancedAccuracy(ConfusionMetric):
 
 @keras.saving.register_keras_serializable("classbalance")
 class TruePositiveRate(BinaryConfusionMetric):
-    """TPR (recall, sensitivity) over a stream: TP / (TP + FN), weighted; 0 with no positive.
-
-    Args:
-        threshold: in [0, 1]; predicted positive when y_pred > threshold.
-        from_logits: y_pred are logits (compared with logit(threshold)).
-        validate_args: check label/probability values when the inputs are concrete.
-        name, dtype: Keras's.
-
-    Anchor: `sklearn.metrics.recall_score(pos_label=1)`.
+    """`true_positive_rate` over a stream: TP / (TP + FN) of every batch so far.
 
     Examples:
         >>> import numpy as np
-        >>> y_true = np.array([1, 0, 0, 0, 1])
-        >>> y_pred = np.array([0.9, 0.2, 0.6, 0.1, 0.4])
-        >>> metric = TruePositiveRate()
-        >>> metric.update_state(y_true, y_pred)
-        >>> round(float(metric.result()), 4)
-        0.5
+        >>> metric = TruePositiveRate(threshold=0.3)
+        >>> for y_true, y_pred in [([1, 0, 0], [0.9, 0.2, 0.6]), ([0, 1], [0.1, 0.4])]:
+        ...     metric.update_state(np.array(y_true), np.array(y_pred))
+        >>> float(metric.result())   # 0.4 > 0.3: both positives found
+        1.0
     """
 
     def _score(self, cm):
@@ -228,19 +186,15 @@ class TruePositiveRate(BinaryConfusionMetric):
 
 @keras.saving.register_keras_serializable("classbalance")
 class TrueNegativeRate(BinaryConfusionMetric):
-    """TNR (specificity) over a stream: TN / (TN + FP), weighted; 0 with no negative.
-
-    Args: as `TruePositiveRate`.
-    Anchor: `sklearn.metrics.recall_score(pos_label=0)`.
+    """`true_negative_rate` over a stream: TN / (TN + FP) of every batch so far, weighted.
 
     Examples:
         >>> import numpy as np
-        >>> y_true = np.array([1, 0, 0, 0, 1])
-        >>> y_pred = np.array([0.9, 0.2, 0.6, 0.1, 0.4])
         >>> metric = TrueNegativeRate()
-        >>> metric.update_state(y_true, y_pred)
-        >>> round(float(metric.result()), 4)
-        0.6667
+        >>> metric.update_state(np.array([1, 0, 0, 0]), np.array([0.9, 0.2, 0.6, 0.1]),
+        ...                     sample_weight=np.array([1.0, 1.0, 2.0, 1.0]))
+        >>> float(metric.result())
+        0.5
     """
 
     def _score(self, cm):
@@ -249,37 +203,20 @@ class TrueNegativeRate(BinaryConfusionMetric):
 
 @keras.saving.register_keras_serializable("classbalance")
 class WeightedBalancedAccuracy(BinaryConfusionMetric):
-    """alpha TPR + (1 - alpha) TNR over a stream (binary).
-
-    alpha = 0.5 equals `BalancedAccuracy` when both classes occur; unlike it, an absent
-    class is not dropped (its rate counts as 0).
-
-    Args:
-        alpha: weight of the TPR, in [0, 1].
-        threshold, from_logits, validate_args, name, dtype: as `TruePositiveRate`.
-
-    Anchor: alpha recall_score(pos_label=1) + (1 - alpha) recall_score(pos_label=0).
+    """`weighted_balanced_accuracy` over a stream: alpha TPR + (1 - alpha) TNR of every batch
+    so far.
 
     Examples:
         >>> import numpy as np
-        >>> y_true = np.array([1, 0, 0, 0, 1])
-        >>> y_pred = np.array([0.9, 0.2, 0.6, 0.1, 0.4])
         >>> metric = WeightedBalancedAccuracy(alpha=0.7)
-        >>> metric.update_state(y_true, y_pred)
+        >>> metric.update_state(np.array([1, 0, 0]), np.array([0.9, 0.2, 0.6]))
+        >>> metric.update_state(np.array([0, 1]), np.array([0.1, 0.4]))
         >>> round(float(metric.result()), 4)
         0.55
     """
 
-    def __init__(
-        self,
-        *,
-        alpha: float = 0.5,
-        threshold: float = 0.5,
-        from_logits: bool = False,
-        validate_args: bool = True,
-        name: str | None = None,
-        dtype: Any = None,
-    ) -> None:
+    def __init__(self, *, alpha: float = 0.5, threshold: float = 0.5, from_logits: bool = False,
+                 validate_args: bool = True, name: str | None = None, dtype: Any = None) -> None:
         super().__init__(threshold=threshold, from_logits=from_logits, validate_args=validate_args, name=name,
                          dtype=dtype)
         self.alpha = _check_alpha(alpha)

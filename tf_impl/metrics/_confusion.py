@@ -77,8 +77,10 @@ def _invalid(layout, num_classes, from_logits, y_true, y_pred, sample_weight):
     return ops.any(ops.stack([ops.any(b) for b in bad]))
 
 
-def _decisions(y_true, y_pred, sample_weight, num_classes, cut, from_logits, validate_args):
-    """Checks one batch; returns flat (true index, predicted index, weight or None)."""
+def batch_inputs(y_true, y_pred, sample_weight, num_classes):
+    """One batch as tensors with its layout (`imbalance_core.metrics.layout`: the shape and dtype
+    checks), a trailing axis of size 1 squeezed where Keras's rule matches it; for every metric
+    and `decisions.ThresholdTuner`."""
     conv = metrics.KERAS
     y_pred = _ops.check_logits(conv.preds, y_pred)
     y_true = ops.convert_to_tensor(y_true)
@@ -91,6 +93,23 @@ def _decisions(y_true, y_pred, sample_weight, num_classes, cut, from_logits, val
         sample_weight = ops.convert_to_tensor(sample_weight)
         if metrics.weight_squeeze(_shape(sample_weight), layout.sample_shape):
             sample_weight = ops.squeeze(sample_weight, axis=-1)
+    return layout, y_true, y_pred, sample_weight
+
+
+def decision_weights(sample_weight, layout, decisions, dtype: str):
+    """`sample_weight` (a scalar or leading axes of the per-decision shape) as one weight per
+    decision of `decisions`, in `dtype`."""
+    w = ops.cast(sample_weight, dtype)
+    for _ in range(len(layout.sample_shape) - len(_shape(w))):
+        w = ops.expand_dims(w, -1)
+    # Multiplying by ones broadcasts to the per-decision shape, known or not (graph mode).
+    return w * ops.ones_like(ops.cast(decisions, dtype))
+
+
+def _decisions(y_true, y_pred, sample_weight, num_classes, cut, from_logits, validate_args):
+    """Checks one batch; returns flat (true index, predicted index, weight or None)."""
+    conv = metrics.KERAS
+    layout, y_true, y_pred, sample_weight = batch_inputs(y_true, y_pred, sample_weight, num_classes)
     # Keras's torch backend infers output specs on "meta" tensors (no values, nothing to check).
     if validate_args and _ops.torch_deferred(y_pred):  # Keras's torch backend on CUDA: no host sync
         _ops.defer(_invalid(layout, num_classes, from_logits, y_true, y_pred, sample_weight),
@@ -112,14 +131,8 @@ def _decisions(y_true, y_pred, sample_weight, num_classes, cut, from_logits, val
     else:
         p = ops.cast(ops.argmax(y_pred, axis=-1), "int32")
         t = ops.cast(ops.argmax(y_true, axis=-1) if layout.mode == "onehot" else y_true, "int32")
-    w = None
-    if sample_weight is not None:
-        w = ops.cast(sample_weight, _state_dtype())
-        for _ in range(len(layout.sample_shape) - len(_shape(w))):
-            w = ops.expand_dims(w, -1)
-        # Multiplying by ones broadcasts to the per-decision shape, known or not (graph mode).
-        w = ops.reshape(w * ops.ones_like(ops.cast(t, w.dtype)), (-1,))
-    return ops.reshape(t, (-1,)), ops.reshape(p, (-1,)), w
+    w = None if sample_weight is None else decision_weights(sample_weight, layout, t, _state_dtype())
+    return ops.reshape(t, (-1,)), ops.reshape(p, (-1,)), None if w is None else ops.reshape(w, (-1,))
 
 
 def _one_hot(idx, k: int, dtype):
@@ -254,16 +267,8 @@ class ConfusionMetric(keras.metrics.Metric):
     snake_case.
     """
 
-    def __init__(
-        self,
-        *,
-        num_classes: int | None = None,
-        threshold: float = 0.5,
-        from_logits: bool = False,
-        validate_args: bool = True,
-        name: str | None = None,
-        dtype: Any = None,
-    ) -> None:
+    def __init__(self, *, num_classes: int | None = None, threshold: float = 0.5, from_logits: bool = False,
+                 validate_args: bool = True, name: str | None = None, dtype: Any = None) -> None:
         super().__init__(name=name or _snake_case(type(self).__name__), dtype=dtype)
         self.num_classes, self.threshold, self.from_logits = metrics.check_metric_args(
             num_classes, threshold, from_logits)
@@ -303,14 +308,7 @@ class ConfusionMetric(keras.metrics.Metric):
 class BinaryConfusionMetric(ConfusionMetric):
     """A metric of the 2 x 2 confusion matrix of binary decisions (no `num_classes`)."""
 
-    def __init__(
-        self,
-        *,
-        threshold: float = 0.5,
-        from_logits: bool = False,
-        validate_args: bool = True,
-        name: str | None = None,
-        dtype: Any = None,
-    ) -> None:
+    def __init__(self, *, threshold: float = 0.5, from_logits: bool = False, validate_args: bool = True,
+                 name: str | None = None, dtype: Any = None) -> None:
         super().__init__(threshold=threshold, from_logits=from_logits, validate_args=validate_args, name=name,
                          dtype=dtype)

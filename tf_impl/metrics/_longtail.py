@@ -54,22 +54,14 @@ def _shot_accuracy(cm, groups):
     return ops.where(some, mean, const(float("nan"), cm))
 
 
-def geometric_mean(
-    y_true: Any,
-    y_pred: Any,
-    *,
-    num_classes: int | None = None,
-    threshold: float = 0.5,
-    from_logits: bool = False,
-    correction: float = 0.0,
-    sample_weight: Any | None = None,
-    validate_args: bool = True,
-) -> Any:
+def geometric_mean(y_true: Any, y_pred: Any, *, num_classes: int | None = None, threshold: float = 0.5,
+                   from_logits: bool = False, correction: float = 0.0, sample_weight: Any | None = None,
+                   validate_args: bool = True) -> Any:
     """G-mean of one batch: (prod_c recall_c)^(1/P) over the P classes that occur in y_true
     or in the predictions; binary: sqrt(TPR x TNR).
 
     A recall of 0 (a class missed, or predicted but absent from y_true) makes it 0 unless
-    `correction` > 0 replaces it. 0 with no sample.
+    `correction` > 0 replaces it (for many classes). 0 with no sample.
 
     Args: as `balanced_accuracy`, plus `correction` in [0, 1], the recall substituted for 0.
     Anchor: `imblearn.metrics.geometric_mean_score(average="multiclass", correction=...)`
@@ -87,74 +79,53 @@ def geometric_mean(
     return floatx(_geometric_mean(cm, correction))
 
 
-def matthews_correlation(
-    y_true: Any,
-    y_pred: Any,
-    *,
-    num_classes: int | None = None,
-    threshold: float = 0.5,
-    from_logits: bool = False,
-    sample_weight: Any | None = None,
-    validate_args: bool = True,
-) -> Any:
+def matthews_correlation(y_true: Any, y_pred: Any, *, num_classes: int | None = None, threshold: float = 0.5,
+                         from_logits: bool = False, sample_weight: Any | None = None,
+                         validate_args: bool = True) -> Any:
     """Matthews correlation coefficient of one batch, in [-1, 1]:
     (c s - t.p) / sqrt((s^2 - t.t)(s^2 - p.p)) with t, p the true and predicted class totals,
-    s the total and c the trace of the weighted confusion matrix; 0 when undefined.
+    s the total and c the trace of the weighted confusion matrix; 0 when undefined (no sample,
+    or a single class in the labels or in the predictions).
 
-    Args: as `balanced_accuracy`.
+    Args: as `balanced_accuracy` (without `adjusted`).
     Anchor: `sklearn.metrics.matthews_corrcoef` (Matthews 1975; Gorodkin 2004 for K classes).
 
     Examples:
         >>> import numpy as np
-        >>> y_true = np.array([0, 0, 1, 1, 2, 2])
-        >>> y_pred = np.eye(3)[[0, 0, 1, 0, 2, 1]]    # predicted classes 0, 0, 1, 0, 2, 1
-        >>> round(float(matthews_correlation(y_true, y_pred, num_classes=3)), 4)
-        0.5222
+        >>> y_true = np.array([1, 0, 1, 0, 1, 1])
+        >>> y_pred = np.array([0.8, 0.3, 0.6, 0.7, 0.2, 0.9])
+        >>> round(float(matthews_correlation(y_true, y_pred)), 4)
+        0.25
     """
     cm = batch_confusion(y_true, y_pred, sample_weight, num_classes, threshold, from_logits, validate_args)
     return floatx(_matthews_correlation(cm))
 
 
-def per_class_recall(
-    y_true: Any,
-    y_pred: Any,
-    *,
-    num_classes: int | None = None,
-    threshold: float = 0.5,
-    from_logits: bool = False,
-    sample_weight: Any | None = None,
-    validate_args: bool = True,
-) -> Any:
+def per_class_recall(y_true: Any, y_pred: Any, *, num_classes: int | None = None, threshold: float = 0.5,
+                     from_logits: bool = False, sample_weight: Any | None = None, validate_args: bool = True) -> Any:
     """Recall of every class of one batch, a vector (K,) (binary: (2,), [TNR, TPR]):
     recall_c = C[c, c] / sum_j C[c, j], 0 for a class with no sample.
 
-    Args: as `balanced_accuracy`.
+    Args: as `balanced_accuracy` (without `adjusted`).
     Anchor: `sklearn.metrics.recall_score(average=None, labels=range(K), zero_division=0)`.
 
     Examples:
         >>> import numpy as np
         >>> y_true = np.array([0, 0, 1, 1, 2, 2])
-        >>> y_pred = np.eye(3)[[0, 0, 1, 0, 2, 1]]    # predicted classes 0, 0, 1, 0, 2, 1
-        >>> print(np.asarray(per_class_recall(y_true, y_pred, num_classes=3)).round(4))
+        >>> scores = np.array([[3.0, 0.1, 0.2], [2.0, 1.0, 0.5], [0.1, 1.5, 0.2], [0.9, 0.8, 0.1],
+        ...                    [0.1, 0.2, 4.0], [0.0, 2.0, 1.0]])   # any real scores: argmax
+        >>> print(np.asarray(per_class_recall(y_true, scores, num_classes=3)).round(4))
         [1.  0.5 0.5]
     """
     cm = batch_confusion(y_true, y_pred, sample_weight, num_classes, threshold, from_logits, validate_args)
     return floatx(_per_class_recall(cm))
 
 
-def shot_accuracy(
-    y_true: Any,
-    y_pred: Any,
-    *,
-    samples_per_class: Any,
-    many_threshold: float = 100,
-    few_threshold: float = 20,
-    sample_weight: Any | None = None,
-    validate_args: bool = True,
-) -> Any:
-    """Accuracy of one batch over the many-, medium- and few-shot classes, a vector (3,):
-    in each group, the mean recall over its classes present in y_true; NaN for a group with
-    no class present.
+def shot_accuracy(y_true: Any, y_pred: Any, *, samples_per_class: Any, many_threshold: float = 100,
+                  few_threshold: float = 20, sample_weight: Any | None = None, validate_args: bool = True) -> Any:
+    """Accuracy of one batch over the many-, medium- and few-shot classes, a vector (3,)
+    [many, medium, few]: in each group, the mean recall (per-class accuracy) over its classes
+    present in y_true; NaN for a group with no class present.
 
     Groups (OLTR's convention): n_c training samples; many-shot n_c > many_threshold,
     few-shot n_c < few_threshold, medium-shot otherwise.
@@ -182,40 +153,21 @@ def shot_accuracy(
 
 @keras.saving.register_keras_serializable("classbalance")
 class GeometricMean(ConfusionMetric):
-    """G-mean over a stream: (prod_c recall_c)^(1/P) over the P classes that occur in y_true
-    or in the predictions, on the accumulated confusion matrix; binary: sqrt(TPR x TNR).
-
-    A recall of 0 (a class missed, or predicted but never true) makes it 0 unless
-    `correction` > 0 replaces it (for many classes). 0 before any sample.
-
-    Args:
-        num_classes, threshold, from_logits, validate_args, name, dtype: as `BalancedAccuracy`.
-        correction: in [0, 1], the recall substituted for a recall of 0.
-
-    Anchor: `imblearn.metrics.geometric_mean_score(average="multiclass", correction=...)`
-    (Kubat and Matwin 1997).
+    """`geometric_mean` over a stream (see it for the formula, the arguments and the anchor):
+    one missed class in any batch keeps it at 0, unless `correction` > 0.
 
     Examples:
         >>> import numpy as np
-        >>> y_true = np.array([0, 0, 1, 1, 2, 2])
-        >>> y_pred = np.eye(3)[[0, 0, 1, 0, 2, 1]]    # predicted classes 0, 0, 1, 0, 2, 1
-        >>> metric = GeometricMean(num_classes=3)
-        >>> metric.update_state(y_true, y_pred)
-        >>> round(float(metric.result()), 4)
-        0.63
+        >>> metric = GeometricMean(num_classes=3, correction=0.001)
+        >>> metric.update_state(np.array([0, 1, 2]), np.eye(3)[[0, 1, 1]])
+        >>> metric.update_state(np.array([0, 1, 2]), np.eye(3)[[0, 1, 0]])
+        >>> round(float(metric.result()), 4)   # class 2 never right: recall 0 -> 0.001
+        0.1
     """
 
-    def __init__(
-        self,
-        *,
-        num_classes: int | None = None,
-        threshold: float = 0.5,
-        from_logits: bool = False,
-        correction: float = 0.0,
-        validate_args: bool = True,
-        name: str | None = None,
-        dtype: Any = None,
-    ) -> None:
+    def __init__(self, *, num_classes: int | None = None, threshold: float = 0.5, from_logits: bool = False,
+                 correction: float = 0.0, validate_args: bool = True, name: str | None = None,
+                 dtype: Any = None) -> None:
         super().__init__(num_classes=num_classes, threshold=threshold, from_logits=from_logits,
                          validate_args=validate_args, name=name, dtype=dtype)
         self.correction = metrics.check_correction(correction)
@@ -226,22 +178,18 @@ class GeometricMean(ConfusionMetric):
 
 @keras.saving.register_keras_serializable("classbalance")
 class MatthewsCorrelation(ConfusionMetric):
-    """Matthews correlation coefficient over a stream, in [-1, 1]:
-    (c s - t.p) / sqrt((s^2 - t.t)(s^2 - p.p)) on the accumulated confusion matrix (t, p:
-    true and predicted class totals, s: total, c: trace); 0 when undefined (no sample, or
-    a single class in the labels or in the predictions).
-
-    Args: as `BalancedAccuracy` (without `adjusted`).
-    Anchor: `sklearn.metrics.matthews_corrcoef` (Matthews 1975; Gorodkin 2004 for K classes).
+    """`matthews_correlation` over a stream: the coefficient of the confusion matrix of every
+    batch so far.
 
     Examples:
         >>> import numpy as np
-        >>> y_true = np.array([0, 0, 1, 1, 2, 2])
-        >>> y_pred = np.eye(3)[[0, 0, 1, 0, 2, 1]]    # predicted classes 0, 0, 1, 0, 2, 1
-        >>> metric = MatthewsCorrelation(num_classes=3)
-        >>> metric.update_state(y_true, y_pred)
+        >>> metric = MatthewsCorrelation()
+        >>> metric.update_state(np.array([1, 0, 1, 0]), np.array([0.8, 0.3, 0.6, 0.7]))
         >>> round(float(metric.result()), 4)
-        0.5222
+        0.5774
+        >>> metric.update_state(np.array([0, 0]), np.array([0.9, 0.6]))   # two false positives more
+        >>> round(float(metric.result()), 4)
+        0.3162
     """
 
     def _score(self, cm):
@@ -250,21 +198,15 @@ class MatthewsCorrelation(ConfusionMetric):
 
 @keras.saving.register_keras_serializable("classbalance")
 class PerClassRecall(ConfusionMetric):
-    """Recall of every class over a stream, a vector (K,) (binary: (2,), [TNR, TPR]):
-    recall_c = C[c, c] / sum_j C[c, j] on the accumulated confusion matrix, 0 for a class
-    with no sample yet.
-
-    Args: as `BalancedAccuracy` (without `adjusted`).
-    Anchor: `sklearn.metrics.recall_score(average=None, labels=range(K), zero_division=0)`.
+    """`per_class_recall` over a stream, a vector (K,): each class's recall over every batch
+    so far, 0 for a class with no sample yet.
 
     Examples:
         >>> import numpy as np
-        >>> y_true = np.array([0, 0, 1, 1, 2, 2])
-        >>> y_pred = np.eye(3)[[0, 0, 1, 0, 2, 1]]    # predicted classes 0, 0, 1, 0, 2, 1
         >>> metric = PerClassRecall(num_classes=3)
-        >>> metric.update_state(y_true, y_pred)
-        >>> print(np.asarray(metric.result()).round(4))
-        [1.  0.5 0.5]
+        >>> metric.update_state(np.array([0, 1]), np.eye(3)[[0, 0]])
+        >>> print(np.asarray(metric.result()).round(4))   # no sample of class 2 yet
+        [1. 0. 0.]
     """
 
     def _score(self, cm):
@@ -273,42 +215,20 @@ class PerClassRecall(ConfusionMetric):
 
 @keras.saving.register_keras_serializable("classbalance")
 class ShotAccuracy(ConfusionMetric):
-    """Accuracy over the many-, medium- and few-shot classes over a stream, a vector (3,)
-    [many, medium, few]: in each group, the mean recall (per-class accuracy) over its
-    classes present in y_true so far; NaN for a group with no class present.
-
-    Groups (OLTR's convention): n_c training samples; many-shot n_c > many_threshold,
-    few-shot n_c < few_threshold, medium-shot otherwise. Multi-class: y_pred (..., K) with
-    K = len(samples_per_class), argmax; y_true indices or one-hot.
-
-    Args:
-        samples_per_class: the training count of every class, (K,), K >= 2.
-        many_threshold, few_threshold: group bounds, 0 <= few_threshold <= many_threshold.
-        validate_args, name, dtype: as `BalancedAccuracy`.
-
-    Anchor: `shot_acc` of the OLTR code (Liu et al. 2019, "Large-Scale Long-Tailed
-    Recognition in an Open World").
+    """`shot_accuracy` over a stream, a vector (3,) [many, medium, few]: each group's mean
+    recall over its classes present in y_true so far, NaN while none is. Multi-class inputs:
+    y_pred (..., K) with K = len(samples_per_class), argmax; y_true indices or one-hot.
 
     Examples:
         >>> import numpy as np
-        >>> y_true = np.array([0, 0, 1, 1, 2, 2])
-        >>> y_pred = np.eye(3)[[0, 0, 1, 0, 2, 1]]    # predicted classes 0, 0, 1, 0, 2, 1
         >>> metric = ShotAccuracy([500, 60, 5])
-        >>> metric.update_state(y_true, y_pred)
-        >>> print(np.asarray(metric.result()).round(4))
-        [1.  0.5 0.5]
+        >>> metric.update_state(np.array([0, 1, 1]), np.eye(3)[[0, 1, 0]])
+        >>> print(np.asarray(metric.result()).round(4))   # no few-shot sample yet
+        [1.  0.5 nan]
     """
 
-    def __init__(
-        self,
-        samples_per_class: Any,
-        *,
-        many_threshold: float = 100,
-        few_threshold: float = 20,
-        validate_args: bool = True,
-        name: str | None = None,
-        dtype: Any = None,
-    ) -> None:
+    def __init__(self, samples_per_class: Any, *, many_threshold: float = 100, few_threshold: float = 20,
+                 validate_args: bool = True, name: str | None = None, dtype: Any = None) -> None:
         counts, many, few = metrics.check_shot_args(samples_per_class, many_threshold, few_threshold)
         super().__init__(num_classes=counts.shape[0], validate_args=validate_args, name=name, dtype=dtype)
         self.samples_per_class, self.many_threshold, self.few_threshold = counts.tolist(), many, few

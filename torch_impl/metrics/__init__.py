@@ -7,6 +7,12 @@ torchmetrics's (preds, target) order. Formulas, checks and messages come from
 OLTR's for ShotAccuracy); messages name `preds` and `target`. Results are scalars, except
 PerClassRecall (K,) and ShotAccuracy (3,).
 
+Each class is the streaming form of the function of the same name (`BalancedAccuracy` of
+`balanced_accuracy`, ...): the function's keywords, `sample_weight` aside (an argument of
+`update`), and torchmetrics's `**kwargs` (`dist_sync_on_step`, `sync_on_compute`, ...);
+`compute()` is the function's formula on the confusion matrix of every batch since the last
+`reset()` (0 before any sample; NaN groups for ShotAccuracy).
+
 State: a K x K confusion matrix of summed sample weights, C[true, predicted], in float64 so
 that counts stay exact over long streams (K = 2 in binary mode), registered with
 `dist_reduce_fx="sum"` (under DDP, `compute()` sums it across processes first); the result

@@ -40,21 +40,14 @@ def _check_alpha(alpha) -> float:
     return check_number("alpha", alpha, low=0.0, high=1.0)
 
 
-def balanced_accuracy(
-    preds: torch.Tensor,
-    target: torch.Tensor,
-    *,
-    num_classes: int | None = None,
-    threshold: float = 0.5,
-    from_logits: bool = False,
-    adjusted: bool = False,
-    sample_weight: Any | None = None,
-    validate_args: bool = True,
-) -> torch.Tensor:
+def balanced_accuracy(preds: torch.Tensor, target: torch.Tensor, *, num_classes: int | None = None,
+                      threshold: float = 0.5, from_logits: bool = False, adjusted: bool = False,
+                      sample_weight: Any | None = None, validate_args: bool = True) -> torch.Tensor:
     """Balanced accuracy of one batch: mean recall over the classes present in `target`.
 
     recall_c = C[c, c] / sum_j C[c, j] (C: weighted confusion matrix); adjusted:
-    (score - 1/P) / (1 - 1/P) over P present classes (0 when P <= 1).
+    (score - 1/P) / (1 - 1/P) over P present classes (0 when P <= 1, where scikit-learn
+    divides by zero).
 
     Args:
         preds: binary: probabilities (logits with `from_logits=True`); multi-class: (..., K)
@@ -93,8 +86,8 @@ def true_positive_rate(preds: torch.Tensor, target: torch.Tensor, *, threshold: 
     Examples:
         >>> import torch
         >>> target = torch.tensor([1, 0, 0, 0, 1])
-        >>> preds = torch.tensor([0.9, 0.2, 0.6, 0.1, 0.4])
-        >>> round(float(true_positive_rate(preds, target)), 4)
+        >>> logits = torch.tensor([2.2, -1.4, 0.4, -2.2, -0.4])
+        >>> round(float(true_positive_rate(logits, target, from_logits=True)), 4)
         0.5
     """
     cm = batch_confusion(preds, target, sample_weight, None, threshold, from_logits, validate_args)
@@ -104,37 +97,31 @@ def true_positive_rate(preds: torch.Tensor, target: torch.Tensor, *, threshold: 
 def true_negative_rate(preds: torch.Tensor, target: torch.Tensor, *, threshold: float = 0.5,
                        from_logits: bool = False, sample_weight: Any | None = None,
                        validate_args: bool = True) -> torch.Tensor:
-    """TNR (specificity) of one batch: TN / (TN + FP); 0 when there is no negative.
+    """TNR (specificity) of one batch: TN / (TN + FP); 0 when there is no negative. A higher
+    threshold trades TPR for TNR.
 
-    Args: as `balanced_accuracy` in binary mode.
+    Args: as `true_positive_rate`.
     Anchor: `sklearn.metrics.recall_score(pos_label=0)`.
 
     Examples:
         >>> import torch
-        >>> target = torch.tensor([1, 0, 0, 0, 1])
-        >>> preds = torch.tensor([0.9, 0.2, 0.6, 0.1, 0.4])
-        >>> round(float(true_negative_rate(preds, target)), 4)
-        0.6667
+        >>> target, preds = torch.tensor([1, 0, 0, 0, 1]), torch.tensor([0.9, 0.2, 0.6, 0.1, 0.4])
+        >>> [round(float(true_negative_rate(preds, target, threshold=t)), 4) for t in (0.5, 0.7)]
+        [0.6667, 1.0]
     """
     cm = batch_confusion(preds, target, sample_weight, None, threshold, from_logits, validate_args)
     return default_float(_true_negative_rate(cm))
 
 
-def weighted_balanced_accuracy(
-    preds: torch.Tensor,
-    target: torch.Tensor,
-    *,
-    alpha: float = 0.5,
-    threshold: float = 0.5,
-    from_logits: bool = False,
-    sample_weight: Any | None = None,
-    validate_args: bool = True,
-) -> torch.Tensor:
+def weighted_balanced_accuracy(preds: torch.Tensor, target: torch.Tensor, *, alpha: float = 0.5,
+                               threshold: float = 0.5, from_logits: bool = False, sample_weight: Any | None = None,
+                               validate_args: bool = True) -> torch.Tensor:
     """alpha TPR + (1 - alpha) TNR of one batch (binary); alpha in [0, 1].
 
-    Unlike `balanced_accuracy`, an absent class is not dropped: its rate counts as 0.
+    alpha = 0.5 equals `balanced_accuracy` when both classes occur; unlike it, an absent class
+    is not dropped: its rate counts as 0.
 
-    Args: as `balanced_accuracy` in binary mode, plus `alpha`, the weight of the TPR.
+    Args: as `true_positive_rate`, plus `alpha`, the weight of the TPR.
     Anchor: alpha recall_score(pos_label=1) + (1 - alpha) recall_score(pos_label=0).
 
     Examples:
@@ -150,44 +137,24 @@ def weighted_balanced_accuracy(
 
 
 class BalancedAccuracy(ConfusionMetric):
-    """Balanced accuracy over a stream: mean recall over the classes present in `target`.
+    """`balanced_accuracy` over a stream (see it for the formula, the arguments and the anchor):
+    the mean recall over the classes present in `target` in every batch so far.
 
-    recall_c = C[c, c] / sum_j C[c, j] on the confusion matrix C accumulated over batches
-    (summed sample weights); adjusted: (score - 1/P) / (1 - 1/P), P present classes (0 when
-    P <= 1, where scikit-learn divides by zero). 0 before any sample.
-
-    Args:
-        num_classes: None for binary (0/1 labels, preds thresholded), K >= 2 for
-            multi-class (preds (..., K) real scores, argmax; target indices or one-hot).
-        threshold: in [0, 1]; binary prediction is preds > threshold.
-        from_logits: binary preds are logits (compared with logit(threshold)); multi-class
-            takes logits or probabilities either way.
-        adjusted: chance-adjusted score.
-        validate_args: check label/probability values.
-        kwargs: torchmetrics's (`dist_sync_on_step`, `sync_on_compute`, ...).
-
-    Anchor: `sklearn.metrics.balanced_accuracy_score(y_true, y_pred, sample_weight, adjusted)`.
+    Keywords, as for every metric class here: the function's, `sample_weight` aside (an
+    argument of `update`), and torchmetrics's `**kwargs` (`dist_sync_on_step`,
+    `sync_on_compute`, ...).
 
     Examples:
         >>> import torch
-        >>> target = torch.tensor([1, 0, 0, 0, 1])
-        >>> preds = torch.tensor([0.9, 0.2, 0.6, 0.1, 0.4])
         >>> metric = BalancedAccuracy()
-        >>> metric.update(preds, target)
-        >>> round(float(metric.compute()), 4)
+        >>> metric.update(torch.tensor([0.9, 0.2, 0.6]), torch.tensor([1, 0, 0]))
+        >>> metric.update(torch.tensor([0.1, 0.4]), torch.tensor([0, 1]))
+        >>> round(float(metric.compute()), 4)  # balanced_accuracy of the five samples
         0.5833
     """
 
-    def __init__(
-        self,
-        *,
-        num_classes: int | None = None,
-        threshold: float = 0.5,
-        from_logits: bool = False,
-        adjusted: bool = False,
-        validate_args: bool = True,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, num_classes: int | None = None, threshold: float = 0.5, from_logits: bool = False,
+                 adjusted: bool = False, validate_args: bool = True, **kwargs: Any) -> None:
         super().__init__(num_classes=num_classes, threshold=threshold, from_logits=from_logits,
                          validate_args=validate_args, **kwargs)
         self.adjusted = metrics.check_bool("adjusted", adjusted)
@@ -197,24 +164,15 @@ class BalancedAccuracy(ConfusionMetric):
 
 
 class TruePositiveRate(BinaryConfusionMetric):
-    """TPR (recall, sensitivity) over a stream: TP / (TP + FN), weighted; 0 with no positive.
-
-    Args:
-        threshold: in [0, 1]; predicted positive when preds > threshold.
-        from_logits: preds are logits (compared with logit(threshold)).
-        validate_args: check label/probability values.
-        kwargs: torchmetrics's.
-
-    Anchor: `sklearn.metrics.recall_score(pos_label=1)`.
+    """`true_positive_rate` over a stream: TP / (TP + FN) of every batch so far.
 
     Examples:
         >>> import torch
-        >>> target = torch.tensor([1, 0, 0, 0, 1])
-        >>> preds = torch.tensor([0.9, 0.2, 0.6, 0.1, 0.4])
-        >>> metric = TruePositiveRate()
-        >>> metric.update(preds, target)
-        >>> round(float(metric.compute()), 4)
-        0.5
+        >>> metric = TruePositiveRate(threshold=0.3)
+        >>> for preds, target in [([0.9, 0.2, 0.6], [1, 0, 0]), ([0.1, 0.4], [0, 1])]:
+        ...     metric.update(torch.tensor(preds), torch.tensor(target))
+        >>> float(metric.compute())   # 0.4 > 0.3: both positives found
+        1.0
     """
 
     def _score(self, cm):
@@ -222,19 +180,15 @@ class TruePositiveRate(BinaryConfusionMetric):
 
 
 class TrueNegativeRate(BinaryConfusionMetric):
-    """TNR (specificity) over a stream: TN / (TN + FP), weighted; 0 with no negative.
-
-    Args: as `TruePositiveRate`.
-    Anchor: `sklearn.metrics.recall_score(pos_label=0)`.
+    """`true_negative_rate` over a stream: TN / (TN + FP) of every batch so far, weighted.
 
     Examples:
         >>> import torch
-        >>> target = torch.tensor([1, 0, 0, 0, 1])
-        >>> preds = torch.tensor([0.9, 0.2, 0.6, 0.1, 0.4])
         >>> metric = TrueNegativeRate()
-        >>> metric.update(preds, target)
-        >>> round(float(metric.compute()), 4)
-        0.6667
+        >>> metric.update(torch.tensor([0.9, 0.2, 0.6, 0.1]), torch.tensor([1, 0, 0, 0]),
+        ...               sample_weight=torch.tensor([1.0, 1.0, 2.0, 1.0]))
+        >>> float(metric.compute())
+        0.5
     """
 
     def _score(self, cm):
@@ -242,36 +196,20 @@ class TrueNegativeRate(BinaryConfusionMetric):
 
 
 class WeightedBalancedAccuracy(BinaryConfusionMetric):
-    """alpha TPR + (1 - alpha) TNR over a stream (binary).
-
-    alpha = 0.5 equals `BalancedAccuracy` when both classes occur; unlike it, an absent
-    class is not dropped (its rate counts as 0).
-
-    Args:
-        alpha: weight of the TPR, in [0, 1].
-        threshold, from_logits, validate_args, kwargs: as `TruePositiveRate`.
-
-    Anchor: alpha recall_score(pos_label=1) + (1 - alpha) recall_score(pos_label=0).
+    """`weighted_balanced_accuracy` over a stream: alpha TPR + (1 - alpha) TNR of every batch
+    so far.
 
     Examples:
         >>> import torch
-        >>> target = torch.tensor([1, 0, 0, 0, 1])
-        >>> preds = torch.tensor([0.9, 0.2, 0.6, 0.1, 0.4])
         >>> metric = WeightedBalancedAccuracy(alpha=0.7)
-        >>> metric.update(preds, target)
+        >>> metric.update(torch.tensor([0.9, 0.2, 0.6]), torch.tensor([1, 0, 0]))
+        >>> metric.update(torch.tensor([0.1, 0.4]), torch.tensor([0, 1]))
         >>> round(float(metric.compute()), 4)
         0.55
     """
 
-    def __init__(
-        self,
-        *,
-        alpha: float = 0.5,
-        threshold: float = 0.5,
-        from_logits: bool = False,
-        validate_args: bool = True,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, alpha: float = 0.5, threshold: float = 0.5, from_logits: bool = False,
+                 validate_args: bool = True, **kwargs: Any) -> None:
         super().__init__(threshold=threshold, from_logits=from_logits, validate_args=validate_args, **kwargs)
         self.alpha = _check_alpha(alpha)
 

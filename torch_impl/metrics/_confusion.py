@@ -49,8 +49,10 @@ def _check_values(layout: metrics.Layout, num_classes, from_logits, target, pred
     )
 
 
-def _confusion(preds, target, sample_weight, num_classes, cut, from_logits, validate_args) -> torch.Tensor:
-    """The K x K float64 confusion-matrix increment of one batch."""
+def batch_inputs(preds, target, sample_weight, num_classes):
+    """One batch as tensors on preds' device with its layout (`imbalance_core.metrics.layout`:
+    the shape and dtype checks), a target's trailing class axis of size 1 squeezed; for every
+    metric and `decisions.ThresholdTuner`."""
     conv = metrics.TORCH
     preds = torch.as_tensor(preds)
     if not (preds.is_floating_point()):
@@ -63,6 +65,21 @@ def _confusion(preds, target, sample_weight, num_classes, cut, from_logits, vali
         sample_weight = torch.as_tensor(sample_weight, device=preds.device)
         if metrics.weight_squeeze(tuple(sample_weight.shape), layout.sample_shape):
             sample_weight = sample_weight.squeeze(-1)
+    return layout, preds, target, sample_weight
+
+
+def decision_weights(sample_weight, layout: metrics.Layout, shape: torch.Size, device: torch.device) -> torch.Tensor:
+    """`sample_weight` (None, a scalar or leading axes of the per-decision shape) as one float64
+    weight per decision of `shape` (1 each without weights)."""
+    if sample_weight is None:
+        return torch.ones(shape, dtype=torch.float64, device=device)
+    w = sample_weight.to(torch.float64)
+    return w.reshape(tuple(w.shape) + (1,) * (len(layout.sample_shape) - w.ndim)).expand(shape)
+
+
+def _confusion(preds, target, sample_weight, num_classes, cut, from_logits, validate_args) -> torch.Tensor:
+    """The K x K float64 confusion-matrix increment of one batch."""
+    layout, preds, target, sample_weight = batch_inputs(preds, target, sample_weight, num_classes)
     if validate_args and not torch.compiler.is_compiling():
         _check_values(layout, num_classes, from_logits, target, preds, sample_weight)
 
@@ -74,11 +91,7 @@ def _confusion(preds, target, sample_weight, num_classes, cut, from_logits, vali
     else:
         p = preds.argmax(dim=-1)
         t = target.argmax(dim=-1) if layout.mode == "onehot" else target.to(torch.int64)
-    if sample_weight is None:
-        w = torch.ones(t.shape, dtype=torch.float64, device=t.device)
-    else:
-        w = sample_weight.to(torch.float64)
-        w = w.reshape(tuple(w.shape) + (1,) * (len(layout.sample_shape) - w.ndim)).expand(t.shape)
+    w = decision_weights(sample_weight, layout, t.shape, t.device)
     return _scatter_confusion(t.reshape(-1), p.reshape(-1), w.reshape(-1), k)
 
 
@@ -120,15 +133,8 @@ class ConfusionMetric(_ops.DynamicUpdateCount, Metric):
     higher_is_better = True
     full_state_update = False
 
-    def __init__(
-        self,
-        *,
-        num_classes: int | None = None,
-        threshold: float = 0.5,
-        from_logits: bool = False,
-        validate_args: bool = True,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, num_classes: int | None = None, threshold: float = 0.5, from_logits: bool = False,
+                 validate_args: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.num_classes, self.threshold, self.from_logits = metrics.check_metric_args(
             num_classes, threshold, from_logits)
@@ -152,12 +158,6 @@ class ConfusionMetric(_ops.DynamicUpdateCount, Metric):
 class BinaryConfusionMetric(ConfusionMetric):
     """A metric of the 2 x 2 confusion matrix of binary decisions (no `num_classes`)."""
 
-    def __init__(
-        self,
-        *,
-        threshold: float = 0.5,
-        from_logits: bool = False,
-        validate_args: bool = True,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, threshold: float = 0.5, from_logits: bool = False, validate_args: bool = True,
+                 **kwargs: Any) -> None:
         super().__init__(threshold=threshold, from_logits=from_logits, validate_args=validate_args, **kwargs)
