@@ -24,6 +24,7 @@ from imbalance_core import decisions, metrics, validation
 from imbalance_core.decisions import ThresholdResult, training_prior
 
 from . import _ops
+from .metrics import _confusion
 
 __all__ = [
     "PriorShift",
@@ -120,16 +121,9 @@ def _dtype_or_floatx(x) -> str:
     return dtype if "float" in dtype else keras.config.floatx()
 
 
-def tune_threshold(
-    y_true: Any,
-    scores: Any,
-    *,
-    objective: str = "balanced_accuracy",
-    alpha: float = 0.5,
-    beta: float = 1.0,
-    min_tpr: float | None = None,
-    sample_weight: Any | None = None,
-) -> ThresholdResult:
+def tune_threshold(y_true: Any, scores: Any, *, objective: str = "balanced_accuracy", alpha: float = 0.5,
+                   beta: float = 1.0, min_tpr: float | None = None,
+                   sample_weight: Any | None = None) -> ThresholdResult:
     """The exact best decision threshold: predict positive when score > threshold.
 
     Candidates: -inf (everything positive) and every distinct score (the highest: everything
@@ -174,23 +168,6 @@ def tune_threshold(
 # --------------------------------------------------------------------------------------------
 # The streaming form
 # --------------------------------------------------------------------------------------------
-
-
-def _state_dtype() -> str:
-    """float64 where the backend has it; float32 on jax without jax_enable_x64."""
-    if keras.backend.backend() == "jax":
-        import jax
-
-        if not jax.config.read("jax_enable_x64"):  # the typed accessor of the flag
-            return "float32"
-    return "float64"
-
-
-def _concrete(x):
-    try:
-        return ops.convert_to_numpy(x)
-    except Exception:  # a traced tensor: the checks need values
-        return None
 
 
 def _histogram(bins, weight, size: int):
@@ -249,25 +226,15 @@ class ThresholdTuner(keras.metrics.Metric):
         0.2 0.75
     """
 
-    def __init__(
-        self,
-        *,
-        objective: str = "balanced_accuracy",
-        alpha: float = 0.5,
-        beta: float = 1.0,
-        min_tpr: float | None = None,
-        num_bins: int = 1024,
-        from_logits: bool = False,
-        validate_args: bool = True,
-        name: str = "threshold_tuner",
-        dtype: Any = None,
-    ) -> None:
+    def __init__(self, *, objective: str = "balanced_accuracy", alpha: float = 0.5, beta: float = 1.0,
+                 min_tpr: float | None = None, num_bins: int = 1024, from_logits: bool = False,
+                 validate_args: bool = True, name: str = "threshold_tuner", dtype: Any = None) -> None:
         super().__init__(name=name, dtype=dtype)
         self.objective, self.alpha, self.beta, self.min_tpr = decisions.threshold_args(objective, alpha, beta, min_tpr)
         self.num_bins = decisions.check_num_bins(num_bins)
         self.from_logits = validation.check_bool("from_logits", from_logits)
         self.validate_args = validation.check_bool("validate_args", validate_args)
-        self._state_dtype = _state_dtype()
+        self._state_dtype = _confusion._state_dtype()
         size = self.num_bins + 1
         self.positive_counts = self.add_variable(shape=(size,), initializer="zeros", dtype=self._state_dtype,
                                                  name="positive_counts")
@@ -276,19 +243,9 @@ class ThresholdTuner(keras.metrics.Metric):
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any | None = None) -> None:
         conv = metrics.KERAS
-        y_pred = _ops.check_logits(conv.preds, y_pred)
-        y_true = ops.convert_to_tensor(y_true)
-        layout = metrics.layout(None, tuple(y_true.shape), tuple(y_pred.shape), conv)
-        if layout.squeeze_target:
-            y_true = ops.squeeze(y_true, axis=-1)
-        if layout.squeeze_preds:
-            y_pred = ops.squeeze(y_pred, axis=-1)
-        if sample_weight is not None:
-            sample_weight = ops.convert_to_tensor(sample_weight)
-            if metrics.weight_squeeze(tuple(sample_weight.shape), layout.sample_shape):
-                sample_weight = ops.squeeze(sample_weight, axis=-1)
+        layout, y_true, y_pred, sample_weight = _confusion.batch_inputs(y_true, y_pred, sample_weight, None)
         if self.validate_args:
-            values = [None if v is None else _concrete(v) for v in (y_true, y_pred, sample_weight)]
+            values = [None if v is None else _confusion._concrete(v) for v in (y_true, y_pred, sample_weight)]
             if values[0] is not None and values[1] is not None:
                 metrics.check_metric_values(layout, None, self.from_logits, values[0], values[1], values[2], conv)
                 nan = int(np.sum(np.isnan(values[1].astype(np.float64))))
@@ -301,12 +258,8 @@ class ThresholdTuner(keras.metrics.Metric):
         p = ops.where(nan, ops.zeros_like(p), p)
         bins = ops.cast(ops.clip(ops.ceil(p * float(self.num_bins)), 0.0, float(self.num_bins)), "int32")
         positive = ops.cast(ops.greater(ops.cast(y_true, "float32"), 0.5), self._state_dtype)
-        w = ops.ones_like(positive)
-        if sample_weight is not None:
-            sw = ops.cast(sample_weight, self._state_dtype)
-            for _ in range(len(layout.sample_shape) - len(sw.shape)):
-                sw = ops.expand_dims(sw, -1)
-            w = w * sw  # broadcast over the trailing axes
+        w = ops.ones_like(positive) if sample_weight is None else _confusion.decision_weights(
+            sample_weight, layout, positive, self._state_dtype)
         w = ops.where(nan, ops.zeros_like(w), w)
         bins, positive, w = (ops.reshape(v, (-1,)) for v in (bins, positive, w))
         size = self.num_bins + 1

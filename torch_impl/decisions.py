@@ -28,6 +28,7 @@ from imbalance_core import decisions, metrics, validation
 from imbalance_core.decisions import ThresholdResult, training_prior
 
 from . import _ops
+from .metrics import _confusion
 
 __all__ = [
     "PriorShift",
@@ -143,16 +144,9 @@ def _dtype_or_default(x) -> torch.dtype:
     return torch.get_default_dtype()
 
 
-def tune_threshold(
-    y_true: Any,
-    scores: Any,
-    *,
-    objective: str = "balanced_accuracy",
-    alpha: float = 0.5,
-    beta: float = 1.0,
-    min_tpr: float | None = None,
-    sample_weight: Any | None = None,
-) -> ThresholdResult:
+def tune_threshold(y_true: Any, scores: Any, *, objective: str = "balanced_accuracy", alpha: float = 0.5,
+                   beta: float = 1.0, min_tpr: float | None = None,
+                   sample_weight: Any | None = None) -> ThresholdResult:
     """The exact best decision threshold: predict positive when score > threshold.
 
     Candidates: -inf (everything positive) and every distinct score (the highest: everything
@@ -239,18 +233,9 @@ class ThresholdTuner(_ops.DynamicUpdateCount, Metric):
     positive_counts: torch.Tensor  # registered by add_state
     negative_counts: torch.Tensor
 
-    def __init__(
-        self,
-        *,
-        objective: str = "balanced_accuracy",
-        alpha: float = 0.5,
-        beta: float = 1.0,
-        min_tpr: float | None = None,
-        num_bins: int = 1024,
-        from_logits: bool = False,
-        validate_args: bool = True,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, objective: str = "balanced_accuracy", alpha: float = 0.5, beta: float = 1.0,
+                 min_tpr: float | None = None, num_bins: int = 1024, from_logits: bool = False,
+                 validate_args: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.objective, self.alpha, self.beta, self.min_tpr = decisions.threshold_args(objective, alpha, beta, min_tpr)
         self.num_bins = decisions.check_num_bins(num_bins)
@@ -262,15 +247,7 @@ class ThresholdTuner(_ops.DynamicUpdateCount, Metric):
 
     def update(self, preds: torch.Tensor, target: torch.Tensor, sample_weight: Any | None = None) -> None:
         conv = metrics.TORCH
-        preds = torch.as_tensor(preds)
-        if not preds.is_floating_point():
-            validation.check_float_dtype(conv.preds, preds.dtype)  # raises the shared TypeError
-        target = torch.as_tensor(target, device=preds.device)
-        layout = metrics.layout(None, tuple(target.shape), tuple(preds.shape), conv)
-        if sample_weight is not None:
-            sample_weight = torch.as_tensor(sample_weight, device=preds.device)
-            if metrics.weight_squeeze(tuple(sample_weight.shape), layout.sample_shape):
-                sample_weight = sample_weight.squeeze(-1)
+        layout, preds, target, sample_weight = _confusion.batch_inputs(preds, target, sample_weight, None)
         if self.validate_args and _ops.checking():  # skipped while torch.compile traces, as in metrics
             metrics.check_metric_values(layout, None, self.from_logits, target, preds, sample_weight, conv)
             nan_count = int(torch.isnan(preds).sum())
@@ -283,11 +260,7 @@ class ThresholdTuner(_ops.DynamicUpdateCount, Metric):
         p = torch.nan_to_num(p, nan=0.0)
         bins = torch.clamp(torch.ceil(p * self.num_bins), 0, self.num_bins).to(torch.int64).reshape(-1)
         positive = (target.to(torch.float32) > 0.5).reshape(-1)
-        if sample_weight is None:
-            w = torch.ones(bins.shape, dtype=torch.float64, device=bins.device)
-        else:
-            w = sample_weight.to(torch.float64)
-            w = w.reshape(tuple(w.shape) + (1,) * (len(layout.sample_shape) - w.ndim)).expand(preds.shape).reshape(-1)
+        w = _confusion.decision_weights(sample_weight, layout, preds.shape, preds.device).reshape(-1)
         zero = torch.zeros_like(w)
         w = torch.where(nan, zero, w)
         self.positive_counts.index_add_(0, bins, torch.where(positive, w, zero))
