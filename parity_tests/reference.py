@@ -48,10 +48,11 @@ def _mean_denominator(fn: str, logits: np.ndarray, target: np.ndarray, normaliza
     return float(((raw * w).sum(axis=-1) * valid).sum())
 
 
-def class_loss(fn: str, logits: np.ndarray, target: np.ndarray, *, convention: str, reduction: str,
+def class_loss(fn: str, logits: np.ndarray, target: np.ndarray, *, convention: str | None, reduction: str,
                sample_weight: Any = None, normalization: str | None = None, **kwargs: Any) -> np.ndarray:
-    """The class form of functional loss `fn` under `reduction`, by `convention` ("keras" or
-    "torch"): what `tf_impl.losses.<Class>(reduction=...)` or `torch_impl.losses.<Class>(...)` returns."""
+    """The class form of functional loss `fn` under `reduction`, by `convention` ("keras"; "torch"
+    or None: torch's): what `tf_impl.losses.<Class>(reduction=...)` or `torch_impl.losses.<Class>(...)`
+    returns."""
     loss = loss_specs.spec(fn).reference(logits, target, **kwargs)
     sigmoid = loss_specs.spec(fn).family == "sigmoid"
     if sigmoid and convention == "keras":
