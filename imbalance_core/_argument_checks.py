@@ -65,6 +65,26 @@ def describe(value: Any, limit: int = 6) -> str:
     return f"[{body}] (shape {tuple(arr.shape)})"
 
 
+def first_values(values: Any, limit: int = 6) -> list:
+    """The first `limit` offending values, as a message lists them (a plain list, no shape).
+
+    Examples:
+        >>> first_values(np.array([[-1, -2], [-3, -4]]), limit=3)
+        [-1, -2, -3]
+    """
+    return np.asarray(values).ravel()[:limit].tolist()
+
+
+def none_message(name: str, expected: str) -> str:
+    """An argument that must be given received None; `expected` says what it takes.
+
+    Examples:
+        >>> none_message("samples_per_class", "K positive counts")
+        'Invalid `samples_per_class`: received None; expected K positive counts.'
+    """
+    return f"Invalid `{name}`: received None; expected {expected}."
+
+
 def check_choice(name: str, value: Any, allowed: Sequence[Any]) -> Any:
     """`value` must be one of `allowed` (e.g. a reduction, mode or method name).
 
@@ -223,7 +243,7 @@ def require_weight_vector(
     """`check_weight_vector` for an argument that must be given: None is an error too."""
     arr = check_weight_vector(name, value, length=length, allow_scalar=allow_scalar, allow_zero=allow_zero)
     if arr is None:
-        raise ValueError(f"Invalid `{name}`: received None; expected {_weights_allowed(allow_scalar, allow_zero)}.")
+        raise ValueError(none_message(name, _weights_allowed(allow_scalar, allow_zero)))
     return arr
 
 
@@ -239,7 +259,7 @@ def check_priors(name: str, value: Any, *, length: int | None = None) -> np.ndar
         ValueError: Invalid `class_priors`: received length 2; expected length 3 (one entry per class).
     """
     if value is None:
-        raise ValueError(f"Invalid `{name}`: received None; expected a positive finite 1-D vector.")
+        raise ValueError(none_message(name, "a positive finite 1-D vector"))
     arr = require_weight_vector(name, value, length=length, allow_scalar=False, allow_zero=False)
     return arr / arr.sum()
 
@@ -269,3 +289,32 @@ def check_fractions(name: str, value: Any, *, length: int | None = None, atol: f
             f"fractions summing to 1 (within {atol:g})."
         )
     return arr / total
+
+
+def integer_or_none_message(name: str, value: Any) -> str:
+    """An argument that takes a Python or NumPy integer, or None (e.g. `ignore_index`)."""
+    return f"Invalid `{name}`: received {value!r}; expected an integer or None."
+
+
+def unit_weights_message(name: str, value: Any) -> str:
+    """An argument that takes None, a number in [0, 1] or a vector of them (e.g. `alpha`)."""
+    return (f"Invalid `{name}`: received {describe(value)}; expected None, a number in [0, 1] "
+            f"or a vector of values in [0, 1].")
+
+
+# ---- the declared arguments of a loss (imbalance_core.loss_specs)
+
+
+def unknown_family_message(loss: str, family: str, families: Sequence[str]) -> str:
+    """A loss declared with a family that the frameworks do not build."""
+    return f"{loss}: family {family!r} is not one of {tuple(families)}"
+
+
+def missing_argument_message(loss: str, name: str) -> str:
+    """A required argument of a loss was not given (a TypeError, as for a Python function)."""
+    return f"{loss}: missing the required argument `{name}`"
+
+
+def unexpected_arguments_message(loss: str, names: Sequence[str]) -> str:
+    """Arguments that a loss does not take (a TypeError, as for a Python function)."""
+    return f"{loss}: unexpected arguments {sorted(names)}"

@@ -17,9 +17,16 @@ from .validation import (
     check_choice,
     check_fractions,
     check_integer,
+    class_index_dtype_message,
     class_index_labels_message,
-    index_message,
+    empty_labels_message,
+    grouping_message,
+    labels_beyond_fractions_message,
+    negative_labels_message,
+    requested_class_missing_message,
+    rounded_batch_too_small_message,
     to_numpy,
+    unknown_classes_message,
 )
 
 # The fractions' common denominator in mode "exact": a multiple of 2..16 so that the usual
@@ -97,23 +104,12 @@ def check_labels(labels: Any, name: str = "labels", mode: str = "exact") -> np.n
     if arr.ndim != 1:
         raise ValueError(class_index_labels_message(mode, arr.shape))
     if arr.dtype.kind not in "iub":
-        raise TypeError(
-            f"Invalid `{name}` dtype: received {arr.dtype}; expected integer class indices "
-            f"(a 1-D array of int)."
-        )
+        raise TypeError(class_index_dtype_message(name, arr.dtype))
     if arr.size == 0:
-        raise ValueError(f"Invalid `{name}`: received an empty array; expected at least one label.")
+        raise ValueError(empty_labels_message(name))
     if arr.dtype.kind == "i" and arr.min() < 0:
-        bad = arr[arr < 0][:6].tolist()
-        raise ValueError(f"Invalid `{name}`: class indices must be >= 0; received {bad}.")
+        raise ValueError(negative_labels_message(name, arr[arr < 0]))
     return arr
-
-
-def _labels_beyond_fractions(num_fractions: int, top: int) -> ValueError:
-    return ValueError(
-        f"{index_message('labels', num_fractions, None)} (one class per entry of "
-        f"`class_fractions`); received labels up to {top}."
-    )
 
 
 def check_labels_within_fractions(top: int, class_fractions: Any) -> None:
@@ -124,7 +120,7 @@ def check_labels_within_fractions(top: int, class_fractions: Any) -> None:
     num_fractions = np.asarray(to_numpy(class_fractions)).reshape(-1).shape[0]
     if top >= num_fractions:
         check_fractions("class_fractions", class_fractions)
-        raise _labels_beyond_fractions(num_fractions, top)
+        raise ValueError(labels_beyond_fractions_message(num_fractions, top))
 
 
 def resolve_fractions(
@@ -151,15 +147,12 @@ def resolve_fractions(
         elif num_classes is not None:
             fractions = np.full(num_classes, 1.0 / num_classes)
         else:
-            raise ValueError(
-                "Invalid `class_fractions`: received None and `num_classes` is None; a stream's "
-                "classes are not known in advance: pass class_fractions or num_classes."
-            )
+            raise ValueError(unknown_classes_message())
     else:
         fractions = check_fractions("class_fractions", class_fractions, length=num_classes)
     if counts is not None:
         if counts.shape[0] > fractions.shape[0]:
-            raise _labels_beyond_fractions(fractions.shape[0], counts.shape[0] - 1)
+            raise ValueError(labels_beyond_fractions_message(fractions.shape[0], counts.shape[0] - 1))
         padded = np.zeros(fractions.shape[0], dtype=np.int64)
         padded[: counts.shape[0]] = counts
         check_requested_present(fractions, padded, source)
@@ -171,10 +164,7 @@ def check_requested_present(fractions: np.ndarray, counts: np.ndarray, source: s
     missing = np.flatnonzero((fractions > 0) & (counts == 0))
     if missing.size:
         c = int(missing[0])
-        raise ValueError(
-            f"Invalid `class_fractions`: class {c} is requested (fraction {fractions[c]:g}) but "
-            f"has no samples in {source}; give it fraction 0 or add samples of it."
-        )
+        raise ValueError(requested_class_missing_message(c, float(fractions[c]), source))
 
 
 # -- the class counts of a batch ------------------------------------------------------------
@@ -219,12 +209,7 @@ def batch_composition(fractions: np.ndarray, batch_size: int, mode: str) -> np.n
     starved = first_starved(fractions, counts) if mode == "exact" else None
     if starved is not None:
         c, enough = starved
-        raise ValueError(
-            f"Invalid `batch_size`: received {batch_size}; mode='exact' needs at least one "
-            f"slot per requested class, but class {c} (fraction {fractions[c]:g}) gets 0 of "
-            f"{batch_size} slots by largest-remainder rounding; use batch_size >= {enough} "
-            f"or mode='sampled'."
-        )
+        raise ValueError(rounded_batch_too_small_message(batch_size, c, float(fractions[c]), enough))
     return counts
 
 
@@ -422,9 +407,6 @@ def load_grouping(grouping: Any, labels: np.ndarray, num_classes: int) -> tuple[
     n = labels.shape[0]
     order = np.load(grouping, mmap_mode="r") if isinstance(grouping, str) else np.asarray(grouping)
     if order.shape != (n,) or order.dtype.kind not in "iu":
-        raise ValueError(
-            f"Invalid `grouping`: received an array of shape {order.shape} and dtype "
-            f"{order.dtype}; expected the {n} sample ids of `save_grouping(labels, path)`."
-        )
+        raise ValueError(grouping_message(order.shape, order.dtype, n))
     counts = np.bincount(labels.astype(small_uint(num_classes), copy=False), minlength=num_classes)
     return order, counts

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ._argument_checks import describe, to_numpy
+from ._argument_checks import describe, first_values, to_numpy
 
 
 def _mismatch(target_name: str, target_shape: Iterable[int], input_name: str, input_shape: Iterable[int]) -> str:
@@ -48,6 +48,35 @@ def softmax_target_shape_message(target_name: str, target_shape: Sequence[int], 
     input_shape = tuple(input_shape)
     return (f"{_mismatch(target_name, target_shape, input_name, input_shape)}; expected class indices of shape "
             f"{input_shape[:-1]} or probabilities of shape {input_shape} (no silent broadcasting).")
+
+
+def multiclass_shape_message(target_name: str, target_shape: Sequence[int], preds_name: str,
+                             preds_shape: Sequence[int]) -> str:
+    """A multi-class metric's targets: class indices (the scores' shape without the class axis,
+    or with a trailing 1) or one-hot labels (the scores' shape). `preds_shape` is class axis last.
+
+    Examples:
+        >>> multiclass_shape_message("target", (5,), "preds", (4, 3))
+        'Shape mismatch: `target` has shape (5,) but `preds` has shape (4, 3); expected class indices of shape (4,)
+        or (4, 1), or one-hot labels of shape (4, 3) (no silent broadcasting).'
+    """
+    preds_shape = tuple(preds_shape)
+    return (f"{_mismatch(target_name, target_shape, preds_name, preds_shape)}; expected class indices of shape "
+            f"{preds_shape[:-1]} or {preds_shape[:-1] + (1,)}, or one-hot labels of shape {preds_shape} "
+            f"(no silent broadcasting).")
+
+
+def class_axis_message(name: str, shape: Sequence[int | None], num_classes: int) -> str:
+    """Scores whose last axis is not one score per class."""
+    return (f"Invalid `{name}`: received shape {tuple(shape)}; expected a last axis of size "
+            f"num_classes={num_classes} (one score per class).")
+
+
+def weight_axes_message(received: Sequence[int | None], per_sample: Sequence[int | None]) -> str:
+    """A metric's `sample_weight` that is neither a scalar nor the leading axes of the per-sample
+    shape (with or without a trailing axis of size 1)."""
+    return (f"Invalid `sample_weight`: received shape {tuple(received)}; expected a scalar or the leading axes "
+            f"of the per-sample shape {tuple(per_sample)}, optionally with a trailing axis of size 1.")
 
 
 def check_same_shape(target_name: str, target_shape: Sequence[int], input_name: str,
@@ -98,6 +127,19 @@ def range_message(name: str, low: float, high: float, what: str = "values") -> s
     return f"Invalid `{name}`: {what} must lie in [{low:g}, {high:g}]"
 
 
+def values_range_message(name: str, low: float, high: float, received_low: float, received_high: float,
+                         what: str = "values", hint: str = "") -> str:
+    """Values outside [low, high], with the range received and, when given, a `hint` on what to pass.
+
+    Examples:
+        >>> values_range_message("preds", 0.0, 1.0, -0.5, 2.0, "probabilities", "pass from_logits=True for logits")
+        'Invalid `preds`: probabilities must lie in [0, 1]; received values in [-0.5, 2]; pass from_logits=True for
+        logits.'
+    """
+    return (f"{range_message(name, low, high, what)}; received values in [{received_low:g}, {received_high:g}]"
+            f"{'; ' + hint if hint else ''}.")
+
+
 def check_values_in_range(name: str, values: Any, low: float, high: float, what: str = "values") -> None:
     """Tensor content check (targets in [0, 1], probabilities in [0, 1]); NaN is rejected.
 
@@ -113,7 +155,7 @@ def check_values_in_range(name: str, values: Any, low: float, high: float, what:
         return
     lo, hi = float(np.min(arr)), float(np.max(arr))
     if math.isnan(lo) or math.isnan(hi) or lo < low or hi > high:
-        raise ValueError(f"{range_message(name, low, high, what)}; received values in [{lo:g}, {hi:g}].")
+        raise ValueError(values_range_message(name, low, high, lo, hi, what))
 
 
 def index_message(name: str, num_classes: int, ignore_index: int | None) -> str:
@@ -125,6 +167,16 @@ def index_message(name: str, num_classes: int, ignore_index: int | None) -> str:
     """
     extra = f" or equal ignore_index={ignore_index}" if ignore_index is not None else ""
     return f"Invalid `{name}`: class indices must lie in [0, {num_classes}){extra}"
+
+
+def index_range_message(name: str, num_classes: int, received: Any, ignore_index: int | None = None) -> str:
+    """Class indices out of range: `received` is the offending index or a list of them.
+
+    Examples:
+        >>> index_range_message("class_fn output", 3, 5)
+        'Invalid `class_fn output`: class indices must lie in [0, 3); received 5.'
+    """
+    return f"{index_message(name, num_classes, ignore_index)}; received {received}."
 
 
 def check_class_indices(name: str, values: Any, num_classes: int, ignore_index: int | None = None) -> None:
@@ -144,8 +196,7 @@ def check_class_indices(name: str, values: Any, num_classes: int, ignore_index: 
     if ignore_index is not None:
         bad &= arr != ignore_index
     if np.any(bad):
-        first = arr[bad].ravel()[:6].tolist()
-        raise ValueError(f"{index_message(name, num_classes, ignore_index)}; received {first}.")
+        raise ValueError(index_range_message(name, num_classes, first_values(arr[bad]), ignore_index))
 
 
 def float_dtype_message(name: str, dtype_text: str) -> str:
@@ -195,6 +246,28 @@ def whole_number_message(name: str, values: Any) -> str:
         'Invalid `labels`: class indices must be whole numbers; received [0.5] (shape (1,)).'
     """
     return f"Invalid `{name}`: class indices must be whole numbers; received {describe(values)}."
+
+
+def fractional_indices_message(name: str, values: Any, hint: str = "") -> str:
+    """Class indices with a fractional part, listed (`values`: the offending ones), with a `hint`
+    on the label formats when given.
+
+    Examples:
+        >>> fractional_indices_message("target", np.array([0.5, 1.5]))
+        'Invalid `target`: class indices must be whole numbers; received [0.5, 1.5].'
+    """
+    return (f"Invalid `{name}`: class indices must be whole numbers; received {first_values(values)}"
+            f"{f' ({hint})' if hint else ''}.")
+
+
+def binary_values_message(name: str, values: Any) -> str:
+    """Binary labels other than 0 and 1, listed (`values`: the offending ones)."""
+    return f"Invalid `{name}`: binary labels must be 0 or 1; received {first_values(values)}."
+
+
+def sample_weight_values_message(values: Any) -> str:
+    """Sample weights that are negative, NaN or infinite."""
+    return f"Invalid `sample_weight`: received {describe(values)}; expected non-negative finite weights."
 
 
 def check_whole_numbers(name: str, values: Any) -> None:

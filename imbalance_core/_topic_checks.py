@@ -1,6 +1,6 @@
 """The checks and messages of one feature each: the stateful and long-tail losses and metrics,
-balanced batches, class weights of a Dataset, decisions, stream balancers, the migration from
-the built-ins, Ray Data.
+balanced batches (labels, fractions, class counts), the labels of the class weights, decisions,
+stream balancers, the migration from the built-ins, Ray Data.
 
 Part of `imbalance_core.validation`, which re-exports every name.
 """
@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from ._argument_checks import check_number, describe, require_weight_vector, to_numpy
+from ._argument_checks import check_number, describe, first_values, none_message, require_weight_vector, to_numpy
+from ._tensor_checks import index_message
 
 # ---- stateful and multi-label losses: Seesaw, Distribution-Balanced
 
@@ -56,8 +57,7 @@ def check_samples_per_class(name: str, value: Any) -> np.ndarray:
     """Training counts per class for the shot groups: a non-negative finite 1-D vector with
     at least two classes (a class with no training sample is allowed: it is few-shot)."""
     if value is None:
-        raise ValueError(
-            f"Invalid `{name}`: received None; expected a non-negative finite 1-D vector of training counts.")
+        raise ValueError(none_message(name, "a non-negative finite 1-D vector of training counts"))
     counts = require_weight_vector(name, value, allow_scalar=False)
     if counts.shape[0] < 2:
         raise ValueError(f"Invalid `{name}`: received length {counts.shape[0]}; expected at least 2 classes.")
@@ -85,7 +85,7 @@ def check_counts(name: str, value: Any, *, purpose: str = "") -> np.ndarray:
     one sample (a class without any would get an infinite margin, a log(0) shift or no weight);
     `purpose`, when given, says what the sample is needed for ("to get a weight")."""
     if value is None:
-        raise ValueError(f"Invalid `{name}`: received None; expected K positive counts.")
+        raise ValueError(none_message(name, "K positive counts"))
     counts = require_weight_vector(name, value, allow_scalar=False)
     empty = np.flatnonzero(counts == 0)
     if empty.size:
@@ -104,6 +104,60 @@ def mutable_class_weight_message(loss: Any) -> str:
 
 
 # ---- balanced batches: single- and multi-label modes, repeat factors, the saved schedule
+
+
+def class_index_dtype_message(name: str, dtype: Any) -> str:
+    """Single-label modes take integer (or bool) class indices."""
+    return f"Invalid `{name}` dtype: received {dtype}; expected integer class indices (a 1-D array of int)."
+
+
+def negative_labels_message(name: str, values: Any) -> str:
+    """Class indices below 0, listed (`values`: the offending ones)."""
+    return f"Invalid `{name}`: class indices must be >= 0; received {first_values(values)}."
+
+
+def labels_beyond_fractions_message(num_fractions: int, top: int) -> str:
+    """A label with no entry in `class_fractions`."""
+    return (f"{index_message('labels', num_fractions, None)} (one class per entry of "
+            f"`class_fractions`); received labels up to {top}.")
+
+
+def unknown_classes_message() -> str:
+    """A stream balancer with neither `class_fractions` nor `num_classes`."""
+    return ("Invalid `class_fractions`: received None and `num_classes` is None; a stream's "
+            "classes are not known in advance: pass class_fractions or num_classes.")
+
+
+def requested_class_missing_message(cls: int, fraction: float, source: str) -> str:
+    """A requested class (fraction > 0) with no samples in `source` to draw."""
+    return (f"Invalid `class_fractions`: class {cls} is requested (fraction {fraction:g}) but "
+            f"has no samples in {source}; give it fraction 0 or add samples of it.")
+
+
+def grouping_message(shape: tuple, dtype: Any, num_samples: int) -> str:
+    """A `grouping=` that is not the sample ids that `save_grouping` writes for these labels."""
+    return (f"Invalid `grouping`: received an array of shape {tuple(shape)} and dtype "
+            f"{dtype}; expected the {num_samples} sample ids of `save_grouping(labels, path)`.")
+
+
+def check_class_counts(name: str, value: Any) -> np.ndarray:
+    """Rows per class (`BalancedSchedule.from_counts`): a 1-D array of non-negative integers;
+    returned as NumPy.
+
+    Examples:
+        >>> check_class_counts("class_counts", [90, 10])
+        array([90, 10])
+        >>> check_class_counts("class_counts", [1.5])
+        Traceback (most recent call last):
+            ...
+        ValueError: Invalid `class_counts`: received [1.5] (shape (1,)); expected a 1-D array of non-negative
+        integers (rows per class).
+    """
+    counts = np.asarray(to_numpy(value))
+    if counts.ndim != 1 or counts.dtype.kind not in "iu" or (counts.size and counts.min() < 0):
+        raise ValueError(f"Invalid `{name}`: received {describe(counts)}; expected a 1-D array of "
+                         f"non-negative integers (rows per class).")
+    return counts
 
 
 def class_index_labels_message(mode: str, shape: tuple) -> str:
@@ -146,6 +200,16 @@ def no_positive_labels_message(mode: str) -> str:
             f"mode={mode!r} needs at least one sample of some label.")
 
 
+def rounded_batch_too_small_message(batch_size: int, cls: int, fraction: float, enough: int) -> str:
+    """mode='exact' needs a slot per requested class in the largest-remainder composition."""
+    return (
+        f"Invalid `batch_size`: received {batch_size}; mode='exact' needs at least one "
+        f"slot per requested class, but class {cls} (fraction {fraction:g}) gets 0 of "
+        f"{batch_size} slots by largest-remainder rounding; use batch_size >= {enough} "
+        f"or mode='sampled'."
+    )
+
+
 def exact_batch_too_small_message(batch_size: int, cls: int, fraction: float, enough: int) -> str:
     """mode='exact' needs floor(f_c B) >= 1 for every requested class."""
     return (
@@ -174,7 +238,86 @@ def state_shape_message(state: Any, keys: Sequence[str]) -> str:
     )
 
 
-# ---- class weights of a Dataset
+# ---- labels of the class weights (ClassCounter) and of a Dataset
+
+LABEL_FORMATS = (
+    "expected class indices (rank 0 or 1, or a last axis of size 1) or 0/1 one-hot/multi-hot "
+    "rows (last axis of size C > 1 = classes)"
+)
+
+
+def label_dtype_message(name: str, dtype: Any) -> str:
+    return f"Invalid `{name}` dtype: received {dtype}; expected bool, integer or floating labels ({LABEL_FORMATS})."
+
+
+def finite_labels_message(name: str, values: Any) -> str:
+    return f"Invalid `{name}`: labels must be finite; received {first_values(values)}."
+
+
+def label_indices_message(name: str, num_classes: int | None, values: Any) -> str:
+    """Class indices below 0 (or, with `num_classes`, not below it), listed."""
+    allowed = ">= 0" if num_classes is None else f"in [0, {num_classes})"
+    return f"Invalid `{name}`: class indices must lie {allowed}; received {first_values(values)}."
+
+
+def hot_values_message(name: str, width: int, values: Any) -> str:
+    """One-hot/multi-hot rows holding values other than 0 and 1 (often unflattened class indices)."""
+    return (f"Invalid `{name}`: one-hot/multi-hot labels (last axis of size {width} = "
+            f"classes) must hold 0 or 1; received {first_values(values)}. Class-index "
+            f"arrays of rank >= 2 must be flattened first.")
+
+
+def label_format_message(name: str, batch: int, label_format: str, shape: tuple, earlier: str) -> str:
+    """A batch of a stream whose label format ("index" or "hot") differs from the earlier ones."""
+    what = {"index": "class indices", "hot": "one-hot/multi-hot rows"}
+    return (f"Invalid `{name}`: batch {batch} holds {what[label_format]} (shape {tuple(shape)}) but earlier "
+            f"batches held {what[earlier]}; every batch must use the same label format.")
+
+
+def hot_width_message(name: str, width: int, expected: int, from_num_classes: bool) -> str:
+    """Hot rows whose width is not `num_classes` (or the width of the earlier batches)."""
+    source = f"num_classes={expected}" if from_num_classes else f"earlier batches had {expected}"
+    return (f"Invalid `{name}`: one-hot/multi-hot labels have {width} columns but "
+            f"{source}; the last axis must hold one column per class.")
+
+
+def no_labels_message(name: str) -> str:
+    return f"Invalid `{name}`: received no labels (empty array or stream); expected at least one."
+
+
+def check_counted_classes(name: str, counts: np.ndarray) -> None:
+    """Every class in [0, K) has a sample, so that it gets a (finite) class weight."""
+    empty = np.flatnonzero(counts == 0)
+    if empty.size:
+        raise ValueError(
+            f"Invalid `{name}`: class {int(empty[0])} has no samples (class counts "
+            f"{describe(counts)}); every class in [0, {counts.size}) needs at least one sample to "
+            f"get a weight. Check the labels, or pass `num_classes` only up to the classes present."
+        )
+
+
+def labels_or_counts_message(both: bool) -> str:
+    return ("Invalid arguments: pass exactly one of `labels` and `counts`; received "
+            + ("both." if both else "neither."))
+
+
+def label_without_positives_message(name: str, label: int, positives: Any) -> str:
+    """compute_pos_weight: n_neg / n_pos needs a positive of every label."""
+    return (f"Invalid `{name}`: label {label} has no positive samples (positives "
+            f"per label {describe(positives)}); n_neg / n_pos is undefined.")
+
+
+def class_weight_length_message(length: int, top: int) -> str:
+    """compute_sample_weight: a weight vector shorter than the labels' classes."""
+    return (f"Invalid `class_weight`: received length {length}; expected one weight per class, "
+            f"but `labels` holds class index {top}.")
+
+
+def one_class_per_sample_message(row: int, positives: int) -> str:
+    """compute_sample_weight: a hot row with more (or fewer) than one class."""
+    return (f"Invalid `labels`: sample weights need exactly one class per sample, but row "
+            f"{row} holds {positives} positive labels. For multi-label "
+            f"data use compute_pos_weight with WeightedBinaryCrossentropy(pos_weight=...).")
 
 
 def label_fn_without_dataset_message(dataset_kind: str) -> str:
@@ -262,6 +405,14 @@ def not_a_dataset_message(value: Any, expected: str) -> str:
 
 def not_callable_message(name: str, value: Any) -> str:
     return f"Invalid `{name}`: received {describe(value)}; expected a callable."
+
+
+def class_fn_dtype_message(dtype_text: str) -> str:
+    return f"Invalid `class_fn` output dtype: received {dtype_text}; expected an integer class index."
+
+
+def class_fn_shape_message(shape: tuple) -> str:
+    return f"Invalid `class_fn` output: received shape {tuple(shape)}; expected a scalar class index (shape ())."
 
 
 def stream_element_shape_message(shape: tuple) -> str:

@@ -21,14 +21,27 @@ from typing import Any
 import numpy as np
 
 from .validation import (
+    LABEL_FORMATS,
     check_choice,
+    check_counted_classes,
     check_integer,
     check_number,
-    describe,
+    class_weight_length_message,
     empty_labels_message,
+    finite_labels_message,
+    fractional_indices_message,
+    hot_values_message,
+    hot_width_message,
+    label_dtype_message,
+    label_format_message,
+    label_indices_message,
+    label_without_positives_message,
+    labels_or_counts_message,
     multi_hot_dtype_message,
     multi_hot_shape_message,
     multi_hot_values_message,
+    no_labels_message,
+    one_class_per_sample_message,
     require_weight_vector,
     to_numpy,
 )
@@ -51,22 +64,12 @@ __all__ = [
 
 METHODS = ("balanced", "inverse", "inverse_sqrt", "effective_number")
 
-_FORMAT_HINT = (
-    "expected class indices (rank 0 or 1, or a last axis of size 1) or 0/1 one-hot/multi-hot "
-    "rows (last axis of size C > 1 = classes)"
-)
-
-
 def _as_label_array(name: str, labels: Any) -> np.ndarray:
     arr = np.asarray(to_numpy(labels))
     if arr.dtype.kind not in "biuf":
-        raise TypeError(
-            f"Invalid `{name}` dtype: received {arr.dtype}; expected bool, integer or floating "
-            f"labels ({_FORMAT_HINT})."
-        )
+        raise TypeError(label_dtype_message(name, arr.dtype))
     if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
-        bad = arr[~np.isfinite(arr)].ravel()[:6].tolist()
-        raise ValueError(f"Invalid `{name}`: labels must be finite; received {bad}.")
+        raise ValueError(finite_labels_message(name, arr[~np.isfinite(arr)]))
     return arr
 
 
@@ -75,28 +78,18 @@ def _check_indices(name: str, idx: np.ndarray, num_classes: int | None) -> np.nd
     if idx.dtype.kind == "f":
         frac = idx != np.round(idx)
         if np.any(frac):
-            raise ValueError(
-                f"Invalid `{name}`: class indices must be whole numbers; received "
-                f"{idx[frac].ravel()[:6].tolist()} ({_FORMAT_HINT})."
-            )
+            raise ValueError(fractional_indices_message(name, idx[frac], hint=LABEL_FORMATS))
     idx = idx.astype(np.int64, copy=False)
     bad = idx < 0 if num_classes is None else (idx < 0) | (idx >= num_classes)
     if np.any(bad):
-        allowed = ">= 0" if num_classes is None else f"in [0, {num_classes})"
-        raise ValueError(
-            f"Invalid `{name}`: class indices must lie {allowed}; received {idx[bad].ravel()[:6].tolist()}."
-        )
+        raise ValueError(label_indices_message(name, num_classes, idx[bad]))
     return idx
 
 
 def _check_hot(name: str, hot: np.ndarray) -> np.ndarray:
     bad = (hot != 0) & (hot != 1)
     if np.any(bad):
-        raise ValueError(
-            f"Invalid `{name}`: one-hot/multi-hot labels (last axis of size {hot.shape[-1]} = "
-            f"classes) must hold 0 or 1; received {hot[bad].ravel()[:6].tolist()}. Class-index "
-            f"arrays of rank >= 2 must be flattened first."
-        )
+        raise ValueError(hot_values_message(name, hot.shape[-1], hot[bad]))
     return hot.astype(np.int64, copy=False)
 
 
@@ -144,12 +137,7 @@ class ClassCounter:
         arr = _as_label_array(self.name, labels)
         fmt, arr = self._split(arr)
         if self.format is not None and fmt != self.format:
-            what = {"index": "class indices", "hot": "one-hot/multi-hot rows"}
-            raise ValueError(
-                f"Invalid `{self.name}`: batch {self._batches} holds {what[fmt]} (shape "
-                f"{tuple(np.shape(labels))}) but earlier batches held {what[self.format]}; "
-                f"every batch must use the same label format."
-            )
+            raise ValueError(label_format_message(self.name, self._batches, fmt, np.shape(labels), self.format))
         if fmt == "index":
             idx = _check_indices(self.name, arr, self.num_classes)
             batch_counts = np.bincount(idx, minlength=self._counts.size)
@@ -161,11 +149,7 @@ class ClassCounter:
             width = arr.shape[-1]
             expected = self.num_classes if self.format is None else self._counts.size
             if expected is not None and width != expected:
-                source = f"num_classes={expected}" if self.format is None else f"earlier batches had {expected}"
-                raise ValueError(
-                    f"Invalid `{self.name}`: one-hot/multi-hot labels have {width} columns but "
-                    f"{source}; the last axis must hold one column per class."
-                )
+                raise ValueError(hot_width_message(self.name, width, expected, from_num_classes=self.format is None))
             hot = _check_hot(self.name, arr)
             if self._counts.size == 0:
                 self._counts = np.zeros(width, dtype=np.int64)
@@ -179,8 +163,7 @@ class ClassCounter:
     def counts(self) -> np.ndarray:
         """Samples per class (int64, length K); an error when nothing was counted."""
         if self.num_samples == 0:
-            raise ValueError(
-                f"Invalid `{self.name}`: received no labels (empty array or stream); expected at least one.")
+            raise ValueError(no_labels_message(self.name))
         return self._counts.copy()
 
 
@@ -230,16 +213,6 @@ def weights_from_counts(counts: np.ndarray, method: str = "balanced", beta: floa
     return w / w.mean()
 
 
-def _positive_counts(name: str, counts: np.ndarray) -> None:
-    empty = np.flatnonzero(counts == 0)
-    if empty.size:
-        raise ValueError(
-            f"Invalid `{name}`: class {int(empty[0])} has no samples (class counts "
-            f"{describe(counts)}); every class in [0, {counts.size}) needs at least one sample to "
-            f"get a weight. Check the labels, or pass `num_classes` only up to the classes present."
-        )
-
-
 def check_class_weight_args(method: str, beta: float, num_classes: int | None) -> tuple[str, float, int | None]:
     """Validated (method, beta, num_classes) of `compute_class_weight`.
 
@@ -287,15 +260,12 @@ def compute_class_weight(
     """
     method, beta, num_classes = check_class_weight_args(method, beta, num_classes)
     if (labels is None) == (counts is None):
-        raise ValueError(
-            "Invalid arguments: pass exactly one of `labels` and `counts`; received "
-            + ("both." if labels is not None else "neither.")
-        )
+        raise ValueError(labels_or_counts_message(both=labels is not None))
     if labels is not None:
         name, n = "labels", class_counts(labels, num_classes)
     else:
         name, n = "counts", require_weight_vector("counts", counts, length=num_classes, allow_scalar=False)
-    _positive_counts(name, n)
+    check_counted_classes(name, n)
     return weights_from_counts(n, method, beta)
 
 
@@ -310,10 +280,7 @@ def pos_weight_from_counter(counter: ClassCounter) -> np.ndarray:
     n_pos = counter.counts.astype(np.float64)
     empty = np.flatnonzero(n_pos == 0)
     if empty.size:
-        raise ValueError(
-            f"Invalid `{counter.name}`: label {int(empty[0])} has no positive samples (positives "
-            f"per label {describe(n_pos.astype(np.int64))}); n_neg / n_pos is undefined."
-        )
+        raise ValueError(label_without_positives_message(counter.name, int(empty[0]), n_pos.astype(np.int64)))
     return (counter.num_samples - n_pos) / n_pos
 
 
@@ -359,10 +326,7 @@ def _class_weight_vector(class_weight: Any, idx: np.ndarray) -> np.ndarray:
         return w
     w = require_weight_vector("class_weight", class_weight, allow_scalar=False)
     if w.size < needed:
-        raise ValueError(
-            f"Invalid `class_weight`: received length {w.size}; expected one weight per class, "
-            f"but `labels` holds class index {needed - 1}."
-        )
+        raise ValueError(class_weight_length_message(w.size, needed - 1))
     return w
 
 
@@ -384,18 +348,14 @@ def compute_sample_weight(labels: Any, class_weight: str | Mapping | Any | None)
     """
     arr = _as_label_array("labels", labels)
     if arr.size == 0:
-        raise ValueError("Invalid `labels`: received no labels (empty array or stream); expected at least one.")
+        raise ValueError(no_labels_message("labels"))
     if arr.ndim >= 2 and arr.shape[-1] > 1:
         out_shape = arr.shape[:-1]
         hot = _check_hot("labels", arr.reshape(-1, arr.shape[-1]))
         per_row = hot.sum(axis=1)
         bad = np.flatnonzero(per_row != 1)
         if bad.size:
-            raise ValueError(
-                f"Invalid `labels`: sample weights need exactly one class per sample, but row "
-                f"{int(bad[0])} holds {int(per_row[bad[0]])} positive labels. For multi-label "
-                f"data use compute_pos_weight with WeightedBinaryCrossentropy(pos_weight=...)."
-            )
+            raise ValueError(one_class_per_sample_message(int(bad[0]), int(per_row[bad[0]])))
         idx = hot.argmax(axis=1)
     else:
         out_shape = arr.shape[:-1] if arr.ndim >= 2 else arr.shape

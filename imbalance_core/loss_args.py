@@ -72,8 +72,7 @@ def alpha_vector(name: str, value: Any) -> float | np.ndarray | None:
         return validation.check_number(name, value, low=0.0, high=1.0)
     w = validation.require_weight_vector(name, value, allow_scalar=False)
     if np.any(w > 1):
-        raise ValueError(f"Invalid `{name}`: received {validation.describe(w)}; expected None, a number in [0, 1] "
-                         f"or a vector of values in [0, 1].")
+        raise ValueError(validation.unit_weights_message(name, w))
     return w
 
 
@@ -89,7 +88,7 @@ def ignore_index(name: str, value: Any) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"Invalid `{name}`: received {value!r}; expected an integer or None.")
+        raise ValueError(validation.integer_or_none_message(name, value))
     return int(value)
 
 
@@ -110,7 +109,7 @@ def weighted_counts(name: str, value: Any) -> np.ndarray:
 def label_counts(name: str, value: Any) -> np.ndarray:
     """Positives per label (multi-label): a vector of non-negative counts."""
     if value is None:
-        raise ValueError(f"Invalid `{name}`: received None; expected K positive counts.")
+        raise ValueError(validation.none_message(name, "K positive counts"))
     return validation.require_weight_vector(name, value, allow_scalar=False)
 
 
@@ -129,7 +128,7 @@ def cum_samples(name: str, value: Any) -> Any:
     checked in full (non-negative, finite, a vector); a native tensor only by its static shape
     (its values would cost a host read per call), as a length check against the logits later."""
     if value is None:
-        raise ValueError(f"Invalid `{name}`: received None; expected K non-negative counts.")
+        raise ValueError(validation.none_message(name, "K non-negative counts"))
     if hasattr(value, "shape") and not isinstance(value, np.ndarray):
         validation.check_vector_rank(name, tuple(value.shape), "K non-negative counts")
         return value

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from . import loss_args, loss_reference
+from . import loss_args, loss_reference, validation
 
 __all__ = ["Arg", "LossSpec", "register", "spec", "specs", "by_class_name", "functional_arguments"]
 
@@ -71,7 +71,7 @@ class LossSpec:
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
-            raise ValueError(f"{self.name}: family {self.family!r} is not one of {FAMILIES}")
+            raise ValueError(validation.unknown_family_message(self.name, self.family, FAMILIES))
 
     def arguments(self, form: str) -> tuple[Arg, ...]:
         extra = self.class_args if form == "class" else self.functional_args
@@ -90,10 +90,10 @@ class LossSpec:
         for a in self.arguments(form):
             value = kwargs.pop(a.name, a.default)
             if value is REQUIRED:
-                raise TypeError(f"{self.name}: missing the required argument `{a.name}`")
+                raise TypeError(validation.missing_argument_message(self.name, a.name))
             checked[a.name] = value if a.check is None else a.check(a.name, value)
         if kwargs:
-            raise TypeError(f"{self.name}: unexpected arguments {sorted(kwargs)}")
+            raise TypeError(validation.unexpected_arguments_message(self.name, list(kwargs)))
         return checked
 
     def core_arguments(self, checked: Mapping[str, Any]) -> dict:

@@ -29,16 +29,21 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .validation import (
+    binary_values_message,
     check_bool,
     check_class_indices,
     check_integer,
     check_number,
     check_samples_per_class,
     check_shot_thresholds,
-    describe,
-    range_message,
+    class_axis_message,
+    fractional_indices_message,
+    multiclass_shape_message,
+    sample_weight_values_message,
     shape_message,
     to_numpy,
+    values_range_message,
+    weight_axes_message,
 )
 
 __all__ = [
@@ -164,14 +169,6 @@ def _merged(a: Sequence[int | None], b: Sequence[int | None]) -> tuple:
     return tuple(y if x is None else x for x, y in zip(a, b))
 
 
-def _multiclass_shape_message(conv: Convention, t: tuple, p: tuple) -> str:
-    return (
-        f"Shape mismatch: `{conv.target}` has shape {t} but `{conv.preds}` has shape {p}; "
-        f"expected class indices of shape {p[:-1]} or {p[:-1] + (1,)}, or one-hot labels of "
-        f"shape {p} (no silent broadcasting)."
-    )
-
-
 def layout(num_classes: int | None, target_shape: Sequence[int], preds_shape: Sequence[int],
            conv: Convention) -> Layout:
     """How to read (target, preds) from their static shapes; raises ValueError on a mismatch.
@@ -197,17 +194,14 @@ def layout(num_classes: int | None, target_shape: Sequence[int], preds_shape: Se
                 return Layout("binary", False, True, _merged(t, p[:-1]))
         raise ValueError(shape_message(conv.target, t, conv.preds, p))
     if len(p) < 1 or (p[-1] is not None and p[-1] != num_classes):
-        raise ValueError(
-            f"Invalid `{conv.preds}`: received shape {p}; expected a last axis of size "
-            f"num_classes={num_classes} (one score per class)."
-        )
+        raise ValueError(class_axis_message(conv.preds, p, num_classes))
     if _compatible(t, p):
         return Layout("onehot", False, False, _merged(t[:-1], p[:-1]))
     if _compatible(t, p[:-1]):
         return Layout("sparse", False, False, _merged(t, p[:-1]))
     if _compatible(t, p[:-1] + (1,)):
         return Layout("sparse", True, False, _merged(t[:-1], p[:-1]))
-    raise ValueError(_multiclass_shape_message(conv, t, p))
+    raise ValueError(multiclass_shape_message(conv.target, t, conv.preds, p))
 
 
 def weight_squeeze(weight_shape: Sequence[int], sample_shape: Sequence[int]) -> bool:
@@ -229,10 +223,7 @@ def weight_squeeze(weight_shape: Sequence[int], sample_shape: Sequence[int]) -> 
         return False
     if len(w) >= 1 and w[-1] == 1 and len(w) - 1 <= len(s) and _compatible(w[:-1], s[: len(w) - 1]):
         return True
-    raise ValueError(
-        f"Invalid `sample_weight`: received shape {w}; expected a scalar or the leading axes "
-        f"of the per-sample shape {s}, optionally with a trailing axis of size 1."
-    )
+    raise ValueError(weight_axes_message(w, s))
 
 
 def check_metric_values(layout_: Layout, num_classes: int | None, from_logits: bool, target: Any, preds: Any,
@@ -255,35 +246,26 @@ def check_metric_values(layout_: Layout, num_classes: int | None, from_logits: b
         values = np.asarray(to_numpy(preds)).astype(np.float64)
         if values.size and not np.all((values >= 0.0) & (values <= 1.0)):
             lo, hi = float(np.min(values)), float(np.max(values))
-            raise ValueError(
-                f"{range_message(conv.preds, 0.0, 1.0, 'probabilities')}; received values in "
-                f"[{lo:g}, {hi:g}]; pass from_logits=True for logits."
-            )
+            raise ValueError(values_range_message(conv.preds, 0.0, 1.0, lo, hi, "probabilities",
+                                                  "pass from_logits=True for logits"))
     if mode == "binary":
         bad = (target != 0) & (target != 1)
         if np.any(bad):
-            raise ValueError(
-                f"Invalid `{conv.target}`: binary labels must be 0 or 1; received {target[bad].ravel()[:6].tolist()}."
-            )
+            raise ValueError(binary_values_message(conv.target, target[bad]))
     elif mode == "onehot":
         values = target.astype(np.float64)
         if values.size and not np.all((values >= 0.0) & (values <= 1.0)):
             lo, hi = float(np.min(values)), float(np.max(values))
-            raise ValueError(
-                f"{range_message(conv.target, 0.0, 1.0, 'one-hot labels')}; received values in [{lo:g}, {hi:g}]."
-            )
+            raise ValueError(values_range_message(conv.target, 0.0, 1.0, lo, hi, "one-hot labels"))
     else:
         if target.dtype.kind == "f" and np.any(target != np.round(target)):
-            bad = target[target != np.round(target)].ravel()[:6].tolist()
-            raise ValueError(f"Invalid `{conv.target}`: class indices must be whole numbers; received {bad}.")
+            raise ValueError(fractional_indices_message(conv.target, target[target != np.round(target)]))
         assert num_classes is not None, "class indices come with num_classes (layout 'sparse')"
         check_class_indices(conv.target, target, num_classes)
     if sample_weight is not None:
         w = np.asarray(to_numpy(sample_weight), dtype=np.float64)
         if not np.all(np.isfinite(w)) or np.any(w < 0):
-            raise ValueError(
-                f"Invalid `sample_weight`: received {describe(w)}; expected non-negative finite weights."
-            )
+            raise ValueError(sample_weight_values_message(w))
 
 
 def confusion_matrix(target_idx: Any, pred_idx: Any, num_classes: int, sample_weight: Any = None) -> np.ndarray:

@@ -50,9 +50,10 @@ from typing import Any
 import numpy as np
 
 from ._class_counts import check_pipeline_args
-from .class_weights import ClassCounter, _positive_counts, check_class_weight_args, weights_from_counts
+from .class_weights import ClassCounter, check_class_weight_args, weights_from_counts
 from .schedule import BLOCK_STEPS, BalancedSchedule, check_labels
 from .validation import (
+    check_counted_classes,
     check_fractions,
     check_integer,
     missing_column_message,
@@ -264,7 +265,7 @@ def class_weights(
     """
     method, beta, num_classes = check_class_weight_args(method, beta, num_classes)
     counts = count_classes(ds, label_column, num_classes=num_classes, multi_label=multi_label)
-    _positive_counts("labels", counts)
+    check_counted_classes("labels", counts)
     return weights_from_counts(counts, method, beta)
 
 

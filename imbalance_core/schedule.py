@@ -102,15 +102,14 @@ from ._repeat_rounds import RepeatRounds
 from .class_weights import multi_hot_positives, repeat_factors_from_positives
 from .validation import (
     check_choice,
+    check_class_counts,
     check_fractions,
     check_integer,
     check_number,
-    describe,
     empty_labels_message,
     exact_batch_too_small_message,
     fractions_unused_message,
     no_positive_labels_message,
-    to_numpy,
 )
 
 __all__ = [
@@ -483,12 +482,7 @@ class BalancedSchedule:
             mode=mode, modes=("exact", "sampled"), batch_size=batch_size, seed=seed, num_replicas=num_replicas)
         self.repeat_threshold = DEFAULT_REPEAT_THRESHOLD
         steps = check_integer("steps_per_epoch", steps_per_epoch, low=1, allow_none=True)
-        counts = np.asarray(to_numpy(class_counts))
-        if counts.ndim != 1 or counts.dtype.kind not in "iu" or (counts.size and counts.min() < 0):
-            raise ValueError(
-                f"Invalid `class_counts`: received {describe(counts)}; expected a 1-D array of "
-                f"non-negative integers (rows per class)."
-            )
+        counts = check_class_counts("class_counts", class_counts)
         present = np.flatnonzero(counts)
         if present.size == 0:
             raise ValueError(empty_labels_message("labels"))

@@ -58,7 +58,7 @@ import numpy as np
 
 from ._class_counts import batch_composition, check_pipeline_args, check_requested_present, resolve_fractions
 from ._randomness import SALT_STREAM, seeded_rng
-from .validation import check_integer, index_message, to_numpy
+from .validation import check_integer, class_fn_dtype_message, class_fn_shape_message, index_range_message, to_numpy
 
 __all__ = [
     "STREAM_MODES",
@@ -86,9 +86,7 @@ def check_class_fn_dtype(dtype: Any) -> None:
     """
     text = str(dtype).replace("torch.", "").replace("<dtype: '", "").replace("'>", "")
     if not any(text.startswith(k) for k in ("int", "uint", "bool")):
-        raise TypeError(
-            f"Invalid `class_fn` output dtype: received {text}; expected an integer class index."
-        )
+        raise TypeError(class_fn_dtype_message(text))
 
 
 def check_class_fn_shape(shape: tuple[Any, ...]) -> None:
@@ -102,10 +100,7 @@ def check_class_fn_shape(shape: tuple[Any, ...]) -> None:
         ValueError: Invalid `class_fn` output: received shape (2,); expected a scalar class index (shape ()).
     """
     if len(shape) != 0:
-        raise ValueError(
-            f"Invalid `class_fn` output: received shape {tuple(shape)}; expected a scalar class "
-            f"index (shape ())."
-        )
+        raise ValueError(class_fn_shape_message(shape))
 
 
 def _class_of(value: Any, num_classes: int) -> int:
@@ -118,7 +113,7 @@ def _class_of(value: Any, num_classes: int) -> int:
             check_class_fn_shape(tuple(arr.shape))
         c = int(arr.reshape(()))
     if c < 0 or c >= num_classes:
-        raise ValueError(f"{index_message('class_fn output', num_classes, None)}; received {c}.")
+        raise ValueError(index_range_message("class_fn output", num_classes, c))
     return c
 
 
@@ -247,7 +242,7 @@ class StreamBalancer:
         out_of_range = (classes < 0) | (classes >= k)
         if np.any(out_of_range):
             c = int(classes[out_of_range][0])
-            raise ValueError(f"{index_message('class_fn output', k, None)}; received {c}.")
+            raise ValueError(index_range_message("class_fn output", k, c))
         write, seen, fresh = (np.array(a, dtype=np.int64, copy=True) for a in (write, seen, fresh))
         t = int(emitted)
         counts = np.bincount(classes, minlength=k)
