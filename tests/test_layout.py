@@ -5,7 +5,8 @@
 - no import cycle among the modules of tf_impl, torch_impl, imbalance_core and parity_tests,
   counting the imports inside functions too (they run as surely, only later);
 - no issue number of this project in code, comments or tests (upstream ones, such as
-  "torchmetrics issue #1780", are fine): the code says why, the history lives in git.
+  "torchmetrics issue #1780", are fine): the code says why, the history lives in git;
+- no module of the packages over 600 lines: a module that grows past it is split along its seams.
 """
 
 from __future__ import annotations
@@ -112,6 +113,15 @@ def _cycles() -> list[list[str]]:
         if node not in index:
             visit(node)
     return found
+
+
+MAX_LINES = 600
+
+
+def test_no_module_over_600_lines():
+    lengths = {name: len(path.read_text().splitlines()) for name, path in MODULES.items()}
+    too_long = {name: n for name, n in lengths.items() if n > MAX_LINES}
+    assert not too_long, f"modules over {MAX_LINES} lines: {too_long}"
 
 
 def test_no_import_cycle():
