@@ -18,6 +18,10 @@ from imbalance_core import loss_specs, validation
 
 from .. import _ops
 
+# What a softmax-family core returns: the per-sample loss, which samples count (not ignored)
+# and each sample's normalisation weight, for the class's mean.
+LossAndNorms = tuple[Any, Any, Any]
+
 
 class DeclaredLoss(keras.losses.Loss):
     """A declared loss as a `keras.losses.Loss`.

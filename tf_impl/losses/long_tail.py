@@ -29,7 +29,8 @@ BALANCED_SOFTMAX_CROSSENTROPY = loss_specs.spec("balanced_softmax_crossentropy")
 SEESAW_LOSS = loss_specs.spec("seesaw_loss")
 
 
-def _ldam_loss(target, x, *, margins, class_weight, scale, ignore_index, validate_args):
+def _ldam_loss(target: Any, x: Any, *, margins: Any, class_weight: Any, scale: float, ignore_index: int | None,
+               validate_args: bool) -> _base.LossAndNorms:
     """Per-sample LDAM loss with the normalisers (valid, per-sample norm weight)."""
     x, xc, target = _softmax_inputs(x, target, from_logits=True, validate_args=validate_args)
     validation.check_vector_length("samples_per_class", margins, x.shape[-1])
@@ -191,7 +192,8 @@ class DeferredReweighting(keras.callbacks.Callback):
             self.model.make_test_function(force=True)
 
 
-def _balanced_softmax_crossentropy(target, x, *, class_priors, ignore_index, validate_args):
+def _balanced_softmax_crossentropy(target: Any, x: Any, *, class_priors: Any, ignore_index: int | None,
+                                   validate_args: bool) -> _base.LossAndNorms:
     x = _ops.check_logits("y_pred", x)
     if len(x.shape):
         validation.check_vector_length("samples_per_class", class_priors, x.shape[-1])
@@ -261,7 +263,7 @@ class BalancedSoftmaxCrossentropy(_base.DeclaredLoss):
                          samples_per_class=samples_per_class, ignore_index=ignore_index)
 
 
-def _seesaw_inputs(target, x, validate_args):
+def _seesaw_inputs(target: Any, x: Any, validate_args: bool) -> tuple[Any, Any, Any, Any]:
     """(original logits, logits in the compute dtype, one-hot rows, valid) for the Seesaw loss:
     class indices only (the paper's labels), probability rows are an error."""
     x, xc, target = _softmax_inputs(x, target, True, validate_args)
@@ -273,7 +275,7 @@ def _seesaw_inputs(target, x, validate_args):
     return x, xc, onehot, valid
 
 
-def _seesaw_core(xc, onehot, counts, p, q, eps):
+def _seesaw_core(xc: Any, onehot: Any, counts: Any, p: float, q: float, eps: float) -> Any:
     """Per-sample -log softmax(x + (1 - y) log S)_t, log S_j = p min(0, log N_j - log N_t)
     + q max(0, log s_j - max(log s_t, log eps)), in log space (class axis last, one-hot rows)."""
     zero = ops.zeros_like(xc)
@@ -293,7 +295,8 @@ def _seesaw_core(xc, onehot, counts, p, q, eps):
     return -ops.sum(onehot * ops.log_softmax(adjusted, axis=-1), axis=-1)
 
 
-def _seesaw_loss(target, x, *, cum_samples, p, q, eps, validate_args):
+def _seesaw_loss(target: Any, x: Any, *, cum_samples: Any, p: float, q: float, eps: float,
+                 validate_args: bool) -> _base.LossAndNorms:
     x, xc, onehot, valid = _seesaw_inputs(target, x, validate_args)
     validation.check_vector_length("cum_samples", cum_samples, x.shape[-1])
     counts = ops.convert_to_tensor(cum_samples, dtype=_ops.dtype_of(xc)) if isinstance(cum_samples, np.ndarray) \
@@ -343,7 +346,7 @@ def seesaw_loss(
                             eps=eps)
 
 
-def _assign_for_good(variable, value) -> None:
+def _assign_for_good(variable: Any, value: Any) -> None:
     """variable.assign(value); on the jax backend also inside a keras.StatelessScope with
     concrete values (`fit` with run_eagerly=True, `stateless_call`), where `assign` only records
     the update for the scope's owner to read back, and Keras's jax trainer reads back the
@@ -416,7 +419,7 @@ class SeesawLoss(_base.DeclaredLoss):
         loss = _seesaw_core(xc, onehot, counts, self.p, self.q, self.eps)
         return ops.cast(loss, _ops.dtype_of(x)), valid, valid
 
-    def _jax_accumulate(self, batch):
+    def _jax_accumulate(self, batch: Any) -> Any:
         """Keras on jax, inside a trace (model.fit / evaluate, jax.jit): the counts plus this
         batch's, stored for good by an ordered host callback (jax.experimental.io_callback) that
         runs at every execution of the traced step, in step order, and returns the new counts
@@ -430,7 +433,7 @@ class SeesawLoss(_base.DeclaredLoss):
 
         variable = self.cum_samples
 
-        def add(batch_counts):
+        def add(batch_counts: Any) -> np.ndarray:
             counts = np.asarray(variable.numpy(), np.float32) + np.asarray(batch_counts, np.float32)
             _assign_for_good(variable, counts)
             return counts

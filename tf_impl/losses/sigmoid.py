@@ -32,7 +32,8 @@ ASYMMETRIC_LOSS = loss_specs.spec("asymmetric_loss")
 DISTRIBUTION_BALANCED_LOSS = loss_specs.spec("distribution_balanced_loss")
 
 
-def _sigmoid_inputs(x, y, from_logits, label_smoothing, validate_args):
+def _sigmoid_inputs(x: Any, y: Any, from_logits: bool, label_smoothing: float,
+                    validate_args: bool) -> tuple[Any, Any, Any]:
     """Checks and prepares sigmoid-family inputs: (original logits, logits, targets) with the
     last two in the compute dtype, probabilities turned into logits and targets smoothed."""
     validation.check_bool("validate_args", validate_args)  # the functional forms pass it unchecked
@@ -53,8 +54,8 @@ def _sigmoid_inputs(x, y, from_logits, label_smoothing, validate_args):
     return x, xc, yc
 
 
-def _weighted_binary_crossentropy(y, x, *, pos_weight, neg_weight, label_smoothing, from_logits, validate_args,
-                                  neg_weight_positive):
+def _weighted_binary_crossentropy(y: Any, x: Any, *, pos_weight: Any, neg_weight: Any, label_smoothing: float,
+                                  from_logits: bool, validate_args: bool, neg_weight_positive: bool) -> Any:
     x, xc, yc = _sigmoid_inputs(x, y, from_logits, label_smoothing, validate_args)
     num_labels = x.shape[-1] if len(x.shape) else 1
     validation.check_vector_length("pos_weight", pos_weight, num_labels)
@@ -159,7 +160,8 @@ class WeightedBinaryCrossentropy(_base.DeclaredLoss):
                          from_logits=from_logits)
 
 
-def _binary_focal_loss(y, x, *, alpha, gamma, label_smoothing, from_logits, validate_args):
+def _binary_focal_loss(y: Any, x: Any, *, alpha: float | None, gamma: float, label_smoothing: float,
+                       from_logits: bool, validate_args: bool) -> Any:
     x, xc, yc = _sigmoid_inputs(x, y, from_logits, label_smoothing, validate_args)
     neg_x = -xc
     # -log p = softplus(-x), -log(1 - p) = softplus(x), each computed directly (as in WBCE)
@@ -246,14 +248,15 @@ class BinaryFocalLoss(_base.DeclaredLoss):
                          gamma=gamma, label_smoothing=label_smoothing, from_logits=from_logits)
 
 
-def _asymmetric_loss(y, x, *, gamma_pos, gamma_neg, clip, stop_focal_gradient, from_logits, validate_args):
+def _asymmetric_loss(y: Any, x: Any, *, gamma_pos: float, gamma_neg: float, clip: float, stop_focal_gradient: bool,
+                     from_logits: bool, validate_args: bool) -> Any:
     x, xc, yc = _sigmoid_inputs(x, y, from_logits, 0.0, validate_args)
     log_p = ops.log_sigmoid(xc)
     if clip > 0:
         # 1 - p_m = min(sigma(-x) + clip, 1) >= clip: its log needs no special care.
         log_1m_pm = ops.log(_ops.clip(ops.sigmoid(-xc) + clip, 0.0, 1.0))
 
-        def log_pm():  # log p_m, a safe input in the unselected branch (no inf/NaN in the gradient)
+        def log_pm() -> Any:  # log p_m, a safe input in the unselected branch (no inf/NaN in the gradient)
             p = ops.sigmoid(xc)
             above = p > clip
             return ops.where(above, ops.log(ops.where(above, p - clip, ops.ones_like(p))),
@@ -261,7 +264,7 @@ def _asymmetric_loss(y, x, *, gamma_pos, gamma_neg, clip, stop_focal_gradient, f
     else:
         log_1m_pm = ops.log_sigmoid(-xc)
 
-        def log_pm():
+        def log_pm() -> Any:
             return log_p
     pos = yc * log_p
     neg = (1.0 - yc) * log_1m_pm
@@ -345,8 +348,9 @@ class AsymmetricLoss(_base.DeclaredLoss):
                          from_logits=from_logits)
 
 
-def _distribution_balanced_loss(y, x, *, freq_inv, logit_bias, gamma, balance_param, map_alpha, map_beta, map_gamma,
-                                neg_scale, validate_args):
+def _distribution_balanced_loss(y: Any, x: Any, *, freq_inv: Any, logit_bias: Any, gamma: float, balance_param: float,
+                                map_alpha: float, map_beta: float, map_gamma: float, neg_scale: float,
+                                validate_args: bool) -> Any:
     x, xc, yc = _sigmoid_inputs(x, y, True, 0.0, validate_args)
     validation.check_vector_length("samples_per_class", freq_inv, x.shape[-1] if len(x.shape) else 1)
     inv = _ops.as_tensor_like(freq_inv, xc)
@@ -366,7 +370,7 @@ def _distribution_balanced_loss(y, x, *, freq_inv, logit_bias, gamma, balance_pa
     if gamma:
         # 1 - p_t, p_t = exp(-bce) (the reference's); for 0/1 targets its log is a log-sigmoid, so
         # the gamma < 1 gradient stays finite where bce underflows to 0
-        def log_base():
+        def log_base() -> Any:
             hard = ops.logical_or(ops.equal(yc, 0.0), ops.equal(yc, 1.0))
             soft = ops.log(-ops.expm1(-ops.where(hard, ops.ones_like(bce), bce)))
             return ops.where(hard, yc * log_1mp + (1.0 - yc) * log_p, soft)

@@ -37,7 +37,7 @@ LOGIT_ADJUSTED_CROSSENTROPY = loss_specs.spec("logit_adjusted_crossentropy")
 POLY_LOSS = loss_specs.spec("poly_loss")
 
 
-def _softmax_inputs(x, target, from_logits, validate_args):
+def _softmax_inputs(x: Any, target: Any, from_logits: bool, validate_args: bool) -> tuple[Any, Any, Any]:
     validation.check_bool("validate_args", validate_args)  # the functional forms pass it unchecked
     x = _ops.check_logits("y_pred", x)
     if len(x.shape) < 1:
@@ -48,7 +48,8 @@ def _softmax_inputs(x, target, from_logits, validate_args):
     return x, ops.cast(x, _ops.compute_dtype(x)), target
 
 
-def _softmax_loss(target, x, *, class_weight, alpha, gamma, label_smoothing, ignore_index, from_logits, validate_args):
+def _softmax_loss(target: Any, x: Any, *, class_weight: Any, alpha: Any | None, gamma: float, label_smoothing: float,
+                  ignore_index: int | None, from_logits: bool, validate_args: bool) -> _base.LossAndNorms:
     """Per-sample -sum_c w_c alpha_c (1 - p_c)^gamma q_c log p_c, with the normalisers."""
     x, xc, target = _softmax_inputs(x, target, from_logits, validate_args)
     num_classes = x.shape[-1]
@@ -76,13 +77,15 @@ def _softmax_loss(target, x, *, class_weight, alpha, gamma, label_smoothing, ign
     return ops.cast(-ops.sum(term, axis=-1), _ops.dtype_of(x)), valid, norm
 
 
-def _weighted_categorical_crossentropy(target, x, *, class_weight, label_smoothing, ignore_index, from_logits,
-                                       validate_args):
+def _weighted_categorical_crossentropy(target: Any, x: Any, *, class_weight: Any, label_smoothing: float,
+                                       ignore_index: int | None, from_logits: bool,
+                                       validate_args: bool) -> _base.LossAndNorms:
     return _softmax_loss(target, x, class_weight=class_weight, alpha=None, gamma=0.0, label_smoothing=label_smoothing,
                          ignore_index=ignore_index, from_logits=from_logits, validate_args=validate_args)
 
 
-def _categorical_focal_loss(target, x, *, alpha, gamma, label_smoothing, ignore_index, from_logits, validate_args):
+def _categorical_focal_loss(target: Any, x: Any, *, alpha: Any | None, gamma: float, label_smoothing: float,
+                            ignore_index: int | None, from_logits: bool, validate_args: bool) -> _base.LossAndNorms:
     return _softmax_loss(target, x, class_weight=None, alpha=alpha, gamma=gamma, label_smoothing=label_smoothing,
                          ignore_index=ignore_index, from_logits=from_logits, validate_args=validate_args)
 
@@ -222,7 +225,8 @@ class CategoricalFocalLoss(_base.DeclaredLoss):
                          normalization=normalization, from_logits=from_logits)
 
 
-def _class_balanced_loss(target, x, *, class_weight, base, gamma, validate_args):
+def _class_balanced_loss(target: Any, x: Any, *, class_weight: Any, base: str, gamma: float,
+                         validate_args: bool) -> _base.LossAndNorms:
     x = _ops.check_logits("y_pred", x)
     validation.check_vector_length("samples_per_class", class_weight, x.shape[-1] if len(x.shape) else 1)
     if base == "softmax":
@@ -244,7 +248,7 @@ def _class_balanced_loss(target, x, *, class_weight, base, gamma, validate_args)
     return ops.cast(w_n * ops.sum(per_class, axis=-1), _ops.dtype_of(x)), valid, valid
 
 
-def _one_hot_focal(target, xc, w, gamma, validate_args):
+def _one_hot_focal(target: Any, xc: Any, w: Any, gamma: float, validate_args: bool) -> tuple[Any, Any]:
     """Binary focal loss (alpha=None; gamma=0: BCE) against the one-hot rows of class indices,
     and w_{t_n}. For a 0/1 target q, with s = x (1 - 2q): ce = softplus(s) and 1 - p_t =
     sigmoid(s), so each element costs one softplus and one sigmoid (the same values as
@@ -345,7 +349,8 @@ def adjust_logits(y_pred: Any, class_priors: Any, *, tau: float = 1.0) -> Any:
     return x - _ops.as_tensor_like(tau * np.log(priors), x)
 
 
-def _logit_adjusted_crossentropy(target, x, *, class_priors, tau, ignore_index, validate_args):
+def _logit_adjusted_crossentropy(target: Any, x: Any, *, class_priors: Any, tau: float, ignore_index: int | None,
+                                 validate_args: bool) -> _base.LossAndNorms:
     x = _ops.check_logits("y_pred", x)
     validation.check_vector_length("class_priors", class_priors, x.shape[-1])
     xc = ops.cast(x, _ops.compute_dtype(x))
@@ -409,7 +414,8 @@ class LogitAdjustedCrossentropy(_base.DeclaredLoss):
                          class_priors=class_priors, tau=tau, ignore_index=ignore_index)
 
 
-def _poly_loss(target, x, *, epsilon, gamma, ignore_index, validate_args):
+def _poly_loss(target: Any, x: Any, *, epsilon: float, gamma: float, ignore_index: int | None,
+               validate_args: bool) -> _base.LossAndNorms:
     x, xc, target = _softmax_inputs(x, target, from_logits=True, validate_args=validate_args)
     loss, valid, norm = _softmax_loss(target, xc, class_weight=None, alpha=None, gamma=gamma, label_smoothing=0.0,
                                       ignore_index=ignore_index, from_logits=True, validate_args=validate_args)

@@ -18,6 +18,10 @@ from imbalance_core import loss_specs, validation
 
 from .. import _ops
 
+# What a softmax-family core returns: the per-sample loss, which samples count (not ignored)
+# and each sample's normalisation weight, for the class's mean.
+LossAndNorms = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+
 
 class DeclaredLoss(nn.Module):
     """A declared loss as an `nn.Module`: `forward(input, target, sample_weight=None)`.

@@ -28,7 +28,8 @@ BALANCED_SOFTMAX_CROSSENTROPY = loss_specs.spec("balanced_softmax_crossentropy")
 SEESAW_LOSS = loss_specs.spec("seesaw_loss")
 
 
-def _ldam_loss(x, target, *, margins, class_weight, scale, ignore_index, validate_args):
+def _ldam_loss(x: torch.Tensor, target: torch.Tensor, *, margins: Any, class_weight: Any, scale: float,
+               ignore_index: int | None, validate_args: bool) -> _base.LossAndNorms:
     """Per-sample LDAM loss with the normalisers (valid, per-sample norm weight)."""
     x, xc, target = _softmax_inputs(x, target, from_logits=True, validate_args=validate_args)
     validation.check_vector_length("samples_per_class", margins, xc.shape[-1])
@@ -159,7 +160,8 @@ class DeferredReweighting:
             self.loss.class_weight.copy_(torch.as_tensor(self.class_weight if deferred else self.initial_class_weight))
 
 
-def _balanced_softmax_crossentropy(x, target, *, class_priors, ignore_index, validate_args):
+def _balanced_softmax_crossentropy(x: torch.Tensor, target: torch.Tensor, *, class_priors: Any,
+                                   ignore_index: int | None, validate_args: bool) -> _base.LossAndNorms:
     x = _ops.check_logits("input", x)
     if x.ndim:
         validation.check_vector_length("samples_per_class", class_priors, x.shape[1 if x.ndim > 2 else -1])
@@ -225,7 +227,8 @@ class BalancedSoftmaxCrossentropy(_base.DeclaredLoss):
                          ignore_index=ignore_index)
 
 
-def _seesaw_inputs(x, target, validate_args):
+def _seesaw_inputs(x: torch.Tensor, target: torch.Tensor,
+                   validate_args: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """(original logits, logits class last in the compute dtype, one-hot rows, valid) for the
     Seesaw loss: class indices only (the paper's labels), probability rows are an error."""
     x, xc, target = _softmax_inputs(x, target, True, validate_args)
@@ -237,7 +240,8 @@ def _seesaw_inputs(x, target, validate_args):
     return x, xc, onehot, valid
 
 
-def _seesaw_core(xc, onehot, counts, p, q, eps):
+def _seesaw_core(xc: torch.Tensor, onehot: torch.Tensor, counts: torch.Tensor, p: float, q: float,
+                 eps: float) -> torch.Tensor:
     """Per-sample -log softmax(x + (1 - y) log S)_t, log S_j = p min(0, log N_j - log N_t)
     + q max(0, log s_j - max(log s_t, log eps)), in log space (class axis last, one-hot rows)."""
     log_s = torch.zeros_like(xc)
@@ -254,10 +258,13 @@ def _seesaw_core(xc, onehot, counts, p, q, eps):
     return -(onehot * torch.log_softmax(adjusted, dim=-1)).sum(dim=-1)
 
 
-def _seesaw_loss(x, target, *, cum_samples, p, q, eps, validate_args):
+def _seesaw_loss(x: torch.Tensor, target: torch.Tensor, *, cum_samples: Any, p: float, q: float, eps: float,
+                 validate_args: bool) -> _base.LossAndNorms:
     x, xc, onehot, valid = _seesaw_inputs(x, target, validate_args)
     validation.check_vector_length("cum_samples", cum_samples, xc.shape[-1])
-    loss = _seesaw_core(xc, onehot, _ops.as_tensor_like(cum_samples, xc), p, q, eps)
+    counts = _ops.as_tensor_like(cum_samples, xc)
+    assert counts is not None  # a required argument
+    loss = _seesaw_core(xc, onehot, counts, p, q, eps)
     return loss.to(_ops.output_dtype(x)), valid, valid
 
 

@@ -33,7 +33,8 @@ ASYMMETRIC_LOSS = loss_specs.spec("asymmetric_loss")
 DISTRIBUTION_BALANCED_LOSS = loss_specs.spec("distribution_balanced_loss")
 
 
-def _sigmoid_inputs(x, y, from_logits, label_smoothing, validate_args):
+def _sigmoid_inputs(x: torch.Tensor, y: torch.Tensor, from_logits: bool, label_smoothing: float,
+                    validate_args: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Checks and prepares sigmoid-family inputs: (original logits, logits, targets) with the
     last two in the compute dtype, probabilities turned into logits and targets smoothed."""
     validation.check_bool("validate_args", validate_args)  # the functional forms pass it unchecked
@@ -55,8 +56,9 @@ def _sigmoid_inputs(x, y, from_logits, label_smoothing, validate_args):
     return x, xc, yc
 
 
-def _weighted_binary_crossentropy(x, y, *, pos_weight, neg_weight, label_smoothing, from_logits, validate_args,
-                                  neg_weight_positive):
+def _weighted_binary_crossentropy(x: torch.Tensor, y: torch.Tensor, *, pos_weight: Any, neg_weight: Any,
+                                  label_smoothing: float, from_logits: bool, validate_args: bool,
+                                  neg_weight_positive: bool) -> torch.Tensor:
     x, xc, yc = _sigmoid_inputs(x, y, from_logits, label_smoothing, validate_args)
     num_labels = x.shape[-1] if x.ndim else 1
     validation.check_vector_length("pos_weight", pos_weight, num_labels)
@@ -70,6 +72,7 @@ def _weighted_binary_crossentropy(x, y, *, pos_weight, neg_weight, label_smoothi
             pw = nw.reciprocal() if pw is None else pw / nw
         loss = F.binary_cross_entropy_with_logits(xc, yc, weight=nw, pos_weight=pw, reduction="none")
     else:  # zero negative weights: the direct form (two log-sigmoids, no cancellation)
+        assert nw is not None  # neg_weight_positive is False only for given weights
         pos = yc * F.logsigmoid(xc)
         if pw is not None:
             pos = pos * pw
@@ -164,7 +167,8 @@ class WeightedBinaryCrossentropy(_base.DeclaredLoss):
                          label_smoothing=label_smoothing, from_logits=from_logits)
 
 
-def _binary_focal_loss(x, y, *, alpha, gamma, label_smoothing, from_logits, validate_args):
+def _binary_focal_loss(x: torch.Tensor, y: torch.Tensor, *, alpha: float | None, gamma: float, label_smoothing: float,
+                       from_logits: bool, validate_args: bool) -> torch.Tensor:
     x, xc, yc = _sigmoid_inputs(x, y, from_logits, label_smoothing, validate_args)
     loss = F.binary_cross_entropy_with_logits(xc, yc, reduction="none")
     if gamma:
@@ -175,6 +179,7 @@ def _binary_focal_loss(x, y, *, alpha, gamma, label_smoothing, from_logits, vali
             lambda: torch.logaddexp(torch.log(yc) + F.logsigmoid(-xc), torch.log1p(-yc) + F.logsigmoid(xc)),
             gamma,
         )
+        assert factor is not None  # gamma > 0
         loss = loss * factor
     if alpha is not None:
         loss = loss * (alpha * yc + (1.0 - alpha) * (1.0 - yc))
@@ -242,14 +247,15 @@ class BinaryFocalLoss(_base.DeclaredLoss):
                          label_smoothing=label_smoothing, from_logits=from_logits)
 
 
-def _asymmetric_loss(x, y, *, gamma_pos, gamma_neg, clip, stop_focal_gradient, from_logits, validate_args):
+def _asymmetric_loss(x: torch.Tensor, y: torch.Tensor, *, gamma_pos: float, gamma_neg: float, clip: float,
+                     stop_focal_gradient: bool, from_logits: bool, validate_args: bool) -> torch.Tensor:
     x, xc, yc = _sigmoid_inputs(x, y, from_logits, 0.0, validate_args)
     log_p = F.logsigmoid(xc)
     if clip > 0:
         # 1 - p_m = min(sigma(-x) + clip, 1) >= clip: its log needs no special care.
         log_1m_pm = torch.log(torch.clamp(torch.sigmoid(-xc) + clip, max=1.0))
 
-        def log_pm():  # log p_m, a safe input in the unselected branch (no inf/NaN in the gradient)
+        def log_pm() -> torch.Tensor:  # log p_m, a safe input in the unselected branch (no inf/NaN in the gradient)
             p = torch.sigmoid(xc)
             above = p > clip
             return torch.where(above, torch.log(torch.where(above, p - clip, torch.ones_like(p))),
@@ -257,7 +263,7 @@ def _asymmetric_loss(x, y, *, gamma_pos, gamma_neg, clip, stop_focal_gradient, f
     else:
         log_1m_pm = F.logsigmoid(-xc)
 
-        def log_pm():
+        def log_pm() -> torch.Tensor:
             return log_p
     pos = yc * log_p
     neg = (1.0 - yc) * log_1m_pm
@@ -337,11 +343,13 @@ class AsymmetricLoss(_base.DeclaredLoss):
                          clip=clip, stop_focal_gradient=stop_focal_gradient, from_logits=from_logits)
 
 
-def _distribution_balanced_loss(x, y, *, freq_inv, logit_bias, gamma, balance_param, map_alpha, map_beta, map_gamma,
-                                neg_scale, validate_args):
+def _distribution_balanced_loss(x: torch.Tensor, y: torch.Tensor, *, freq_inv: Any, logit_bias: Any, gamma: float,
+                                balance_param: float, map_alpha: float, map_beta: float, map_gamma: float,
+                                neg_scale: float, validate_args: bool) -> torch.Tensor:
     x, xc, yc = _sigmoid_inputs(x, y, True, 0.0, validate_args)
     validation.check_vector_length("samples_per_class", freq_inv, x.shape[-1] if x.ndim else 1)
     inv = _ops.as_tensor_like(freq_inv, xc)
+    assert inv is not None  # derived from a required argument
     # re-balanced weight r_c = (1/n_c) / sum_j y_j / n_j; a sample without positives has r = inf
     # in the reference, whose sigmoid is 1: written as that limit, with no inf made
     rate = (yc * inv).sum(dim=-1, keepdim=True)
@@ -350,7 +358,9 @@ def _distribution_balanced_loss(x, y, *, freq_inv, logit_bias, gamma, balance_pa
     weight = torch.where(has_positive, torch.sigmoid(map_beta * (r - map_gamma)), torch.ones_like(r)) + map_alpha
     # negative-tolerant regularisation: z = x + b on positives, neg_scale (x + b) on negatives, whose
     # loss is divided by neg_scale (written with y, as the reference, so soft targets mix the two)
-    z = (xc + _ops.as_tensor_like(logit_bias, xc)) * (neg_scale * (1.0 - yc) + yc)
+    bias = _ops.as_tensor_like(logit_bias, xc)
+    assert bias is not None  # derived from a required argument
+    z = (xc + bias) * (neg_scale * (1.0 - yc) + yc)
     weight = weight * ((1.0 - yc) / neg_scale + yc)
     log_p, log_1mp = F.logsigmoid(z), F.logsigmoid(-z)
     bce = -(yc * log_p + (1.0 - yc) * log_1mp)
@@ -358,12 +368,14 @@ def _distribution_balanced_loss(x, y, *, freq_inv, logit_bias, gamma, balance_pa
     if gamma:
         # 1 - p_t, p_t = exp(-bce) (the reference's); for 0/1 targets its log is a log-sigmoid, so
         # the gamma < 1 gradient stays finite where bce underflows to 0
-        def log_base():
+        def log_base() -> torch.Tensor:
             hard = (yc == 0.0) | (yc == 1.0)
             soft = torch.log(-torch.expm1(-torch.where(hard, torch.ones_like(bce), bce)))
             return torch.where(hard, yc * log_1mp + (1.0 - yc) * log_p, soft)
 
-        loss = loss * _ops.focal_factor(lambda: -torch.expm1(-bce), log_base, gamma)
+        factor = _ops.focal_factor(lambda: -torch.expm1(-bce), log_base, gamma)
+        assert factor is not None  # gamma > 0
+        loss = loss * factor
     return (balance_param * loss).to(_ops.output_dtype(x))
 
 

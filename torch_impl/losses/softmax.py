@@ -36,7 +36,8 @@ LOGIT_ADJUSTED_CROSSENTROPY = loss_specs.spec("logit_adjusted_crossentropy")
 POLY_LOSS = loss_specs.spec("poly_loss")
 
 
-def _softmax_inputs(x, target, from_logits, validate_args):
+def _softmax_inputs(x: torch.Tensor, target: torch.Tensor, from_logits: bool,
+                    validate_args: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Checks softmax-family inputs and puts CrossEntropyLoss's layouts class last: (original
     logits, logits and target class last, logits in the compute dtype)."""
     validation.check_bool("validate_args", validate_args)  # the functional forms pass it unchecked
@@ -51,8 +52,9 @@ def _softmax_inputs(x, target, from_logits, validate_args):
     return x, x_last.to(_ops.compute_dtype(x)), target
 
 
-def _softmax_core(xc, target, out_dtype, *, class_weight, alpha, gamma, label_smoothing, ignore_index, from_logits,
-                  validate_args):
+def _softmax_core(xc: torch.Tensor, target: torch.Tensor, out_dtype: torch.dtype, *, class_weight: Any,
+                  alpha: Any | None, gamma: float, label_smoothing: float, ignore_index: int | None, from_logits: bool,
+                  validate_args: bool) -> _base.LossAndNorms:
     """Per-sample -sum_c w_c alpha_c (1 - p_c)^gamma q_c log p_c (class axis last), with the
     normalisers (valid, per-sample norm weight)."""
     num_classes = xc.shape[-1]
@@ -80,19 +82,22 @@ def _softmax_core(xc, target, out_dtype, *, class_weight, alpha, gamma, label_sm
     return (-term.sum(dim=-1)).to(out_dtype), valid, norm
 
 
-def _softmax_loss(x, target, **kw):
+def _softmax_loss(x: torch.Tensor, target: torch.Tensor, **kw: Any) -> _base.LossAndNorms:
     """`_softmax_core` on the torch layouts (class on dim 1 from 3 dimensions on)."""
     x, xc, target = _softmax_inputs(x, target, kw["from_logits"], kw["validate_args"])
     return _softmax_core(xc, target, _ops.output_dtype(x), **kw)
 
 
-def _weighted_categorical_crossentropy(x, target, *, class_weight, label_smoothing, ignore_index, from_logits,
-                                       validate_args):
+def _weighted_categorical_crossentropy(x: torch.Tensor, target: torch.Tensor, *, class_weight: Any,
+                                       label_smoothing: float, ignore_index: int | None, from_logits: bool,
+                                       validate_args: bool) -> _base.LossAndNorms:
     return _softmax_loss(x, target, class_weight=class_weight, alpha=None, gamma=0.0, label_smoothing=label_smoothing,
                          ignore_index=ignore_index, from_logits=from_logits, validate_args=validate_args)
 
 
-def _categorical_focal_loss(x, target, *, alpha, gamma, label_smoothing, ignore_index, from_logits, validate_args):
+def _categorical_focal_loss(x: torch.Tensor, target: torch.Tensor, *, alpha: Any | None, gamma: float,
+                            label_smoothing: float, ignore_index: int | None, from_logits: bool,
+                            validate_args: bool) -> _base.LossAndNorms:
     return _softmax_loss(x, target, class_weight=None, alpha=alpha, gamma=gamma, label_smoothing=label_smoothing,
                          ignore_index=ignore_index, from_logits=from_logits, validate_args=validate_args)
 
@@ -225,13 +230,13 @@ class CategoricalFocalLoss(_base.DeclaredLoss):
                          from_logits=from_logits)
 
 
-def _class_balanced_loss(x, target, *, class_weight, base, gamma, validate_args):
+def _class_balanced_loss(x: torch.Tensor, target: torch.Tensor, *, class_weight: Any, base: str, gamma: float,
+                         validate_args: bool) -> _base.LossAndNorms:
     x, xc, target = _softmax_inputs(x, target, True, validate_args)
     validation.check_vector_length("samples_per_class", class_weight, xc.shape[-1])
     if base == "softmax":
         loss, valid, _ = _softmax_core(xc, target, _ops.output_dtype(x), class_weight=class_weight, alpha=None,
-gamma=0.0,
-                                       label_smoothing=0.0, ignore_index=None, from_logits=True,
+                                       gamma=0.0, label_smoothing=0.0, ignore_index=None, from_logits=True,
                                        validate_args=validate_args)
         return loss, valid, valid
     w = _ops.as_tensor_like(class_weight, xc)
@@ -305,7 +310,7 @@ class ClassBalancedLoss(_base.DeclaredLoss):
                          beta=beta, base=base, gamma=gamma)
 
 
-def _adjust_logits_arguments(class_priors, tau):
+def _adjust_logits_arguments(class_priors: Any, tau: float) -> tuple[Any, float]:
     return loss_args.priors("class_priors", class_priors), loss_args.non_negative("tau", tau)
 
 
@@ -330,10 +335,13 @@ def adjust_logits(input: torch.Tensor, class_priors: Any, *, tau: float = 1.0) -
     return x - (shift.reshape((-1,) + (1,) * (x.ndim - 2)) if class_dim == 1 else shift)
 
 
-def _logit_adjusted_crossentropy(x, target, *, class_priors, tau, ignore_index, validate_args):
+def _logit_adjusted_crossentropy(x: torch.Tensor, target: torch.Tensor, *, class_priors: Any, tau: float,
+                                 ignore_index: int | None, validate_args: bool) -> _base.LossAndNorms:
     x, xc, target = _softmax_inputs(x, target, True, validate_args)
     validation.check_vector_length("class_priors", class_priors, xc.shape[-1])
-    shifted = xc + tau * torch.log(_ops.as_tensor_like(class_priors, xc))  # on the device: no host sync per call
+    priors = _ops.as_tensor_like(class_priors, xc)  # on the device: no host sync per call
+    assert priors is not None  # a required argument
+    shifted = xc + tau * torch.log(priors)
     loss, valid, _ = _softmax_core(shifted, target, _ops.output_dtype(x), class_weight=None, alpha=None, gamma=0.0,
                                    label_smoothing=0.0, ignore_index=ignore_index, from_logits=True,
                                    validate_args=validate_args)
@@ -391,7 +399,8 @@ class LogitAdjustedCrossentropy(_base.DeclaredLoss):
                          ignore_index=ignore_index)
 
 
-def _poly_loss(x, target, *, epsilon, gamma, ignore_index, validate_args):
+def _poly_loss(x: torch.Tensor, target: torch.Tensor, *, epsilon: float, gamma: float, ignore_index: int | None,
+               validate_args: bool) -> _base.LossAndNorms:
     x, xc, target = _softmax_inputs(x, target, from_logits=True, validate_args=validate_args)
     loss, valid, norm = _softmax_core(xc, target, xc.dtype, class_weight=None, alpha=None, gamma=gamma,
                                       label_smoothing=0.0, ignore_index=ignore_index, from_logits=True,
