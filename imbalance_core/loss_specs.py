@@ -66,6 +66,7 @@ class LossSpec:
     derive: Callable[[dict], dict] | None = None
     buffers: tuple[str, ...] = ()
     paper: str = ""
+    anchor: str = ""  # the existing implementations it equals, as the tests check it (Markdown)
     index_targets_only: bool = False  # softmax family: class indices only, no probability rows
     stateful: bool = False  # every training call updates the loss's state (Seesaw's counts)
 
@@ -210,6 +211,8 @@ register(LossSpec(
           _label_smoothing(), _from_logits()),
     derive=lambda c: dict(c, neg_weight_positive=c["neg_weight"] is None or bool(np.all(c["neg_weight"] > 0))),
     buffers=("pos_weight", "neg_weight"),
+    anchor=("torch `BCEWithLogitsLoss(weight=w, pos_weight=p)` as `pos_weight=w*p, neg_weight=w`; "
+            "`tf.nn.weighted_cross_entropy_with_logits`; Keras `BinaryCrossentropy(from_logits, label_smoothing)`"),
 ))
 register(LossSpec(
     "binary_focal_loss", "BinaryFocalLoss", "sigmoid", "sigmoid",
@@ -218,6 +221,8 @@ register(LossSpec(
           Arg("gamma", loss_args.gamma, 2.0, "focusing parameter >= 0"),
           _label_smoothing(), _from_logits()),
     paper="Lin et al. 2017",
+    anchor=("`torchvision.ops.sigmoid_focal_loss`; Keras `BinaryFocalCrossentropy(apply_class_balancing=True)` on"
+            " its tensorflow backend"),
 ))
 register(LossSpec(
     "asymmetric_loss", "AsymmetricLoss", "sigmoid", "sigmoid",
@@ -228,6 +233,7 @@ register(LossSpec(
           Arg("stop_focal_gradient", loss_args.flag, False, "the focal factors as constants"),
           _from_logits()),
     paper="Ridnik et al. 2021",
+    anchor="the ASL reference `AsymmetricLoss` (a sum), value and, with `stop_focal_gradient=True`, gradient",
 ))
 
 
@@ -253,6 +259,8 @@ register(LossSpec(
           Arg("neg_scale", loss_args.positive, 2.0, "negative-tolerant regularisation: lambda"),
           Arg("init_bias", loss_args.number, 0.05, "negative-tolerant regularisation: kappa")),
     derive=_distribution_balanced, buffers=("freq_inv", "logit_bias"), paper="Wu et al. 2020",
+    anchor=('wutong16/DistributionBalancedLoss `ResampleLoss(use_sigmoid=True, reweight_func="rebalance")`, value'
+            ' and gradient, COCO and VOC configurations and with focal off'),
 ))
 
 # ---- softmax family
@@ -264,6 +272,8 @@ register(LossSpec(
           _label_smoothing(), _ignore_index(), _from_logits()),
     class_args=(_normalization("weight"),),
     buffers=("class_weight",),
+    anchor=("torch `CrossEntropyLoss(weight, label_smoothing, ignore_index)`, every reduction; Keras "
+            "`CategoricalCrossentropy`"),
 ))
 register(LossSpec(
     "categorical_focal_loss", "CategoricalFocalLoss", "softmax", "softmax",
@@ -273,6 +283,7 @@ register(LossSpec(
           _label_smoothing(), _ignore_index(), _from_logits()),
     class_args=(_normalization("count"),),
     buffers=("alpha",), paper="Lin et al. 2017",
+    anchor="Keras `CategoricalFocalCrossentropy` (scalar and per-class alpha, smoothing)",
 ))
 
 
@@ -289,6 +300,8 @@ register(LossSpec(
           Arg("base", loss_args.cb_base, "softmax", '"softmax", "sigmoid" or "focal"'),
           Arg("gamma", loss_args.gamma, 2.0, 'focal parameter >= 0 for base="focal"')),
     derive=_class_balanced, buffers=("class_weight",), paper="Cui et al. 2019",
+    anchor=("Cui et al.'s reference `CB_loss`: focal, equal; sigmoid, equal per sample, but `CB_loss` averages "
+            "over the N x K elements and this loss over the N samples, so our mean = K x `CB_loss`"),
 ))
 register(LossSpec(
     "logit_adjusted_crossentropy", "LogitAdjustedCrossentropy", "softmax", "softmax",
@@ -297,6 +310,7 @@ register(LossSpec(
           Arg("tau", loss_args.non_negative, 1.0, "tau >= 0 (0 gives CE)"),
           _ignore_index()),
     buffers=("class_priors",), paper="Menon et al. 2021",
+    anchor="cross-entropy on shifted logits; google-research `logit_adjustment` (priors >= 1e-6)",
 ))
 register(LossSpec(
     "poly_loss", "PolyLoss", "softmax", "softmax",
@@ -305,6 +319,7 @@ register(LossSpec(
           Arg("gamma", loss_args.gamma, 0.0, "focusing parameter >= 0"),
           _ignore_index()),
     paper="Leng et al. 2022",
+    anchor="optax `poly_loss_cross_entropy`",
 ))
 
 # ---- long tail: LDAM (with deferred re-weighting), balanced softmax, Seesaw (stateful)
@@ -325,6 +340,8 @@ register(LossSpec(
           _ignore_index()),
     class_args=(_normalization("weight"),),
     derive=_ldam, buffers=("margins", "class_weight"), paper="Cao et al. 2019",
+    anchor=('kaidic/LDAM-DRW `LDAMLoss(cls_num_list, max_m, weight, s)` (its mean = `normalization="weight"`), '
+            'value and gradient'),
 ))
 register(LossSpec(
     "balanced_softmax_crossentropy", "BalancedSoftmaxCrossentropy", "softmax", "long_tail",
@@ -334,6 +351,7 @@ register(LossSpec(
     derive=lambda c: dict(class_priors=c["samples_per_class"] / c["samples_per_class"].sum(),
                           ignore_index=c["ignore_index"]),
     buffers=("class_priors",), paper="Ren et al. 2020",
+    anchor="jiawei-ren/BalancedMetaSoftmax `balanced_softmax_loss`, every reduction; logit adjustment with tau 1",
 ))
 register(LossSpec(
     "seesaw_loss", "SeesawLoss", "softmax", "long_tail",
@@ -345,4 +363,6 @@ register(LossSpec(
     functional_args=(Arg("cum_samples", loss_args.cum_samples, doc="N, K cumulative class counts",
                          example=[100.0, 10.0, 1.0]),),
     paper="Wang et al. 2021", index_targets_only=True, stateful=True,
+    anchor=("mmdetection `seesaw_ce_loss`, value and gradient, and its `SeesawLoss` counting over a stream of "
+            "batches (without the objectness branch)"),
 ))

@@ -70,3 +70,16 @@ def test_the_loss_tables_list_every_declared_loss():
         assert f"| `{d.class_name}` / `{d.name}` | {d.family} |" in everything
         assert (f"`{d.class_name}`" in long_tail) == (d.module == "long_tail"), d.name
     assert everything.count("\n| `") == len(loss_specs.specs())
+
+
+def test_the_anchor_table_lists_every_declared_loss():
+    """`<!-- anchor-table -->` (docs/losses.md) becomes one row per declaration: its anchor and
+    paper as declared."""
+    from imbalance_core import loss_specs
+
+    assert "<!-- anchor-table -->" in (ROOT / "docs" / "losses.md").read_text()
+    table = api_pages.on_page_markdown("<!-- anchor-table -->\n")
+    for d in loss_specs.specs():
+        assert d.anchor, f"{d.class_name} declares no anchor"
+        assert f"| `{d.class_name}` | {d.anchor} | {d.paper or '-'} |" in table
+    assert table.count("\n| `") == len(loss_specs.specs())

@@ -10,7 +10,8 @@ appears in the reference without editing the page, and mkdocstrings renders ever
 
 A page line `<!-- loss-table -->` (every declared loss) or `<!-- loss-table: MODULE -->` (the
 losses of tf_impl/losses/MODULE.py and torch_impl/losses/MODULE.py) becomes a table made from the
-declarations in `imbalance_core.loss_specs`: a declared loss is listed with nothing edited here."""
+declarations in `imbalance_core.loss_specs`, and `<!-- anchor-table -->` the table of every
+declared loss's anchors and paper: a declared loss is listed with nothing edited here."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MARKER = re.compile(r"^<!-- api-modules: (?P<package>[\w.]+) -->$", re.M)
 ENTRY = re.compile(r"^::: (?P<module>[\w.]+)$", re.M)
 LOSS_TABLE = re.compile(r"^<!-- loss-table(?:: (?P<module>\w+))? -->$", re.M)
+ANCHOR_TABLE = re.compile(r"^<!-- anchor-table -->$", re.M)
 LOG = logging.getLogger("mkdocs.hooks.api_pages")
 _DOCUMENTED: set[str] = set()  # the modules the pages listed in this build
 
@@ -110,6 +112,16 @@ def loss_table(module: str | None = None) -> str:
     return "\n".join(rows)
 
 
+def anchor_table() -> str:
+    """Every declared loss with the existing implementations it equals (its declaration's
+    `anchor`) and its paper, as a Markdown table."""
+    from imbalance_core import loss_specs
+
+    rows = ["| loss | anchor it equals (tested) | paper |", "|---|---|---|"]
+    rows += [f"| `{d.class_name}` | {d.anchor or '-'} | {d.paper or '-'} |" for d in loss_specs.specs()]
+    return "\n".join(rows)
+
+
 def on_page_markdown(markdown: str, **kwargs) -> str:
     def entries(match: re.Match) -> str:
         modules = public_modules(match.group("package"))
@@ -118,6 +130,7 @@ def on_page_markdown(markdown: str, **kwargs) -> str:
 
     _DOCUMENTED.update(m.group("module") for m in ENTRY.finditer(markdown))
     markdown = LOSS_TABLE.sub(lambda match: loss_table(match.group("module")), markdown)
+    markdown = ANCHOR_TABLE.sub(lambda match: anchor_table(), markdown)
     return MARKER.sub(entries, markdown)
 
 
