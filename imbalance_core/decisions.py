@@ -235,11 +235,12 @@ def _threshold_inputs(y_true: Any, scores: Any, sample_weight: Any) -> tuple[np.
     return y == 1, s, w
 
 
-def _rates(tp: np.ndarray, fp: np.ndarray, positives: float, negatives: float):
+def _rates(tp: np.ndarray, fp: np.ndarray, positives: float, negatives: float) -> tuple[np.ndarray, np.ndarray]:
     return tp / positives, (negatives - fp) / negatives
 
 
-def _objective(tp, fp, positives, negatives, objective, alpha, beta, min_tpr) -> np.ndarray:
+def _objective(tp: np.ndarray, fp: np.ndarray, positives: float, negatives: float, objective: str, alpha: float,
+               beta: float, min_tpr: float | None) -> np.ndarray:
     """The objective at every candidate from the weighted counts predicted positive (float64)."""
     tpr, tnr = _rates(tp, fp, positives, negatives)
     if objective == "balanced_accuracy":

@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 
-def _add_shift(x, shift: np.ndarray):
+def _add_shift(x: Any, shift: np.ndarray) -> Any:
     """x + shift on the last axis, computed in float32 for half inputs, returned in x's dtype."""
     validation.check_vector_length("train_prior", shift, x.shape[-1])
     xc = ops.cast(x, _ops.compute_dtype(x))
@@ -116,7 +116,7 @@ class PriorShift(keras.layers.Layer):
         return config
 
 
-def _dtype_or_floatx(x) -> str:
+def _dtype_or_floatx(x: Any) -> str:
     dtype = keras.backend.standardize_dtype(x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype)
     return dtype if "float" in dtype else keras.config.floatx()
 
@@ -170,7 +170,7 @@ def tune_threshold(y_true: Any, scores: Any, *, objective: str = "balanced_accur
 # --------------------------------------------------------------------------------------------
 
 
-def _histogram(bins, weight, size: int):
+def _histogram(bins: Any, weight: Any, size: int) -> Any:
     """sum of `weight` per bin, as a two-level one-hot einsum (B x 2 sqrt(size) memory, not
     B x size); einsum, because on Keras's torch backend segment_sum and bincount compute
     float64 in float32 (Keras 3.15)."""

@@ -93,7 +93,7 @@ def shift_prior(
     return _add_shift(x, torch.as_tensor(shift, dtype=torch.float64))
 
 
-def _checked_prior_shift(train_prior, target_prior, activation):
+def _checked_prior_shift(train_prior: Any, target_prior: Any, activation: str) -> np.ndarray:
     """`shift_prior`'s arguments checked and made into its shift, in one call (one constant
     under torch.compile, so that the NumPy checks do not break the graph)."""
     return decisions.prior_shift(*decisions.prior_args(train_prior, target_prior, activation))
@@ -136,7 +136,7 @@ class PriorShift(torch.nn.Module):
         return f"activation={self.activation!r}"
 
 
-def _dtype_or_default(x) -> torch.dtype:
+def _dtype_or_default(x: Any) -> torch.dtype:
     if isinstance(x, torch.Tensor) and x.is_floating_point():
         return x.dtype
     if isinstance(x, np.ndarray) and x.dtype.kind == "f":

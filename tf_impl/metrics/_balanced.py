@@ -13,7 +13,7 @@ from imbalance_core.validation import check_number
 from ._confusion import BinaryConfusionMetric, ConfusionMetric, batch_confusion, const, floatx, ratio, recalls
 
 
-def _balanced_accuracy(cm, adjusted: bool):
+def _balanced_accuracy(cm: Any, adjusted: bool) -> Any:
     zero, one = const(0.0, cm), const(1.0, cm)
     recall, present = recalls(cm)
     n = ops.sum(ops.cast(present, cm.dtype))
@@ -28,19 +28,19 @@ def _balanced_accuracy(cm, adjusted: bool):
     return score
 
 
-def _true_positive_rate(cm):
+def _true_positive_rate(cm: Any) -> Any:
     return ratio(cm[1, 1], cm[1, 0] + cm[1, 1])
 
 
-def _true_negative_rate(cm):
+def _true_negative_rate(cm: Any) -> Any:
     return ratio(cm[0, 0], cm[0, 0] + cm[0, 1])
 
 
-def _weighted_balanced_accuracy(cm, alpha: float):
+def _weighted_balanced_accuracy(cm: Any, alpha: float) -> Any:
     return const(alpha, cm) * _true_positive_rate(cm) + const(1.0 - alpha, cm) * _true_negative_rate(cm)
 
 
-def _check_alpha(alpha) -> float:
+def _check_alpha(alpha: Any) -> float:
     return check_number("alpha", alpha, low=0.0, high=1.0)
 
 
@@ -163,7 +163,7 @@ class BalancedAccuracy(ConfusionMetric):
                          validate_args=validate_args, name=name, dtype=dtype)
         self.adjusted = metrics.check_bool("adjusted", adjusted)
 
-    def _score(self, cm):
+    def _score(self, cm: Any) -> Any:
         return _balanced_accuracy(cm, self.adjusted)
 
 
@@ -180,7 +180,7 @@ class TruePositiveRate(BinaryConfusionMetric):
         1.0
     """
 
-    def _score(self, cm):
+    def _score(self, cm: Any) -> Any:
         return _true_positive_rate(cm)
 
 
@@ -197,7 +197,7 @@ class TrueNegativeRate(BinaryConfusionMetric):
         0.5
     """
 
-    def _score(self, cm):
+    def _score(self, cm: Any) -> Any:
         return _true_negative_rate(cm)
 
 
@@ -221,5 +221,5 @@ class WeightedBalancedAccuracy(BinaryConfusionMetric):
                          dtype=dtype)
         self.alpha = _check_alpha(alpha)
 
-    def _score(self, cm):
+    def _score(self, cm: Any) -> Any:
         return _weighted_balanced_accuracy(cm, self.alpha)

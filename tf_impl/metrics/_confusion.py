@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 import keras
+import numpy as np
 from keras import ops
 
 from imbalance_core import metrics, validation
@@ -31,11 +32,11 @@ def _state_dtype() -> str:
     return "float64"
 
 
-def _shape(x) -> tuple:
+def _shape(x: Any) -> tuple:
     return tuple(x.shape)
 
 
-def _concrete(x):
+def _concrete(x: Any) -> np.ndarray | None:
     """NumPy value of an eager tensor; None for a symbolic/traced one (checks are skipped)."""
     try:
         return ops.convert_to_numpy(x)
@@ -43,7 +44,8 @@ def _concrete(x):
         return None
 
 
-def _graph_checks(layout, num_classes, from_logits, y_true, y_pred) -> None:
+def _graph_checks(layout: metrics.Layout, num_classes: int | None, from_logits: bool, y_true: Any,
+                  y_pred: Any) -> None:
     """The label/probability checks inside a traced graph, through `_ops` (tf.debugging
     assertions on TensorFlow, jax.debug.callback on jax; messages from imbalance_core)."""
     conv = metrics.KERAS
@@ -54,10 +56,18 @@ def _graph_checks(layout, num_classes, from_logits, y_true, y_pred) -> None:
     elif layout.mode == "onehot":
         _ops.check_in_range(conv.target, y_true, 0.0, 1.0, "one-hot labels")
     else:
+        assert num_classes is not None  # class indices come with num_classes (the layout's rule)
         _ops.check_class_indices(conv.target, y_true, num_classes, None)
 
 
-def _invalid(layout, num_classes, from_logits, y_true, y_pred, sample_weight):
+def _on_host(y_true: Any, y_pred: Any, sample_weight: Any) -> tuple[Any, Any, Any]:
+    """NumPy copies of one batch's tensors (None stays None), for the checks that build messages."""
+    target, preds = ops.convert_to_numpy(y_true), ops.convert_to_numpy(y_pred)
+    return target, preds, None if sample_weight is None else ops.convert_to_numpy(sample_weight)
+
+
+def _invalid(layout: metrics.Layout, num_classes: int | None, from_logits: bool, y_true: Any, y_pred: Any,
+             sample_weight: Any) -> Any:
     """Whether any value breaks the metric checks, as one device flag (torch_impl's
     _check_values in keras ops)."""
     bad = []
@@ -77,7 +87,8 @@ def _invalid(layout, num_classes, from_logits, y_true, y_pred, sample_weight):
     return ops.any(ops.stack([ops.any(b) for b in bad]))
 
 
-def batch_inputs(y_true, y_pred, sample_weight, num_classes):
+def batch_inputs(y_true: Any, y_pred: Any, sample_weight: Any,
+                 num_classes: int | None) -> tuple[metrics.Layout, Any, Any, Any]:
     """One batch as tensors with its layout (`imbalance_core.metrics.layout`: the shape and dtype
     checks), a trailing axis of size 1 squeezed where Keras's rule matches it; for every metric
     and `decisions.ThresholdTuner`."""
@@ -96,7 +107,7 @@ def batch_inputs(y_true, y_pred, sample_weight, num_classes):
     return layout, y_true, y_pred, sample_weight
 
 
-def decision_weights(sample_weight, layout, decisions, dtype: str):
+def decision_weights(sample_weight: Any, layout: metrics.Layout, decisions: Any, dtype: str) -> Any:
     """`sample_weight` (a scalar or leading axes of the per-decision shape) as one weight per
     decision of `decisions`, in `dtype`."""
     w = ops.cast(sample_weight, dtype)
@@ -106,15 +117,16 @@ def decision_weights(sample_weight, layout, decisions, dtype: str):
     return w * ops.ones_like(ops.cast(decisions, dtype))
 
 
-def _decisions(y_true, y_pred, sample_weight, num_classes, cut, from_logits, validate_args):
+def _decisions(y_true: Any, y_pred: Any, sample_weight: Any, num_classes: int | None, cut: float, from_logits: bool,
+               validate_args: bool) -> tuple[Any, Any, Any]:
     """Checks one batch; returns flat (true index, predicted index, weight or None)."""
     conv = metrics.KERAS
     layout, y_true, y_pred, sample_weight = batch_inputs(y_true, y_pred, sample_weight, num_classes)
     # Keras's torch backend infers output specs on "meta" tensors (no values, nothing to check).
     if validate_args and _ops.torch_deferred(y_pred):  # Keras's torch backend on CUDA: no host sync
         _ops.defer(_invalid(layout, num_classes, from_logits, y_true, y_pred, sample_weight),
-                   lambda: metrics.check_metric_values(layout, num_classes, from_logits, *[
-                       None if v is None else ops.convert_to_numpy(v) for v in (y_true, y_pred, sample_weight)], conv),
+                   lambda: metrics.check_metric_values(layout, num_classes, from_logits,
+                                                       *_on_host(y_true, y_pred, sample_weight), conv),
                    validation.invalid_values_message(conv.target, conv.preds, "sample_weight"))
     elif validate_args and str(getattr(y_pred, "device", "")) != "meta":
         values = [_concrete(v) for v in (y_true, y_pred)]
@@ -135,13 +147,13 @@ def _decisions(y_true, y_pred, sample_weight, num_classes, cut, from_logits, val
     return ops.reshape(t, (-1,)), ops.reshape(p, (-1,)), None if w is None else ops.reshape(w, (-1,))
 
 
-def _one_hot(idx, k: int, dtype):
+def _one_hot(idx: Any, k: int, dtype: str) -> Any:
     # Comparison rather than ops.one_hot: an index outside [0, k) (only possible with
     # validate_args=False) gives a zero row, so it contributes nothing, as in torch_impl.
     return ops.cast(ops.equal(ops.expand_dims(idx, -1), ops.arange(k, dtype="int32")), dtype)
 
 
-def _float64_increment(t, p, w, k: int):
+def _float64_increment(t: Any, p: Any, w: Any, k: int) -> Any:
     """C[t_i, p_i] += w_i in float64. einsum, because on Keras's torch backend ops.matmul,
     ops.bincount and ops.segment_sum all compute float64 inputs in float32 (Keras 3.15)."""
     rows = _one_hot(t, k, "float64")
@@ -150,13 +162,13 @@ def _float64_increment(t, p, w, k: int):
     return ops.einsum("ni,nj->ij", rows, _one_hot(p, k, "float64"))
 
 
-def _cell_sums(ids, values, k: int):
+def _cell_sums(ids: Any, values: Any, k: int) -> Any:
     # A scatter-add, not a matmul: float32 matmuls may run in TF32 on GPUs (jax's default),
     # which would round the extracted parts.
     return ops.reshape(ops.segment_sum(values, ids, num_segments=k * k), (k, k))
 
 
-def _exact_parts(t, p, w, k: int):
+def _exact_parts(t: Any, p: Any, w: Any, k: int) -> list[Any]:
     """The float32 increment of one batch as parts whose exact sum is the weighted confusion
     matrix (up to a last part's float32 rounding, far below the total).
 
@@ -186,21 +198,21 @@ def _exact_parts(t, p, w, k: int):
     return parts
 
 
-def _two_sum(a, b):
+def _two_sum(a: Any, b: Any) -> tuple[Any, Any]:
     """a + b = s + e exactly (Knuth's TwoSum: six additions, no branch, any order of |a|, |b|)."""
     s = a + b
     bb = s - a
     return s, (a - (s - bb)) + (b - bb)
 
 
-def _accumulate(hi, lo, part):
+def _accumulate(hi: Any, lo: Any, part: Any) -> tuple[Any, Any]:
     """(hi, lo) + part as a renormalized compensated pair: exact for integer counts while the
     total stays below 2^(2 p) (p = 24 or 53 significand bits)."""
     s, e = _two_sum(hi, part)
     return _two_sum(s, e + lo)
 
 
-def _increment_pair(t, p, w, k: int, dtype: str):
+def _increment_pair(t: Any, p: Any, w: Any, k: int, dtype: str) -> tuple[Any, Any]:
     """One batch's confusion increment as a compensated pair (hi, lo) of `dtype`."""
     if dtype == "float64":
         inc = _float64_increment(t, p, w, k)
@@ -212,26 +224,27 @@ def _increment_pair(t, p, w, k: int, dtype: str):
     return hi, lo
 
 
-def const(value, like):
+def const(value: float, like: Any) -> Any:
     # Constants as tensors of the state dtype: a Python float would be converted to floatx
     # first on Keras's torch backend, rounding the float64 result.
     return ops.convert_to_tensor(value, dtype=like.dtype)
 
-def ratio(num, den):
+def ratio(num: Any, den: Any) -> Any:
     """num / den, 0 where den is 0."""
     zero, one = const(0.0, den), const(1.0, den)
     defined = ops.greater(den, zero)
     return ops.where(defined, ops.divide(num, ops.where(defined, den, one)), zero)
 
 
-def recalls(cm):
+def recalls(cm: Any) -> tuple[Any, Any]:
     """(recall per class, 0 for a class with no sample; the support > 0 mask)."""
     support = ops.sum(cm, axis=1)
     present = ops.greater(support, const(0.0, cm))
     return ratio(ops.diagonal(cm), support), present
 
 
-def batch_confusion(y_true, y_pred, sample_weight, num_classes, threshold, from_logits, validate_args):
+def batch_confusion(y_true: Any, y_pred: Any, sample_weight: Any, num_classes: int | None, threshold: float,
+                    from_logits: bool, validate_args: bool) -> Any:
     """The confusion matrix of one batch (state dtype), for the functional forms."""
     num_classes, threshold, from_logits = metrics.check_metric_args(num_classes, threshold, from_logits)
     validate_args = metrics.check_bool("validate_args", validate_args)
@@ -241,7 +254,7 @@ def batch_confusion(y_true, y_pred, sample_weight, num_classes, threshold, from_
     return hi + lo
 
 
-def floatx(x):
+def floatx(x: Any) -> Any:
     """The result of a functional form, in keras.config.floatx()."""
     return ops.cast(x, keras.config.floatx())
 
@@ -292,7 +305,7 @@ class ConfusionMetric(keras.metrics.Metric):
         self.confusion.assign(hi)
         self.confusion_residual.assign(lo)
 
-    def _score(self, cm):
+    def _score(self, cm: Any) -> Any:
         raise NotImplementedError  # each subclass defines its formula
 
     def result(self) -> Any:

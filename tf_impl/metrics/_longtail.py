@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import keras
+import numpy as np
 from keras import ops
 
 from imbalance_core import metrics
@@ -13,11 +14,11 @@ from imbalance_core import metrics
 from ._confusion import ConfusionMetric, batch_confusion, const, floatx, recalls
 
 
-def _per_class_recall(cm):
+def _per_class_recall(cm: Any) -> Any:
     return recalls(cm)[0]
 
 
-def _geometric_mean(cm, correction: float):
+def _geometric_mean(cm: Any, correction: float) -> Any:
     zero, one = const(0.0, cm), const(1.0, cm)
     recall, _ = recalls(cm)
     # imbalanced-learn's classes: those in the labels or in the predictions
@@ -32,7 +33,7 @@ def _geometric_mean(cm, correction: float):
     return ops.where(defined, ops.exp(ops.divide(log_sum, ops.where(ops.greater(n, zero), n, one))), zero)
 
 
-def _matthews_correlation(cm):
+def _matthews_correlation(cm: Any) -> Any:
     zero, one = const(0.0, cm), const(1.0, cm)
     t, p = ops.sum(cm, axis=1), ops.sum(cm, axis=0)
     s = ops.sum(t)
@@ -45,7 +46,7 @@ def _matthews_correlation(cm):
     return ops.where(defined, ops.divide(cov_tp, den), zero)
 
 
-def _shot_accuracy(cm, groups):
+def _shot_accuracy(cm: Any, groups: np.ndarray) -> Any:
     recall, present = recalls(cm)
     members = ops.convert_to_tensor(groups, dtype=cm.dtype) * ops.cast(present, cm.dtype)[None, :]
     count = ops.sum(members, axis=1)
@@ -172,7 +173,7 @@ class GeometricMean(ConfusionMetric):
                          validate_args=validate_args, name=name, dtype=dtype)
         self.correction = metrics.check_correction(correction)
 
-    def _score(self, cm):
+    def _score(self, cm: Any) -> Any:
         return _geometric_mean(cm, self.correction)
 
 
@@ -192,7 +193,7 @@ class MatthewsCorrelation(ConfusionMetric):
         0.3162
     """
 
-    def _score(self, cm):
+    def _score(self, cm: Any) -> Any:
         return _matthews_correlation(cm)
 
 
@@ -209,7 +210,7 @@ class PerClassRecall(ConfusionMetric):
         [1. 0. 0.]
     """
 
-    def _score(self, cm):
+    def _score(self, cm: Any) -> Any:
         return _per_class_recall(cm)
 
 
@@ -234,5 +235,5 @@ class ShotAccuracy(ConfusionMetric):
         self.samples_per_class, self.many_threshold, self.few_threshold = counts.tolist(), many, few
         self._groups = metrics.shot_groups(counts, many, few)
 
-    def _score(self, cm):
+    def _score(self, cm: Any) -> Any:
         return _shot_accuracy(cm, self._groups)

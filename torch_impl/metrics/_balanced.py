@@ -36,7 +36,7 @@ def _weighted_balanced_accuracy(cm: torch.Tensor, alpha: float) -> torch.Tensor:
     return alpha * _true_positive_rate(cm) + (1.0 - alpha) * _true_negative_rate(cm)
 
 
-def _check_alpha(alpha) -> float:
+def _check_alpha(alpha: Any) -> float:
     return check_number("alpha", alpha, low=0.0, high=1.0)
 
 
@@ -159,7 +159,7 @@ class BalancedAccuracy(ConfusionMetric):
                          validate_args=validate_args, **kwargs)
         self.adjusted = metrics.check_bool("adjusted", adjusted)
 
-    def _score(self, cm):
+    def _score(self, cm: torch.Tensor) -> torch.Tensor:
         return _balanced_accuracy(cm, self.adjusted)
 
 
@@ -175,7 +175,7 @@ class TruePositiveRate(BinaryConfusionMetric):
         1.0
     """
 
-    def _score(self, cm):
+    def _score(self, cm: torch.Tensor) -> torch.Tensor:
         return _true_positive_rate(cm)
 
 
@@ -191,7 +191,7 @@ class TrueNegativeRate(BinaryConfusionMetric):
         0.5
     """
 
-    def _score(self, cm):
+    def _score(self, cm: torch.Tensor) -> torch.Tensor:
         return _true_negative_rate(cm)
 
 
@@ -213,5 +213,5 @@ class WeightedBalancedAccuracy(BinaryConfusionMetric):
         super().__init__(threshold=threshold, from_logits=from_logits, validate_args=validate_args, **kwargs)
         self.alpha = _check_alpha(alpha)
 
-    def _score(self, cm):
+    def _score(self, cm: torch.Tensor) -> torch.Tensor:
         return _weighted_balanced_accuracy(cm, self.alpha)

@@ -25,7 +25,8 @@ def _scatter_confusion(t: torch.Tensor, p: torch.Tensor, w: torch.Tensor, k: int
     return torch.zeros(k * k, dtype=torch.float64, device=w.device).index_add_(0, ids, w).reshape(k, k)
 
 
-def _check_values(layout: metrics.Layout, num_classes, from_logits, target, preds, weight) -> None:
+def _check_values(layout: metrics.Layout, num_classes: int | None, from_logits: bool, target: torch.Tensor,
+                  preds: torch.Tensor, weight: torch.Tensor | None) -> None:
     """The content checks as torch ops giving one flag, checked without a host sync on CUDA
     (_ops.device_check); on a failure the shared NumPy check builds (and raises) the message."""
     bad = []
@@ -36,6 +37,7 @@ def _check_values(layout: metrics.Layout, num_classes, from_logits, target, pred
     elif layout.mode == "onehot":
         bad.append(~((target >= 0) & (target <= 1)))
     else:
+        assert num_classes is not None  # class indices come with num_classes (the layout's rule)
         if target.is_floating_point():
             bad.append(target != target.round())
         bad.append((target < 0) | (target >= num_classes))
@@ -49,7 +51,8 @@ def _check_values(layout: metrics.Layout, num_classes, from_logits, target, pred
     )
 
 
-def batch_inputs(preds, target, sample_weight, num_classes):
+def batch_inputs(preds: Any, target: Any, sample_weight: Any, num_classes: int | None,
+                 ) -> tuple[metrics.Layout, torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """One batch as tensors on preds' device with its layout (`imbalance_core.metrics.layout`:
     the shape and dtype checks), a target's trailing class axis of size 1 squeezed; for every
     metric and `decisions.ThresholdTuner`."""
@@ -68,7 +71,8 @@ def batch_inputs(preds, target, sample_weight, num_classes):
     return layout, preds, target, sample_weight
 
 
-def decision_weights(sample_weight, layout: metrics.Layout, shape: torch.Size, device: torch.device) -> torch.Tensor:
+def decision_weights(sample_weight: torch.Tensor | None, layout: metrics.Layout, shape: torch.Size,
+                     device: torch.device) -> torch.Tensor:
     """`sample_weight` (None, a scalar or leading axes of the per-decision shape) as one float64
     weight per decision of `shape` (1 each without weights)."""
     if sample_weight is None:
@@ -77,7 +81,8 @@ def decision_weights(sample_weight, layout: metrics.Layout, shape: torch.Size, d
     return w.reshape(tuple(w.shape) + (1,) * (len(layout.sample_shape) - w.ndim)).expand(shape)
 
 
-def _confusion(preds, target, sample_weight, num_classes, cut, from_logits, validate_args) -> torch.Tensor:
+def _confusion(preds: Any, target: Any, sample_weight: Any, num_classes: int | None, cut: float, from_logits: bool,
+               validate_args: bool) -> torch.Tensor:
     """The K x K float64 confusion-matrix increment of one batch."""
     layout, preds, target, sample_weight = batch_inputs(preds, target, sample_weight, num_classes)
     if validate_args and not torch.compiler.is_compiling():
@@ -106,7 +111,8 @@ def recalls(cm: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return ratio(cm.diagonal(), support), support > 0
 
 
-def batch_confusion(preds, target, sample_weight, num_classes, threshold, from_logits, validate_args):
+def batch_confusion(preds: Any, target: Any, sample_weight: Any, num_classes: int | None, threshold: float,
+                    from_logits: bool, validate_args: bool) -> torch.Tensor:
     num_classes, threshold, from_logits = _ops.static_args(
         metrics.check_metric_args, num_classes, threshold, from_logits)
     validate_args = _ops.static_args(metrics.check_bool, "validate_args", validate_args)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 
 from imbalance_core import metrics
@@ -50,7 +51,7 @@ def _shot_accuracy(cm: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
     return torch.where(some, mean, float("nan"))
 
 
-def _shot_groups(samples_per_class, many_threshold, few_threshold):
+def _shot_groups(samples_per_class: Any, many_threshold: Any, few_threshold: Any) -> np.ndarray:
     """The checked arguments of `shot_accuracy` as its class groups, in one call (one constant
     under torch.compile)."""
     return metrics.shot_groups(*metrics.check_shot_args(samples_per_class, many_threshold, few_threshold))
@@ -174,7 +175,7 @@ class GeometricMean(ConfusionMetric):
                          validate_args=validate_args, **kwargs)
         self.correction = metrics.check_correction(correction)
 
-    def _score(self, cm):
+    def _score(self, cm: torch.Tensor) -> torch.Tensor:
         return _geometric_mean(cm, self.correction)
 
 
@@ -193,7 +194,7 @@ class MatthewsCorrelation(ConfusionMetric):
         0.3162
     """
 
-    def _score(self, cm):
+    def _score(self, cm: torch.Tensor) -> torch.Tensor:
         return _matthews_correlation(cm)
 
 
@@ -209,7 +210,7 @@ class PerClassRecall(ConfusionMetric):
         [1. 0. 0.]
     """
 
-    def _score(self, cm):
+    def _score(self, cm: torch.Tensor) -> torch.Tensor:
         return _per_class_recall(cm)
 
 
@@ -226,6 +227,8 @@ class ShotAccuracy(ConfusionMetric):
         [1.  0.5 nan]
     """
 
+    groups: torch.Tensor  # a buffer, registered in __init__
+
     def __init__(self, samples_per_class: Any, *, many_threshold: float = 100, few_threshold: float = 20,
                  validate_args: bool = True, **kwargs: Any) -> None:
         counts, many, few = metrics.check_shot_args(samples_per_class, many_threshold, few_threshold)
@@ -234,5 +237,5 @@ class ShotAccuracy(ConfusionMetric):
         # a buffer, so that .to(device) moves it; not persistent: the constructor rebuilds it
         self.register_buffer("groups", torch.as_tensor(metrics.shot_groups(counts, many, few)), persistent=False)
 
-    def _score(self, cm):
+    def _score(self, cm: torch.Tensor) -> torch.Tensor:
         return _shot_accuracy(cm, self.groups)
