@@ -1,6 +1,6 @@
 """The checks and messages of one feature each: the stateful and long-tail losses and metrics,
 balanced batches (labels, fractions, class counts), the labels of the class weights, decisions,
-stream balancers, the migration from the built-ins, Ray Data.
+stream balancers, Ray Data.
 
 Part of `imbalance_core.validation`, which re-exports every name.
 """
@@ -324,6 +324,34 @@ def label_fn_without_dataset_message(dataset_kind: str) -> str:
     return f"Invalid `label_fn`: it applies to a {dataset_kind} only; received labels that are not a Dataset."
 
 
+# Why the labels of a Dataset cannot be read, by the problem's name (both frameworks' front ends).
+_DATASET_LABEL_PROBLEMS = {
+    "dict_elements": "the dataset yields dicts; pass `label_fn` to pick the labels, e.g. "
+                     "label_fn=lambda d: d['label'].",
+    "not_one_tensor": "the dataset's labels are {spec}; expected a single dense tensor per element (pass `label_fn` "
+                      "to select it).",
+    "no_stored_labels": "cannot read the labels of a {kind} without loading its features (no `targets`/`labels` "
+                        "attribute); pass `label_fn`, a function of the index, e.g. label_fn=lambda i: "
+                        "dataset.labels_on_disk[i] (or lambda i: dataset[i][1], which loads each item).",
+    "iterable": "an IterableDataset has no index to read labels by; count a map-style Dataset, or pass the labels as "
+                "an array.",
+    "unsized": "a {kind} without __len__ cannot be counted by index; define __len__, or pass the labels as an array.",
+}
+
+
+def dataset_labels_message(problem: str, *, dataset: Any = None, spec: Any = None) -> str:
+    """A Dataset whose labels cannot be counted: `problem` is a key of the table above,
+    `dataset` the Dataset (its type is named), `spec` the element spec of its labels.
+
+    Examples:
+        >>> print(dataset_labels_message("iterable"))
+        Invalid `labels`: an IterableDataset has no index to read labels by; count a map-style
+        Dataset, or pass the labels as an array.
+    """
+    why = _DATASET_LABEL_PROBLEMS[problem].format(kind=type(dataset).__name__, spec=spec)
+    return f"Invalid `labels`: {why}"
+
+
 # ---- decisions
 
 
@@ -452,40 +480,6 @@ def stream_reread_message(yielded: int, saved_read: int, read: int) -> str:
             f"when {saved_read} items had been read, but re-reading the source from the start of the epoch "
             f"{found}; a resumable source gives the same items in the same order for the same epoch "
             f"(call set_epoch on it, or seed its shuffle by epoch).")
-
-
-# ---- migration from the built-in losses, metrics and model.fit weights
-
-
-def not_a_loss_message(name: str, value: Any, accepted: str) -> str:
-    kind = f"{type(value).__module__}.{type(value).__qualname__}"
-    return f"Invalid `{name}`: received {kind} ({value!r:.80}); expected {accepted}."
-
-
-def wrong_framework_message(name: str, value: Any, framework: str, other: str) -> str:
-    return (f"Invalid `{name}`: received {type(value).__module__}.{type(value).__qualname__}, a {framework} object; "
-            f"pass it as `{other}`.")
-
-
-def not_a_metric_message(name: str, value: Any, accepted: str) -> str:
-    return (f"Invalid `{name}`: received {type(value).__module__}.{type(value).__qualname__}; expected {accepted}.")
-
-
-def fit_weights_conflict_message() -> str:
-    return ("Invalid arguments: received both `class_weight` and `sample_weight`; model.fit rejects the pair (\"You "
-            "cannot `class_weight` and `sample_weight` at the same time\"): fold the class weights into the sample "
-            "weights, or pass one of them.")
-
-
-def fit_class_weight_rank_message(shape: tuple) -> str:
-    return (f"Invalid `class_weight`: model.fit maps class weights to one weight per sample, from targets of shape "
-            f"(B,), (B, 1) or one-hot (B, K); received targets of shape {tuple(shape)}. For dense targets pass "
-            f"per-position weights of the target's shape as `sample_weight`.")
-
-
-def exclusive_weights_message(first: str, second: str) -> str:
-    return (f"Invalid arguments: received both `{first}` and `{second}`; expected one of them (fold the class "
-            f"weights into the per-sample weights).")
 
 
 # ---- Ray Data

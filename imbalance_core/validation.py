@@ -6,10 +6,11 @@ checked when a loss/metric/sampler is built; tensor contents are checked at call
 frameworks, which format their messages with the ``*_message`` helpers so the text is
 identical.
 
-The checks live in three parts, all re-exported here (callers write `validation.check_number`,
+The checks live in four parts, all re-exported here (callers write `validation.check_number`,
 `validation.shape_message`): the scalar and vector arguments with the rendering of received
 values (`_argument_checks`), the shapes, dtypes and contents of tensors at call time
-(`_tensor_checks`), and the checks and messages of one feature each (`_topic_checks`).
+(`_tensor_checks`), the checks and messages of one feature each (`_topic_checks`), and those of
+the migration from the built-ins and of the parity harness (`_migration_checks`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,24 @@ from ._argument_checks import (  # noqa: F401
     unexpected_arguments_message,
     unit_weights_message,
     unknown_family_message,
+)
+from ._migration_checks import (  # noqa: F401
+    check_devices,
+    exclusive_weights_message,
+    fit_class_weight_rank_message,
+    fit_weights_conflict_message,
+    flag_values_message,
+    metric_batch_failure_message,
+    missing_reference_message,
+    neither_side_message,
+    not_a_loss_message,
+    not_a_metric_message,
+    pair_without_change_message,
+    tolerance_reason_message,
+    unknown_case_keys_message,
+    unknown_dtype_message,
+    unweighted_metric_message,
+    wrong_framework_message,
 )
 from ._tensor_checks import (  # noqa: F401
     binary_values_message,
@@ -81,13 +100,11 @@ from ._topic_checks import (  # noqa: F401
     class_index_dtype_message,
     class_index_labels_message,
     class_weight_length_message,
+    dataset_labels_message,
     empty_labels_message,
     exact_batch_too_small_message,
-    exclusive_weights_message,
     finite_labels_message,
     finite_scores_message,
-    fit_class_weight_rank_message,
-    fit_weights_conflict_message,
     fractions_unused_message,
     grouping_message,
     hot_values_message,
@@ -113,8 +130,6 @@ from ._topic_checks import (  # noqa: F401
     no_labels_message,
     no_positive_labels_message,
     not_a_dataset_message,
-    not_a_loss_message,
-    not_a_metric_message,
     not_callable_message,
     null_labels_message,
     one_class_per_sample_message,
@@ -133,7 +148,6 @@ from ._topic_checks import (  # noqa: F401
     stream_source_not_resumable_message,
     stream_state_dict_message,
     unknown_classes_message,
-    wrong_framework_message,
     zero_training_weight_message,
 )
 
