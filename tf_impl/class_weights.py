@@ -42,10 +42,7 @@ def _default_label_fn(*element: Any) -> Any:
     if len(element) == 1:
         (element,) = element
         if isinstance(element, Mapping):
-            raise ValueError(
-                "Invalid `labels`: the dataset yields dicts; pass `label_fn` to pick the labels, "
-                "e.g. label_fn=lambda d: d['label']."
-            )
+            raise ValueError(validation.dataset_labels_message("dict_elements"))
         return element
     return element[1]
 
@@ -61,10 +58,7 @@ def _label_batches(dataset: Any, label_fn: Callable | None) -> Iterator[np.ndarr
         labels = dataset.map(lambda *e: label_fn(e[0] if len(e) == 1 else e), num_parallel_calls=tf.data.AUTOTUNE)
     spec = labels.element_spec
     if not isinstance(spec, tf.TensorSpec):
-        raise ValueError(
-            f"Invalid `labels`: the dataset's labels are {spec}; expected a single dense tensor "
-            f"per element (pass `label_fn` to select it)."
-        )
+        raise ValueError(validation.dataset_labels_message("not_one_tensor", spec=spec))
     if spec.shape.rank == 0:  # unbatched scalar class indices: count a chunk at a time
         labels = labels.batch(_CHUNK)
     return labels.as_numpy_iterator()

@@ -43,28 +43,17 @@ def _stored_labels(dataset: Dataset) -> np.ndarray:
         value = getattr(dataset, attr, None)
         if value is not None and not callable(value):
             return np.asarray(to_numpy(value))
-    raise ValueError(
-        f"Invalid `labels`: cannot read the labels of a {type(dataset).__name__} without loading "
-        f"its features (no `targets`/`labels` attribute); pass `label_fn`, a function of the "
-        f"index, e.g. label_fn=lambda i: dataset.labels_on_disk[i] (or lambda i: dataset[i][1], "
-        f"which loads each item)."
-    )
+    raise ValueError(validation.dataset_labels_message("no_stored_labels", dataset=dataset))
 
 
 def _label_batches(dataset: Dataset, label_fn: Callable | None) -> Iterator[np.ndarray]:
     if isinstance(dataset, IterableDataset):
-        raise ValueError(
-            "Invalid `labels`: an IterableDataset has no index to read labels by; count a map-style "
-            "Dataset, or pass the labels as an array."
-        )
+        raise ValueError(validation.dataset_labels_message("iterable", dataset=dataset))
     if label_fn is None:
         yield _stored_labels(dataset)
         return
     if not isinstance(dataset, Sized):
-        raise ValueError(
-            f"Invalid `labels`: a {type(dataset).__name__} without __len__ cannot be counted by index; "
-            f"define __len__, or pass the labels as an array."
-        )
+        raise ValueError(validation.dataset_labels_message("unsized", dataset=dataset))
     n = len(dataset)
     for start in range(0, n, _CHUNK):
         # One label per index stacks into a batch: scalars -> (b,) indices, rows -> (b, C).
