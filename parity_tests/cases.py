@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from imbalance_core import loss_specs
+from imbalance_core import loss_specs, validation
 
 # Cotangents for gradient checks are drawn from values exact in every dtype (bfloat16 has an
 # 8-bit significand), so rounding the cotangent never enters the comparison.
@@ -65,7 +65,7 @@ class Case:
 
     def __post_init__(self):
         if self.tol and not self.reason:
-            raise ValueError(f"case {self.name}: a tolerance override needs a reason")
+            raise ValueError(validation.tolerance_reason_message(self.name))
         if self.torch_class_dim is None and _softmax_family(self.fn):
             object.__setattr__(self, "torch_class_dim", 1)
 

@@ -19,6 +19,8 @@ import subprocess
 import sys
 from collections.abc import Iterable, Sequence
 
+from imbalance_core import validation
+
 from .cases import Case
 from .frameworks import DEVICES
 from .harness import CellResult
@@ -62,7 +64,7 @@ def _split(parser: argparse.ArgumentParser, value: str | None, allowed: Iterable
     chosen = [v.strip() for v in value.split(",") if v.strip()]
     bad = [v for v in chosen if v not in allowed]
     if bad:
-        parser.error(f"invalid {flag} {bad}; allowed: {', '.join(allowed)}")
+        parser.error(validation.flag_values_message(flag, bad, allowed))
     return chosen
 
 

@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from imbalance_core import validation
+
 from . import reference
 from .cases import Case
 from .tolerances import NATIVE_HALF_ROUNDINGS, SIGNIFICAND_BITS, least_precise, native_half_tolerance, tolerance
@@ -35,7 +37,7 @@ def round_to_dtype(x: np.ndarray, dtype: str) -> np.ndarray:
         bits = x.astype(np.float32).view(np.uint32).astype(np.uint64)
         rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
         return rounded.astype(np.uint32).view(np.float32).astype(np.float64)
-    raise ValueError(f"unknown dtype {dtype!r}")
+    raise ValueError(validation.unknown_dtype_message(dtype))
 
 
 def _oracle_fn(case: Case, convention: str | None = None):

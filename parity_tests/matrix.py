@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from imbalance_core import validation
+
 from .cases import ALL_CASES, Case
 from .harness import CellResult, class_name, run_cell
 from .tolerances import tolerance
@@ -45,8 +47,7 @@ def select_cases(loss_filter: str | None = None, cases: Iterable[Case] = ALL_CAS
     unknown = [k for k in keys if k not in valid]
     if unknown:
         families = list(dict.fromkeys(k for c in cases for k in case_keys(c)[1:]))
-        raise ValueError(f"unknown --loss {', '.join(map(repr, unknown))}; valid: a case name (see --list) "
-                         f"or one of {', '.join(families)}")
+        raise ValueError(validation.unknown_case_keys_message(unknown, families))
     return [c for c in cases if any(k in case_keys(c) for k in keys)]
 
 

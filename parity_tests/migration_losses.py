@@ -117,7 +117,7 @@ def compare_losses(
     from .frameworks import KerasFramework, TorchFramework
 
     if keras_loss is None and torch_loss is None:
-        raise ValueError("Invalid arguments: pass `keras_loss`, `torch_loss` or both; received neither.")
+        raise ValueError(validation.neither_side_message("keras_loss", "torch_loss"))
     validation.check_choice("input_layout", input_layout, ("channels_last", "channels_first"))
     validation.check_choice("torch_class_dim", torch_class_dim, ("auto", 1, None))
     sides = {}
@@ -137,7 +137,7 @@ def compare_losses(
     ref_side = None
     if reference is None:
         if torch_loss is None:
-            raise ValueError("Invalid `reference`: received None; without `torch_loss` a NumPy reference is required.")
+            raise ValueError(validation.missing_reference_message("torch_loss"))
         reference, reference_grad = _torch_float64_reference(
             builtins.TorchLossRunner(torch_loss, class_dim=class_dim, reference=True))
         ref_side = sides["torch"]
@@ -157,9 +157,7 @@ def compare_losses(
                             own_dtype=True, native_half_tolerance=True, oracle_grad=reference_grad))
     frameworks = (([TorchFramework()] if torch_loss is not None else [])
                   + ([KerasFramework()] if keras_loss is not None else []))
-    unknown = [d for d in devices if d not in DEVICES]
-    if unknown:
-        raise ValueError(f"Invalid `devices`: received {unknown}; allowed values are {', '.join(DEVICES)}.")
+    validation.check_devices(devices, DEVICES)
     run = _LossRun(sides, ref_side, torch_runner)
     results: list[CellResult] = []
     for framework in frameworks:

@@ -75,12 +75,7 @@ def _metric_name(metric: Any) -> str:
 
 
 def _metric_failure(framework: str, metric: Any, i: int, batch: tuple, exc: Exception) -> _MetricSideError:
-    y, p, w = batch
-    shapes = f"y_true {np.shape(y)}, y_pred {np.shape(p)}" + ("" if w is None else f", sample_weight {np.shape(w)}")
-    return _MetricSideError(
-        f"the {framework} side ({_metric_name(metric)}) could not run batch {i} ({shapes}): {type(exc).__name__}: "
-        f"{exc}; why: its update rejects these inputs (the target encoding, the shape of y_pred or the argument "
-        f"values): pass the stream it expects (metric_stream(kind=...)) or an adapter that reshapes them.")
+    return _MetricSideError(validation.metric_batch_failure_message(framework, _metric_name(metric), i, batch, exc))
 
 
 def _run_metric(framework: str, metric: Any, batches: Sequence[tuple], reset_after: set[int], *,
@@ -111,10 +106,7 @@ def _run_torch_metric(metric: Any, batches: Sequence[tuple], reset_after: set[in
 
     weighted = any(w is not None for _, _, w in batches)
     if weighted and not _accepts_sample_weight(metric.update):
-        raise _MetricSideError(
-            f"the torch side ({_metric_name(metric)}) cannot take the stream's sample weights: its update(preds, "
-            f"target) has no sample_weight argument (torchmetrics' classification metrics have none); compare on an "
-            f"unweighted stream (metric_stream(..., weighted=False), or batches with sample_weight None).")
+        raise _MetricSideError(validation.unweighted_metric_message(_metric_name(metric)))
     device = getattr(metric, "device", "cpu")
 
     def update(y: Any, p: Any, w: Any) -> None:
@@ -213,7 +205,7 @@ def compare_metrics(
         True
     """
     if keras_metric is None and torch_metric is None:
-        raise ValueError("Invalid arguments: pass `keras_metric`, `torch_metric` or both; received neither.")
+        raise ValueError(validation.neither_side_message("keras_metric", "torch_metric"))
     if keras_metric is not None:
         check_metric_side("keras_metric", keras_metric, "keras")
     if torch_metric is not None:
@@ -244,7 +236,7 @@ def compare_metrics(
         per_batch = np.array([_run_torch_metric(torch_metric.clone(), [b], set())[0] for b in batches])
         torch_metric.reset()
     elif "torch" not in failures:
-        raise ValueError("Invalid `reference`: received None; without `torch_metric` a NumPy reference is required.")
+        raise ValueError(validation.missing_reference_message("torch_metric"))
     results = []
     for framework in [f for f in ("torch", *[k for k in dtypes if k != "torch"]) if f in dtypes]:
         base: dict = dict(case=f"{name}/stream", framework=framework, device="cpu", dtype="-", grad_err=math.nan,

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from imbalance_core import validation
+
 from . import cases
 from .builtins import KerasFit, TorchStep, after_activation
 from .migration_losses import compare_losses
@@ -335,7 +337,7 @@ def run_pair(pair: Pair, changed: bool = False) -> ParityReport:
     """The report of one pair (with its change when `changed`)."""
     make = pair.make_changed if changed else pair.make
     if make is None:
-        raise ValueError(f"{pair.topic}: the pair has no change (its defaults agree)")
+        raise ValueError(validation.pair_without_change_message(pair.topic))
     keras_obj, torch_obj = make()
     slug = pair.topic.split(",")[0].replace(" ", "_")
     if pair.metric:
