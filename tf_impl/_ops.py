@@ -55,6 +55,28 @@ def as_tensor_like(value: Any, like, dtype: str | None = None):
     return ops.convert_to_tensor(value, dtype=dtype or dtype_of(like))
 
 
+def take_classes(vector, indices):
+    """`vector[indices]` for class indices already in range: `tf.gather` on TensorFlow
+    (`keras.ops.take` also wraps negative indices, three more ops per call in eager mode),
+    `keras.ops.take` on the other backends."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.gather(vector, indices)
+    return ops.take(vector, indices)
+
+
+def sparse_cross_entropy(indices, logits):
+    """-log softmax(logits)[indices] by the backend's fused sparse softmax cross-entropy:
+    `tf.nn.sparse_softmax_cross_entropy_with_logits` on TensorFlow, called directly (Keras's
+    wrapper adds a conversion and shape checks per call in eager mode), `keras.ops` elsewhere."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=indices, logits=logits)
+    return ops.sparse_categorical_crossentropy(indices, logits, from_logits=True)
+
+
 def _static_shape(x):
     return tuple(None if d is None else int(d) for d in x.shape)
 
@@ -393,8 +415,8 @@ def cross_entropy(logits, target, *, ignore_index, label_smoothing, class_weight
     num_classes = logits.shape[-1]
     _, keep, safe = _class_indices(target, num_classes, ignore_index, validate_args, target_name, need_keep=False)
     # -log p_t by the backend's fused sparse softmax cross-entropy (tf.nn's on TensorFlow)
-    nll = ops.sparse_categorical_crossentropy(safe, logits, from_logits=True)
-    w_t = None if class_weight is None else ops.take(class_weight, ops.cast(safe, "int32"))
+    nll = sparse_cross_entropy(safe, logits)
+    w_t = None if class_weight is None else take_classes(class_weight, safe)
     loss = nll if w_t is None else w_t * nll
     if label_smoothing:
         logp = ops.log_softmax(logits, axis=-1)

@@ -261,7 +261,7 @@ def _one_hot_focal(target: Any, xc: Any, w: Any, gamma: float, validate_args: bo
     factor = _ops.focal_factor(lambda: ops.sigmoid(s), lambda: -ops.softplus(-s), gamma)  # log sigmoid(s)
     if factor is not None:
         loss = loss * factor
-    return loss, ops.take(w, t)
+    return loss, _ops.take_classes(w, t)
 
 
 def class_balanced_loss(
