@@ -184,14 +184,8 @@ def _weights_allowed(allow_scalar: bool, allow_zero: bool) -> str:
     return what if allow_zero else what.replace("non-negative", "positive")
 
 
-def check_weight_vector(
-    name: str,
-    value: Any,
-    *,
-    length: int | None = None,
-    allow_scalar: bool = True,
-    allow_zero: bool = True,
-) -> np.ndarray | None:
+def check_weight_vector(name: str, value: Any, *, length: int | None = None, allow_scalar: bool = True,
+                        allow_zero: bool = True) -> np.ndarray | None:
     """Non-negative, finite weights: a scalar or a 1-D vector (of `length`, when given).
 
     Accepts Python scalars, sequences, NumPy arrays and native tensors; returns float64 NumPy
@@ -232,14 +226,8 @@ def check_weight_vector(
     return arr
 
 
-def require_weight_vector(
-    name: str,
-    value: Any,
-    *,
-    length: int | None = None,
-    allow_scalar: bool = True,
-    allow_zero: bool = True,
-) -> np.ndarray:
+def require_weight_vector(name: str, value: Any, *, length: int | None = None, allow_scalar: bool = True,
+                          allow_zero: bool = True) -> np.ndarray:
     """`check_weight_vector` for an argument that must be given: None is an error too."""
     arr = check_weight_vector(name, value, length=length, allow_scalar=allow_scalar, allow_zero=allow_zero)
     if arr is None:

@@ -225,14 +225,8 @@ def check_class_weight_args(method: str, beta: float, num_classes: int | None) -
     return method, beta, check_integer("num_classes", num_classes, low=1, allow_none=True)
 
 
-def compute_class_weight(
-    labels: Any = None,
-    *,
-    counts: Any = None,
-    method: str = "balanced",
-    beta: float = 0.999,
-    num_classes: int | None = None,
-) -> np.ndarray:
+def compute_class_weight(labels: Any = None, *, counts: Any = None, method: str = "balanced", beta: float = 0.999,
+                         num_classes: int | None = None) -> np.ndarray:
     """Per-class weights (float64, length K) from labels or from class counts.
 
     Formulas (n_c: samples of class c, n = sum_c n_c, K classes):

@@ -245,15 +245,8 @@ def count_classes(ds: Any, label_column: str, *, num_classes: int | None = None,
     return counts.sum(axis=0)
 
 
-def class_weights(
-    ds: Any,
-    label_column: str,
-    *,
-    method: str = "balanced",
-    beta: float = 0.999,
-    num_classes: int | None = None,
-    multi_label: bool = False,
-) -> np.ndarray:
+def class_weights(ds: Any, label_column: str, *, method: str = "balanced", beta: float = 0.999,
+                  num_classes: int | None = None, multi_label: bool = False) -> np.ndarray:
     """Per-class weights (float64, length K) of a Ray data set: `compute_class_weight`'s
     methods ("balanced", "inverse", "inverse_sqrt", "effective_number"), arguments and results
     on the gathered labels, from `count_classes` (nothing of size N on the driver).
@@ -456,18 +449,8 @@ def _materialize_in_order(ds: Any):
         options.preserve_order = saved
 
 
-def balance(
-    ds: Any,
-    label_column: str,
-    batch_size: int,
-    *,
-    class_fractions: Any = None,
-    mode: str = "exact",
-    seed: int = 0,
-    epoch: int = 0,
-    steps_per_epoch: int | None = None,
-    num_replicas: int = 1,
-) -> Any:
+def balance(ds: Any, label_column: str, batch_size: int, *, class_fractions: Any = None, mode: str = "exact",
+            seed: int = 0, epoch: int = 0, steps_per_epoch: int | None = None, num_replicas: int = 1) -> Any:
     """The rows of epoch `epoch` of the balanced schedule of `ds`, in batch order: a
     materialised `ray.data.Dataset` of steps_per_epoch * num_replicas * batch_size rows (a row
     drawn k times appears k times), with the columns of `ds`.

@@ -175,19 +175,9 @@ class BalancedSchedule:
     fractions: np.ndarray | None  # None in mode "repeat_factor"
     _order: np.ndarray | None  # sample ids grouped by class; None when built from class counts
 
-    def __init__(
-        self,
-        labels: Any,
-        batch_size: int,
-        *,
-        class_fractions: Any = None,
-        mode: str = "exact",
-        repeat_threshold: float = DEFAULT_REPEAT_THRESHOLD,
-        seed: int = 0,
-        steps_per_epoch: int | None = None,
-        num_replicas: int = 1,
-        grouping: Any = None,
-    ) -> None:
+    def __init__(self, labels: Any, batch_size: int, *, class_fractions: Any = None, mode: str = "exact",
+                 repeat_threshold: float = DEFAULT_REPEAT_THRESHOLD, seed: int = 0, steps_per_epoch: int | None = None,
+                 num_replicas: int = 1, grouping: Any = None) -> None:
         self.mode, self.batch_size, self.seed, self.num_replicas = check_pipeline_args(
             mode=mode, modes=MODES, batch_size=batch_size, seed=seed, num_replicas=num_replicas)
         self.repeat_threshold = check_number("repeat_threshold", repeat_threshold, low=0.0)
@@ -446,17 +436,8 @@ class BalancedSchedule:
 
     # -- the schedule from class counts alone: engines that place the rows themselves ------
     @classmethod
-    def from_counts(
-        cls,
-        class_counts: Any,
-        batch_size: int,
-        *,
-        class_fractions: Any = None,
-        mode: str = "exact",
-        seed: int = 0,
-        steps_per_epoch: int | None = None,
-        num_replicas: int = 1,
-    ) -> BalancedSchedule:
+    def from_counts(cls, class_counts: Any, batch_size: int, *, class_fractions: Any = None, mode: str = "exact",
+                    seed: int = 0, steps_per_epoch: int | None = None, num_replicas: int = 1) -> BalancedSchedule:
         """The schedule of any labels with these class counts (modes "exact" and "sampled"),
         built in O(K) without the labels.
 
@@ -550,19 +531,10 @@ class BalancedSchedule:
         return self._rounds.round(check_integer("round", j, low=0))
 
 
-def balanced_schedule(
-    labels: Any,
-    batch_size: int,
-    *,
-    class_fractions: Any = None,
-    mode: str = "exact",
-    repeat_threshold: float = DEFAULT_REPEAT_THRESHOLD,
-    seed: int = 0,
-    steps_per_epoch: int | None = None,
-    num_replicas: int = 1,
-    epoch: int = 0,
-    rank: int | None = None,
-) -> np.ndarray:
+def balanced_schedule(labels: Any, batch_size: int, *, class_fractions: Any = None, mode: str = "exact",
+                      repeat_threshold: float = DEFAULT_REPEAT_THRESHOLD, seed: int = 0,
+                      steps_per_epoch: int | None = None, num_replicas: int = 1, epoch: int = 0,
+                      rank: int | None = None) -> np.ndarray:
     """One epoch of index batches: the global batches (rank=None) or replica `rank`'s share.
     See `BalancedSchedule` for the arguments.
 
@@ -570,16 +542,9 @@ def balanced_schedule(
     >>> balanced_schedule(np.array([0, 0, 0, 1]), 2, steps_per_epoch=3).shape
     (3, 2)
     """
-    schedule = BalancedSchedule(
-        labels,
-        batch_size,
-        class_fractions=class_fractions,
-        mode=mode,
-        repeat_threshold=repeat_threshold,
-        seed=seed,
-        steps_per_epoch=steps_per_epoch,
-        num_replicas=num_replicas,
-    )
+    schedule = BalancedSchedule(labels, batch_size, class_fractions=class_fractions, mode=mode,
+                                repeat_threshold=repeat_threshold, seed=seed, steps_per_epoch=steps_per_epoch,
+                                num_replicas=num_replicas)
     if rank is None:
         return schedule.epoch_batches(epoch)
     return schedule.replica_batches(epoch, rank)

@@ -188,17 +188,9 @@ class StreamBalancer:
         16 [2, 2, 2, 2]
     """
 
-    def __init__(
-        self,
-        batch_size: int,
-        *,
-        class_fractions: Any = None,
-        num_classes: int | None = None,
-        mode: str = "exact",
-        seed: int = 0,
-        buffer_size: int = DEFAULT_BUFFER_SIZE,
-        num_replicas: int = 1,
-    ) -> None:
+    def __init__(self, batch_size: int, *, class_fractions: Any = None, num_classes: int | None = None,
+                 mode: str = "exact", seed: int = 0, buffer_size: int = DEFAULT_BUFFER_SIZE,
+                 num_replicas: int = 1) -> None:
         self.mode, self.batch_size, self.seed, self.num_replicas = check_pipeline_args(
             mode=mode, modes=STREAM_MODES, batch_size=batch_size, seed=seed, num_replicas=num_replicas)
         self.buffer_size = check_integer("buffer_size", buffer_size, low=1)
@@ -346,13 +338,8 @@ class StreamBalancer:
             assert batch is not None  # without `owns`, every batch is materialised
             yield batch
 
-    def walk(
-        self,
-        pairs: Iterable[tuple[Any, Any]],
-        epoch: int = 0,
-        stream_id: int = 0,
-        owns: Callable[[int], bool] | None = None,
-    ) -> Iterator[tuple[int, list[Any] | None, StreamPosition]]:
+    def walk(self, pairs: Iterable[tuple[Any, Any]], epoch: int = 0, stream_id: int = 0,
+             owns: Callable[[int], bool] | None = None) -> Iterator[tuple[int, list[Any] | None, StreamPosition]]:
         """Consumes `(class, element)` pairs once; yields `(j, batch, position)` for every global
         batch j: `batch` is the list of its elements when `owns(j)` (default: every batch),
         else None (not materialised); `position` is where the source stood when the batch was

@@ -36,20 +36,10 @@ def _distribution_options(dataset: tf.data.Dataset, *, already_sharded: bool = F
     return dataset.with_options(options)
 
 
-def balance_dataset(
-    dataset: tf.data.Dataset,
-    class_fn: Callable[[Any], Any],
-    batch_size: int,
-    *,
-    class_fractions: Any = None,
-    num_classes: int | None = None,
-    mode: str = "exact",
-    seed: int = 0,
-    buffer_size: int = DEFAULT_BUFFER_SIZE,
-    num_replicas: int = 1,
-    rank: int | None = None,
-    sharded_source: bool = False,
-) -> tf.data.Dataset:
+def balance_dataset(dataset: tf.data.Dataset, class_fn: Callable[[Any], Any], batch_size: int, *,
+                    class_fractions: Any = None, num_classes: int | None = None, mode: str = "exact", seed: int = 0,
+                    buffer_size: int = DEFAULT_BUFFER_SIZE, num_replicas: int = 1, rank: int | None = None,
+                    sharded_source: bool = False) -> tf.data.Dataset:
     """Balanced batches from a dataset that cannot be indexed (e.g. TFRecords on disk).
 
     Algorithm: imbalance_core.stream.StreamBalancer, one pass over `dataset` per epoch; each
@@ -150,15 +140,8 @@ def balance_dataset(
         [4, 4]
     """
     sharded_source = check_bool("sharded_source", sharded_source)
-    balancer = StreamBalancer(
-        batch_size,
-        class_fractions=class_fractions,
-        num_classes=num_classes,
-        mode=mode,
-        seed=seed,
-        buffer_size=buffer_size,
-        num_replicas=1 if sharded_source else num_replicas,
-    )
+    balancer = StreamBalancer(batch_size, class_fractions=class_fractions, num_classes=num_classes, mode=mode,
+                              seed=seed, buffer_size=buffer_size, num_replicas=1 if sharded_source else num_replicas)
     replicas = check_integer("num_replicas", num_replicas, low=1)
     rank = None if rank is None else check_rank(rank, replicas)
     if not isinstance(dataset, tf.data.Dataset):

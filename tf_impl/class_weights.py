@@ -102,15 +102,8 @@ def class_counts(labels: Any, num_classes: int | None = None, *, label_fn: Calla
     return _counter(labels, num_classes, label_fn, False, "labels").counts
 
 
-def compute_class_weight(
-    labels: Any = None,
-    *,
-    counts: Any = None,
-    method: str = "balanced",
-    beta: float = 0.999,
-    num_classes: int | None = None,
-    label_fn: Callable | None = None,
-) -> np.ndarray:
+def compute_class_weight(labels: Any = None, *, counts: Any = None, method: str = "balanced", beta: float = 0.999,
+                         num_classes: int | None = None, label_fn: Callable | None = None) -> np.ndarray:
     """Per-class weights (float64 NumPy, length K) from labels, a Dataset or class counts.
 
     "balanced" n / (K n_c) (scikit-learn's); "inverse" 1 / n_c and "inverse_sqrt"
@@ -204,15 +197,8 @@ def compute_sample_weight(labels: Any, class_weight: str | Mapping | Any | None)
     return _cw.compute_sample_weight(labels, class_weight)
 
 
-def keras_class_weight(
-    labels: Any = None,
-    *,
-    counts: Any = None,
-    method: str = "balanced",
-    beta: float = 0.999,
-    num_classes: int | None = None,
-    label_fn: Callable | None = None,
-) -> dict:
+def keras_class_weight(labels: Any = None, *, counts: Any = None, method: str = "balanced", beta: float = 0.999,
+                       num_classes: int | None = None, label_fn: Callable | None = None) -> dict:
     """`compute_class_weight` as the dict `model.fit(class_weight=...)` takes: {class: weight}.
 
     Single-label data only: Keras maps each sample to `argmax(y)` (or `round(y)` for a last

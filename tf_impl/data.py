@@ -50,19 +50,10 @@ def _replica_layout(num_replicas: Any) -> tuple[int, list[int]]:
     return r, list(range(r))
 
 
-def balanced_batches(
-    x: Any,
-    y: Any,
-    batch_size: int,
-    *,
-    class_fractions: Any = None,
-    mode: str = "exact",
-    repeat_threshold: float = DEFAULT_REPEAT_THRESHOLD,
-    seed: int = 0,
-    steps_per_epoch: int | None = None,
-    num_replicas: Any = 1,
-    grouping: Any = None,
-) -> tf.data.Dataset:
+def balanced_batches(x: Any, y: Any, batch_size: int, *, class_fractions: Any = None, mode: str = "exact",
+                     repeat_threshold: float = DEFAULT_REPEAT_THRESHOLD, seed: int = 0,
+                     steps_per_epoch: int | None = None, num_replicas: Any = 1,
+                     grouping: Any = None) -> tf.data.Dataset:
     """A `tf.data.Dataset` of balanced `(x_batch, y_batch)` batches, ready for `model.fit`.
 
     Algorithm: imbalance_core.schedule.BalancedSchedule groups the labels by class once (O(N))
@@ -124,17 +115,9 @@ def balanced_batches(
         [4 4] 13
     """
     total, ranks = _replica_layout(num_replicas)
-    schedule = BalancedSchedule(
-        y,
-        batch_size,
-        class_fractions=class_fractions,
-        mode=mode,
-        repeat_threshold=repeat_threshold,
-        seed=seed,
-        steps_per_epoch=steps_per_epoch,
-        num_replicas=total,
-        grouping=grouping,
-    )
+    schedule = BalancedSchedule(y, batch_size, class_fractions=class_fractions, mode=mode,
+                                repeat_threshold=repeat_threshold, seed=seed, steps_per_epoch=steps_per_epoch,
+                                num_replicas=total, grouping=grouping)
     n = schedule.num_samples
     x_t = tf.nest.map_structure(tf.convert_to_tensor, x)
     for leaf in tf.nest.flatten(x_t):

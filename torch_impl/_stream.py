@@ -21,15 +21,8 @@ class _BalancedStream(IterableDataset):
     `set_epoch`, `state_dict` and `load_state_dict` (torchdata's `StatefulDataLoader` calls
     the last two, in each worker process when `num_workers > 0`)."""
 
-    def __init__(
-        self,
-        dataset: Any,
-        class_fn: Callable[[Any], Any],
-        balancer: StreamBalancer,
-        num_replicas: int,
-        rank: int,
-        sharded_source: bool,
-    ) -> None:
+    def __init__(self, dataset: Any, class_fn: Callable[[Any], Any], balancer: StreamBalancer, num_replicas: int,
+                 rank: int, sharded_source: bool) -> None:
         self.dataset = dataset
         self.class_fn = class_fn
         self.balancer = balancer
@@ -137,20 +130,10 @@ def _check_same_stream(resume: dict[str, Any], position: StreamPosition) -> None
         raise ValueError(validation.stream_reread_message(resume["yielded"], resume["read"], position.read))
 
 
-def balance_dataset(
-    dataset: Any,
-    class_fn: Callable[[Any], Any],
-    batch_size: int,
-    *,
-    class_fractions: Any = None,
-    num_classes: int | None = None,
-    mode: str = "exact",
-    seed: int = 0,
-    buffer_size: int = DEFAULT_BUFFER_SIZE,
-    num_replicas: int = 1,
-    rank: int | None = None,
-    sharded_source: bool = False,
-) -> IterableDataset:
+def balance_dataset(dataset: Any, class_fn: Callable[[Any], Any], batch_size: int, *, class_fractions: Any = None,
+                    num_classes: int | None = None, mode: str = "exact", seed: int = 0,
+                    buffer_size: int = DEFAULT_BUFFER_SIZE, num_replicas: int = 1, rank: int | None = None,
+                    sharded_source: bool = False) -> IterableDataset:
     """Balanced batches from a stream that cannot be indexed (an IterableDataset of records).
 
     Algorithm: imbalance_core.stream.StreamBalancer, one pass over `dataset` per epoch, read
@@ -226,16 +209,9 @@ def balance_dataset(
         2
     """
     sharded_source = check_bool("sharded_source", sharded_source)
-    balancer = StreamBalancer(
-        batch_size,
-        class_fractions=class_fractions,
-        num_classes=num_classes,
-        mode=mode,
-        seed=seed,
-        buffer_size=buffer_size,
-        # A sharded source is balanced on its own: no padding to whole rounds of replicas.
-        num_replicas=1 if sharded_source else num_replicas,
-    )
+    # A sharded source is balanced on its own: no padding to whole rounds of replicas.
+    balancer = StreamBalancer(batch_size, class_fractions=class_fractions, num_classes=num_classes, mode=mode,
+                              seed=seed, buffer_size=buffer_size, num_replicas=1 if sharded_source else num_replicas)
     replicas = check_integer("num_replicas", num_replicas, low=1)
     rank = 0 if rank is None and replicas == 1 else check_rank(rank, replicas)
     if not hasattr(dataset, "__iter__"):

@@ -98,15 +98,8 @@ def class_counts(labels: Any, num_classes: int | None = None, *, label_fn: Calla
     return _counter(labels, num_classes, label_fn, False, "labels").counts
 
 
-def compute_class_weight(
-    labels: Any = None,
-    *,
-    counts: Any = None,
-    method: str = "balanced",
-    beta: float = 0.999,
-    num_classes: int | None = None,
-    label_fn: Callable | None = None,
-) -> np.ndarray:
+def compute_class_weight(labels: Any = None, *, counts: Any = None, method: str = "balanced", beta: float = 0.999,
+                         num_classes: int | None = None, label_fn: Callable | None = None) -> np.ndarray:
     """Per-class weights (float64 NumPy, length K) from labels, a Dataset or class counts.
 
     "balanced" n / (K n_c) (scikit-learn's); "inverse" 1 / n_c and "inverse_sqrt"
@@ -200,15 +193,8 @@ def compute_sample_weight(labels: Any, class_weight: str | Mapping | Any | None)
     return _cw.compute_sample_weight(labels, class_weight)
 
 
-def keras_class_weight(
-    labels: Any = None,
-    *,
-    counts: Any = None,
-    method: str = "balanced",
-    beta: float = 0.999,
-    num_classes: int | None = None,
-    label_fn: Callable | None = None,
-) -> dict:
+def keras_class_weight(labels: Any = None, *, counts: Any = None, method: str = "balanced", beta: float = 0.999,
+                       num_classes: int | None = None, label_fn: Callable | None = None) -> dict:
     """`compute_class_weight` as a dict {class: weight}, the form Keras's `model.fit` takes.
 
     Kept in torch_impl by the mirror rule, for code that shares one training configuration

@@ -113,32 +113,13 @@ class BalancedBatchSampler(Sampler[list[int]]):
         13 [6, 2]
     """
 
-    def __init__(
-        self,
-        labels: Any,
-        batch_size: int,
-        *,
-        class_fractions: Any = None,
-        mode: str = "exact",
-        repeat_threshold: float = DEFAULT_REPEAT_THRESHOLD,
-        seed: int = 0,
-        steps_per_epoch: int | None = None,
-        num_replicas: int = 1,
-        rank: int = 0,
-        grouping: Any = None,
-    ) -> None:
+    def __init__(self, labels: Any, batch_size: int, *, class_fractions: Any = None, mode: str = "exact",
+                 repeat_threshold: float = DEFAULT_REPEAT_THRESHOLD, seed: int = 0, steps_per_epoch: int | None = None,
+                 num_replicas: int = 1, rank: int = 0, grouping: Any = None) -> None:
         super().__init__()
-        self.schedule = BalancedSchedule(
-            labels,
-            batch_size,
-            class_fractions=class_fractions,
-            mode=mode,
-            repeat_threshold=repeat_threshold,
-            seed=seed,
-            steps_per_epoch=steps_per_epoch,
-            num_replicas=num_replicas,
-            grouping=grouping,
-        )
+        self.schedule = BalancedSchedule(labels, batch_size, class_fractions=class_fractions, mode=mode,
+                                         repeat_threshold=repeat_threshold, seed=seed, steps_per_epoch=steps_per_epoch,
+                                         num_replicas=num_replicas, grouping=grouping)
         self.rank = check_rank(rank, self.schedule.num_replicas)
         self._position = _Position(self.schedule)
 
@@ -343,20 +324,10 @@ class _BalancedBatches:
         )
 
 
-def balanced_batches(
-    x: Any,
-    y: Any,
-    batch_size: int,
-    *,
-    class_fractions: Any = None,
-    mode: str = "exact",
-    repeat_threshold: float = DEFAULT_REPEAT_THRESHOLD,
-    seed: int = 0,
-    steps_per_epoch: int | None = None,
-    num_replicas: int = 1,
-    rank: int = 0,
-    grouping: Any = None,
-) -> _BalancedBatches:
+def balanced_batches(x: Any, y: Any, batch_size: int, *, class_fractions: Any = None, mode: str = "exact",
+                     repeat_threshold: float = DEFAULT_REPEAT_THRESHOLD, seed: int = 0,
+                     steps_per_epoch: int | None = None, num_replicas: int = 1, rank: int = 0,
+                     grouping: Any = None) -> _BalancedBatches:
     """Balanced `(x_batch, y_batch)` batches gathered from in-memory tensors (the twin of
     tf_impl.data.balanced_batches).
 
@@ -419,17 +390,9 @@ def balanced_batches(
         >>> print(xb.shape, torch.bincount(yb).tolist())
         torch.Size([8]) [4, 4]
     """
-    schedule = BalancedSchedule(
-        y,
-        batch_size,
-        class_fractions=class_fractions,
-        mode=mode,
-        repeat_threshold=repeat_threshold,
-        seed=seed,
-        steps_per_epoch=steps_per_epoch,
-        num_replicas=num_replicas,
-        grouping=grouping,
-    )
+    schedule = BalancedSchedule(y, batch_size, class_fractions=class_fractions, mode=mode,
+                                repeat_threshold=repeat_threshold, seed=seed, steps_per_epoch=steps_per_epoch,
+                                num_replicas=num_replicas, grouping=grouping)
     rank = check_rank(rank, schedule.num_replicas)
     n = schedule.num_samples
     x_t = _map_nest(lambda t: t if isinstance(t, torch.Tensor) else torch.as_tensor(t), x)
