@@ -46,17 +46,8 @@ def _ldam_loss(target: Any, x: Any, *, margins: Any, class_weight: Any, scale: f
     return ops.cast(loss, _ops.dtype_of(x)), valid, norm
 
 
-def ldam_loss(
-    y_true: Any,
-    y_pred: Any,
-    *,
-    samples_per_class: Any,
-    max_margin: float = 0.5,
-    scale: float = 30.0,
-    class_weight: Any | None = None,
-    ignore_index: int | None = None,
-    validate_args: bool = True,
-) -> Any:
+def ldam_loss(y_true: Any, y_pred: Any, *, samples_per_class: Any, max_margin: float = 0.5, scale: float = 30.0,
+              class_weight: Any | None = None, ignore_index: int | None = None, validate_args: bool = True) -> Any:
     """Per-sample label-distribution-aware margin loss (Cao et al. 2019, "Learning Imbalanced
     Datasets with Label-Distribution-Aware Margin Loss").
 
@@ -80,11 +71,10 @@ def ldam_loss(
     Examples:
         >>> import keras
         >>> import numpy as np
-        >>> y_true = np.array([0, 2])
-        >>> logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
-        >>> out = ldam_loss(y_true, logits, samples_per_class=[100, 10, 1])
+        >>> # equal logits: the loss is softplus(scale * m_t), the rare class's margin (max_margin) the largest
+        >>> out = ldam_loss(np.array([0, 1]), np.zeros((2, 2)), samples_per_class=[100, 1], scale=1.0)
         >>> print(keras.ops.convert_to_numpy(out).round(4))
-        [-0.     12.0486]
+        [0.7753 0.9741]
     """
     return _base.functional(LDAM_LOSS, _ldam_loss, y_true, y_pred, validate_args, samples_per_class=samples_per_class,
                             max_margin=max_margin, scale=scale, class_weight=class_weight, ignore_index=ignore_index)
@@ -112,11 +102,9 @@ class LDAMLoss(_base.DeclaredLoss):
 
     Examples:
         >>> import numpy as np
-        >>> y_true = np.array([0, 2])
-        >>> logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
-        >>> loss = LDAMLoss([100, 10, 1])
-        >>> round(float(loss(y_true, logits)), 4)
-        6.0243
+        >>> loss = LDAMLoss([100, 1], scale=1.0, class_weight=[0.5, 1.5])  # e.g. deferred re-weighting's
+        >>> round(float(loss(np.array([0, 1]), np.zeros((2, 2)))), 4)  # (0.5 l_0 + 1.5 l_1) / (0.5 + 1.5)
+        0.9244
     """
 
     spec = LDAM_LOSS
@@ -202,14 +190,8 @@ def _balanced_softmax_crossentropy(target: Any, x: Any, *, class_priors: Any, ig
                                         validate_args=validate_args)
 
 
-def balanced_softmax_crossentropy(
-    y_true: Any,
-    y_pred: Any,
-    *,
-    samples_per_class: Any,
-    ignore_index: int | None = None,
-    validate_args: bool = True,
-) -> Any:
+def balanced_softmax_crossentropy(y_true: Any, y_pred: Any, *, samples_per_class: Any, ignore_index: int | None = None,
+                                  validate_args: bool = True) -> Any:
     """Per-sample balanced softmax cross-entropy (Ren et al. 2020, "Balanced Meta-Softmax for
     Long-Tailed Visual Recognition").
 
@@ -228,11 +210,12 @@ def balanced_softmax_crossentropy(
     Examples:
         >>> import keras
         >>> import numpy as np
-        >>> y_true = np.array([0, 2])
-        >>> logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
-        >>> out = balanced_softmax_crossentropy(y_true, logits, samples_per_class=[100, 10, 1])
-        >>> print(keras.ops.convert_to_numpy(out).round(4))
-        [0.0226 4.5209]
+        >>> from tf_impl.losses import logit_adjusted_crossentropy
+        >>> y_true, logits = np.array([0, 1]), np.array([[0.5, 0.0], [0.5, 0.0]])
+        >>> balanced = balanced_softmax_crossentropy(y_true, logits, samples_per_class=[90, 10])
+        >>> adjusted = logit_adjusted_crossentropy(y_true, logits, class_priors=[0.9, 0.1])
+        >>> print(keras.ops.convert_to_numpy(balanced).round(4), np.allclose(balanced, adjusted))
+        [0.0652 2.7624] True
     """
     return _base.functional(BALANCED_SOFTMAX_CROSSENTROPY, _balanced_softmax_crossentropy, y_true, y_pred,
                             validate_args, samples_per_class=samples_per_class, ignore_index=ignore_index)
@@ -246,11 +229,10 @@ class BalancedSoftmaxCrossentropy(_base.DeclaredLoss):
 
     Examples:
         >>> import numpy as np
-        >>> y_true = np.array([0, 2])
-        >>> logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
-        >>> loss = BalancedSoftmaxCrossentropy([100, 10, 1])
-        >>> round(float(loss(y_true, logits)), 4)
-        2.2717
+        >>> from tf_impl.class_weights import class_counts
+        >>> loss = BalancedSoftmaxCrossentropy(class_counts([0] * 9 + [1]))  # the training labels' counts
+        >>> round(float(loss(np.array([0, 1]), np.zeros((2, 2)))), 4)  # the mean of -log 0.9 and -log 0.1
+        1.204
     """
 
     spec = BALANCED_SOFTMAX_CROSSENTROPY
@@ -304,16 +286,8 @@ def _seesaw_loss(target: Any, x: Any, *, cum_samples: Any, p: float, q: float, e
     return ops.cast(_seesaw_core(xc, onehot, counts, p, q, eps), _ops.dtype_of(x)), valid, valid
 
 
-def seesaw_loss(
-    y_true: Any,
-    y_pred: Any,
-    *,
-    cum_samples: Any,
-    p: float = 0.8,
-    q: float = 2.0,
-    eps: float = 1e-2,
-    validate_args: bool = True,
-) -> Any:
+def seesaw_loss(y_true: Any, y_pred: Any, *, cum_samples: Any, p: float = 0.8, q: float = 2.0, eps: float = 1e-2,
+                validate_args: bool = True) -> Any:
     """Per-sample Seesaw loss (Wang et al. 2021, "Seesaw Loss for Long-Tailed Instance
     Segmentation"), given the cumulative class counts.
 
@@ -336,11 +310,10 @@ def seesaw_loss(
     Examples:
         >>> import keras
         >>> import numpy as np
-        >>> y_true = np.array([0, 2])
-        >>> logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
-        >>> out = seesaw_loss(y_true, logits, cum_samples=[100.0, 10.0, 1.0])
+        >>> # class 0's sample barely pushes down the logit of the rarer class 1; class 1's sample: cross-entropy
+        >>> out = seesaw_loss(np.array([0, 1]), np.zeros((2, 2)), cum_samples=[1000.0, 10.0])
         >>> print(keras.ops.convert_to_numpy(out).round(4))
-        [0.036  1.0019]
+        [0.0248 0.6931]
     """
     return _base.functional(SEESAW_LOSS, _seesaw_loss, y_true, y_pred, validate_args, cum_samples=cum_samples, p=p, q=q,
                             eps=eps)
@@ -385,12 +358,12 @@ class SeesawLoss(_base.DeclaredLoss):
     "sum_over_batch_size" divides by the number of samples.
 
     Examples:
+        >>> import keras
         >>> import numpy as np
-        >>> y_true = np.array([0, 2])
-        >>> logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
-        >>> loss = SeesawLoss(3)
-        >>> round(float(loss(y_true, logits)), 4)
-        0.6216
+        >>> loss = SeesawLoss(2)
+        >>> _ = loss(np.array([0, 0, 1]), np.zeros((3, 2)))
+        >>> print(keras.ops.convert_to_numpy(loss.cum_samples))  # the counts the next call starts from
+        [2. 1.]
     """
 
     spec = SEESAW_LOSS

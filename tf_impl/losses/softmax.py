@@ -90,16 +90,9 @@ def _categorical_focal_loss(target: Any, x: Any, *, alpha: Any | None, gamma: fl
                          ignore_index=ignore_index, from_logits=from_logits, validate_args=validate_args)
 
 
-def weighted_categorical_crossentropy(
-    y_true: Any,
-    y_pred: Any,
-    *,
-    class_weight: Any | None = None,
-    label_smoothing: float = 0.0,
-    ignore_index: int | None = None,
-    from_logits: bool = True,
-    validate_args: bool = True,
-) -> Any:
+def weighted_categorical_crossentropy(y_true: Any, y_pred: Any, *, class_weight: Any | None = None,
+                                      label_smoothing: float = 0.0, ignore_index: int | None = None,
+                                      from_logits: bool = True, validate_args: bool = True) -> Any:
     """Per-sample weighted softmax cross-entropy.
 
     q = one-hot (or the given probabilities), smoothed q(1-e) + e/K;
@@ -119,11 +112,10 @@ def weighted_categorical_crossentropy(
     Examples:
         >>> import keras
         >>> import numpy as np
-        >>> y_true = np.array([0, 2])
-        >>> logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
-        >>> out = weighted_categorical_crossentropy(y_true, logits, class_weight=[0.5, 1.0, 2.0])
-        >>> print(keras.ops.convert_to_numpy(out).round(4))
-        [0.1207 2.0039]
+        >>> y_true = np.array([0, 1, -1])
+        >>> out = weighted_categorical_crossentropy(y_true, np.zeros((3, 2)), class_weight=[1.0, 4.0], ignore_index=-1)
+        >>> print(keras.ops.convert_to_numpy(out).round(4))  # log 2 times the weight; the ignored sample 0
+        [0.6931 2.7726 0.    ]
     """
     return _base.functional(WEIGHTED_CATEGORICAL_CROSSENTROPY, _weighted_categorical_crossentropy, y_true, y_pred,
                             validate_args, class_weight=class_weight, label_smoothing=label_smoothing,
@@ -141,11 +133,12 @@ class WeightedCategoricalCrossentropy(_base.DeclaredLoss):
 
     Examples:
         >>> import numpy as np
-        >>> y_true = np.array([0, 2])
-        >>> logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
-        >>> loss = WeightedCategoricalCrossentropy(class_weight=[0.5, 1.0, 2.0])
-        >>> round(float(loss(y_true, logits)), 4)
-        0.8498
+        >>> y_true, logits = np.array([0, 1]), np.zeros((2, 2))  # log 2 and 3 log 2 once weighted
+        >>> for normalization in ("weight", "count"):  # divided by 1 + 3, or by 2 samples
+        ...     loss = WeightedCategoricalCrossentropy(class_weight=[1.0, 3.0], normalization=normalization)
+        ...     print(round(float(loss(y_true, logits)), 4))
+        0.6931
+        1.3863
     """
 
     spec = WEIGHTED_CATEGORICAL_CROSSENTROPY
@@ -160,17 +153,9 @@ class WeightedCategoricalCrossentropy(_base.DeclaredLoss):
                          normalization=normalization, from_logits=from_logits)
 
 
-def categorical_focal_loss(
-    y_true: Any,
-    y_pred: Any,
-    *,
-    alpha: Any | None = None,
-    gamma: float = 2.0,
-    label_smoothing: float = 0.0,
-    ignore_index: int | None = None,
-    from_logits: bool = True,
-    validate_args: bool = True,
-) -> Any:
+def categorical_focal_loss(y_true: Any, y_pred: Any, *, alpha: Any | None = None, gamma: float = 2.0,
+                           label_smoothing: float = 0.0, ignore_index: int | None = None, from_logits: bool = True,
+                           validate_args: bool = True) -> Any:
     """Per-sample softmax focal loss (Lin et al. 2017, multi-class form).
 
     l_n = -sum_c alpha_c (1 - p_nc)^gamma q_nc log p_nc, p = softmax(x), q smoothed as in
@@ -187,11 +172,12 @@ def categorical_focal_loss(
     Examples:
         >>> import keras
         >>> import numpy as np
-        >>> y_true = np.array([0, 2])
-        >>> logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
-        >>> out = categorical_focal_loss(y_true, logits, gamma=2.0)
-        >>> print(keras.ops.convert_to_numpy(out).round(4))
-        [0.0111 0.4013]
+        >>> logits = np.array([[2.0, 0.0], [0.0, 0.0]])  # an easy sample (p_t 0.88), a hard one (p_t 0.5)
+        >>> for gamma in (0.0, 2.0):  # gamma=2 scales the easy loss down about 70 times, the hard one 4 times
+        ...     out = categorical_focal_loss(np.array([0, 0]), logits, gamma=gamma)
+        ...     print(keras.ops.convert_to_numpy(out).round(4))
+        [0.1269 0.6931]
+        [0.0018 0.1733]
     """
     return _base.functional(CATEGORICAL_FOCAL_LOSS, _categorical_focal_loss, y_true, y_pred, validate_args, alpha=alpha,
                             gamma=gamma, label_smoothing=label_smoothing, ignore_index=ignore_index,
@@ -206,11 +192,10 @@ class CategoricalFocalLoss(_base.DeclaredLoss):
 
     Examples:
         >>> import numpy as np
-        >>> y_true = np.array([0, 2])
-        >>> logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
-        >>> loss = CategoricalFocalLoss(gamma=2.0)
-        >>> round(float(loss(y_true, logits)), 4)
-        0.2062
+        >>> loss = CategoricalFocalLoss(gamma=2.0, ignore_index=-1)
+        >>> y_true, logits = np.array([0, -1, -1]), np.array([[1.0, 0.0]] * 3)
+        >>> round(float(loss(y_true, logits)), 4)  # the one counted sample's loss
+        0.0227
     """
 
     spec = CATEGORICAL_FOCAL_LOSS
@@ -264,16 +249,8 @@ def _one_hot_focal(target: Any, xc: Any, w: Any, gamma: float, validate_args: bo
     return loss, _ops.take_classes(w, t)
 
 
-def class_balanced_loss(
-    y_true: Any,
-    y_pred: Any,
-    *,
-    samples_per_class: Any,
-    beta: float = 0.9999,
-    base: str = "softmax",
-    gamma: float = 2.0,
-    validate_args: bool = True,
-) -> Any:
+def class_balanced_loss(y_true: Any, y_pred: Any, *, samples_per_class: Any, beta: float = 0.9999,
+                        base: str = "softmax", gamma: float = 2.0, validate_args: bool = True) -> Any:
     """Per-sample class-balanced loss (Cui et al. 2019, "Class-Balanced Loss Based on Effective
     Number of Samples").
 
@@ -296,11 +273,9 @@ def class_balanced_loss(
     Examples:
         >>> import keras
         >>> import numpy as np
-        >>> y_true = np.array([0, 2])
-        >>> logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
-        >>> out = class_balanced_loss(y_true, logits, samples_per_class=[100, 10, 1], beta=0.99)
-        >>> print(keras.ops.convert_to_numpy(out).round(4))
-        [0.0102 2.6829]
+        >>> out = class_balanced_loss(np.array([0, 1]), np.zeros((2, 2)), samples_per_class=[90, 10], beta=0.99)
+        >>> print(keras.ops.convert_to_numpy(out).round(4))  # log 2 times each class's effective-number weight
+        [0.1919 1.1944]
     """
     return _base.functional(CLASS_BALANCED_LOSS, _class_balanced_loss, y_true, y_pred, validate_args,
                             samples_per_class=samples_per_class, beta=beta, base=base, gamma=gamma)
@@ -313,11 +288,10 @@ class ClassBalancedLoss(_base.DeclaredLoss):
 
     Examples:
         >>> import numpy as np
-        >>> y_true = np.array([0, 2])
-        >>> logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
-        >>> loss = ClassBalancedLoss([100, 10, 1], beta=0.99)
-        >>> round(float(loss(y_true, logits)), 4)
-        1.3466
+        >>> loss = ClassBalancedLoss([90, 10], beta=0.99, base="focal", gamma=2.0)
+        >>> # w_{t_n} times the binary focal loss against the one-hot row, summed over the classes
+        >>> round(float(loss(np.array([0, 1]), np.array([[2.0, -2.0], [2.0, -2.0]]))), 4)
+        2.8439
     """
 
     spec = CLASS_BALANCED_LOSS
@@ -360,15 +334,8 @@ def _logit_adjusted_crossentropy(target: Any, x: Any, *, class_priors: Any, tau:
     return ops.cast(loss, _ops.dtype_of(x)), valid, valid
 
 
-def logit_adjusted_crossentropy(
-    y_true: Any,
-    y_pred: Any,
-    *,
-    class_priors: Any,
-    tau: float = 1.0,
-    ignore_index: int | None = None,
-    validate_args: bool = True,
-) -> Any:
+def logit_adjusted_crossentropy(y_true: Any, y_pred: Any, *, class_priors: Any, tau: float = 1.0,
+                                ignore_index: int | None = None, validate_args: bool = True) -> Any:
     """Per-sample logit-adjusted softmax cross-entropy (Menon et al. 2021, "Long-tail learning
     via logit adjustment").
 
@@ -380,11 +347,11 @@ def logit_adjusted_crossentropy(
     Examples:
         >>> import keras
         >>> import numpy as np
-        >>> y_true = np.array([0, 2])
-        >>> logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
-        >>> out = logit_adjusted_crossentropy(y_true, logits, class_priors=[0.7, 0.2, 0.1])
-        >>> print(keras.ops.convert_to_numpy(out).round(4))
-        [0.0685 2.1449]
+        >>> for tau in (0.0, 1.0):  # tau=0: cross-entropy; tau=1: the rare class's sample costs more
+        ...     out = logit_adjusted_crossentropy(np.array([0, 1]), np.zeros((2, 2)), class_priors=[0.9, 0.1], tau=tau)
+        ...     print(keras.ops.convert_to_numpy(out).round(4))
+        [0.6931 0.6931]
+        [0.1054 2.3026]
     """
     return _base.functional(LOGIT_ADJUSTED_CROSSENTROPY, _logit_adjusted_crossentropy, y_true, y_pred, validate_args,
                             class_priors=class_priors, tau=tau, ignore_index=ignore_index)
@@ -397,11 +364,9 @@ class LogitAdjustedCrossentropy(_base.DeclaredLoss):
 
     Examples:
         >>> import numpy as np
-        >>> y_true = np.array([0, 2])
-        >>> logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
-        >>> loss = LogitAdjustedCrossentropy([0.7, 0.2, 0.1])
-        >>> round(float(loss(y_true, logits)), 4)
-        1.1067
+        >>> loss = LogitAdjustedCrossentropy([0.9, 0.1], tau=0.5)
+        >>> round(float(loss(np.array([1]), np.zeros((1, 2)))), 4)  # -log softmax(0.5 log pi)_1 = log 4
+        1.3863
     """
 
     spec = LOGIT_ADJUSTED_CROSSENTROPY
@@ -428,15 +393,8 @@ def _poly_loss(target: Any, x: Any, *, epsilon: float, gamma: float, ignore_inde
     return ops.cast(loss, _ops.dtype_of(x)), valid, norm
 
 
-def poly_loss(
-    y_true: Any,
-    y_pred: Any,
-    *,
-    epsilon: float = 1.0,
-    gamma: float = 0.0,
-    ignore_index: int | None = None,
-    validate_args: bool = True,
-) -> Any:
+def poly_loss(y_true: Any, y_pred: Any, *, epsilon: float = 1.0, gamma: float = 0.0, ignore_index: int | None = None,
+              validate_args: bool = True) -> Any:
     """Per-sample Poly-1 loss (Leng et al. 2022, "PolyLoss: A Polynomial Expansion Perspective
     of Classification Loss Functions").
 
@@ -457,11 +415,10 @@ def poly_loss(
     Examples:
         >>> import keras
         >>> import numpy as np
-        >>> y_true = np.array([0, 2])
-        >>> logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
-        >>> out = poly_loss(y_true, logits, epsilon=1.0)
-        >>> print(keras.ops.convert_to_numpy(out).round(4))
-        [0.4557 1.6348]
+        >>> y_true, logits = np.array([0, 1]), np.array([[2.0, 0.0], [2.0, 0.0]])
+        >>> added = poly_loss(y_true, logits, epsilon=1.0) - weighted_categorical_crossentropy(y_true, logits)
+        >>> print(keras.ops.convert_to_numpy(added).round(4))  # epsilon (1 - p_t) on top of cross-entropy
+        [0.1192 0.8808]
     """
     return _base.functional(POLY_LOSS, _poly_loss, y_true, y_pred, validate_args, epsilon=epsilon, gamma=gamma,
                             ignore_index=ignore_index)
@@ -474,11 +431,9 @@ class PolyLoss(_base.DeclaredLoss):
 
     Examples:
         >>> import numpy as np
-        >>> y_true = np.array([0, 2])
-        >>> logits = np.array([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
-        >>> loss = PolyLoss(epsilon=1.0)
-        >>> round(float(loss(y_true, logits)), 4)
-        1.0452
+        >>> loss = PolyLoss(epsilon=2.0, gamma=2.0)  # Poly-1 focal
+        >>> round(float(loss(np.array([0, 1]), np.array([[2.0, 0.0], [2.0, 0.0]]))), 4)
+        1.511
     """
 
     spec = POLY_LOSS

@@ -44,17 +44,9 @@ def _ldam_loss(x: torch.Tensor, target: torch.Tensor, *, margins: Any, class_wei
     return loss, valid, norm
 
 
-def ldam_loss(
-    input: torch.Tensor,
-    target: torch.Tensor,
-    *,
-    samples_per_class: Any,
-    max_margin: float = 0.5,
-    scale: float = 30.0,
-    class_weight: Any | None = None,
-    ignore_index: int | None = None,
-    validate_args: bool = True,
-) -> torch.Tensor:
+def ldam_loss(input: torch.Tensor, target: torch.Tensor, *, samples_per_class: Any, max_margin: float = 0.5,
+              scale: float = 30.0, class_weight: Any | None = None, ignore_index: int | None = None,
+              validate_args: bool = True) -> torch.Tensor:
     """Per-sample label-distribution-aware margin loss (Cao et al. 2019, "Learning Imbalanced
     Datasets with Label-Distribution-Aware Margin Loss").
 
@@ -77,11 +69,10 @@ def ldam_loss(
 
     Examples:
         >>> import torch
-        >>> target = torch.tensor([0, 2])
-        >>> logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
-        >>> out = ldam_loss(logits, target, samples_per_class=[100, 10, 1])
+        >>> # equal logits: the loss is softplus(scale * m_t), the rare class's margin (max_margin) the largest
+        >>> out = ldam_loss(torch.zeros(2, 2), torch.tensor([0, 1]), samples_per_class=[100, 1], scale=1.0)
         >>> print(out.numpy().round(4))
-        [-0.     12.0486]
+        [0.7753 0.9741]
     """
     return _base.functional(LDAM_LOSS, _ldam_loss, input, target, validate_args, samples_per_class=samples_per_class,
                             max_margin=max_margin, scale=scale, class_weight=class_weight, ignore_index=ignore_index)
@@ -97,11 +88,9 @@ class LDAMLoss(_base.DeclaredLoss):
 
     Examples:
         >>> import torch
-        >>> target = torch.tensor([0, 2])
-        >>> logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
-        >>> loss_fn = LDAMLoss([100, 10, 1])
-        >>> round(float(loss_fn(logits, target)), 4)
-        6.0243
+        >>> loss_fn = LDAMLoss([100, 1], scale=1.0, class_weight=[0.5, 1.5])  # e.g. deferred re-weighting's
+        >>> round(float(loss_fn(torch.zeros(2, 2), torch.tensor([0, 1]))), 4)  # (0.5 l_0 + 1.5 l_1) / (0.5 + 1.5)
+        0.9244
     """
 
     spec = LDAM_LOSS
@@ -170,14 +159,8 @@ def _balanced_softmax_crossentropy(x: torch.Tensor, target: torch.Tensor, *, cla
                                         validate_args=validate_args)
 
 
-def balanced_softmax_crossentropy(
-    input: torch.Tensor,
-    target: torch.Tensor,
-    *,
-    samples_per_class: Any,
-    ignore_index: int | None = None,
-    validate_args: bool = True,
-) -> torch.Tensor:
+def balanced_softmax_crossentropy(input: torch.Tensor, target: torch.Tensor, *, samples_per_class: Any,
+                                  ignore_index: int | None = None, validate_args: bool = True) -> torch.Tensor:
     """Per-sample balanced softmax cross-entropy (Ren et al. 2020, "Balanced Meta-Softmax for
     Long-Tailed Visual Recognition").
 
@@ -195,11 +178,12 @@ def balanced_softmax_crossentropy(
 
     Examples:
         >>> import torch
-        >>> target = torch.tensor([0, 2])
-        >>> logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
-        >>> out = balanced_softmax_crossentropy(logits, target, samples_per_class=[100, 10, 1])
-        >>> print(out.numpy().round(4))
-        [0.0226 4.5209]
+        >>> from torch_impl.losses import logit_adjusted_crossentropy
+        >>> logits, target = torch.tensor([[0.5, 0.0], [0.5, 0.0]]), torch.tensor([0, 1])
+        >>> balanced = balanced_softmax_crossentropy(logits, target, samples_per_class=[90, 10])
+        >>> adjusted = logit_adjusted_crossentropy(logits, target, class_priors=[0.9, 0.1])
+        >>> print(balanced.numpy().round(4), torch.allclose(balanced, adjusted))
+        [0.0652 2.7624] True
     """
     return _base.functional(BALANCED_SOFTMAX_CROSSENTROPY, _balanced_softmax_crossentropy, input, target, validate_args,
                             samples_per_class=samples_per_class, ignore_index=ignore_index)
@@ -211,11 +195,10 @@ class BalancedSoftmaxCrossentropy(_base.DeclaredLoss):
 
     Examples:
         >>> import torch
-        >>> target = torch.tensor([0, 2])
-        >>> logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
-        >>> loss_fn = BalancedSoftmaxCrossentropy([100, 10, 1])
-        >>> round(float(loss_fn(logits, target)), 4)
-        2.2717
+        >>> from torch_impl.class_weights import class_counts
+        >>> loss_fn = BalancedSoftmaxCrossentropy(class_counts([0] * 9 + [1]))  # the training labels' counts
+        >>> round(float(loss_fn(torch.zeros(2, 2), torch.tensor([0, 1]))), 4)  # the mean of -log 0.9 and -log 0.1
+        1.204
     """
 
     spec = BALANCED_SOFTMAX_CROSSENTROPY
@@ -268,16 +251,8 @@ def _seesaw_loss(x: torch.Tensor, target: torch.Tensor, *, cum_samples: Any, p: 
     return loss.to(_ops.output_dtype(x)), valid, valid
 
 
-def seesaw_loss(
-    input: torch.Tensor,
-    target: torch.Tensor,
-    *,
-    cum_samples: Any,
-    p: float = 0.8,
-    q: float = 2.0,
-    eps: float = 1e-2,
-    validate_args: bool = True,
-) -> torch.Tensor:
+def seesaw_loss(input: torch.Tensor, target: torch.Tensor, *, cum_samples: Any, p: float = 0.8, q: float = 2.0,
+                eps: float = 1e-2, validate_args: bool = True) -> torch.Tensor:
     """Per-sample Seesaw loss (Wang et al. 2021, "Seesaw Loss for Long-Tailed Instance
     Segmentation"), given the cumulative class counts.
 
@@ -299,11 +274,10 @@ def seesaw_loss(
 
     Examples:
         >>> import torch
-        >>> target = torch.tensor([0, 2])
-        >>> logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
-        >>> out = seesaw_loss(logits, target, cum_samples=[100.0, 10.0, 1.0])
+        >>> # class 0's sample barely pushes down the logit of the rarer class 1; class 1's sample: cross-entropy
+        >>> out = seesaw_loss(torch.zeros(2, 2), torch.tensor([0, 1]), cum_samples=[1000.0, 10.0])
         >>> print(out.numpy().round(4))
-        [0.036  1.0019]
+        [0.0248 0.6931]
     """
     return _base.functional(SEESAW_LOSS, _seesaw_loss, input, target, validate_args, cum_samples=cum_samples, p=p, q=q,
                             eps=eps)
@@ -322,11 +296,11 @@ class SeesawLoss(_base.DeclaredLoss):
 
     Examples:
         >>> import torch
-        >>> target = torch.tensor([0, 2])
-        >>> logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
-        >>> loss_fn = SeesawLoss(3)
-        >>> round(float(loss_fn(logits, target)), 4)
-        0.6216
+        >>> loss_fn = SeesawLoss(2)
+        >>> _ = loss_fn(torch.zeros(3, 2), torch.tensor([0, 0, 1]))
+        >>> _ = loss_fn.eval()(torch.zeros(3, 2), torch.tensor([1, 1, 1]))  # eval(): not counted
+        >>> loss_fn.cum_samples.tolist()  # the counts the next training forward starts from
+        [2.0, 1.0]
     """
 
     spec = SEESAW_LOSS

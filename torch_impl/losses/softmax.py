@@ -102,16 +102,9 @@ def _categorical_focal_loss(x: torch.Tensor, target: torch.Tensor, *, alpha: Any
                          ignore_index=ignore_index, from_logits=from_logits, validate_args=validate_args)
 
 
-def weighted_categorical_crossentropy(
-    input: torch.Tensor,
-    target: torch.Tensor,
-    *,
-    class_weight: Any | None = None,
-    label_smoothing: float = 0.0,
-    ignore_index: int | None = None,
-    from_logits: bool = True,
-    validate_args: bool = True,
-) -> torch.Tensor:
+def weighted_categorical_crossentropy(input: torch.Tensor, target: torch.Tensor, *, class_weight: Any | None = None,
+                                      label_smoothing: float = 0.0, ignore_index: int | None = None,
+                                      from_logits: bool = True, validate_args: bool = True) -> torch.Tensor:
     """Per-sample weighted softmax cross-entropy.
 
     q = one-hot (or the given probabilities), smoothed q(1-e) + e/K;
@@ -130,11 +123,10 @@ def weighted_categorical_crossentropy(
 
     Examples:
         >>> import torch
-        >>> target = torch.tensor([0, 2])
-        >>> logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
-        >>> out = weighted_categorical_crossentropy(logits, target, class_weight=[0.5, 1.0, 2.0])
-        >>> print(out.numpy().round(4))
-        [0.1207 2.0039]
+        >>> target = torch.tensor([0, 1, -1])
+        >>> out = weighted_categorical_crossentropy(torch.zeros(3, 2), target, class_weight=[1.0, 4.0], ignore_index=-1)
+        >>> print(out.numpy().round(4))  # log 2 times the weight; the ignored sample 0
+        [0.6931 2.7726 0.    ]
     """
     return _base.functional(WEIGHTED_CATEGORICAL_CROSSENTROPY, _weighted_categorical_crossentropy, input, target,
                             validate_args, class_weight=class_weight, label_smoothing=label_smoothing,
@@ -150,11 +142,12 @@ class WeightedCategoricalCrossentropy(_base.DeclaredLoss):
 
     Examples:
         >>> import torch
-        >>> target = torch.tensor([0, 2])
-        >>> logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
-        >>> loss_fn = WeightedCategoricalCrossentropy(class_weight=[0.5, 1.0, 2.0])
-        >>> round(float(loss_fn(logits, target)), 4)
-        0.8498
+        >>> logits, target = torch.zeros(2, 2), torch.tensor([0, 1])  # log 2 and 3 log 2 once weighted
+        >>> for normalization in ("weight", "count"):  # divided by 1 + 3, or by 2 samples
+        ...     loss_fn = WeightedCategoricalCrossentropy(class_weight=[1.0, 3.0], normalization=normalization)
+        ...     print(round(float(loss_fn(logits, target)), 4))
+        0.6931
+        1.3863
     """
 
     spec = WEIGHTED_CATEGORICAL_CROSSENTROPY
@@ -168,17 +161,9 @@ class WeightedCategoricalCrossentropy(_base.DeclaredLoss):
                          from_logits=from_logits)
 
 
-def categorical_focal_loss(
-    input: torch.Tensor,
-    target: torch.Tensor,
-    *,
-    alpha: Any | None = None,
-    gamma: float = 2.0,
-    label_smoothing: float = 0.0,
-    ignore_index: int | None = None,
-    from_logits: bool = True,
-    validate_args: bool = True,
-) -> torch.Tensor:
+def categorical_focal_loss(input: torch.Tensor, target: torch.Tensor, *, alpha: Any | None = None, gamma: float = 2.0,
+                           label_smoothing: float = 0.0, ignore_index: int | None = None, from_logits: bool = True,
+                           validate_args: bool = True) -> torch.Tensor:
     """Per-sample softmax focal loss (Lin et al. 2017, multi-class form).
 
     l_n = -sum_c alpha_c (1 - p_nc)^gamma q_nc log p_nc, p = softmax(x), q smoothed as in
@@ -194,11 +179,11 @@ def categorical_focal_loss(
 
     Examples:
         >>> import torch
-        >>> target = torch.tensor([0, 2])
-        >>> logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
-        >>> out = categorical_focal_loss(logits, target, gamma=2.0)
-        >>> print(out.numpy().round(4))
-        [0.0111 0.4013]
+        >>> logits = torch.tensor([[2.0, 0.0], [0.0, 0.0]])  # an easy sample (p_t 0.88), a hard one (p_t 0.5)
+        >>> for gamma in (0.0, 2.0):  # gamma=2 scales the easy loss down about 70 times, the hard one 4 times
+        ...     print(categorical_focal_loss(logits, torch.tensor([0, 0]), gamma=gamma).numpy().round(4))
+        [0.1269 0.6931]
+        [0.0018 0.1733]
     """
     return _base.functional(CATEGORICAL_FOCAL_LOSS, _categorical_focal_loss, input, target, validate_args, alpha=alpha,
                             gamma=gamma, label_smoothing=label_smoothing, ignore_index=ignore_index,
@@ -212,11 +197,10 @@ class CategoricalFocalLoss(_base.DeclaredLoss):
 
     Examples:
         >>> import torch
-        >>> target = torch.tensor([0, 2])
-        >>> logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
-        >>> loss_fn = CategoricalFocalLoss(gamma=2.0)
-        >>> round(float(loss_fn(logits, target)), 4)
-        0.2062
+        >>> loss_fn = CategoricalFocalLoss(gamma=2.0, ignore_index=-1)
+        >>> logits, target = torch.tensor([[1.0, 0.0]] * 3), torch.tensor([0, -1, -1])
+        >>> round(float(loss_fn(logits, target)), 4)  # the one counted sample's loss
+        0.0227
     """
 
     spec = CATEGORICAL_FOCAL_LOSS
@@ -247,16 +231,8 @@ def _class_balanced_loss(x: torch.Tensor, target: torch.Tensor, *, class_weight:
     return (w_n * per_class.sum(dim=-1)).to(_ops.output_dtype(x)), valid, valid
 
 
-def class_balanced_loss(
-    input: torch.Tensor,
-    target: torch.Tensor,
-    *,
-    samples_per_class: Any,
-    beta: float = 0.9999,
-    base: str = "softmax",
-    gamma: float = 2.0,
-    validate_args: bool = True,
-) -> torch.Tensor:
+def class_balanced_loss(input: torch.Tensor, target: torch.Tensor, *, samples_per_class: Any, beta: float = 0.9999,
+                        base: str = "softmax", gamma: float = 2.0, validate_args: bool = True) -> torch.Tensor:
     """Per-sample class-balanced loss (Cui et al. 2019, "Class-Balanced Loss Based on Effective
     Number of Samples").
 
@@ -278,11 +254,9 @@ def class_balanced_loss(
 
     Examples:
         >>> import torch
-        >>> target = torch.tensor([0, 2])
-        >>> logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
-        >>> out = class_balanced_loss(logits, target, samples_per_class=[100, 10, 1], beta=0.99)
-        >>> print(out.numpy().round(4))
-        [0.0102 2.6829]
+        >>> out = class_balanced_loss(torch.zeros(2, 2), torch.tensor([0, 1]), samples_per_class=[90, 10], beta=0.99)
+        >>> print(out.numpy().round(4))  # log 2 times each class's effective-number weight
+        [0.1919 1.1944]
     """
     return _base.functional(CLASS_BALANCED_LOSS, _class_balanced_loss, input, target, validate_args,
                             samples_per_class=samples_per_class, beta=beta, base=base, gamma=gamma)
@@ -294,11 +268,10 @@ class ClassBalancedLoss(_base.DeclaredLoss):
 
     Examples:
         >>> import torch
-        >>> target = torch.tensor([0, 2])
-        >>> logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
-        >>> loss_fn = ClassBalancedLoss([100, 10, 1], beta=0.99)
-        >>> round(float(loss_fn(logits, target)), 4)
-        1.3466
+        >>> loss_fn = ClassBalancedLoss([90, 10], beta=0.99, base="focal", gamma=2.0)
+        >>> # w_{t_n} times the binary focal loss against the one-hot row, summed over the classes
+        >>> round(float(loss_fn(torch.tensor([[2.0, -2.0], [2.0, -2.0]]), torch.tensor([0, 1]))), 4)
+        2.8439
     """
 
     spec = CLASS_BALANCED_LOSS
@@ -348,15 +321,8 @@ def _logit_adjusted_crossentropy(x: torch.Tensor, target: torch.Tensor, *, class
     return loss, valid, valid
 
 
-def logit_adjusted_crossentropy(
-    input: torch.Tensor,
-    target: torch.Tensor,
-    *,
-    class_priors: Any,
-    tau: float = 1.0,
-    ignore_index: int | None = None,
-    validate_args: bool = True,
-) -> torch.Tensor:
+def logit_adjusted_crossentropy(input: torch.Tensor, target: torch.Tensor, *, class_priors: Any, tau: float = 1.0,
+                                ignore_index: int | None = None, validate_args: bool = True) -> torch.Tensor:
     """Per-sample logit-adjusted softmax cross-entropy (Menon et al. 2021, "Long-tail learning
     via logit adjustment").
 
@@ -367,11 +333,12 @@ def logit_adjusted_crossentropy(
 
     Examples:
         >>> import torch
-        >>> target = torch.tensor([0, 2])
-        >>> logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
-        >>> out = logit_adjusted_crossentropy(logits, target, class_priors=[0.7, 0.2, 0.1])
-        >>> print(out.numpy().round(4))
-        [0.0685 2.1449]
+        >>> for tau in (0.0, 1.0):  # tau=0: cross-entropy; tau=1: the rare class's sample costs more
+        ...     out = logit_adjusted_crossentropy(torch.zeros(2, 2), torch.tensor([0, 1]), class_priors=[0.9, 0.1],
+        ...                                       tau=tau)
+        ...     print(out.numpy().round(4))
+        [0.6931 0.6931]
+        [0.1054 2.3026]
     """
     return _base.functional(LOGIT_ADJUSTED_CROSSENTROPY, _logit_adjusted_crossentropy, input, target, validate_args,
                             class_priors=class_priors, tau=tau, ignore_index=ignore_index)
@@ -383,11 +350,9 @@ class LogitAdjustedCrossentropy(_base.DeclaredLoss):
 
     Examples:
         >>> import torch
-        >>> target = torch.tensor([0, 2])
-        >>> logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
-        >>> loss_fn = LogitAdjustedCrossentropy([0.7, 0.2, 0.1])
-        >>> round(float(loss_fn(logits, target)), 4)
-        1.1067
+        >>> loss_fn = LogitAdjustedCrossentropy([0.9, 0.1], tau=0.5)
+        >>> round(float(loss_fn(torch.zeros(1, 2), torch.tensor([1]))), 4)  # -log softmax(0.5 log pi)_1 = log 4
+        1.3863
     """
 
     spec = LOGIT_ADJUSTED_CROSSENTROPY
@@ -414,15 +379,8 @@ def _poly_loss(x: torch.Tensor, target: torch.Tensor, *, epsilon: float, gamma: 
     return loss.to(_ops.output_dtype(x)), valid, norm
 
 
-def poly_loss(
-    input: torch.Tensor,
-    target: torch.Tensor,
-    *,
-    epsilon: float = 1.0,
-    gamma: float = 0.0,
-    ignore_index: int | None = None,
-    validate_args: bool = True,
-) -> torch.Tensor:
+def poly_loss(input: torch.Tensor, target: torch.Tensor, *, epsilon: float = 1.0, gamma: float = 0.0,
+              ignore_index: int | None = None, validate_args: bool = True) -> torch.Tensor:
     """Per-sample Poly-1 loss (Leng et al. 2022, "PolyLoss: A Polynomial Expansion Perspective
     of Classification Loss Functions").
 
@@ -442,11 +400,10 @@ def poly_loss(
 
     Examples:
         >>> import torch
-        >>> target = torch.tensor([0, 2])
-        >>> logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
-        >>> out = poly_loss(logits, target, epsilon=1.0)
-        >>> print(out.numpy().round(4))
-        [0.4557 1.6348]
+        >>> logits, target = torch.tensor([[2.0, 0.0], [2.0, 0.0]]), torch.tensor([0, 1])
+        >>> added = poly_loss(logits, target, epsilon=1.0) - weighted_categorical_crossentropy(logits, target)
+        >>> print(added.numpy().round(4))  # epsilon (1 - p_t) on top of cross-entropy
+        [0.1192 0.8808]
     """
     return _base.functional(POLY_LOSS, _poly_loss, input, target, validate_args, epsilon=epsilon, gamma=gamma,
                             ignore_index=ignore_index)
@@ -458,11 +415,9 @@ class PolyLoss(_base.DeclaredLoss):
 
     Examples:
         >>> import torch
-        >>> target = torch.tensor([0, 2])
-        >>> logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
-        >>> loss_fn = PolyLoss(epsilon=1.0)
-        >>> round(float(loss_fn(logits, target)), 4)
-        1.0452
+        >>> loss_fn = PolyLoss(epsilon=2.0, gamma=2.0)  # Poly-1 focal
+        >>> round(float(loss_fn(torch.tensor([[2.0, 0.0], [2.0, 0.0]]), torch.tensor([0, 1]))), 4)
+        1.511
     """
 
     spec = POLY_LOSS
