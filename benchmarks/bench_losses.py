@@ -329,15 +329,23 @@ def _asymmetric_entry():
 
         return lambda x, y: tf.reduce_sum(asymmetric_loss(y, x, stop_focal_gradient=True, validate_args=validate))
 
-    def tf_anchor():  # no TF reference exists: plain sigmoid cross-entropy, for scale
+    def tf_anchor():  # the ASL reference's forward written in TF ops (there is no TF reference)
         import tensorflow as tf
 
-        return lambda x, y: tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(y, x))
+        def f(x, y):
+            xs_pos = tf.sigmoid(x)
+            xs_neg = tf.minimum(1 - xs_pos + 0.05, 1.0)
+            loss = y * tf.math.log(tf.maximum(xs_pos, 1e-8)) + (1 - y) * tf.math.log(tf.maximum(xs_neg, 1e-8))
+            pt = tf.stop_gradient(xs_pos * y + xs_neg * (1 - y))
+            w = tf.stop_gradient(tf.pow(1 - pt, 1.0 * y + 4.0 * (1 - y)))
+            return -tf.reduce_sum(loss * w)
+
+        return f
 
     return dict(name="AsymmetricLoss", inputs=_sigmoid_inputs,
                 keras=_keras_form("asymmetric_loss", lambda k: dict(stop_focal_gradient=True), reduce="sum"),
                 torch=(torch_ours, torch_anchor, "ASL reference (torch)"),
-                tf=(tf_ours, tf_anchor, "sigmoid_cross_entropy (no TF ref)"))
+                tf=(tf_ours, tf_anchor, "ASL reference in TF ops"))
 
 
 def _counts(cols):

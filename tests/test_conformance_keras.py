@@ -191,3 +191,64 @@ def test_segmentation_dense_targets_with_per_pixel_sample_weight(row):
     flattened = _np(obj(target.reshape(-1), logits.reshape(-1, C.K), sample_weight=sw.reshape(-1)))
     np.testing.assert_allclose(direct, flattened, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(value, flattened, rtol=1e-5, atol=1e-7)
+
+
+def _functional_cases():
+    """Every case of a functional loss in parity_tests' case table (its inputs and arguments
+    are listed there), in Keras's class-last layout."""
+    from parity_tests.cases import CASES
+
+    return [pytest.param(case, id=case.name) for case in CASES if isinstance(case.fn, str) and case.reduction is None]
+
+
+def _compiled_value_and_gradient(fn):
+    """fn(x) -> (sum of the loss, its gradient), compiled as a Keras training step would be: XLA
+    (tf.function(jit_compile=True)) on tensorflow, jax.jit on jax."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        @tf.function(jit_compile=True)
+        def step(x):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                value = tf.reduce_sum(fn(x))
+            return value, tape.gradient(value, x)
+
+        return step
+    import jax
+
+    return jax.jit(jax.value_and_grad(lambda x: jax.numpy.sum(fn(x))))
+
+
+@pytest.mark.parametrize("case", _functional_cases())
+def test_functional_form_compiled_equals_eager(case):
+    """Every functional loss case, compiled (XLA on tensorflow, jax.jit on jax) against eager:
+    the same value and gradient, the extreme logits (|x| = 100, and x = 0 exactly) included,
+    where a compiled graph may take another formula (tf_impl._ops.sigmoid_terms)."""
+    if keras.backend.backend() == "torch":
+        pytest.skip("Keras's torch backend runs a loss eagerly (torch.compile is torch_impl's, tested there)")
+    import tf_impl.losses as losses
+
+    fn = getattr(losses, case.fn)
+    logits, target = case.make_inputs(np.random.default_rng(case.seed))
+    x = ops.convert_to_tensor(logits.astype("float32"))
+    y = ops.convert_to_tensor(target)
+
+    def loss(x):
+        return fn(y, x, validate_args=False, **case.kwargs)
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            value = tf.reduce_sum(loss(x))
+        eager = (value, tape.gradient(value, x))
+    else:
+        import jax
+
+        eager = jax.value_and_grad(lambda x: jax.numpy.sum(loss(x)))(x)
+    compiled = _compiled_value_and_gradient(loss)(x)
+    np.testing.assert_allclose(_np(compiled[0]), _np(eager[0]), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(_np(compiled[1]), _np(eager[1]), rtol=1e-5, atol=1e-6)

@@ -112,6 +112,42 @@ def _jax_tracer(t) -> bool:
     return isinstance(t, jax.core.Tracer)
 
 
+def compiled(t) -> bool:
+    """Whether `t` is being traced into a compiled graph (tf.function or XLA, jax.jit,
+    torch.compile), where element-wise ops fuse and the count of transcendental functions, not
+    of ops, sets the cost; in eager mode each op is a dispatch and a pass over memory."""
+    if _tf_graph_tensor(t) or _jax_tracer(t):
+        return True
+    if keras.backend.backend() != "torch":
+        return False
+    import torch
+
+    return bool(torch.compiler.is_compiling())
+
+
+def sigmoid_terms(x, *, need_sigmoids: bool) -> tuple[Any, Any, tuple[Any, Any] | None]:
+    """(-log sigma(x), -log sigma(-x), (sigma(-x), sigma(x)) or None), each accurate to its
+    last bits at any |x| (no 1 - p cancellation). Compiled: one exp serves all four, e =
+    exp(-|x|), softplus(+-x) = max(+-x, 0) + log1p(e), sigma(|x|) = 1 / (1 + e), sigma(-|x|)
+    = e / (1 + e), with selects, not abs and relu, so that the gradient at x = 0 is the
+    derivative (abs and relu give 0 there). Eager: two softplus and two sigmoid ops, fewer
+    passes than the selects."""
+    if compiled(x):
+        positive = x >= 0
+        e = ops.exp(ops.where(positive, -x, x))
+        log1p_e = ops.log1p(e)
+        zeros = ops.zeros_like(x)
+        sigmoids = None
+        if need_sigmoids:
+            large = 1.0 / (1.0 + e)
+            small = e * large
+            sigmoids = (ops.where(positive, small, large), ops.where(positive, large, small))
+        return ops.where(positive, zeros, -x) + log1p_e, ops.where(positive, x, zeros) + log1p_e, sigmoids
+    neg_x = -x
+    return (ops.softplus(neg_x), ops.softplus(x),
+            (ops.sigmoid(neg_x), ops.sigmoid(x)) if need_sigmoids else None)
+
+
 _CHECKS_OFF_WARNED: set = set()
 
 
@@ -221,7 +257,12 @@ def check_in_range(name: str, t, low: float, high: float, what: str = "values") 
 
 
 def clip(x, low: float, high: float):
-    """ops.clip with bounds in x's own dtype."""
+    """ops.clip with bounds in x's own dtype: `tf.clip_by_value` on TensorFlow (one op in
+    eager mode), two selects elsewhere."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.clip_by_value(x, tf.constant(low, x.dtype), tf.constant(high, x.dtype))
     x = ops.where(x < low, ops.full_like(x, low), x)
     return ops.where(x > high, ops.full_like(x, high), x)
 
@@ -294,8 +335,23 @@ def focal_factor(base, log_base, gamma: float):
     if gamma == 0:
         return None
     if gamma >= 1:
-        return base() ** gamma
+        return integer_power(base(), gamma)
     return ops.exp(gamma * log_base())
+
+
+def integer_power(b, gamma: float):
+    """b^gamma, by repeated squaring for whole gamma up to 8 (a multiply is far cheaper than a
+    general power, which computes exp(gamma log b)); the general power otherwise."""
+    if gamma != int(gamma) or gamma > 8:
+        return b**gamma
+    result, square, n = None, b, int(gamma)
+    while n:
+        if n & 1:
+            result = square if result is None else result * square
+        n >>= 1
+        if n:
+            square = square * square
+    return result
 
 
 def check_class_indices(name: str, t, num_classes: int, ignore_index: int | None):

@@ -399,8 +399,44 @@ def focal_factor(base, log_base, gamma: float) -> torch.Tensor | None:
     if gamma == 0:
         return None
     if gamma >= 1:
-        return base() ** gamma
+        return integer_power(base(), gamma)
     return torch.exp(gamma * log_base())
+
+
+def integer_power(b: torch.Tensor, gamma: float) -> torch.Tensor:
+    """b^gamma, by repeated squaring for whole gamma up to 8 (a multiply is far cheaper than a
+    general power, which computes exp(gamma log b)); the general power otherwise."""
+    if gamma != int(gamma) or gamma > 8:
+        return b**gamma
+    result, square, n = None, b, int(gamma)
+    while n:
+        if n & 1:
+            result = square if result is None else result * square
+        n >>= 1
+        if n:
+            square = square * square
+    assert result is not None  # n >= 1
+    return result
+
+
+def sigmoid_terms(x: torch.Tensor, *, need_sigmoids: bool
+                  ) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, torch.Tensor] | None]:
+    """(-log sigma(x), -log sigma(-x), (sigma(-x), sigma(x)) or None), each accurate to its
+    last bits at any |x| (no 1 - p cancellation), from one exp: e = exp(-|x|), softplus(+-x) =
+    max(+-x, 0) + log1p(e), sigma(|x|) = 1 / (1 + e), sigma(-|x|) = e / (1 + e). For compiled
+    graphs, where the element-wise ops fuse and the transcendental functions set the cost.
+    Selects, not abs and relu, so that the gradient at x = 0 is the derivative (abs and relu
+    give 0 there)."""
+    positive = x >= 0
+    e = torch.exp(torch.where(positive, -x, x))
+    log1p_e = torch.log1p(e)
+    zeros = torch.zeros_like(x)
+    sigmoids = None
+    if need_sigmoids:
+        large = 1.0 / (1.0 + e)
+        small = e * large
+        sigmoids = (torch.where(positive, small, large), torch.where(positive, large, small))
+    return torch.where(positive, zeros, -x) + log1p_e, torch.where(positive, x, zeros) + log1p_e, sigmoids
 
 
 def class_last(x: torch.Tensor, target: torch.Tensor):

@@ -163,16 +163,18 @@ class WeightedBinaryCrossentropy(_base.DeclaredLoss):
 def _binary_focal_loss(y: Any, x: Any, *, alpha: float | None, gamma: float, label_smoothing: float,
                        from_logits: bool, validate_args: bool) -> Any:
     x, xc, yc = _sigmoid_inputs(x, y, from_logits, label_smoothing, validate_args)
-    neg_x = -xc
-    # -log p = softplus(-x), -log(1 - p) = softplus(x), each computed directly (as in WBCE)
-    nll_p = ops.softplus(neg_x)
-    nll_1mp = ops.softplus(xc)
+    # -log p = softplus(-x), -log(1 - p) = softplus(x), and both sigmoids, each accurate
+    nll_p, nll_1mp, sigmoids = _ops.sigmoid_terms(xc, need_sigmoids=gamma >= 1)
     loss = yc * nll_p + (1.0 - yc) * nll_1mp
     if gamma:
         # 1 - p_t = y sigma(-x) + (1 - y) sigma(x): both sigmoids computed directly (no 1 - p
         # cancellation); for gamma < 1 its log, log-sigmoid based, so the gradient stays finite.
+        def one_minus_pt() -> Any:  # called for gamma >= 1 only, where the sigmoids were made
+            assert sigmoids is not None
+            return yc * sigmoids[0] + (1.0 - yc) * sigmoids[1]
+
         factor = _ops.focal_factor(
-            lambda: yc * ops.sigmoid(neg_x) + (1.0 - yc) * ops.sigmoid(xc),
+            one_minus_pt,
             lambda: _ops.logaddexp(ops.log(yc) - nll_1mp, ops.log1p(-yc) - nll_p),
             gamma,
         )

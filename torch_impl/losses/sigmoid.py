@@ -170,12 +170,22 @@ class WeightedBinaryCrossentropy(_base.DeclaredLoss):
 def _binary_focal_loss(x: torch.Tensor, y: torch.Tensor, *, alpha: float | None, gamma: float, label_smoothing: float,
                        from_logits: bool, validate_args: bool) -> torch.Tensor:
     x, xc, yc = _sigmoid_inputs(x, y, from_logits, label_smoothing, validate_args)
-    loss = F.binary_cross_entropy_with_logits(xc, yc, reduction="none")
+    sigmoids: tuple[torch.Tensor, torch.Tensor] | None
+    if torch.compiler.is_compiling():  # fused: one exp for the loss and both sigmoids
+        nll_p, nll_1mp, sigmoids = _ops.sigmoid_terms(xc, need_sigmoids=gamma >= 1)
+        loss = yc * nll_p + (1.0 - yc) * nll_1mp
+    else:  # eager: torch's fused kernel, and the sigmoids only when the factor needs them
+        loss = F.binary_cross_entropy_with_logits(xc, yc, reduction="none")
+        sigmoids = (torch.sigmoid(-xc), torch.sigmoid(xc)) if gamma >= 1 else None
     if gamma:
         # 1 - p_t = y sigma(-x) + (1 - y) sigma(x): both sigmoids computed directly (no 1 - p
         # cancellation); for gamma < 1 its log, log-sigmoid based, so the gradient stays finite.
+        def one_minus_pt() -> torch.Tensor:  # called for gamma >= 1 only, where the sigmoids were made
+            assert sigmoids is not None
+            return yc * sigmoids[0] + (1.0 - yc) * sigmoids[1]
+
         factor = _ops.focal_factor(
-            lambda: yc * torch.sigmoid(-xc) + (1.0 - yc) * torch.sigmoid(xc),
+            one_minus_pt,
             lambda: torch.logaddexp(torch.log(yc) + F.logsigmoid(-xc), torch.log1p(-yc) + F.logsigmoid(xc)),
             gamma,
         )
