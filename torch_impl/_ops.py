@@ -490,17 +490,9 @@ def _class_indices(target: torch.Tensor, num_classes: int, ignore_index, validat
     return target, keep, torch.where(keep, target, torch.zeros_like(target))
 
 
-def softmax_targets(
-    target: torch.Tensor,
-    logits: torch.Tensor,
-    *,
-    ignore_index: int | None,
-    label_smoothing: float,
-    class_weight: torch.Tensor | None,
-    validate_args: bool,
-    target_name: str = "target",
-    input_name: str = "input",
-):
+def softmax_targets(target: torch.Tensor, logits: torch.Tensor, *, ignore_index: int | None,
+                    label_smoothing: float, class_weight: torch.Tensor | None, validate_args: bool,
+                    target_name: str = "target", input_name: str = "input"):
     """Normalises softmax-family targets to (q, valid, sample_norm_weight).
 
     Targets are class indices (shape logits.shape[:-1], ignore_index allowed) or one-hot /
@@ -526,17 +518,9 @@ def softmax_targets(
     return q, valid, norm
 
 
-def cross_entropy(
-    logits: torch.Tensor,
-    target: torch.Tensor,
-    *,
-    ignore_index: int | None,
-    label_smoothing: float,
-    class_weight: torch.Tensor | None,
-    validate_args: bool,
-    target_name: str = "target",
-    input_name: str = "input",
-):
+def cross_entropy(logits: torch.Tensor, target: torch.Tensor, *, ignore_index: int | None,
+                  label_smoothing: float, class_weight: torch.Tensor | None, validate_args: bool,
+                  target_name: str = "target", input_name: str = "input"):
     """The plain weighted softmax cross-entropy through torch's fused `F.cross_entropy` (the
     same formula, smoothing included), with the (valid, sample_norm_weight) of softmax_targets."""
     num_classes = logits.shape[-1]
