@@ -146,12 +146,15 @@ def test_migration_table_reductions_are_the_parity_suites_cases():
 
 
 def test_class_balanced_claim_k_times_cui_reference():
-    """docs/losses.md: "our mean = K x CB_loss" for base="sigmoid"; equal for "focal" (Cui et al.'s reference)."""
+    """docs/losses.md's anchor table (made from the declarations' `anchor`): "our mean = K x
+    CB_loss" for base="sigmoid"; equal for "focal" (Cui et al.'s reference)."""
     torch = pytest.importorskip("torch")
+    from imbalance_core import loss_specs
     from tests.test_loss_family import _cui_reference
     from torch_impl.losses import ClassBalancedLoss
 
-    row = next(line for line in LOSSES.read_text().splitlines() if line.startswith("| `ClassBalancedLoss`"))
+    assert "<!-- anchor-table -->" in LOSSES.read_text()
+    row = loss_specs.spec("class_balanced_loss").anchor
     assert "our mean = K x `CB_loss`" in row and "focal, equal" in row
     k, counts = 5, np.array([500.0, 120.0, 30.0, 4.0, 1.0])
     rng = np.random.default_rng(0)
