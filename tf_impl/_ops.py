@@ -127,22 +127,23 @@ def compiled(t) -> bool:
 
 def sigmoid_terms(x, *, need_sigmoids: bool) -> tuple[Any, Any, tuple[Any, Any] | None]:
     """(-log sigma(x), -log sigma(-x), (sigma(-x), sigma(x)) or None), each accurate to its
-    last bits at any |x| (no 1 - p cancellation). Compiled: one exp serves all four, e =
-    exp(-|x|), softplus(+-x) = max(+-x, 0) + log1p(e), sigma(|x|) = 1 / (1 + e), sigma(-|x|)
-    = e / (1 + e), with selects, not abs and relu, so that the gradient at x = 0 is the
-    derivative (abs and relu give 0 there). Eager: two softplus and two sigmoid ops, fewer
-    passes than the selects."""
+    last bits at any |x| (no 1 - p cancellation). Compiled: one exp serves all four, with r =
+    relu(x), e = exp(x - 2r) = exp(-|x|), softplus(x) = r + log1p(e), softplus(-x) = (r - x) +
+    log1p(e), sigma(|x|) = 1 / (1 + e), sigma(-|x|) = e / (1 + e); at x = 0 every term takes
+    the x < 0 branch, relu's derivative there (0) included, so each gradient is the derivative
+    (abs would give e a zero slope at 0). Eager: two softplus and two sigmoid ops, fewer
+    passes than these."""
     if compiled(x):
-        positive = x >= 0
-        e = ops.exp(ops.where(positive, -x, x))
+        r = ops.relu(x)
+        e = ops.exp(x - 2.0 * r)
         log1p_e = ops.log1p(e)
-        zeros = ops.zeros_like(x)
         sigmoids = None
         if need_sigmoids:
             large = 1.0 / (1.0 + e)
             small = e * large
+            positive = x > 0
             sigmoids = (ops.where(positive, small, large), ops.where(positive, large, small))
-        return ops.where(positive, zeros, -x) + log1p_e, ops.where(positive, x, zeros) + log1p_e, sigmoids
+        return (r - x) + log1p_e, r + log1p_e, sigmoids
     neg_x = -x
     return (ops.softplus(neg_x), ops.softplus(x),
             (ops.sigmoid(neg_x), ops.sigmoid(x)) if need_sigmoids else None)

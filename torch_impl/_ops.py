@@ -422,21 +422,22 @@ def integer_power(b: torch.Tensor, gamma: float) -> torch.Tensor:
 def sigmoid_terms(x: torch.Tensor, *, need_sigmoids: bool
                   ) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, torch.Tensor] | None]:
     """(-log sigma(x), -log sigma(-x), (sigma(-x), sigma(x)) or None), each accurate to its
-    last bits at any |x| (no 1 - p cancellation), from one exp: e = exp(-|x|), softplus(+-x) =
-    max(+-x, 0) + log1p(e), sigma(|x|) = 1 / (1 + e), sigma(-|x|) = e / (1 + e). For compiled
-    graphs, where the element-wise ops fuse and the transcendental functions set the cost.
-    Selects, not abs and relu, so that the gradient at x = 0 is the derivative (abs and relu
-    give 0 there)."""
-    positive = x >= 0
-    e = torch.exp(torch.where(positive, -x, x))
+    last bits at any |x| (no 1 - p cancellation), from one exp: with r = relu(x), e =
+    exp(x - 2r) = exp(-|x|), softplus(x) = r + log1p(e), softplus(-x) = (r - x) + log1p(e),
+    sigma(|x|) = 1 / (1 + e), sigma(-|x|) = e / (1 + e). For compiled graphs, where the
+    element-wise ops fuse and the transcendental functions set the cost. At x = 0 every term
+    takes the x < 0 branch, relu's derivative there (0) included, so each gradient is the
+    derivative (abs would give e a zero slope at 0, and selects on x cost a second pass)."""
+    r = torch.relu(x)
+    e = torch.exp(x - 2.0 * r)
     log1p_e = torch.log1p(e)
-    zeros = torch.zeros_like(x)
     sigmoids = None
     if need_sigmoids:
         large = 1.0 / (1.0 + e)
         small = e * large
+        positive = x > 0
         sigmoids = (torch.where(positive, small, large), torch.where(positive, large, small))
-    return torch.where(positive, zeros, -x) + log1p_e, torch.where(positive, x, zeros) + log1p_e, sigmoids
+    return (r - x) + log1p_e, r + log1p_e, sigmoids
 
 
 def class_last(x: torch.Tensor, target: torch.Tensor):
