@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import torch  # noqa: E402
 
-from tests import conformance as C  # noqa: E402
+from tests import conformance  # noqa: E402
 
 GLOBAL_BATCH = 16
 STEPS = 3
@@ -29,7 +29,7 @@ SEED = 11
 
 def initial_weights(row):
     rng = np.random.default_rng(123)
-    kernel = rng.normal(scale=0.5, size=(row.num_outputs, C.NUM_FEATURES)).astype("float32")
+    kernel = rng.normal(scale=0.5, size=(row.num_outputs, conformance.NUM_FEATURES)).astype("float32")
     bias = rng.normal(scale=0.1, size=row.num_outputs).astype("float32")
     return kernel, bias
 
@@ -47,14 +47,14 @@ def train(row, rank=0, world=1):
     """(kernel, bias) after STEPS SGD steps; DDP when world > 1 (process group initialised)."""
     i = row.inputs(GLOBAL_BATCH * STEPS, seed=SEED)
     kernel, bias = initial_weights(row)
-    model = torch.nn.Linear(C.NUM_FEATURES, row.num_outputs)
+    model = torch.nn.Linear(conformance.NUM_FEATURES, row.num_outputs)
     with torch.no_grad():
         model.weight.copy_(torch.as_tensor(kernel))
         model.bias.copy_(torch.as_tensor(bias))
     net = model
     if world > 1:
         net = torch.nn.parallel.DistributedDataParallel(model)
-    loss_fn = C.build("torch", row)
+    loss_fn = conformance.build("torch", row)
     opt = torch.optim.SGD(model.parameters(), lr=LR)
     for step in range(STEPS):
         x = torch.as_tensor(_local(i.features, step, rank, world))
@@ -71,7 +71,7 @@ def train(row, rank=0, world=1):
 def metric_value(row, rank=0, world=1):
     """The metric over all global batches, this rank updated with its halves; compute() syncs."""
     i = row.inputs(GLOBAL_BATCH * STEPS, seed=SEED)
-    metric = C.build("torch", row)
+    metric = conformance.build("torch", row)
     for step in range(STEPS):
         metric.update(torch.as_tensor(_local(i.logits, step, rank, world)),
                       torch.as_tensor(_local(i.target, step, rank, world)))
@@ -87,7 +87,7 @@ def tuner_value(rank=0, world=1):
     weights, this rank updated with its halves; compute() sums the histograms across ranks."""
     from torch_impl.decisions import ThresholdTuner
 
-    i = C.BY_ID["BalancedAccuracy-binary"].inputs(GLOBAL_BATCH * STEPS, seed=SEED)
+    i = conformance.BY_ID["BalancedAccuracy-binary"].inputs(GLOBAL_BATCH * STEPS, seed=SEED)
     logits = 3.0 * i.features[:, 0] - 1.5  # informative scores: the target thresholds a noisy features[:, 0]
     weight = np.random.default_rng(5).uniform(0.2, 2.0, size=len(i.target)).astype("float32")
     tuner = ThresholdTuner(objective="weighted_balanced_accuracy", alpha=0.7, num_bins=64, from_logits=True)
@@ -107,7 +107,7 @@ def run_all(rank=0, world=1):
         out[f"{TUNER_ID}/value"] = tuner_value(rank, world)
     except Exception:  # noqa: BLE001 - reported by the parent
         out[f"{TUNER_ID}/error"] = np.asarray(traceback.format_exc())
-    for row in C.DISTRIBUTED_LOSSES + C.METRICS:
+    for row in conformance.DISTRIBUTED_LOSSES + conformance.METRICS:
         try:
             if row.kind == "loss":
                 out[f"{row.id}/kernel"], out[f"{row.id}/bias"] = train(row, rank, world)

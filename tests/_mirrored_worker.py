@@ -31,7 +31,7 @@ tf.config.set_logical_device_configuration(_cpu, [tf.config.LogicalDeviceConfigu
 
 import keras  # noqa: E402
 
-from tests import conformance as C  # noqa: E402
+from tests import conformance  # noqa: E402
 from tests._ddp_worker import GLOBAL_BATCH, LR, SEED, STEPS, initial_weights  # noqa: E402
 
 
@@ -51,12 +51,12 @@ def run(rows, strategy):
     assert all(np.array_equal(d.features, features) for d in data)
     names = [f"head{j}" for j in range(len(rows))]
     with strategy.scope():
-        x = keras.Input((C.NUM_FEATURES,))
+        x = keras.Input((conformance.NUM_FEATURES,))
         model = keras.Model(x, {n: keras.layers.Dense(r.num_outputs, name=n)(x) for n, r in zip(names, rows)})
         for n, row in zip(names, rows):
             kernel, bias = initial_weights(row)
             model.get_layer(n).set_weights([kernel.T, bias])  # Keras kernels are (in, out), torch's (out, in)
-        objs = {n: C.build("keras", r) for n, r in zip(names, rows)}
+        objs = {n: conformance.build("keras", r) for n, r in zip(names, rows)}
         losses = {n: objs[n] if r.kind == "loss" else _stock_loss(r) for n, r in zip(names, rows)}
         metrics = {n: [objs[n]] for n, r in zip(names, rows) if r.kind == "metric"}
         model.compile(optimizer=keras.optimizers.SGD(LR), loss=losses, metrics=metrics or None)
@@ -81,7 +81,7 @@ def run(rows, strategy):
 def groups():
     """The rows without sample weights (metrics included), then those with: under
     MirroredStrategy a head cannot go without sample weights while others have them."""
-    rows = C.DISTRIBUTED_LOSSES + C.METRICS
+    rows = conformance.DISTRIBUTED_LOSSES + conformance.METRICS
     return [g for g in ([r for r in rows if not r.sample_weight], [r for r in rows if r.sample_weight]) if g]
 
 

@@ -37,13 +37,13 @@ def functional(framework, name):
     if framework == "torch":
         import torch
 
-        import torch_impl.losses as L
+        from torch_impl import losses
 
-        fn = getattr(L, name)
+        fn = getattr(losses, name)
         return lambda x, y, **kw: to_numpy(fn(torch.as_tensor(x), torch.as_tensor(y), **kw))
-    import tf_impl.losses as L
+    from tf_impl import losses
 
-    fn = getattr(L, name)
+    fn = getattr(losses, name)
     return lambda x, y, **kw: to_numpy(fn(y, x, **kw))
 
 
@@ -52,19 +52,19 @@ def loss_object(framework, name, **kwargs):
     if framework == "torch":
         import torch
 
-        import torch_impl.losses as L
+        from torch_impl import losses
 
-        obj = getattr(L, name)(**kwargs)
+        obj = getattr(losses, name)(**kwargs)
 
         def call(x, y, sample_weight=None):
             sw = None if sample_weight is None else torch.as_tensor(sample_weight)
             return to_numpy(obj(torch.as_tensor(x), torch.as_tensor(y), sample_weight=sw))
 
         return call
-    import tf_impl.losses as L
+    from tf_impl import losses
 
     # Keras loss classes compute in their dtype policy (float32 by default); float64 here so
     # that tests can compare with float64 anchors at tight tolerances.
     kwargs.setdefault("dtype", "float64")
-    obj = getattr(L, name)(**kwargs)
+    obj = getattr(losses, name)(**kwargs)
     return lambda x, y, sample_weight=None: to_numpy(obj(y, x, sample_weight=sample_weight))

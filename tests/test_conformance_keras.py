@@ -14,7 +14,7 @@ pytestmark = pytest.mark.keras
 import keras  # noqa: E402
 from keras import ops  # noqa: E402
 
-from tests import conformance as C  # noqa: E402
+from tests import conformance  # noqa: E402
 
 N = 64  # samples per fit: four steps of 16
 
@@ -30,7 +30,7 @@ def _stock_loss(row):
     return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
 
-def _model(num_outputs, input_shape=(C.NUM_FEATURES,)):
+def _model(num_outputs, input_shape=(conformance.NUM_FEATURES,)):
     keras.utils.set_random_seed(0)
     return keras.Sequential([keras.Input(input_shape), keras.layers.Dense(num_outputs)])
 
@@ -63,14 +63,14 @@ def _evaluate(model, x, y, **kw):
     return model.evaluate(x, y, batch_size=len(x), verbose=0, return_dict=True, **kw)
 
 
-@pytest.mark.parametrize("row", C.params(C.MATRIX))
+@pytest.mark.parametrize("row", conformance.params(conformance.MATRIX))
 def test_fit_with_1d_labels_and_b1_sample_weight_then_save_and_load(tmp_path, row):
     """compile + fit with 1-D labels and sample_weight (B, 1); `evaluate` with the (B, 1) label
     form gives the eager value of the (B,) form; the saved .keras model loads without
     custom_objects and evaluates to the same numbers."""
     inputs = row.inputs(N)
     num_outputs, y = _one_d(row, inputs)
-    obj = C.build("keras", row, num_outputs)
+    obj = conformance.build("keras", row, num_outputs)
     model = _model(num_outputs)
     _compile(model, row, obj)
     history = model.fit(inputs.features, y, sample_weight=np.linspace(0.5, 1.5, N, dtype="float32")[:, None],
@@ -79,7 +79,7 @@ def test_fit_with_1d_labels_and_b1_sample_weight_then_save_and_load(tmp_path, ro
     # (B, 1) labels mean the same as (B,) (Keras's own losses and metrics squeeze a trailing 1)
     value = _evaluate(model, inputs.features, y[:, None])
     assert all(np.all(np.isfinite(v)) for v in value.values()), value
-    eager = _apply(row, C.build("keras", row, num_outputs), y, model(inputs.features))
+    eager = _apply(row, conformance.build("keras", row, num_outputs), y, model(inputs.features))
     key = "loss" if row.kind == "loss" else obj.name
     assert row.kind == "loss" or eager.shape == row.result_shape
     np.testing.assert_allclose(value[key], eager, rtol=1e-5, atol=1e-6)
@@ -95,7 +95,7 @@ def test_fit_with_1d_labels_and_b1_sample_weight_then_save_and_load(tmp_path, ro
         np.testing.assert_allclose(reloaded[name], value[name], rtol=1e-6, atol=1e-7, err_msg=name)
 
 
-@pytest.mark.parametrize("row", C.params(C.MATRIX))
+@pytest.mark.parametrize("row", conformance.params(conformance.MATRIX))
 def test_mixed_float16_trains_and_the_loss_is_float32(row):
     inputs = row.inputs(N, seed=1)
     policy = keras.config.dtype_policy()
@@ -103,7 +103,7 @@ def test_mixed_float16_trains_and_the_loss_is_float32(row):
     try:
         model = _model(row.num_outputs)
         assert model.layers[0].compute_dtype == "float16"
-        obj = C.build("keras", row)
+        obj = conformance.build("keras", row)
         _compile(model, row, obj)
         history = model.fit(inputs.features, inputs.target, batch_size=32, epochs=1, shuffle=False, verbose=0)
         y_pred = model(inputs.features)
@@ -120,29 +120,29 @@ def test_mixed_float16_trains_and_the_loss_is_float32(row):
     assert np.all(np.isfinite(history.history["loss"])) and np.all(np.isfinite(_np(value)))
 
 
-@pytest.mark.parametrize("row", C.params(C.MATRIX))
+@pytest.mark.parametrize("row", conformance.params(conformance.MATRIX))
 def test_sample_weight_b1_equals_b(row):
     inputs = row.inputs(32, seed=2)
     sw = np.random.default_rng(0).uniform(0.2, 2.0, size=32).astype("float32")
-    obj = C.build("keras", row)
+    obj = conformance.build("keras", row)
     flat = _apply(row, obj, inputs.target, inputs.logits, sw)
     column = _apply(row, obj, inputs.target, inputs.logits, sw[:, None])
     np.testing.assert_allclose(column, flat, rtol=1e-6, atol=1e-7)
 
 
-@pytest.mark.parametrize("row", C.params(C.MATRIX))
+@pytest.mark.parametrize("row", conformance.params(conformance.MATRIX))
 def test_trailing_one_squeezed_or_added(row):
     """Keras's rule, eager: labels (B,) and (B, 1) mean the same against a (B, 1) output
     (sigmoid family, binary metrics) or as sparse indices against (B, K) (softmax family)."""
     inputs = row.inputs(32, seed=3)
     if row.family == "sigmoid":
-        obj = C.build("keras", row, 1)
+        obj = conformance.build("keras", row, 1)
         y, y_pred = inputs.target[:, 0], inputs.logits[:, :1]
     elif row.family == "binary":
-        obj = C.build("keras", row)
+        obj = conformance.build("keras", row)
         y, y_pred = inputs.target, inputs.logits[:, None]
     else:
-        obj = C.build("keras", row)
+        obj = conformance.build("keras", row)
         y, y_pred = inputs.target, inputs.logits
     np.testing.assert_allclose(_apply(row, obj, y, y_pred), _apply(row, obj, y[:, None], y_pred),
                                rtol=1e-6, atol=1e-7)
@@ -157,11 +157,11 @@ def _mismatch(row, inputs):
     return np.zeros((len(inputs.target), 2), "int64"), inputs.logits  # (B, 2) labels against (B, 3)
 
 
-@pytest.mark.parametrize("row", C.params(C.MATRIX))
+@pytest.mark.parametrize("row", conformance.params(conformance.MATRIX))
 def test_real_shape_mismatch_is_a_clear_error(row):
     inputs = row.inputs(8, seed=4)
     y_true, y_pred = _mismatch(row, inputs)
-    obj = C.build("keras", row)
+    obj = conformance.build("keras", row)
     with pytest.raises(ValueError, match=r"(?i)shape"):
         _apply(row, obj, y_true, y_pred)
 
@@ -169,26 +169,26 @@ def test_real_shape_mismatch_is_a_clear_error(row):
 H = W = 4
 
 
-@pytest.mark.parametrize("row", C.params(C.SOFTMAX))
+@pytest.mark.parametrize("row", conformance.params(conformance.SOFTMAX))
 def test_segmentation_dense_targets_with_per_pixel_sample_weight(row):
     """Dense targets (B, H, W) against logits (B, H, W, C), sample_weight (B, H, W): the case
     Keras's class_weight refuses. The mean over pixels equals the flattened (B H W, C) call."""
     n = 8
     rng = np.random.default_rng(5)
     flat = row.inputs(n * H * W, seed=5)
-    features = flat.features.reshape(n, H, W, C.NUM_FEATURES)
+    features = flat.features.reshape(n, H, W, conformance.NUM_FEATURES)
     target = flat.target.reshape(n, H, W)
     sw = rng.uniform(0.2, 2.0, size=(n, H, W)).astype("float32")
-    obj = C.build("keras", row)
-    model = _model(C.K, input_shape=(H, W, C.NUM_FEATURES))
+    obj = conformance.build("keras", row)
+    model = _model(conformance.K, input_shape=(H, W, conformance.NUM_FEATURES))
     _compile(model, row, obj)
     history = model.fit(features, target, sample_weight=sw, batch_size=4, epochs=1, shuffle=False, verbose=0)
     assert np.all(np.isfinite(history.history["loss"]))
     value = model.evaluate(features, target, sample_weight=sw, batch_size=n, verbose=0)
     logits = _np(model(features)).astype("float32")
-    assert logits.shape == (n, H, W, C.K)
+    assert logits.shape == (n, H, W, conformance.K)
     direct = _np(obj(target, logits, sample_weight=sw))
-    flattened = _np(obj(target.reshape(-1), logits.reshape(-1, C.K), sample_weight=sw.reshape(-1)))
+    flattened = _np(obj(target.reshape(-1), logits.reshape(-1, conformance.K), sample_weight=sw.reshape(-1)))
     np.testing.assert_allclose(direct, flattened, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(value, flattened, rtol=1e-5, atol=1e-7)
 

@@ -20,7 +20,7 @@ import torchmetrics
 from torch._dynamo.testing import CompileCounterWithBackend
 from torch._dynamo.utils import counters
 
-from tests import conformance as C
+from tests import conformance
 
 BATCH_SIZES = (32, 17, 9)
 
@@ -54,7 +54,7 @@ def test_table_covers_every_class():
     import torch_impl.losses
     import torch_impl.metrics
 
-    listed = {r.name for r in C.ROWS}
+    listed = {r.name for r in conformance.ROWS}
     public = set()
     for module, base in ((torch_impl.losses, torch.nn.Module), (torch_impl.metrics, torchmetrics.Metric)):
         for name in module.__all__:
@@ -62,23 +62,23 @@ def test_table_covers_every_class():
             if inspect.isclass(obj) and issubclass(obj, base):
                 public.add(name)
     assert public - listed == set(), f"classes without a conformance row: {sorted(public - listed)}"
-    assert C.REQUIRED_CLASSES["losses"] | C.REQUIRED_CLASSES["metrics"] <= listed
+    assert conformance.REQUIRED_CLASSES["losses"] | conformance.REQUIRED_CLASSES["metrics"] <= listed
 
 
 # ----------------------------------------------------------------------------------- eager
 
 
-@pytest.mark.parametrize("row", C.params(C.MATRIX))
+@pytest.mark.parametrize("row", conformance.params(conformance.MATRIX))
 def test_eager_value_and_gradient(row):
     preds, target, sw = _inputs(row, 32)
-    obj = C.build("torch", row)
+    obj = conformance.build("torch", row)
     if row.kind == "metric":
         half = 16
         obj.update(preds[:half], target[:half])
         obj.update(preds[half:], target[half:])
         streamed = obj.compute()
         assert tuple(streamed.shape) == row.result_shape and torch.isfinite(streamed).all()
-        _close(streamed, _call(row, C.build("torch", row), preds, target))  # streaming == one batch
+        _close(streamed, _call(row, conformance.build("torch", row), preds, target))  # streaming == one batch
         return
     preds.requires_grad_(True)
     value = _call(row, obj, preds, target, sw)
@@ -101,11 +101,11 @@ def _explain(fn, *args):
     return explanation.graph_break_count, reasons
 
 
-@pytest.mark.parametrize("row", C.params([r for r in C.MATRIX if r.kind == "loss"]))
+@pytest.mark.parametrize("row", conformance.params([r for r in conformance.MATRIX if r.kind == "loss"]))
 def test_loss_compiles_fullgraph_over_dynamic_batch_sizes(row):
     """No graph break (torch._dynamo.explain), at most one recompile over batch sizes 32, 17, 9,
     values and gradients equal to eager."""
-    module = C.build("torch", row)
+    module = conformance.build("torch", row)
     preds, target, sw = _inputs(row, BATCH_SIZES[0])
     breaks, reasons = _explain(module, preds, target)
     assert breaks == 0, f"{breaks} graph breaks: {reasons}"
@@ -138,13 +138,13 @@ _REQUIRED = {"ClassBalancedLoss": dict(samples_per_class=[200, 30, 26]),
              "BalancedSoftmaxCrossentropy": dict(samples_per_class=[200, 30, 26])}
 
 
-@pytest.mark.parametrize("row", C.params(C.LOSSES))
+@pytest.mark.parametrize("row", conformance.params(conformance.LOSSES))
 def test_loss_compiles_fullgraph_at_default_arguments(row):
     """The issue's promise as stated: default arguments (validate_args=True included), no
     graph break, the compiled value equal to eager."""
-    import torch_impl.losses as L
+    from torch_impl import losses
 
-    module = getattr(L, row.name)(**_REQUIRED.get(row.name, {}))
+    module = getattr(losses, row.name)(**_REQUIRED.get(row.name, {}))
     preds, target, _ = _inputs(row, BATCH_SIZES[0])
     if row.family == "softmax":  # the row's ignored targets are invalid without its ignore_index
         target = target.clamp(min=0)
@@ -191,9 +191,9 @@ def test_functional_form_compiles_fullgraph(case):
     """Every functional loss case with Python-constant arguments: no graph break (its argument
     checks run once while tracing, _ops.static_args), the compiled value and gradient equal to
     eager on two batch sizes, and a rejected argument raises eager's error and message."""
-    import torch_impl.losses as L
+    from torch_impl import losses
 
-    fn, kwargs = getattr(L, case.fn), _as_constants(case.kwargs)
+    fn, kwargs = getattr(losses, case.fn), _as_constants(case.kwargs)
     logits, target = case.make_inputs(np.random.default_rng(case.seed))
     x, t = torch.as_tensor(logits, dtype=torch.float32), torch.as_tensor(target)
     if case.torch_class_dim is not None and x.ndim > 2:  # the case's class-last layout -> torch's
@@ -222,10 +222,10 @@ def test_functional_form_compiled_rejects_an_argument_as_eager(name):
     """A rejected hyperparameter (the first of _BAD_HYPERPARAMETERS the function takes), on the
     function's first case: compiled, eager's error type and message; with fullgraph=True torch's
     wrapper, which quotes the message."""
-    import torch_impl.losses as L
+    from torch_impl import losses
 
     case = next(p.values[0] for p in _functional_cases() if p.values[0].fn == name)
-    fn = getattr(L, name)
+    fn = getattr(losses, name)
     logits, target = case.make_inputs(np.random.default_rng(case.seed))
     x, t = torch.as_tensor(logits, dtype=torch.float32), torch.as_tensor(target)
     accepted = inspect.signature(fn).parameters
@@ -256,9 +256,9 @@ def test_functional_form_with_numpy_hyperparameters_compiles_fullgraph(case):
     compiled value and gradient equal eager's on two batch sizes and, with the array an
     argument of the compiled function, after its values change (reversed), without a
     recompile for the new values."""
-    import torch_impl.losses as L
+    from torch_impl import losses
 
-    fn = getattr(L, case.fn)
+    fn = getattr(losses, case.fn)
     name = next(k for k, v in case.kwargs.items() if isinstance(v, np.ndarray))
     others = {k: v for k, v in case.kwargs.items() if k != name}
     logits, target = case.make_inputs(np.random.default_rng(case.seed))
@@ -291,14 +291,13 @@ def test_functional_form_with_numpy_hyperparameters_compiles_fullgraph(case):
 def test_adjust_logits_and_shot_accuracy_with_numpy_arguments_compile_fullgraph():
     """The other functional forms taking NumPy priors / samples per class: no graph break,
     compiled equal to eager (decisions.shift_prior: tests/test_decisions.py)."""
-    import torch_impl.losses as L
-    import torch_impl.metrics as M
+    from torch_impl import losses, metrics
 
     priors, counts = np.array([0.6, 0.3, 0.1]), np.array([500, 40, 3])
     x, t = torch.randn(9, 3, dtype=torch.float64), torch.tensor([0, 1, 2] * 3)
-    calls = [(lambda x, t: L.adjust_logits(x, priors, tau=1.5), 1e-12),
+    calls = [(lambda x, t: losses.adjust_logits(x, priors, tau=1.5), 1e-12),
              # float32 result of float64 counts: exact either way (ratios of small integers)
-             (lambda x, t: M.shot_accuracy(x, t, samples_per_class=counts, many_threshold=100, few_threshold=20), 0)]
+             (lambda x, t: metrics.shot_accuracy(x, t, samples_per_class=counts, many_threshold=100, few_threshold=20), 0)]
     for fn, tol in calls:
         breaks, reasons = _explain(fn, x, t)
         assert breaks == 0, f"{breaks} graph breaks: {reasons}"
@@ -320,9 +319,9 @@ _BAD_ARRAYS = [
 def test_functional_form_compiled_rejects_a_numpy_hyperparameter_as_eager(name, arg, array):
     """A rejected NumPy-array hyperparameter raises eager's error and message from the
     compiled call (fullgraph=True): its check runs on the values at every call."""
-    import torch_impl.losses as L
+    from torch_impl import losses
 
-    fn = getattr(L, name)
+    fn = getattr(losses, name)
     x, t = torch.randn(4, 3), torch.tensor([0, 1, 2, 1])
     with pytest.raises(ValueError) as eager_error:
         fn(x, t, **{arg: array})
@@ -334,20 +333,20 @@ def test_functional_form_compiled_rejects_a_numpy_hyperparameter_as_eager(name, 
     torch._dynamo.reset()
 
 
-@pytest.mark.parametrize("row", C.params(C.METRICS))
+@pytest.mark.parametrize("row", conformance.params(conformance.METRICS))
 def test_metric_update_compiles_fullgraph_over_dynamic_batch_sizes(row):
     """metric.update and metric.compute compile without graph break (torchmetrics's own
     wrappers included) and with at most one recompile each over the batch sizes, under
     Dynamo's default settings (torchmetrics's int update counter is the metric's to make
     dynamic); the streamed result equals eager."""
     preds, target, _ = _inputs(row, BATCH_SIZES[0])
-    probe = C.build("torch", row)
+    probe = conformance.build("torch", row)
     breaks, reasons = _explain(probe.update, preds, target)
     assert breaks == 0, f"{breaks} graph breaks: {reasons}"
 
     torch._dynamo.reset()
     counters.clear()
-    eager, streamed = C.build("torch", row), C.build("torch", row)
+    eager, streamed = conformance.build("torch", row), conformance.build("torch", row)
     update_frames, compute_frames = CompileCounterWithBackend("aot_eager"), CompileCounterWithBackend("aot_eager")
     step = torch.compile(streamed.update, backend=update_frames, fullgraph=True)
     result = torch.compile(streamed.compute, backend=compute_frames, fullgraph=True)
@@ -363,13 +362,13 @@ def test_metric_update_compiles_fullgraph_over_dynamic_batch_sizes(row):
     torch._dynamo.reset()
 
 
-@pytest.mark.parametrize("row", C.params(C.METRICS))
+@pytest.mark.parametrize("row", conformance.params(conformance.METRICS))
 def test_metric_functional_form_compiles_fullgraph(row):
     """The row's functional metric (one batch, no state) with the row's arguments: no graph
     break, the compiled value equal to eager over two batch sizes."""
-    import torch_impl.metrics as M
+    from torch_impl import metrics
 
-    fn = getattr(M, row.functional)
+    fn = getattr(metrics, row.functional)
 
     def metric(preds, target):
         return fn(preds, target, **row.kwargs)
@@ -390,7 +389,7 @@ def test_metric_functional_form_compiles_fullgraph(row):
 
 def _linear(row):
     torch.manual_seed(0)
-    return torch.nn.Linear(C.NUM_FEATURES, row.num_outputs)
+    return torch.nn.Linear(conformance.NUM_FEATURES, row.num_outputs)
 
 
 def _forward(row, model, features):
@@ -398,14 +397,14 @@ def _forward(row, model, features):
     return out.squeeze(-1) if row.family == "binary" else out
 
 
-@pytest.mark.parametrize("row", C.params(C.MATRIX))
+@pytest.mark.parametrize("row", conformance.params(conformance.MATRIX))
 def test_autocast_bfloat16(row):
     """Under torch.autocast the losses return float32, as torch's own losses do, with a finite
     gradient; the metrics take the bfloat16 scores."""
     i = row.inputs(32)
     features, target = torch.as_tensor(i.features), torch.as_tensor(i.target)
     model = _linear(row)
-    obj = C.build("torch", row)
+    obj = conformance.build("torch", row)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         preds = _forward(row, model, features)
         assert preds.dtype == torch.bfloat16
@@ -414,7 +413,7 @@ def test_autocast_bfloat16(row):
         assert torch.nn.functional.binary_cross_entropy_with_logits(preds, torch.rand_like(preds)).dtype == torch.float32
     assert torch.isfinite(value).all()
     if row.kind == "metric":
-        _close(value, _call(row, C.build("torch", row), preds.float(), target))
+        _close(value, _call(row, conformance.build("torch", row), preds.float(), target))
         return
     assert value.dtype == torch.float32, f"autocast: {value.dtype}, torch's own losses give float32"
     value.backward()
@@ -424,13 +423,13 @@ def test_autocast_bfloat16(row):
 # -------------------------------------------------------------------------------- state_dict
 
 
-@pytest.mark.parametrize("row", C.params(C.MATRIX))
+@pytest.mark.parametrize("row", conformance.params(conformance.MATRIX))
 def test_state_dict_round_trip(row):
     """Loading the state_dict into a fresh module (its float buffers overwritten first) gives
     the same value: everything the value depends on beyond the constructor travels."""
     preds, target, sw = _inputs(row, 32)
-    obj = C.build("torch", row)
-    fresh = C.build("torch", row)
+    obj = conformance.build("torch", row)
+    fresh = conformance.build("torch", row)
     if row.kind == "metric":
         obj.persistent(True)
         fresh.persistent(True)
@@ -451,24 +450,24 @@ def test_state_dict_round_trip(row):
 # ---------------------------------------------------------------------------- sample weights
 
 
-@pytest.mark.parametrize("row", C.params(C.MATRIX))
+@pytest.mark.parametrize("row", conformance.params(conformance.MATRIX))
 def test_sample_weight_b1_equals_b(row):
     preds, target, _ = _inputs(row, 32, seed=2)
     sw = torch.as_tensor(np.random.default_rng(0).uniform(0.2, 2.0, size=32).astype("float32"))
-    obj = C.build("torch", row)
+    obj = conformance.build("torch", row)
     _close(_call(row, obj, preds, target, sw[:, None]), _call(row, obj, preds, target, sw))
 
 
-@pytest.mark.parametrize("row", C.params(C.SIGMOID))
+@pytest.mark.parametrize("row", conformance.params(conformance.SIGMOID))
 def test_sigmoid_family_takes_exact_shapes_like_bce_with_logits(row):
     """torch's rule for the sigmoid family: target of the input's shape, no squeezing."""
     preds, target, _ = _inputs(row, 8)
     with pytest.raises(ValueError):
         torch.nn.BCEWithLogitsLoss()(preds[:, :1], target[:, 0])
     with pytest.raises(ValueError, match=r"(?i)shape"):
-        C.build("torch", row, 1)(preds[:, :1], target[:, 0])
+        conformance.build("torch", row, 1)(preds[:, :1], target[:, 0])
     with pytest.raises(ValueError, match=r"(?i)shape"):
-        C.build("torch", row)(preds, target[:, 0])
+        conformance.build("torch", row)(preds, target[:, 0])
 
 
 # ------------------------------------------------------------- CrossEntropyLoss's layouts
@@ -489,9 +488,9 @@ def _layouts(row, seed=0):
     i = row.inputs(n * D1 * D2, seed)
     logits = torch.as_tensor(i.logits)  # (M, C), M = n d1 d2
     target = torch.as_tensor(i.target)
-    spatial = logits.reshape(n, D1, D2, C.K).permute(0, 3, 1, 2).contiguous()  # (N, C, d1, d2)
-    probs = _probabilities((n, C.K, D1, D2), 1, seed)
-    flat_probs = probs.permute(0, 2, 3, 1).reshape(-1, C.K)
+    spatial = logits.reshape(n, D1, D2, conformance.K).permute(0, 3, 1, 2).contiguous()  # (N, C, d1, d2)
+    probs = _probabilities((n, conformance.K, D1, D2), 1, seed)
+    flat_probs = probs.permute(0, 2, 3, 1).reshape(-1, conformance.K)
     first = int(np.flatnonzero(i.target != (row.ignore_index if row.ignore_index is not None else -10**9))[0])
     return [
         ("unbatched", logits[first], target[first], logits[first:first + 1], target[first:first + 1], ()),
@@ -501,7 +500,7 @@ def _layouts(row, seed=0):
     ]
 
 
-@pytest.mark.parametrize("row", C.params(C.SOFTMAX))
+@pytest.mark.parametrize("row", conformance.params(conformance.SOFTMAX))
 def test_softmax_family_takes_cross_entropy_layouts(row):
     """(C), (N, C), (N, C, d1, d2): the class on dim 1, as CrossEntropyLoss; the mean equals
     the call on the flattened (M, C) rows, "none" has CrossEntropyLoss's output shape."""
@@ -509,17 +508,17 @@ def test_softmax_family_takes_cross_entropy_layouts(row):
         if row.index_targets_only and name == "spatial-probabilities":
             continue
         # one instance per call: a stateful loss (row.stateful) then sees each batch alone
-        _close(C.build("torch", row)(x, t), C.build("torch", row)(flat_x, flat_t), msg=lambda m, name=name: f"{name}: {m}")
-        none = C.build("torch", row, reduction="none")(x, t)
+        _close(conformance.build("torch", row)(x, t), conformance.build("torch", row)(flat_x, flat_t), msg=lambda m, name=name: f"{name}: {m}")
+        none = conformance.build("torch", row, reduction="none")(x, t)
         assert tuple(none.shape) == shape, f"{name}: reduction='none' gives {tuple(none.shape)}, expected {shape}"
-        flat_none = C.build("torch", row, reduction="none")(flat_x, flat_t)
+        flat_none = conformance.build("torch", row, reduction="none")(flat_x, flat_t)
         _close(none, flat_none.reshape(shape), msg=lambda m, name=name: f"{name}: {m}")
 
 
-WCCE = [r for r in C.ROWS if r.name == "WeightedCategoricalCrossentropy"]
+WCCE = [r for r in conformance.ROWS if r.name == "WeightedCategoricalCrossentropy"]
 
 
-@pytest.mark.parametrize("row", C.params(WCCE))
+@pytest.mark.parametrize("row", conformance.params(WCCE))
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_weighted_cce_equals_cross_entropy_loss_in_every_layout(row, reduction):
     """Exactly CrossEntropyLoss(weight, label_smoothing, ignore_index), value and gradient, in
@@ -537,7 +536,7 @@ def test_weighted_cce_equals_cross_entropy_loss_in_every_layout(row, reduction):
             ignore_index=-100 if kwargs.get("ignore_index") is None else kwargs["ignore_index"],
             reduction=reduction,
         )
-        ours = C.framework_class("torch", row)(**kwargs, reduction=reduction)
+        ours = conformance.framework_class("torch", row)(**kwargs, reduction=reduction)
         xr = x.clone().requires_grad_(True)
         xo = x.clone().requires_grad_(True)
         want, got = ref(xr, t), ours(xo, t)

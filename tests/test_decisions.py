@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 import pytest
 
-from imbalance_core import decisions as D
+from imbalance_core import decisions
 from imbalance_core.schedule import balanced_schedule
 
 torch = pytest.importorskip("torch")
@@ -92,7 +92,7 @@ def random_case(seed, *, n=300, weighted=True):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_core_tune_threshold_equals_brute_force(kwargs, seed):
     y, s, w = random_case(seed, weighted=seed != 2)
-    found = D.tune_threshold(y.astype(np.int64), s, sample_weight=None if seed == 2 else w, **kwargs)
+    found = decisions.tune_threshold(y.astype(np.int64), s, sample_weight=None if seed == 2 else w, **kwargs)
     thresholds, values = brute_force_scores(y, s, w, **kwargs)
     assert found.score == pytest.approx(values.max(), abs=1e-12)
     # the threshold reaches that score, and no lower threshold does (ties go to the lowest)
@@ -104,8 +104,8 @@ def test_core_tune_threshold_equals_brute_force(kwargs, seed):
 def test_core_tune_threshold_moves_with_the_objective():
     """Different objectives pick different operating points on the same scores."""
     y, s, _ = random_case(5)
-    sens = D.tune_threshold(y, s, objective="tpr_at_least", min_tpr=0.95)
-    spec = D.tune_threshold(y, s, objective="weighted_balanced_accuracy", alpha=0.05)
+    sens = decisions.tune_threshold(y, s, objective="tpr_at_least", min_tpr=0.95)
+    spec = decisions.tune_threshold(y, s, objective="weighted_balanced_accuracy", alpha=0.05)
     assert sens.threshold < spec.threshold
     assert np.mean(s[y] > sens.threshold) >= 0.95  # the constraint holds (unweighted, as called)
 
@@ -118,7 +118,7 @@ def test_tune_threshold_native_equals_core(framework, kwargs):
     s32, y2 = s.astype(np.float32)[:, None], y.astype(np.float32)[:, None]
     found = module(framework).tune_threshold(native(framework, y2), native(framework, s32),
                                              sample_weight=native(framework, w), **kwargs)
-    expected = D.tune_threshold(y2, s32, sample_weight=w, **kwargs)
+    expected = decisions.tune_threshold(y2, s32, sample_weight=w, **kwargs)
     assert as_float(found.threshold) == expected.threshold  # a float32 score, kept exactly
     assert "float32" in str(found.threshold.dtype)
     assert as_float(found.score) == pytest.approx(expected.score, rel=1e-6)  # the score in floatx
@@ -127,14 +127,14 @@ def test_tune_threshold_native_equals_core(framework, kwargs):
 @pytest.mark.keras
 def test_tune_threshold_twins_agree():
     """Both frameworks, the same data: the same threshold and score (and NumPy in works)."""
-    import tf_impl.decisions as tfd
-    import torch_impl.decisions as ptd
+    import tf_impl.decisions
+    import torch_impl.decisions
 
     rng = np.random.default_rng(7)
     y = (rng.random(2000) < 0.05).astype(np.int64)
     s = rng.normal(size=2000) + 2.0 * y
     for kwargs in OBJECTIVES:
-        a, b = tfd.tune_threshold(y, s, **kwargs), ptd.tune_threshold(y, s, **kwargs)
+        a, b = tf_impl.decisions.tune_threshold(y, s, **kwargs), torch_impl.decisions.tune_threshold(y, s, **kwargs)
         assert as_float(a.threshold) == as_float(b.threshold), kwargs
         assert as_float(a.score) == pytest.approx(as_float(b.score), rel=1e-6), kwargs
 
@@ -176,7 +176,7 @@ def test_streaming_equals_exact_on_its_grid(framework, kwargs):
     w[:2] = 1.0
     y[0], y[1] = True, False
     _, threshold, score = tuner_result(framework, split(y, s, w, 4), num_bins=n, **kwargs)
-    expected = D.tune_threshold(y, s, sample_weight=w, **kwargs)
+    expected = decisions.tune_threshold(y, s, sample_weight=w, **kwargs)
     assert threshold == expected.threshold
     assert score == pytest.approx(expected.score, rel=1e-6)
 
@@ -192,10 +192,10 @@ def test_streaming_within_its_stated_bound(framework):
     w = rng.random(4000)
     _, threshold, score = tuner_result(framework, split(y, logits, w, 3), num_bins=n, from_logits=True)
     p = 1.0 / (1.0 + np.exp(-logits.astype(np.float32).astype(np.float64)))
-    exact = D.tune_threshold(y, p, sample_weight=w)
-    bins = D.bins_of(p, n)
+    exact = decisions.tune_threshold(y, p, sample_weight=w)
+    bins = decisions.bins_of(p, n)
     pos, neg = (np.bincount(bins, weights=np.where(m, w, 0.0), minlength=n + 1) for m in (y, ~y))
-    bound = D.grid_gap_bound(pos, neg)
+    bound = decisions.grid_gap_bound(pos, neg)
     assert exact.score - bound - 1e-6 <= score <= exact.score + 1e-6
     assert bound < 0.05  # the statement is not vacuous here
     assert threshold * n == pytest.approx(round(threshold * n), abs=1e-6)
@@ -226,10 +226,10 @@ def test_streaming_state_sums_like_ddp():
 def test_keras_streaming_config_and_reset(tmp_path):
     import keras
 
-    import tf_impl.decisions as tfd
+    import tf_impl.decisions
 
-    tuner = tfd.ThresholdTuner(objective="tpr_at_least", min_tpr=0.8, num_bins=32, name="tuned")
-    again = tfd.ThresholdTuner.from_config(tuner.get_config())
+    tuner = tf_impl.decisions.ThresholdTuner(objective="tpr_at_least", min_tpr=0.8, num_bins=32, name="tuned")
+    again = tf_impl.decisions.ThresholdTuner.from_config(tuner.get_config())
     assert again.get_config() == tuner.get_config()
     tuner.update_state(np.array([0.0, 1.0, 1.0]), np.array([0.1, 0.9, 0.3]))
     tuner.reset_state()
@@ -310,11 +310,11 @@ def test_torch_shift_prior_and_module_compile_fullgraph(kwargs):
     """shift_prior with Python-constant priors (its checks folded at trace time) or NumPy
     priors (checked in the graph at every call) and the PriorShift module: no graph break,
     compiled equal to eager."""
-    import torch_impl.decisions as ptd
+    import torch_impl.decisions
 
     x = torch.randn(6, 3, dtype=torch.float64)
-    layer = ptd.PriorShift(**kwargs)
-    for fn in (lambda z: ptd.shift_prior(z, **kwargs), layer):
+    layer = torch_impl.decisions.PriorShift(**kwargs)
+    for fn in (lambda z: torch_impl.decisions.shift_prior(z, **kwargs), layer):
         torch._dynamo.reset()
         explanation = torch._dynamo.explain(fn)(x)
         assert explanation.graph_break_count == 0, [str(b.reason) for b in explanation.break_reasons]
@@ -330,10 +330,10 @@ def test_torch_threshold_tuner_update_compiles_over_batch_sizes():
     a symbolic int), the histograms equal to eager."""
     from torch._dynamo.testing import CompileCounterWithBackend
 
-    import torch_impl.decisions as ptd
+    import torch_impl.decisions
 
     torch._dynamo.reset()
-    compiled, eager = ptd.ThresholdTuner(num_bins=16), ptd.ThresholdTuner(num_bins=16)
+    compiled, eager = torch_impl.decisions.ThresholdTuner(num_bins=16), torch_impl.decisions.ThresholdTuner(num_bins=16)
     frames = CompileCounterWithBackend("aot_eager")
     update = torch.compile(compiled.update, backend=frames, fullgraph=True)
     g = torch.Generator().manual_seed(3)
@@ -349,18 +349,18 @@ def test_torch_threshold_tuner_update_compiles_over_batch_sizes():
 
 
 def test_torch_prior_shift_module_state_dict_and_layout():
-    import torch_impl.decisions as ptd
+    import torch_impl.decisions
 
-    layer = ptd.PriorShift(train_prior=[0.5, 0.5], target_prior=[0.9, 0.1])
+    layer = torch_impl.decisions.PriorShift(train_prior=[0.5, 0.5], target_prior=[0.9, 0.1])
     assert set(layer.state_dict()) == {"train_prior", "target_prior"}
-    other = ptd.PriorShift(train_prior=[0.2, 0.8], target_prior=[0.3, 0.7])
+    other = torch_impl.decisions.PriorShift(train_prior=[0.2, 0.8], target_prior=[0.3, 0.7])
     other.load_state_dict(layer.state_dict())
     x = torch.randn(3, 2, 4, 4)  # (N, C, H, W): the class axis is dim 1, as CrossEntropyLoss
     expected = x + torch.log(torch.tensor([0.9, 0.1]) / 0.5).reshape(1, 2, 1, 1)
     torch.testing.assert_close(other(x), expected)
     # half in, half out, the sum computed in float32
     torch.testing.assert_close(other(x.half()), (x.half().float() + expected - x).half())
-    torch.testing.assert_close(layer(x[:, :, 0, 0]), ptd.shift_prior(x[:, :, 0, 0], train_prior=[0.5, 0.5],
+    torch.testing.assert_close(layer(x[:, :, 0, 0]), torch_impl.decisions.shift_prior(x[:, :, 0, 0], train_prior=[0.5, 0.5],
                                                                      target_prior=[0.9, 0.1]))
 
 
@@ -368,11 +368,11 @@ def test_torch_prior_shift_module_state_dict_and_layout():
 def test_keras_prior_shift_saved_and_loaded_with_a_model(tmp_path):
     import keras
 
-    import tf_impl.decisions as tfd
+    import tf_impl.decisions
 
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3),
-                              tfd.PriorShift(train_prior=[1 / 3] * 3, target_prior=[0.8, 0.15, 0.05])])
+                              tf_impl.decisions.PriorShift(train_prior=[1 / 3] * 3, target_prior=[0.8, 0.15, 0.05])])
     x = np.random.default_rng(22).normal(size=(5, 2)).astype(np.float32)
     path = str(tmp_path / "corrected.keras")
     model.save(path)
@@ -385,17 +385,17 @@ def test_keras_prior_shift_saved_and_loaded_with_a_model(tmp_path):
 
 def test_training_prior():
     # a balanced pipeline: the class fractions; class weights multiply them
-    np.testing.assert_allclose(D.training_prior(class_fractions=[0.5, 0.5]), [0.5, 0.5])
-    np.testing.assert_allclose(D.training_prior(class_fractions=[0.5, 0.5], class_weight=[1.0, 3.0]), [0.25, 0.75])
+    np.testing.assert_allclose(decisions.training_prior(class_fractions=[0.5, 0.5]), [0.5, 0.5])
+    np.testing.assert_allclose(decisions.training_prior(class_fractions=[0.5, 0.5], class_weight=[1.0, 3.0]), [0.25, 0.75])
     # scikit-learn's "balanced" weights on shuffled batches: a uniform training prior
     counts = np.array([900.0, 80.0, 20.0])
     balanced = counts.sum() / (3 * counts)
-    np.testing.assert_allclose(D.training_prior(data_prior=counts, class_weight=balanced), [1 / 3] * 3, rtol=1e-12)
-    np.testing.assert_allclose(D.training_prior(data_prior=counts), counts / counts.sum())
-    import tf_impl.decisions as tfd
-    import torch_impl.decisions as ptd
+    np.testing.assert_allclose(decisions.training_prior(data_prior=counts, class_weight=balanced), [1 / 3] * 3, rtol=1e-12)
+    np.testing.assert_allclose(decisions.training_prior(data_prior=counts), counts / counts.sum())
+    import tf_impl.decisions
+    import torch_impl.decisions
 
-    assert tfd.training_prior is ptd.training_prior is D.training_prior
+    assert tf_impl.decisions.training_prior is torch_impl.decisions.training_prior is decisions.training_prior
 
 
 # ------------------------------------------------------- the Gaussian known-posterior test
@@ -465,7 +465,7 @@ def test_balanced_training_plus_correction_recovers_the_posterior(framework, act
     x_test, y_test = gaussian(10000, natural, seed=31)
     order = balanced_schedule(y, 96, steps_per_epoch=150, seed=0)  # equal class fractions
     predict = train_balanced(framework, x, y, order, 96, outputs=k if activation == "softmax" else 1)
-    train_prior = D.training_prior(class_fractions=[1 / k] * k)
+    train_prior = decisions.training_prior(class_fractions=[1 / k] * k)
     if activation == "softmax":
         priors = dict(train_prior=train_prior, target_prior=natural)
     else:  # the positive class's prior

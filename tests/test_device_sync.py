@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from imbalance_core import deferred
-from tests import conformance as C
+from tests import conformance
 from torch_impl import _ops
 
 
@@ -28,9 +28,9 @@ def _meta_inputs(row, n=8):
     return preds, target
 
 
-@pytest.mark.parametrize("row", C.params(C.LOSSES))
+@pytest.mark.parametrize("row", conformance.params(conformance.LOSSES))
 def test_loss_forward_backward_on_meta(row):
-    loss_fn = C.build("torch", row).to("meta")
+    loss_fn = conformance.build("torch", row).to("meta")
     preds, target = _meta_inputs(row)
     preds.requires_grad_(True)
     loss = loss_fn(preds, target)
@@ -39,9 +39,9 @@ def test_loss_forward_backward_on_meta(row):
     assert preds.grad is not None and preds.grad.shape == preds.shape
 
 
-@pytest.mark.parametrize("row", C.params(C.METRICS))
+@pytest.mark.parametrize("row", conformance.params(conformance.METRICS))
 def test_metric_update_and_compute_on_meta(row):
-    metric = C.build("torch", row).to("meta")
+    metric = conformance.build("torch", row).to("meta")
     preds, target = _meta_inputs(row)
     metric.update(preds, target)
     metric.update(preds, target, sample_weight=torch.ones(preds.shape[0], device="meta"))
@@ -122,15 +122,15 @@ def test_cpu_checks_stay_immediate():
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-@pytest.mark.parametrize("row", C.params(C.LOSSES))
+@pytest.mark.parametrize("row", conformance.params(conformance.LOSSES))
 def test_training_step_without_sync_on_cuda(row):
     """A training step (forward, backward, optimizer step) and a metric update at default
     arguments under set_sync_debug_mode("error"): any host-device sync raises."""
     torch.manual_seed(0)
-    model = torch.nn.Linear(C.NUM_FEATURES, C.K).cuda()
+    model = torch.nn.Linear(conformance.NUM_FEATURES, conformance.K).cuda()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    loss_fn = C.build("torch", row).cuda()
-    metric = C.build("torch", C.BY_ID["BalancedAccuracy-multiclass"]).cuda()
+    loss_fn = conformance.build("torch", row).cuda()
+    metric = conformance.build("torch", conformance.BY_ID["BalancedAccuracy-multiclass"]).cuda()
     i = row.inputs(64)
     x = torch.as_tensor(i.features).cuda()
     y = torch.as_tensor(i.target).cuda()

@@ -103,15 +103,15 @@ def _call(framework, name, x, y, kw):
         if framework == "torch":
             import torch
 
-            import torch_impl.losses as L
+            from torch_impl import losses
 
-            out = getattr(L, name)(torch.as_tensor(x), torch.as_tensor(y), **kw)
+            out = getattr(losses, name)(torch.as_tensor(x), torch.as_tensor(y), **kw)
             return ("value", out.detach().double().numpy(), str(out.dtype).replace("torch.", ""))
         import keras
 
-        import tf_impl.losses as L
+        from tf_impl import losses
 
-        out = getattr(L, name)(y, x, **kw)
+        out = getattr(losses, name)(y, x, **kw)
         # (jax without x64 computes float64 inputs in float32: the tolerance follows the dtype)
         return ("value", np.asarray(keras.ops.convert_to_numpy(out), np.float64), keras.backend.standardize_dtype(out.dtype))
     except (ValueError, TypeError) as exc:
@@ -152,34 +152,34 @@ def test_the_differences_the_conventions_dictate():
     import keras
     import torch
 
-    import tf_impl.losses as KL
-    import torch_impl.losses as TL
+    import tf_impl.losses
+    import torch_impl.losses
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(4, 3))
     t = np.array([[0], [2], [1], [1]])
     # (B, 1) class indices: Keras's sparse losses take them; torch's CrossEntropyLoss does not
-    keras_value = keras.ops.convert_to_numpy(KL.weighted_categorical_crossentropy(t, x))
-    np.testing.assert_allclose(keras_value, keras.ops.convert_to_numpy(KL.weighted_categorical_crossentropy(t[:, 0], x)))
+    keras_value = keras.ops.convert_to_numpy(tf_impl.losses.weighted_categorical_crossentropy(t, x))
+    np.testing.assert_allclose(keras_value, keras.ops.convert_to_numpy(tf_impl.losses.weighted_categorical_crossentropy(t[:, 0], x)))
     with pytest.raises(ValueError, match=r"Shape mismatch: `target` has shape \(4, 1\)"):
-        TL.weighted_categorical_crossentropy(torch.as_tensor(x), torch.as_tensor(t))
+        torch_impl.losses.weighted_categorical_crossentropy(torch.as_tensor(x), torch.as_tensor(t))
     # (N, C, d) logits: torch's class axis is dim 1, Keras's the last
     x3 = rng.normal(size=(2, 3, 5)).astype(np.float32)  # float32: what jax computes without x64
     t3 = rng.integers(0, 3, size=(2, 5))
-    torch_value = TL.weighted_categorical_crossentropy(torch.as_tensor(x3), torch.as_tensor(t3)).numpy()
-    keras_value = keras.ops.convert_to_numpy(KL.weighted_categorical_crossentropy(t3, np.moveaxis(x3, 1, -1)))
+    torch_value = torch_impl.losses.weighted_categorical_crossentropy(torch.as_tensor(x3), torch.as_tensor(t3)).numpy()
+    keras_value = keras.ops.convert_to_numpy(tf_impl.losses.weighted_categorical_crossentropy(t3, np.moveaxis(x3, 1, -1)))
     np.testing.assert_allclose(torch_value, keras_value, rtol=1e-6)
     # integer logits: a Keras loss class casts them to its dtype (Loss.__call__); torch refuses
     xi = rng.integers(-3, 3, size=(4, 3)).astype(np.int32)
-    assert np.isfinite(keras.ops.convert_to_numpy(KL.WeightedCategoricalCrossentropy()(t[:, 0], xi)))
+    assert np.isfinite(keras.ops.convert_to_numpy(tf_impl.losses.WeightedCategoricalCrossentropy()(t[:, 0], xi)))
     with pytest.raises(TypeError, match=r"Invalid `input` dtype: received int32"):
-        TL.WeightedCategoricalCrossentropy()(torch.as_tensor(xi), torch.as_tensor(t[:, 0]))
+        torch_impl.losses.WeightedCategoricalCrossentropy()(torch.as_tensor(xi), torch.as_tensor(t[:, 0]))
     # (B,) labels against (B, 1) logits: the Keras classes add the trailing 1 (Keras's rule);
     # torch's sigmoid family takes exact shapes, as BCEWithLogitsLoss does
     x1, y1 = rng.normal(size=(4, 1)), np.array([0.0, 1.0, 1.0, 0.0])
-    assert np.isfinite(keras.ops.convert_to_numpy(KL.WeightedBinaryCrossentropy()(y1, x1)))
+    assert np.isfinite(keras.ops.convert_to_numpy(tf_impl.losses.WeightedBinaryCrossentropy()(y1, x1)))
     with pytest.raises(ValueError, match=r"Shape mismatch: `target` has shape \(4,\) but `input` has shape \(4, 1\)"):
-        TL.WeightedBinaryCrossentropy()(torch.as_tensor(x1), torch.as_tensor(y1))
+        torch_impl.losses.WeightedBinaryCrossentropy()(torch.as_tensor(x1), torch.as_tensor(y1))
 
 
 # Long-tail losses: hyperparameters drawn from their valid options, or (1 time in 12) an invalid one.

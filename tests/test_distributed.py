@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 
 from conftest import needs_tf_backend
-from tests import conformance as C
+from tests import conformance
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +38,7 @@ TIMEOUT_S = 300
 # the one-device run (float32: the replicas sum their gradients in another order)
 RTOL = 1e-5
 
-DISTRIBUTED_ROWS = C.DISTRIBUTED_LOSSES + C.METRICS
+DISTRIBUTED_ROWS = conformance.DISTRIBUTED_LOSSES + conformance.METRICS
 
 
 def _env(**extra):

@@ -133,9 +133,9 @@ def test_migration_table_reductions_are_the_parity_suites_cases():
     # every loss class (the stateful SeesawLoss aside: its class counts each call's targets into
     # its state, tested in test_longtail_state.py)
     from parity_tests.matrix import class_name
-    from tests import conformance as C
+    from tests import conformance
 
-    classes = {r.name for r in C.LOSSES if not r.stateful}
+    classes = {r.name for r in conformance.LOSSES if not r.stateful}
     assert {class_name(fn) for fn in losses} == classes, classes ^ {class_name(fn) for fn in losses}
     assert covered == {(fn, pair, weighted) for fn in losses for pair in REDUCTION_PAIRS for weighted in (False, True)}
     case = next(c for c in REDUCTION_CASES if loss_specs.spec(c.fn).family == "sigmoid")

@@ -121,9 +121,9 @@ def _family_data(kind, n=256):
 
 @pytest.mark.parametrize("name,kwargs,kind", FAMILY, ids=[f[0] for f in FAMILY])
 def test_family_compile_fit_save_load(tmp_path, name, kwargs, kind):
-    import tf_impl.losses as L
+    from tf_impl import losses
 
-    loss = getattr(L, name)(**kwargs)
+    loss = getattr(losses, name)(**kwargs)
     config = loss.get_config()
     assert type(loss).from_config(config).get_config() == config
     x, y = _family_data(kind)

@@ -92,9 +92,9 @@ FAMILY = [
 def test_family_under_torch_compile(name, kwargs, kind):
     """Dynamo traces every loss (graph breaks only at the validate_args host checks); the
     aot_eager backend keeps this fast while running the traced forward and backward graphs."""
-    import torch_impl.losses as L
+    from torch_impl import losses
 
-    loss = getattr(L, name)(**kwargs)
+    loss = getattr(losses, name)(**kwargs)
     x, y = _data(2)
     if kind == "sparse":
         y = torch.randint(0, 6, (32,), generator=torch.Generator().manual_seed(0))

@@ -341,16 +341,16 @@ def test_bad_tensors(framework):
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_deferred_reweighting_bad_arguments(framework):
     if framework == "torch":
-        import torch_impl.losses as L
+        from torch_impl import losses
     else:
-        import tf_impl.losses as L
-    ldam = L.LDAMLoss(samples_per_class=[10, 5, 1])
+        from tf_impl import losses
+    ldam = losses.LDAMLoss(samples_per_class=[10, 5, 1])
     with pytest.raises(ValueError, match=r"Invalid `loss`: received WeightedCategoricalCrossentropy; expected a loss "
                                          r"whose class weights can change during training"):
-        L.DeferredReweighting(L.WeightedCategoricalCrossentropy(), epoch=3, class_weight=[1.0, 2.0, 3.0])
+        losses.DeferredReweighting(losses.WeightedCategoricalCrossentropy(), epoch=3, class_weight=[1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match=r"Invalid `epoch`: received -1; expected an integer >= 0"):
-        L.DeferredReweighting(ldam, epoch=-1, class_weight=[1.0, 2.0, 3.0])
+        losses.DeferredReweighting(ldam, epoch=-1, class_weight=[1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match=r"Invalid `epoch`: received 2.5; expected an integer >= 0"):
-        L.DeferredReweighting(ldam, epoch=2.5, class_weight=[1.0, 2.0, 3.0])
+        losses.DeferredReweighting(ldam, epoch=2.5, class_weight=[1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match=r"Invalid `class_weight`: received length 2; expected length 3"):
-        L.DeferredReweighting(ldam, epoch=1, class_weight=[1.0, 2.0])
+        losses.DeferredReweighting(ldam, epoch=1, class_weight=[1.0, 2.0])

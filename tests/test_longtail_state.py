@@ -14,7 +14,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import torch_impl.losses as TL
+import torch_impl.losses
 from tests.helpers import FRAMEWORKS, functional, loss_object, mean_rtol
 
 KERAS_BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow")
@@ -90,7 +90,7 @@ def test_seesaw_functional_equals_mmdetection_value_and_gradient(kw):
     xr = x.detach().clone().requires_grad_(True)
     t = torch.tensor(_indices(40, 6))
     counts = torch.tensor(COUNTS)
-    got = TL.seesaw_loss(x, t, cum_samples=counts, **kw)
+    got = torch_impl.losses.seesaw_loss(x, t, cum_samples=counts, **kw)
     want = _mmdet_seesaw_ce_loss(xr, t, counts, 6, kw["p"], kw["q"], kw["eps"])
     torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
     v = torch.linspace(0.5, 2.0, 40, dtype=torch.float64)
@@ -110,7 +110,7 @@ def test_seesaw_functional_equals_mmdetection_in_both_frameworks(framework):
 def test_seesaw_module_equals_mmdetection_over_a_stream_of_batches():
     """mmdetection's SeesawLoss counts each batch's labels first, then computes the loss with
     the updated counts: the module's counts and values follow it batch after batch."""
-    ours = TL.SeesawLoss(6, reduction="none")
+    ours = torch_impl.losses.SeesawLoss(6, reduction="none")
     ref_counts = torch.zeros(6, dtype=torch.float32)
     prior = [0.6, 0.25, 0.1, 0.03, 0.015, 0.005]
     for step in range(5):
@@ -150,7 +150,7 @@ def test_seesaw_mitigation_lowers_the_penalty_on_rare_classes(framework):
 
 
 def test_seesaw_torch_counts_only_in_training_and_travel_in_the_state_dict():
-    loss = TL.SeesawLoss(4)
+    loss = torch_impl.losses.SeesawLoss(4)
     x = torch.tensor(_logits((10, 4)))
     t = torch.tensor([0, 0, 0, 1, 1, 2, 0, 1, 0, 3])
     loss(x, t)
@@ -164,7 +164,7 @@ def test_seesaw_torch_counts_only_in_training_and_travel_in_the_state_dict():
     torch.testing.assert_close(loss.cum_samples, expected)  # eval() and no_grad() do not count
     loss(x, t)
     torch.testing.assert_close(loss.cum_samples, 2 * expected)
-    restored = TL.SeesawLoss(4)
+    restored = torch_impl.losses.SeesawLoss(4)
     restored.load_state_dict(loss.state_dict())
     torch.testing.assert_close(restored.cum_samples, 2 * expected)
     loss.eval()
@@ -173,9 +173,9 @@ def test_seesaw_torch_counts_only_in_training_and_travel_in_the_state_dict():
 
 
 def _keras_seesaw(**kw):
-    import tf_impl.losses as KL
+    import tf_impl.losses
 
-    return KL.SeesawLoss(4, dtype="float64", **kw)
+    return tf_impl.losses.SeesawLoss(4, dtype="float64", **kw)
 
 
 def _np(t):
@@ -189,7 +189,7 @@ def test_seesaw_keras_and_torch_agree_over_a_stream_of_batches():
     """Both frameworks' classes on the same batches: the same counts and the same losses after
     every batch (state parity)."""
     keras_loss = _keras_seesaw(reduction="none")
-    torch_loss = TL.SeesawLoss(4, reduction="none")
+    torch_loss = torch_impl.losses.SeesawLoss(4, reduction="none")
     prior = [0.7, 0.2, 0.08, 0.02]
     for step in range(6):
         x = _logits((20, 4), seed=30 + step)
@@ -207,14 +207,14 @@ def _fit_counts(tmp_path, run_eagerly=False):
     expected counts, the reloaded loss's counts)."""
     import keras
 
-    import tf_impl.losses as KL
+    import tf_impl.losses
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(48, 4)).astype("float32")
     y = rng.choice(3, size=48, p=[0.7, 0.2, 0.1])
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
-    loss = KL.SeesawLoss(3)
+    loss = tf_impl.losses.SeesawLoss(3)
     model.compile(optimizer=keras.optimizers.SGD(0.1), loss=loss, run_eagerly=run_eagerly)
     model.fit(x, y, batch_size=16, epochs=2, verbose=0)
     counts = _np(loss.cum_samples)
@@ -351,14 +351,14 @@ def test_distribution_balanced_equals_resample_loss_value_and_gradient(config):
     x = torch.tensor(_logits((30, 5)), requires_grad=True)
     xr = x.detach().clone().requires_grad_(True)
     want = ref(xr * 1.0, y)  # * 1.0: the reference adds its bias in place
-    got = TL.distribution_balanced_loss(x, y, samples_per_class=DB_COUNTS, num_samples=DB_N, **ours)
+    got = torch_impl.losses.distribution_balanced_loss(x, y, samples_per_class=DB_COUNTS, num_samples=DB_N, **ours)
     torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
     v = torch.linspace(0.5, 2.0, 150, dtype=torch.float64).reshape(30, 5)
     (got * v).sum().backward()
     (want * v).sum().backward()
     torch.testing.assert_close(x.grad, xr.grad, rtol=1e-10, atol=1e-12)
     # the module's "mean" is the reference's mean over every element (mmcv's parse_losses)
-    module = TL.DistributionBalancedLoss(DB_COUNTS, num_samples=DB_N, **ours)
+    module = torch_impl.losses.DistributionBalancedLoss(DB_COUNTS, num_samples=DB_N, **ours)
     torch.testing.assert_close(module(x.detach(), y), want.detach().mean(), rtol=1e-12, atol=1e-12)
 
 
@@ -390,10 +390,10 @@ def _error(framework, build):
 
 def _keras_or_torch(framework):
     if framework == "torch":
-        return TL
-    import tf_impl.losses as KL
+        return torch_impl.losses
+    import tf_impl.losses
 
-    return KL
+    return tf_impl.losses
 
 
 BAD = {

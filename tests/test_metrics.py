@@ -264,7 +264,7 @@ def test_keras_and_torch_identical_on_the_same_stream():
 def test_keras_metrics_in_compiled_model_and_serialised():
     import keras
 
-    from tf_impl import metrics as m
+    from tf_impl import metrics
 
     rng = np.random.default_rng(6)
     x = rng.normal(size=(120, 4)).astype(np.float32)
@@ -272,15 +272,15 @@ def test_keras_metrics_in_compiled_model_and_serialised():
     w = rng.random(120).astype(np.float32)
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])  # logits
-    metrics = [
-        m.BalancedAccuracy(from_logits=True, adjusted=True),
-        m.TruePositiveRate(from_logits=True, threshold=0.4),
-        m.TrueNegativeRate(from_logits=True),
-        m.WeightedBalancedAccuracy(alpha=0.7, from_logits=True),
+    weighted = [
+        metrics.BalancedAccuracy(from_logits=True, adjusted=True),
+        metrics.TruePositiveRate(from_logits=True, threshold=0.4),
+        metrics.TrueNegativeRate(from_logits=True),
+        metrics.WeightedBalancedAccuracy(alpha=0.7, from_logits=True),
     ]
     # Keras passes sample_weight to `weighted_metrics` only; `metrics` are unweighted.
-    unweighted = m.BalancedAccuracy(from_logits=True, name="unweighted_balanced_accuracy")
-    model.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True), metrics=[unweighted], weighted_metrics=metrics)
+    unweighted = metrics.BalancedAccuracy(from_logits=True, name="unweighted_balanced_accuracy")
+    model.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True), metrics=[unweighted], weighted_metrics=weighted)
     # evaluate runs the compiled step (tf.function on the tensorflow backend), 4 batches.
     got = model.evaluate(x, y, sample_weight=w, batch_size=32, verbose=0, return_dict=True)
     logits = model.predict(x, verbose=0).ravel()
@@ -294,22 +294,22 @@ def test_keras_metrics_in_compiled_model_and_serialised():
     np.testing.assert_allclose(got["true_negative_rate"], r0, rtol=0, atol=ATOL)
     np.testing.assert_allclose(got["weighted_balanced_accuracy"], 0.7 * r1 + 0.3 * r0, rtol=0, atol=ATOL)
 
-    for metric in metrics:
+    for metric in weighted:
         config = keras.saving.serialize_keras_object(metric)
         assert config["registered_name"] == f"classbalance>{type(metric).__name__}"
         clone = keras.saving.deserialize_keras_object(config)
         assert type(clone) is type(metric) and clone.get_config() == metric.get_config()
-    assert m.BalancedAccuracy(num_classes=3, threshold=0.2).get_config()["num_classes"] == 3
+    assert metrics.BalancedAccuracy(num_classes=3, threshold=0.2).get_config()["num_classes"] == 3
 
 
 @pytest.mark.keras
 def test_keras_float64_result_dtype():
-    from tf_impl import metrics as m
+    from tf_impl import metrics
 
     if not keras_state_is_float64():
         pytest.skip("jax without jax_enable_x64 has no float64")
     y, p, w = _binary_stream(8, False)[0]
-    metric = m.BalancedAccuracy(dtype="float64")
+    metric = metrics.BalancedAccuracy(dtype="float64")
     metric.update_state(y, p, sample_weight=w)
     got = KerasFW().result(metric)
     assert got.dtype == np.float64
@@ -322,11 +322,11 @@ def test_torchmetrics_state_sums_like_ddp():
     what DDP sync does) gives the single-process value."""
     import torch
 
-    from torch_impl import metrics as m
+    from torch_impl import metrics
 
-    assert m.BalancedAccuracy()._reductions["confusion"].__name__ == "dim_zero_sum"
+    assert metrics.BalancedAccuracy()._reductions["confusion"].__name__ == "dim_zero_sum"
     stream = _multiclass_stream(9)
-    whole, rank0, rank1 = (m.BalancedAccuracy(num_classes=4, adjusted=True) for _ in range(3))
+    whole, rank0, rank1 = (metrics.BalancedAccuracy(num_classes=4, adjusted=True) for _ in range(3))
     for i, (y, p, w) in enumerate(stream):
         args = (torch.as_tensor(p), torch.as_tensor(y))
         whole.update(*args, sample_weight=torch.as_tensor(w))
@@ -623,32 +623,32 @@ def test_keras_counts_exact_beyond_2_24(state, monkeypatch):
     """The Keras confusion counts stay exact past 2^24 on the running backend ("backend":
     float64, or a float32 pair on jax without x64) and on the float32 pair forced on any
     backend ("float32", what jax without x64 runs), also when a batch is sliced."""
-    from tf_impl import metrics as m
+    from tf_impl import metrics
 
     if state == "float32":
-        monkeypatch.setattr(m._confusion, "_state_dtype", lambda: "float32")
-    for slice_size in (m._confusion._SLICE, 2):
-        monkeypatch.setattr(m._confusion, "_SLICE", slice_size)
-        metric = m.BalancedAccuracy()
+        monkeypatch.setattr(metrics._confusion, "_state_dtype", lambda: "float32")
+    for slice_size in (metrics._confusion._SLICE, 2):
+        monkeypatch.setattr(metrics._confusion, "_SLICE", slice_size)
+        metric = metrics.BalancedAccuracy()
         for y, p, w in _big_stream():
             metric.update_state(y, p, sample_weight=w)
         counts = _keras_counts(metric)
         assert counts.tolist() == [[BIG, 0.0], [0.0, 1.0]], (state, slice_size, counts)
         assert float(KerasFW().result(metric)) == 1.0
-        cm = m._confusion.batch_confusion(*_big_stream()[0], None, 0.5, False, True)
+        cm = metrics._confusion.batch_confusion(*_big_stream()[0], None, 0.5, False, True)
         # The functional form returns the one batch's matrix in the state dtype.
-        assert float(cm[0, 0]) == float(np.asarray(2**25 + 1, m._confusion._state_dtype()))
+        assert float(cm[0, 0]) == float(np.asarray(2**25 + 1, metrics._confusion._state_dtype()))
 
 
 @pytest.mark.keras
 def test_keras_float32_pair_weighted_sums_near_float64(monkeypatch):
     """Weighted sums on the float32 pair keep far more than float32 accuracy: 60 batches of
     uniform weights, compared with the float64 sum (a float32 state is off by ~3e-7 here)."""
-    from tf_impl import metrics as m
+    from tf_impl import metrics
 
-    monkeypatch.setattr(m._confusion, "_state_dtype", lambda: "float32")
+    monkeypatch.setattr(metrics._confusion, "_state_dtype", lambda: "float32")
     rng = np.random.default_rng(14)
-    metric = m.TruePositiveRate()
+    metric = metrics.TruePositiveRate()
     want = np.zeros((2, 2))
     for _ in range(60):
         y = (rng.random(256) < 0.5).astype(np.float32)

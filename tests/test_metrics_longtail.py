@@ -278,7 +278,7 @@ def test_keras_weighted_metrics_in_model_evaluate_and_serialised():
     serialisation without custom_objects."""
     import keras
 
-    from tf_impl import metrics as m
+    from tf_impl import metrics
 
     rng = np.random.default_rng(12)
     x = rng.normal(size=(128, 4)).astype(np.float32)
@@ -286,9 +286,9 @@ def test_keras_weighted_metrics_in_model_evaluate_and_serialised():
     w = (rng.integers(1, 9, 128) / 4).astype(np.float32)
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
-    metrics = [m.GeometricMean(num_classes=3, correction=0.01), m.MatthewsCorrelation(num_classes=3),
-               m.PerClassRecall(num_classes=3), m.ShotAccuracy([300, 40, 5])]
-    model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), weighted_metrics=metrics)
+    weighted = [metrics.GeometricMean(num_classes=3, correction=0.01), metrics.MatthewsCorrelation(num_classes=3),
+               metrics.PerClassRecall(num_classes=3), metrics.ShotAccuracy([300, 40, 5])]
+    model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), weighted_metrics=weighted)
     got = model.evaluate(x, y, sample_weight=w, batch_size=32, verbose=0, return_dict=True)
     hard = np.asarray(model.predict(x, verbose=0)).argmax(1)
     want = _expected(y, hard, w, 3, 0.01)
@@ -298,7 +298,7 @@ def test_keras_weighted_metrics_in_model_evaluate_and_serialised():
     assert isinstance(got["per_class_recall"], np.ndarray) and isinstance(got["shot_accuracy"], np.ndarray)  # docs/metrics.md
     np.testing.assert_allclose(got["per_class_recall"], want["recall"], rtol=0, atol=atol)
     np.testing.assert_allclose(got["shot_accuracy"], _oltr_shot_acc(y, hard, [300, 40, 5], w), rtol=0, atol=atol)
-    for metric in metrics:
+    for metric in weighted:
         config = keras.saving.serialize_keras_object(metric)
         assert config["registered_name"] == f"classbalance>{type(metric).__name__}"
         clone = keras.saving.deserialize_keras_object(config)
@@ -310,21 +310,21 @@ def test_keras_float32_state_formulas_near_float64(monkeypatch):
     """The float32 pair that jax without x64 runs: exact counts, the formulas in float32.
     MCC's numerator c s - t.p cancels, hence its looser bound (float32 ulp of s^2 over the
     denominator, ~1e-6 here)."""
-    from tf_impl import metrics as m
+    from tf_impl import metrics
 
-    monkeypatch.setattr(m._confusion, "_state_dtype", lambda: "float32")
+    monkeypatch.setattr(metrics._confusion, "_state_dtype", lambda: "float32")
     specs = {"geometric_mean": 4e-7, "matthews_correlation": 2e-6, "per_class_recall": 4e-7}
-    metrics = {name: getattr(m, "".join(p.title() for p in name.split("_")))(num_classes=K) for name in specs}
-    shot = m.ShotAccuracy(SAMPLES_PER_CLASS)
+    by_name = {name: getattr(metrics, "".join(p.title() for p in name.split("_")))(num_classes=K) for name in specs}
+    shot = metrics.ShotAccuracy(SAMPLES_PER_CLASS)
     ys, hards, ws = [], [], []
     for y, logits, w in _longtail_stream(9)[:6]:
-        for metric in list(metrics.values()) + [shot]:
+        for metric in list(by_name.values()) + [shot]:
             metric.update_state(y, logits, sample_weight=w)
         ys.append(y), hards.append(logits.argmax(1)), ws.append(w)
     y, hard, w = np.concatenate(ys), np.concatenate(hards), np.concatenate(ws)
     want = _expected(y, hard, w, K, 0.0)
     for (name, atol), key in zip(specs.items(), ("gm", "mcc", "recall")):
-        np.testing.assert_allclose(KerasFW().result(metrics[name]), want[key], rtol=0, atol=atol, err_msg=name)
+        np.testing.assert_allclose(KerasFW().result(by_name[name]), want[key], rtol=0, atol=atol, err_msg=name)
     np.testing.assert_allclose(KerasFW().result(shot), _oltr_shot_acc(y, hard, SAMPLES_PER_CLASS, w), rtol=0, atol=4e-7)
 
 

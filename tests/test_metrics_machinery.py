@@ -70,12 +70,12 @@ def test_torch_update_and_compute_compile_fullgraph_dynamic_batch(cls, kwargs, m
     from torch._dynamo.testing import CompileCounterWithBackend
     from torch._dynamo.utils import counters
 
-    from torch_impl import metrics as m
+    from torch_impl import metrics
 
     dynamo.reset()
     counters.clear()
     assert not dynamo.config.allow_unspec_int_on_nn_module  # the default: the metric copes alone
-    make = getattr(m, cls)
+    make = getattr(metrics, cls)
     compiled, eager, explained = make(**kwargs), make(**kwargs), make(**kwargs)
     update_counter, compute_counter = CompileCounterWithBackend("aot_eager"), CompileCounterWithBackend("aot_eager")
     batches = [_torch_batch(torch, b, multiclass, kwargs.get("from_logits", False), i) for i, b in enumerate((32, 17, 9))]
@@ -105,13 +105,13 @@ def test_torch_content_checks_skipped_while_compiling():
     import torch
     import torch._dynamo as dynamo
 
-    from torch_impl import metrics as m
+    from torch_impl import metrics
 
     dynamo.reset()
     preds, target = torch.rand(8), torch.full((8,), 2.0)  # 2 is not a binary label
     with pytest.raises(ValueError, match="Invalid `target`: binary labels must be 0 or 1"):
-        m.TruePositiveRate().update(preds, target)
-    metric = m.TruePositiveRate()
+        metrics.TruePositiveRate().update(preds, target)
+    metric = metrics.TruePositiveRate()
     update = torch.compile(metric.update, backend="aot_eager", fullgraph=True)
     update(preds, target)  # no check inside the graph: counted as positives
     assert metric.confusion[1].sum().item() == 8
@@ -125,7 +125,7 @@ def test_torch_update_path_no_numpy_one_sync(monkeypatch):
     synchronisation (one tensor -> bool) per call with validate_args=True, none without."""
     import torch
 
-    from torch_impl import metrics as m
+    from torch_impl import metrics
 
     def no_numpy(*args, **kwargs):
         raise AssertionError("NumPy conversion on the update path")
@@ -137,17 +137,17 @@ def test_torch_update_path_no_numpy_one_sync(monkeypatch):
         syncs.append(1)
         return bool_of(self)
 
-    metrics = [(m.BalancedAccuracy(), False), (m.BalancedAccuracy(num_classes=3), True), (m.WeightedBalancedAccuracy(), False)]
-    batches = [_torch_batch(torch, 16, mc, False, 0) for _, mc in metrics]
+    cases = [(metrics.BalancedAccuracy(), False), (metrics.BalancedAccuracy(num_classes=3), True), (metrics.WeightedBalancedAccuracy(), False)]
+    batches = [_torch_batch(torch, 16, mc, False, 0) for _, mc in cases]
     for name in ("numpy", "tolist", "item"):
         monkeypatch.setattr(torch.Tensor, name, no_numpy)
     monkeypatch.setattr(torch.Tensor, "__bool__", counted_bool)
-    for (metric, _), (preds, target, weight) in zip(metrics, batches):
+    for (metric, _), (preds, target, weight) in zip(cases, batches):
         del syncs[:]
         metric.update(preds, target, sample_weight=weight)
         assert len(syncs) == 1
         del syncs[:]
-        m.balanced_accuracy(preds, target, num_classes=metric.num_classes, sample_weight=weight, validate_args=False)
+        metrics.balanced_accuracy(preds, target, num_classes=metric.num_classes, sample_weight=weight, validate_args=False)
         assert len(syncs) == 0
 
 
@@ -164,13 +164,13 @@ _DDP_WORKER = textwrap.dedent(
 
     rank, world, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
     dist.init_process_group("gloo", rank=rank, world_size=world)
-    from torch_impl import metrics as m
+    from torch_impl import metrics
 
     specs = json.loads(sys.argv[4])
     stream = np.load(sys.argv[5])
     results = {}
     for key, (cls, kwargs, multiclass) in specs.items():
-        metric = getattr(m, cls)(**kwargs)
+        metric = getattr(metrics, cls)(**kwargs)
         for i in range(rank, int(stream["batches"]), world):  # this rank's half of the stream
             p = stream[f"mc_p{i}" if multiclass else f"bin_p{i}"]
             y = stream[f"mc_y{i}" if multiclass else f"bin_y{i}"]
@@ -212,7 +212,7 @@ def test_torch_ddp_two_gloo_processes_equal_one_process(tmp_path):
     on each rank, after torchmetrics's sync, equals one process on the whole stream."""
     import torch
 
-    from torch_impl import metrics as m
+    from torch_impl import metrics
 
     specs = {
         f"{cls}-{i}": (cls, {**kw, "from_logits": True} if not mc else kw, mc)
@@ -234,7 +234,7 @@ def test_torch_ddp_two_gloo_processes_equal_one_process(tmp_path):
         assert proc.returncode == 0, out[-3000:]
 
     for key, (cls, kwargs, multiclass) in specs.items():
-        whole = getattr(m, cls)(**kwargs)
+        whole = getattr(metrics, cls)(**kwargs)
         for i in range(int(stream["batches"])):
             p = stream[f"mc_p{i}" if multiclass else f"bin_p{i}"]
             y = stream[f"mc_y{i}" if multiclass else f"bin_y{i}"]
@@ -260,12 +260,12 @@ def test_keras_counts_exact_beyond_2_24_inside_evaluate(state, monkeypatch):
     import keras
     from keras import ops
 
-    from tf_impl import metrics as m
+    from tf_impl import metrics
 
     if state == "float32":
-        monkeypatch.setattr(m._confusion, "_state_dtype", lambda: "float32")
+        monkeypatch.setattr(metrics._confusion, "_state_dtype", lambda: "float32")
     model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, kernel_initializer="zeros")])  # logit 0
-    metric = m.TrueNegativeRate(from_logits=True)
+    metric = metrics.TrueNegativeRate(from_logits=True)
     model.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True), weighted_metrics=[metric])
     x, y = np.zeros((5, 1), np.float32), np.zeros((5,), np.float32)
     w = np.array([2.0**24, 2.0**24, 1.0, 1.0, 1.0], np.float32)
@@ -289,7 +289,7 @@ _MIRRORED_SCRIPT = textwrap.dedent(
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import keras
     import numpy as np
-    from tf_impl import metrics as m
+    from tf_impl import metrics
 
     rng = np.random.default_rng(5)
     n = 64
@@ -298,11 +298,11 @@ _MIRRORED_SCRIPT = textwrap.dedent(
     y_mc = np.argmax(x[:, :3] + rng.normal(size=(n, 3)), axis=1)
     w = (rng.integers(1, 17, n) / 8).astype("float32")  # exact float64 sums in any order
 
-    def metrics(multiclass):
+    def head_metrics(multiclass):
         if multiclass:
-            return [m.BalancedAccuracy(num_classes=3, name="ba"), m.BalancedAccuracy(num_classes=3, adjusted=True, name="ba_adj")]
-        return [m.BalancedAccuracy(from_logits=True, name="ba"), m.TruePositiveRate(from_logits=True, threshold=0.4, name="tpr"),
-                m.TrueNegativeRate(from_logits=True, name="tnr"), m.WeightedBalancedAccuracy(alpha=0.7, from_logits=True, name="wba")]
+            return [metrics.BalancedAccuracy(num_classes=3, name="ba"), metrics.BalancedAccuracy(num_classes=3, adjusted=True, name="ba_adj")]
+        return [metrics.BalancedAccuracy(from_logits=True, name="ba"), metrics.TruePositiveRate(from_logits=True, threshold=0.4, name="tpr"),
+                metrics.TrueNegativeRate(from_logits=True, name="tnr"), metrics.WeightedBalancedAccuracy(alpha=0.7, from_logits=True, name="wba")]
 
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     with strategy.scope():
@@ -313,7 +313,7 @@ _MIRRORED_SCRIPT = textwrap.dedent(
         model.compile(
             optimizer=keras.optimizers.SGD(0.0),
             loss={"bin": keras.losses.BinaryCrossentropy(from_logits=True), "mc": keras.losses.SparseCategoricalCrossentropy(from_logits=True)},
-            weighted_metrics={"bin": metrics(False), "mc": metrics(True)},
+            weighted_metrics={"bin": head_metrics(False), "mc": head_metrics(True)},
         )
     y = {"bin": y_bin, "mc": y_mc}
     fit = model.fit(x, y, sample_weight=w, batch_size=16, epochs=1, shuffle=False, verbose=0).history

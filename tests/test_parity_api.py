@@ -118,10 +118,10 @@ def test_keras_class_in_its_dtype_policy_against_torch_bce_passes_every_dtype():
 ])
 def test_every_classbalance_twin_passes_as_a_class_pair(kind, cls, kw):
     """Our own classes, default reductions, Keras's in its float32 policy: the pair passes."""
-    import tf_impl.losses as K
-    import torch_impl.losses as T
+    import tf_impl.losses
+    import torch_impl.losses
 
-    report = compare_losses(getattr(K, cls)(**kw), getattr(T, cls)(**kw), kind=kind, dtypes=("float64", "bfloat16"),
+    report = compare_losses(getattr(tf_impl.losses, cls)(**kw), getattr(torch_impl.losses, cls)(**kw), kind=kind, dtypes=("float64", "bfloat16"),
                             devices=("cpu",))
     assert report.passed, report.table(cells=True) + "\n" + "\n".join(report.explain())
 

@@ -57,9 +57,9 @@ def test_scatter_and_place_give_the_schedules_batches(blocks, kw):
 def test_imports_without_ray_and_asks_for_the_extra():
     code = (
         "import sys; sys.modules['ray'] = None\n"
-        "import imbalance_core.ray_data as rd\n"
+        "from imbalance_core import ray_data\n"
         "try:\n"
-        "    rd.count_classes(None, 'y')\n"
+        "    ray_data.count_classes(None, 'y')\n"
         "except ImportError as e:\n"
         "    print(e)\n"
     )
@@ -79,8 +79,8 @@ def ray():
 
 
 @pytest.fixture(scope="module")
-def rd(ray):
-    import imbalance_core.ray_data as ray_data
+def ray_data(ray):
+    from imbalance_core import ray_data
 
     return ray_data
 
@@ -104,11 +104,11 @@ def _ids(ds, batch_size):
     dict(mode="sampled", num_replicas=1, epoch=1, seed=3),
     dict(mode="sampled", num_replicas=2, epoch=0, class_fractions=[0.2, 0.3, 0.5], steps_per_epoch=70),
 ])
-def test_balance_gives_the_samplers_batches(ray, rd, kw):
+def test_balance_gives_the_samplers_batches(ray, ray_data, kw):
     labels = _labels(1200, [0.9, 0.08, 0.02], seed=1)
     ds = _from_columns(ray, 5, id=np.arange(labels.shape[0]), y=labels)
     epoch, replicas = kw.pop("epoch"), kw["num_replicas"]
-    balanced = rd.balance(ds, "y", B, epoch=epoch, **kw)
+    balanced = ray_data.balance(ds, "y", B, epoch=epoch, **kw)
     in_memory = {r: _sampler_batches(labels, B, epoch=epoch, rank=r, **kw) for r in range(replicas)}
     assert balanced.count() == replicas * in_memory[0].size
     for r, shard in enumerate(balanced.split(replicas, equal=True)):
@@ -121,7 +121,7 @@ def test_balance_gives_the_samplers_batches(ray, rd, kw):
     np.testing.assert_array_equal(np.stack(_ids(balanced, B)), np.concatenate([in_memory[r] for r in range(replicas)]))
 
 
-def test_balance_follows_parquet_row_order_and_torch_batches(ray, rd, tmp_path):
+def test_balance_follows_parquet_row_order_and_torch_batches(ray, ray_data, tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -133,53 +133,53 @@ def test_balance_follows_parquet_row_order_and_torch_batches(ray, rd, tmp_path):
     ordered.context.execution_options.preserve_order = True  # this data set's own copy of the context
     order = np.concatenate([b["id"] for b in ordered.iter_batches(batch_format="numpy")])
     row_labels = labels[order]  # the labels in the order Ray yields the rows
-    balanced = rd.balance(ds, "y", 16, seed=4)
+    balanced = ray_data.balance(ds, "y", 16, seed=4)
     expected = order[_sampler_batches(row_labels, 16, epoch=0, rank=0, seed=4)]
     got = np.stack([b["id"].numpy() for b in balanced.iter_torch_batches(batch_size=16)])
     np.testing.assert_array_equal(got, expected)
     assert (labels[got].sum(axis=1) == 8).all()  # half of every batch from the 5 % class
 
 
-def test_balance_of_a_split_shard_uses_its_rows(ray, rd):
+def test_balance_of_a_split_shard_uses_its_rows(ray, ray_data):
     # split(equal=True) hands out slices of blocks: the shard's own rows, in its order.
     labels = _labels(1001, [0.7, 0.3], seed=5)
     ds = _from_columns(ray, 3, id=np.arange(labels.shape[0]), y=labels)
     shard = ds.split(2, equal=True)[1]
     ids = np.concatenate(_ids(shard, 100))
-    balanced = rd.balance(shard, "y", B, mode="sampled", seed=1)
+    balanced = ray_data.balance(shard, "y", B, mode="sampled", seed=1)
     expected = ids[_sampler_batches(labels[ids], B, epoch=0, rank=0, mode="sampled", seed=1)]
     np.testing.assert_array_equal(np.stack(_ids(balanced, B)), expected)
 
 
-def test_count_classes_and_class_weights_equal_the_in_memory_ones(ray, rd):
+def test_count_classes_and_class_weights_equal_the_in_memory_ones(ray, ray_data):
     labels = _labels(800, [0.6, 0.3, 0.0, 0.1], seed=3)
     ds = _from_columns(ray, 4, y=labels, f=labels.astype(np.float64))
-    np.testing.assert_array_equal(rd.count_classes(ds, "y"), np.bincount(labels))
-    np.testing.assert_array_equal(rd.count_classes(ds, "f"), class_counts(labels.astype(np.float64)))
-    np.testing.assert_array_equal(rd.count_classes(ds, "y", num_classes=6), class_counts(labels, 6))
+    np.testing.assert_array_equal(ray_data.count_classes(ds, "y"), np.bincount(labels))
+    np.testing.assert_array_equal(ray_data.count_classes(ds, "f"), class_counts(labels.astype(np.float64)))
+    np.testing.assert_array_equal(ray_data.count_classes(ds, "y", num_classes=6), class_counts(labels, 6))
     present = np.where(labels == 3, 2, labels)  # classes 0, 1, 2, all with rows
     dense = _from_columns(ray, 3, y=present)
     for method in ("balanced", "inverse", "inverse_sqrt", "effective_number"):
-        np.testing.assert_array_equal(rd.class_weights(dense, "y", method=method, beta=0.99),
+        np.testing.assert_array_equal(ray_data.class_weights(dense, "y", method=method, beta=0.99),
                                       compute_class_weight(present, method=method, beta=0.99))
     with pytest.raises(ValueError) as ray_error:
-        rd.class_weights(ds, "y")
+        ray_data.class_weights(ds, "y")
     with pytest.raises(ValueError) as memory_error:
         compute_class_weight(labels)
     assert str(ray_error.value) == str(memory_error.value)  # class 2 has no samples
 
 
-def test_count_classes_multi_hot(ray, rd):
+def test_count_classes_multi_hot(ray, ray_data):
     rng = np.random.default_rng(4)
     hot = (rng.random((300, 5)) < [0.5, 0.2, 0.1, 0.05, 0.01]).astype(np.int64)
     tensor = ray.data.from_numpy(hot).repartition(3)  # a tensor column named "data"
-    np.testing.assert_array_equal(rd.count_classes(tensor, "data", multi_label=True), class_counts(hot))
+    np.testing.assert_array_equal(ray_data.count_classes(tensor, "data", multi_label=True), class_counts(hot))
     lists = ray.data.from_items([{"labels": row.tolist()} for row in hot], override_num_blocks=3)
-    np.testing.assert_array_equal(rd.count_classes(lists, "labels", multi_label=True), class_counts(hot))
+    np.testing.assert_array_equal(ray_data.count_classes(lists, "labels", multi_label=True), class_counts(hot))
     bad = hot.copy()
     bad[[40, 250], [1, 3]] = 2
     with pytest.raises(ValueError) as ray_error:
-        rd.count_classes(ray.data.from_numpy(bad).repartition(3), "data", multi_label=True)
+        ray_data.count_classes(ray.data.from_numpy(bad).repartition(3), "data", multi_label=True)
     with pytest.raises(ValueError) as memory_error:
         class_counts(bad)
     assert str(ray_error.value) == str(memory_error.value)
@@ -194,45 +194,45 @@ def _same_error(ray_call, memory_call, kind=ValueError):
     return str(ray_error.value)
 
 
-def test_bad_labels_raise_the_in_memory_errors_on_the_driver(ray, rd):
+def test_bad_labels_raise_the_in_memory_errors_on_the_driver(ray, ray_data):
     labels = _labels(400, [0.8, 0.2], seed=6)
     negative = labels.copy()
     negative[[3, 150, 151, 152, 153, 154, 155, 390]] = -1  # more than six, across blocks
     ds = _from_columns(ray, 4, y=negative)
-    _same_error(lambda: rd.balance(ds, "y", B), lambda: BalancedSchedule(negative, B))
-    _same_error(lambda: rd.count_classes(ds, "y"), lambda: class_counts(negative))
+    _same_error(lambda: ray_data.balance(ds, "y", B), lambda: BalancedSchedule(negative, B))
+    _same_error(lambda: ray_data.count_classes(ds, "y"), lambda: class_counts(negative))
     floats = _from_columns(ray, 2, y=labels.astype(np.float32))
-    _same_error(lambda: rd.balance(floats, "y", B), lambda: BalancedSchedule(labels.astype(np.float32), B), TypeError)
+    _same_error(lambda: ray_data.balance(floats, "y", B), lambda: BalancedSchedule(labels.astype(np.float32), B), TypeError)
     fractional = labels.astype(np.float64)
     fractional[[10, 300]] = 0.5
-    _same_error(lambda: rd.count_classes(_from_columns(ray, 2, y=fractional), "y"), lambda: class_counts(fractional))
-    _same_error(lambda: rd.count_classes(_from_columns(ray, 2, y=labels), "y", num_classes=1),
+    _same_error(lambda: ray_data.count_classes(_from_columns(ray, 2, y=fractional), "y"), lambda: class_counts(fractional))
+    _same_error(lambda: ray_data.count_classes(_from_columns(ray, 2, y=labels), "y", num_classes=1),
                 lambda: class_counts(labels, 1))
 
 
-def test_bad_arguments_raise_the_in_memory_errors_on_the_driver(ray, rd):
+def test_bad_arguments_raise_the_in_memory_errors_on_the_driver(ray, ray_data):
     labels = _labels(300, [0.5, 0.4, 0.1], seed=7)
     ds = _from_columns(ray, 3, y=labels)
-    _same_error(lambda: rd.balance(ds, "y", B, class_fractions=[0.5, 0.5]),
+    _same_error(lambda: ray_data.balance(ds, "y", B, class_fractions=[0.5, 0.5]),
                 lambda: BalancedSchedule(labels, B, class_fractions=[0.5, 0.5]))  # labels beyond the fractions
-    _same_error(lambda: rd.balance(ds, "y", B, class_fractions=[0.4, 0.3, 0.2, 0.1]),
+    _same_error(lambda: ray_data.balance(ds, "y", B, class_fractions=[0.4, 0.3, 0.2, 0.1]),
                 lambda: BalancedSchedule(labels, B, class_fractions=[0.4, 0.3, 0.2, 0.1]))  # class 3 has no rows
-    _same_error(lambda: rd.balance(ds, "y", 2), lambda: BalancedSchedule(labels, 2))  # too small for "exact"
+    _same_error(lambda: ray_data.balance(ds, "y", 2), lambda: BalancedSchedule(labels, 2))  # too small for "exact"
     with pytest.raises(ValueError, match=r"Invalid `mode`: received 'class_aware'.*'exact', 'sampled'"):
-        rd.balance(ds, "y", B, mode="class_aware")  # the multi-label modes are in-memory only
-    _same_error(lambda: rd.balance(ds, "y", B, class_fractions=[0.5, 0.6, -0.1]),
+        ray_data.balance(ds, "y", B, mode="class_aware")  # the multi-label modes are in-memory only
+    _same_error(lambda: ray_data.balance(ds, "y", B, class_fractions=[0.5, 0.6, -0.1]),
                 lambda: BalancedSchedule(labels, B, class_fractions=[0.5, 0.6, -0.1]))
-    _same_error(lambda: rd.balance(_from_columns(ray, 2, y=labels[:0]), "y", B), lambda: BalancedSchedule(labels[:0], B))
-    _same_error(lambda: rd.count_classes(_from_columns(ray, 2, y=labels[:0]), "y"), lambda: class_counts(labels[:0]))
+    _same_error(lambda: ray_data.balance(_from_columns(ray, 2, y=labels[:0]), "y", B), lambda: BalancedSchedule(labels[:0], B))
+    _same_error(lambda: ray_data.count_classes(_from_columns(ray, 2, y=labels[:0]), "y"), lambda: class_counts(labels[:0]))
 
 
-def test_missing_column_null_labels_and_non_datasets(ray, rd):
+def test_missing_column_null_labels_and_non_datasets(ray, ray_data):
     ds = ray.data.from_items([{"x": 1.0, "y": 0}, {"x": 2.0, "y": None}, {"x": 3.0, "y": 1}])
     with pytest.raises(ValueError, match=r"Invalid `label_column`: received 'label'.*\['x', 'y'\]"):
-        rd.balance(ds, "label", 2)
+        ray_data.balance(ds, "label", 2)
     with pytest.raises(ValueError, match=r"column 'y' holds 1 null label"):
-        rd.balance(ds, "y", 2)
+        ray_data.balance(ds, "y", 2)
     with pytest.raises(ValueError, match=r"column 'y' holds 1 null label"):
-        rd.count_classes(ds, "y")
+        ray_data.count_classes(ds, "y")
     with pytest.raises(TypeError, match="ray.data.Dataset"):
-        rd.count_classes(np.zeros(3), "y")
+        ray_data.count_classes(np.zeros(3), "y")
