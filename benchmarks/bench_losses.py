@@ -123,9 +123,9 @@ def _keras_form(name, kwargs=lambda k: {}, reduce="mean"):
     def make():
         from keras import ops
 
-        import tf_impl.losses as L
+        from tf_impl import losses
 
-        fn = getattr(L, name)
+        fn = getattr(losses, name)
 
         def f(x, y):
             v = fn(y, x, validate_args=False, **kwargs(x.shape[-1]))
