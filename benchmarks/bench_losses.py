@@ -7,11 +7,14 @@ main rows (the anchors validate nothing); one extra row per entry shows the cost
 default validate_args=True in eager mode.
 
 How a ratio is measured, so that it repeats on a shared, noisy machine: one thread per
-framework (torch.set_num_threads(1); TensorFlow's intra- and inter-op pools of 1), ours and
-the anchor timed alternately round by round (the order swapped every round), rounds where
-either step took more than twice its median time dropped as disturbed by outside load, and
-the ratio of the two lower quartiles of what is left. The "spread" column is the difference
-between the ratios of the odd and the even rounds: a figure means something when it is small.
+framework (torch.set_num_threads(1); TensorFlow's intra- and inter-op pools of 1); in eager
+mode the anchor, ours and ours with validate_args=True are timed one after the other in every
+round (in all six orders in turn; compiled: the anchor and ours, the order swapped every
+round); rounds where any step took more than twice its median time are dropped as disturbed by
+outside load; a ratio is the median over the remaining rounds of the round's ours/anchor
+(each round's steps ran under the same load), printed with its 90 % bootstrap interval, the
+"low" and "high" columns: a ratio whose interval holds 1.0 is not told apart from the anchor
+by this run. The "ms" columns are the lower quartiles of the step times.
 
     python benchmarks/bench_losses.py [--elements 1000000] [--repeats 30] [--only wbce]
     python benchmarks/bench_losses.py --device cuda   # torch and Keras on torch, GB/s
@@ -47,39 +50,74 @@ QUANTILE = 0.25
 
 
 class Timing(tuple):
-    """(anchor seconds, ours seconds, ratio, spread, rounds kept)."""
+    """(anchor seconds, ours seconds, ratio, (low, high) 90 % interval of the ratio, rounds kept)."""
 
     __slots__ = ()
 
-    def __new__(cls, t_a, t_o, spread, kept):
-        return super().__new__(cls, (t_a, t_o, t_o / t_a, spread, kept))
+    def __new__(cls, t_a, t_o, ratio, interval, kept):
+        return super().__new__(cls, (t_a, t_o, ratio, interval, kept))
 
 
-def robust_ratio(t_a, t_o) -> Timing:
-    """The lower-quartile ratio over undisturbed rounds, and its odd/even-round spread."""
+BOOTSTRAP = 2000  # resamples of the rounds for the interval
+LEVEL = 0.90
+
+
+def paired_ratio(t_a, t_o, keep=None) -> Timing:
+    """The median over undisturbed rounds of the per-round ratio ours/anchor, its bootstrap
+    interval, and the lower-quartile times."""
     t_a, t_o = np.asarray(t_a), np.asarray(t_o)
-    keep = (t_a <= DISTURBED * np.median(t_a)) & (t_o <= DISTURBED * np.median(t_o))
-    if keep.sum() < len(keep) // 2:  # load throughout: nothing to single out
-        keep[:] = True
+    if keep is None:
+        keep = undisturbed([t_a, t_o])
     a, o = t_a[keep], t_o[keep]
+    ratios = o / a
+    rng = np.random.default_rng(0)
+    medians = np.median(ratios[rng.integers(0, len(ratios), (BOOTSTRAP, len(ratios)))], axis=1)
+    tail = (1 - LEVEL) / 2
+    interval = (float(np.quantile(medians, tail)), float(np.quantile(medians, 1 - tail)))
     q = lambda v: float(np.quantile(v, QUANTILE))  # noqa: E731
-    halves = [q(o[i::2]) / q(a[i::2]) for i in (0, 1)] if len(a) >= 4 else [q(o) / q(a)] * 2
-    return Timing(q(a), q(o), abs(halves[0] - halves[1]), int(keep.sum()))
+    return Timing(q(a), q(o), float(np.median(ratios)), interval, int(keep.sum()))
 
 
-def _paired_times(step_anchor, step_ours, repeats: int, warmup: int = 3, clock=None) -> Timing:
-    """Times the two steps alternately, round by round (the order swapped every round, so
-    that load on the machine and cache effects hit both alike): see robust_ratio."""
+def undisturbed(times) -> np.ndarray:
+    """The rounds where no step took more than DISTURBED times its median (all rounds when
+    fewer than half would be left: load throughout, nothing to single out)."""
+    keep = np.logical_and.reduce([np.asarray(t) <= DISTURBED * np.median(t) for t in times])
+    if keep.sum() < len(keep) // 2:
+        keep[:] = True
+    return keep
+
+
+def _round_times(steps, repeats: int, warmup: int = 3, clock=None) -> list[np.ndarray]:
+    """Each step's time in each round, the steps run one after the other in every round, in a
+    different order round by round (all orders in turn, so that load on the machine and cache
+    effects hit every step alike)."""
+    import itertools
+
     clock = clock or _wall_clock
     for _ in range(warmup):
-        step_anchor()
-        step_ours()
-    t_a, t_o = [], []
+        for step in steps:
+            step()
+    orders = list(itertools.permutations(range(len(steps))))
+    times: list[list[float]] = [[] for _ in steps]
     for i in range(repeats):
-        pairs = ((step_anchor, t_a), (step_ours, t_o))
-        for step, out in (pairs if i % 2 == 0 else pairs[::-1]):
-            out.append(clock(step))
-    return robust_ratio(t_a, t_o)
+        for j in orders[i % len(orders)]:
+            times[j].append(clock(steps[j]))
+    return [np.asarray(t) for t in times]
+
+
+def _paired_times(step_anchor, step_ours, repeats: int, clock=None) -> Timing:
+    """ours/anchor, timed round by round (see paired_ratio)."""
+    t_a, t_o = _round_times([step_anchor, step_ours], repeats, clock=clock)
+    return paired_ratio(t_a, t_o)
+
+
+def _eager_rows(step_anchor, step_ours, step_validated, repeats: int, prefix: str, anchor_name: str, clock=None):
+    """The eager rows: ours/anchor, validated/anchor and validated/ours, from the same rounds."""
+    t_a, t_o, t_v = _round_times([step_anchor, step_ours, step_validated], repeats, clock=clock)
+    keep = undisturbed([t_a, t_o, t_v])
+    return [(f"{prefix} eager", anchor_name, paired_ratio(t_a, t_o, keep)),
+            (f"{prefix} eager, validate_args=True", anchor_name, paired_ratio(t_a, t_v, keep)),
+            (f"{prefix} eager, validation cost", "ours, validate_args=False", paired_ratio(t_o, t_v, keep))]
 
 
 def _wall_clock(step) -> float:
@@ -467,11 +505,8 @@ def bench_torch(entry, x_np, y_np, repeats, device="cpu"):
     x = torch.tensor(x_np, device=device, requires_grad=True)
     y = torch.tensor(y_np, device=device)  # int64 class indices for the softmax family
     clock = _cuda_clock if device == "cuda" else None
-    rows = [("torch eager", anchor_name, _paired_times(_torch_step(anchor(), x, y), _torch_step(ours(), x, y), repeats,
-                                                      clock=clock))]
-    rows.append(("torch eager, validate_args=True", anchor_name,
-                 _paired_times(_torch_step(anchor(), x, y), _torch_step(ours(validate=True), x, y), repeats,
-                               clock=clock)))
+    rows = _eager_rows(_torch_step(anchor(), x, y), _torch_step(ours(), x, y), _torch_step(ours(validate=True), x, y),
+                       repeats, "torch", anchor_name, clock=clock)
     torch._dynamo.reset()
     rows.append(("torch.compile", anchor_name, _paired_times(_torch_step(torch.compile(anchor()), x, y),
                                                              _torch_step(torch.compile(ours()), x, y), repeats,
@@ -520,9 +555,8 @@ def bench_tf(entry, x_np, y_np, repeats):
             grad = tf.function(grad, jit_compile=(mode == "xla"))
         return lambda: grad(x, y).numpy()
 
-    rows = [("tf eager", anchor_name, _paired_times(make_step(anchor(), "eager"), make_step(ours(), "eager"), repeats))]
-    rows.append(("tf eager, validate_args=True", anchor_name,
-                 _paired_times(make_step(anchor(), "eager"), make_step(ours(validate=True), "eager"), repeats)))
+    rows = _eager_rows(make_step(anchor(), "eager"), make_step(ours(), "eager"), make_step(ours(validate=True), "eager"),
+                       repeats, "tf", anchor_name)
     rows.append(("tf.function(jit_compile=True)", anchor_name,
                  _paired_times(make_step(anchor(), "xla"), make_step(ours(), "xla"), repeats)))
     return rows
@@ -614,10 +648,10 @@ def main(argv=None):
     where = torch.cuda.get_device_name(0) if cuda else cores
     print(f"machine: {where}, Python {platform.python_version()}, {versions}")
     print(f"inputs: {args.elements:,} logits ({args.elements // args.cols} x {args.cols}), float32, forward+backward, "
-          f"{args.repeats} alternating rounds, lower quartile of the undisturbed ones (a round > {DISTURBED:g}x the "
-          f"median dropped)")
-    header = (f"{'loss':<30} {'mode':<32} {'anchor':<42} {'anchor ms':>10} {'ours ms':>9} {'ours/anchor':>11} "
-              f"{'spread':>7} {'kept':>5}" + (f" {'ours GB/s':>9} {'copy GB/s':>9}" if cuda else ""))
+          f"{args.repeats} rounds; ratio: median of the per-round ratios of the undisturbed rounds (a round with a "
+          f"step > {DISTURBED:g}x its median dropped), low-high: its {LEVEL:.0%} bootstrap interval")
+    header = (f"{'loss':<30} {'mode':<34} {'anchor':<42} {'anchor ms':>10} {'ours ms':>9} {'ours/anchor':>11} "
+              f"{'low':>6} {'high':>6} {'kept':>5}" + (f" {'ours GB/s':>9} {'copy GB/s':>9}" if cuda else ""))
     print(header)
     print("-" * len(header))
     rng = np.random.default_rng(0)
@@ -638,27 +672,31 @@ def main(argv=None):
             rows += bench_keras_torch(entry, x, y, args.repeats, device=args.device)
         if "tf" in frameworks:
             rows += bench_tf(entry, x, y, args.repeats)
-        for mode, anchor_name, (t_a, t_o, ratio, spread, kept) in rows:
-            line = (f"{entry['name']:<30} {mode:<32} {anchor_name:<42} {t_a * 1e3:>10.3f} {t_o * 1e3:>9.3f} "
-                    f"{ratio:>10.2f}x {spread:>7.2f} {kept:>5}")
+        for mode, anchor_name, (t_a, t_o, ratio, (low, high), kept) in rows:
+            line = (f"{entry['name']:<30} {mode:<34} {anchor_name:<42} {t_a * 1e3:>10.3f} {t_o * 1e3:>9.3f} "
+                    f"{ratio:>10.2f}x {low:>6.2f} {high:>6.2f} {kept:>5}")
             if cuda:
                 line += f" {nbytes / t_o / 1e9:>9.0f} {copy:>9.0f}"
             print(line)
             anchors = table.setdefault(entry["name"], ({}, {}))
-            anchors[0][mode] = ratio
-            anchors[1].setdefault("tf" if mode.startswith("tf") else "torch", anchor_name)
+            anchors[0][mode] = (ratio, low, high)
+            if "validation cost" not in mode:
+                anchors[1].setdefault("tf" if mode.startswith("tf") else "torch", anchor_name)
         if args.profile and not cuda:
             print_profiles(entry, x, y, frameworks)
     if args.markdown:
         modes = [("torch eager", "torch eager"), ("torch eager, validate_args=True", "torch eager, validated"),
-                 ("torch.compile", "torch.compile"), ("keras/torch eager", "Keras on torch"), ("tf eager", "tf eager"),
-                 ("tf eager, validate_args=True", "tf eager, validated"), ("tf.function(jit_compile=True)", "tf XLA")]
+                 ("torch eager, validation cost", "torch validated / not"), ("torch.compile", "torch.compile"),
+                 ("keras/torch eager", "Keras on torch"), ("tf eager", "tf eager"),
+                 ("tf eager, validate_args=True", "tf eager, validated"),
+                 ("tf eager, validation cost", "tf validated / not"), ("tf.function(jit_compile=True)", "tf XLA")]
         modes = [m for m in modes if any(m[0] in ratios for ratios, _ in table.values())]
         print()
         print("| loss | anchor (torch / TF) | " + " | ".join(label for _, label in modes) + " |")
         print("|---|---|" + "---:|" * len(modes))
         for name, (ratios, anchors) in table.items():
-            cells = [f"{ratios[m]:.2f}x" if m in ratios else "-" for m, _ in modes]
+            cells = [f"{ratios[m][0]:.2f}x ({ratios[m][1]:.2f}-{ratios[m][2]:.2f})" if m in ratios else "-"
+                     for m, _ in modes]
             print(f"| {name} | {anchors.get('torch', '-')} / {anchors.get('tf', '-')} | " + " | ".join(cells) + " |")
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from . import loss_args, loss_reference, validation
+from . import _memo, loss_args, loss_reference, validation
 
 __all__ = ["Arg", "LossSpec", "register", "spec", "specs", "by_class_name", "functional_arguments"]
 
@@ -106,7 +106,13 @@ class LossSpec:
 
     def functional(self, **kwargs: Any) -> tuple:
         """A functional form's arguments checked and derived, flat: (name, value, name, value,
-        ...). A flat tuple, so that torch's `static_args` folds it into a graph constant."""
+        ...). A flat tuple, so that torch's `static_args` folds it into a graph constant.
+
+        An accepted set is remembered by its contents (`imbalance_core._memo.checked`): a
+        training loop's repeated call costs a key and a lookup, not the NumPy checks."""
+        return _memo.checked(self.name, kwargs, lambda: self._functional(kwargs))
+
+    def _functional(self, kwargs: dict) -> tuple:
         core = self.core_arguments(self.check("functional", **kwargs))
         return tuple(item for pair in core.items() for item in pair)
 

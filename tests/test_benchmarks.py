@@ -28,10 +28,15 @@ def test_bench_losses_runs_and_prints_the_markdown_row():
     header = next(line for line in out.stdout.splitlines() if line.startswith("| loss |"))
     row = next(line for line in out.stdout.splitlines() if line.startswith("| WeightedBinaryCrossentropy |"))
     modes = [c.strip() for c in header.strip("|").split("|")][2:]
-    assert modes == ["torch eager", "torch eager, validated", "torch.compile", "tf eager", "tf eager, validated",
-                     "tf XLA"], header
+    assert modes == ["torch eager", "torch eager, validated", "torch validated / not", "torch.compile", "tf eager",
+                     "tf eager, validated", "tf validated / not", "tf XLA"], header
     cells = [c.strip() for c in row.strip("|").split("|")][2:]
-    assert len(cells) == len(modes) and all(re.fullmatch(r"\d+\.\d\dx", c) and float(c[:-1]) > 0 for c in cells), row
+    assert len(cells) == len(modes), row
+    for cell in cells:  # "ratio (low-high)", the interval around the ratio
+        match = re.fullmatch(r"(\d+\.\d\d)x \((\d+\.\d\d)-(\d+\.\d\d)\)", cell)
+        assert match, row
+        ratio, low, high = map(float, match.groups())
+        assert 0 < low <= ratio <= high, row
 
 
 def test_bench_ray_runs_and_prints_the_ray_pages_table():

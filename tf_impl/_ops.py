@@ -24,7 +24,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from imbalance_core import deferred, validation
+from imbalance_core import _memo, deferred, validation
 
 _HALF = ("float16", "bfloat16")
 EPSILON = 1e-7  # keras.backend.epsilon() default: the clip applied to probabilities.
@@ -49,10 +49,26 @@ def check_logits(name: str, x: Any):
 
 
 def as_tensor_like(value: Any, like, dtype: str | None = None):
-    """Puts a weight/prior (NumPy, sequence or native tensor) in `dtype` (default `like`'s)."""
+    """Puts a weight/prior (NumPy, sequence or native tensor) in `dtype` (default `like`'s).
+    Run eagerly on TensorFlow, a NumPy array becomes a `tf.constant` (a quarter of the cost of
+    `keras.ops.convert_to_tensor`), made once for a checked functional argument
+    (`imbalance_core._memo.framework_copy`)."""
     if value is None:
         return None
-    return ops.convert_to_tensor(value, dtype=dtype or dtype_of(like))
+    dtype = dtype or dtype_of(like)
+    if isinstance(value, np.ndarray) and keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        if tf.executing_eagerly():
+            return _memo.framework_copy(value, ("tf", dtype), lambda: tf.constant(value, dtype=dtype))
+    return ops.convert_to_tensor(value, dtype=dtype)
+
+
+def log_prior_shift(priors: Any, tau: float, like):
+    """tau log(priors), the logit adjustment, in `like`'s dtype, computed in float64 NumPy
+    once per checked value (`imbalance_core._memo.derived`)."""
+    shift = _memo.derived(np.asarray(priors, dtype=np.float64), ("tau log", tau), lambda p: tau * np.log(p))
+    return as_tensor_like(shift, like)
 
 
 def take_classes(vector, indices):

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from imbalance_core import deferred, validation
+from imbalance_core import _memo, deferred, validation
 from imbalance_core.deferred import device_check
 
 # float16/bfloat16 inputs are computed in float32 and returned in the input dtype.
@@ -258,15 +258,21 @@ _DEVICE_COPIES_LIMIT = 64
 
 def as_tensor_like(value: Any, like: torch.Tensor, dtype: torch.dtype | None = None, *,
                    cached: bool = True) -> torch.Tensor | None:
-    """Puts a weight/prior (NumPy, sequence or tensor) on `like`'s device in `dtype`; host
-    values off the CPU come from a cache of device copies (see _DEVICE_COPIES) unless
+    """Puts a weight/prior (NumPy, sequence or tensor) on `like`'s device in `dtype`. A checked
+    functional argument's tensor is made once (`imbalance_core._memo.framework_copy`); other
+    host values off the CPU come from a cache of device copies (see _DEVICE_COPIES) unless
     `cached=False` (per-batch values such as sample weights)."""
     if value is None:
         return None
     dtype = dtype or like.dtype
     if isinstance(value, torch.Tensor):
         return value.to(device=like.device, dtype=dtype)
-    if like.device.type == "cpu" or not cached:  # no upload to save, or nothing to reuse
+    if not cached:  # per-batch values: nothing to reuse
+        return torch.as_tensor(np.asarray(value), dtype=dtype, device=like.device)
+    if _memo.owned(value) and not torch.compiler.is_compiling():  # a checked functional argument
+        return _memo.framework_copy(value, ("torch", dtype, str(like.device)),
+                                    lambda: _constant_tensor(value, dtype, like.device))
+    if like.device.type == "cpu":  # no upload to save
         return torch.as_tensor(np.asarray(value), dtype=dtype)
     arr = np.ascontiguousarray(value)
     key = (arr.tobytes(), arr.shape, arr.dtype.str, str(like.device), dtype)
@@ -279,6 +285,27 @@ def as_tensor_like(value: Any, like: torch.Tensor, dtype: torch.dtype | None = N
     else:
         _DEVICE_COPIES.move_to_end(key)
     return copy
+
+
+def log_prior_shift(priors: Any, tau: float, like: torch.Tensor) -> torch.Tensor:
+    """tau log(priors), the logit adjustment, in `like`'s dtype on its device, computed in
+    float64: for NumPy priors once per checked value (`imbalance_core._memo.derived`, then a
+    tensor made once), for tensor priors (a module's buffer, a compiled graph's input) by
+    torch ops at every call."""
+    if isinstance(priors, torch.Tensor):
+        return (tau * torch.log(priors.to(device=like.device, dtype=torch.float64))).to(like.dtype)
+    shift = _memo.derived(np.asarray(priors, dtype=np.float64), ("tau log", tau), lambda p: tau * np.log(p))
+    out = as_tensor_like(shift, like)
+    assert out is not None  # an array in, a tensor out
+    return out
+
+
+def _constant_tensor(value: np.ndarray, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """A tensor of its own (not sharing `value`'s memory) that can be reused by later calls:
+    made outside inference mode, so that a copy first made in an evaluation loop can still be
+    saved for backward in training."""
+    with torch.inference_mode(False):
+        return torch.tensor(value, dtype=dtype, device=device)
 
 
 def check_same_shape(target_name: str, target: torch.Tensor, input_name: str, x: torch.Tensor) -> None:

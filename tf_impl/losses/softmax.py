@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 import keras
-import numpy as np
 from keras import ops
 
 from imbalance_core import loss_args, loss_specs, validation
@@ -320,7 +319,7 @@ def adjust_logits(y_pred: Any, class_priors: Any, *, tau: float = 1.0) -> Any:
     tau = loss_args.non_negative("tau", tau)
     x = _ops.check_logits("y_pred", y_pred)
     validation.check_vector_length("class_priors", priors, x.shape[-1])
-    return x - _ops.as_tensor_like(tau * np.log(priors), x)
+    return x - _ops.log_prior_shift(priors, tau, x)
 
 
 def _logit_adjusted_crossentropy(target: Any, x: Any, *, class_priors: Any, tau: float, ignore_index: int | None,
@@ -328,7 +327,7 @@ def _logit_adjusted_crossentropy(target: Any, x: Any, *, class_priors: Any, tau:
     x = _ops.check_logits("y_pred", x)
     validation.check_vector_length("class_priors", class_priors, x.shape[-1])
     xc = ops.cast(x, _ops.compute_dtype(x))
-    shifted = xc + _ops.as_tensor_like(tau * np.log(class_priors), xc)
+    shifted = xc + _ops.log_prior_shift(class_priors, tau, xc)
     loss, valid, _ = _softmax_loss(target, shifted, class_weight=None, alpha=None, gamma=0.0, label_smoothing=0.0,
                                    ignore_index=ignore_index, from_logits=True, validate_args=validate_args)
     return ops.cast(loss, _ops.dtype_of(x)), valid, valid

@@ -302,9 +302,7 @@ def adjust_logits(input: torch.Tensor, class_priors: Any, *, tau: float = 1.0) -
     x = _ops.check_logits("input", input)
     class_dim = 1 if x.ndim > 2 else -1  # CrossEntropyLoss's layouts
     validation.check_vector_length("class_priors", priors, x.shape[class_dim])
-    log_priors = torch.log(torch.as_tensor(priors, dtype=torch.float64))  # a tensor while compiling with NumPy priors
-    shift = _ops.as_tensor_like(tau * log_priors, x)
-    assert shift is not None  # a tensor in, a tensor out
+    shift = _ops.log_prior_shift(priors, tau, x)  # tensor priors while compiling with NumPy priors
     return x - (shift.reshape((-1,) + (1,) * (x.ndim - 2)) if class_dim == 1 else shift)
 
 
@@ -312,9 +310,8 @@ def _logit_adjusted_crossentropy(x: torch.Tensor, target: torch.Tensor, *, class
                                  ignore_index: int | None, validate_args: bool) -> _base.LossAndNorms:
     x, xc, target = _softmax_inputs(x, target, True, validate_args)
     validation.check_vector_length("class_priors", class_priors, xc.shape[-1])
-    priors = _ops.as_tensor_like(class_priors, xc)  # on the device: no host sync per call
-    assert priors is not None  # a required argument
-    shifted = xc + tau * torch.log(priors)
+    shift = _ops.log_prior_shift(class_priors, tau, xc)  # on the device: no host sync per call
+    shifted = xc + shift
     loss, valid, _ = _softmax_core(shifted, target, _ops.output_dtype(x), class_weight=None, alpha=None, gamma=0.0,
                                    label_smoothing=0.0, ignore_index=ignore_index, from_logits=True,
                                    validate_args=validate_args)

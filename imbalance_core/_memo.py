@@ -1,0 +1,109 @@
+"""The functional forms' hyperparameters, remembered by their contents.
+
+A training loop calls `loss(x, y, class_weight=w)` with the same `w` at every step. Checking `w`
+(NumPy), deriving the core's constants from it and converting them to a framework tensor cost
+more than the loss itself on small batches, so each is done once per distinct value:
+
+- `checked` remembers an accepted argument set by its contents (`content_key`: the bytes of
+  each array, the value of each number), as copies owned here, so that changing the caller's
+  array in place cannot reach them. A rejected set is not remembered and raises every time.
+- `derived` remembers a NumPy function of an owned array (the log-priors of logit
+  adjustment), itself owned.
+- `framework_copy` remembers the tensor that a framework made of an owned array, per dtype
+  and device. An owned array is never changed, so its identity stands for its contents.
+
+Everything is forgotten at once when more than `LIMIT` argument sets have been seen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import Any
+
+import numpy as np
+
+LIMIT = 256
+_CHECKED: dict[tuple, tuple] = {}  # (loss name, content key) -> the flat checked arguments
+_OWNED: dict[int, np.ndarray] = {}  # id -> an array owned here (kept alive, so the id is unique)
+_DERIVED: dict[tuple, np.ndarray] = {}  # (id of an owned array, tag) -> owned result
+_COPIES: dict[tuple, tuple[np.ndarray, Any]] = {}  # (id of an owned array, key) -> (the array, tensor)
+
+
+def content_key(value: Any) -> Hashable | None:
+    """A hashable key that equals another's exactly when the two values check alike: NumPy
+    arrays by dtype, shape and bytes, numbers and strings by type and value, sequences and
+    keyword dicts item by item; None (not remembered) for anything else, such as a tensor."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return (type(value).__name__, value)
+    if isinstance(value, (np.ndarray, np.generic)):
+        if value.dtype.kind not in "biuf":  # object arrays' bytes are pointers
+            return None
+        return ("array", value.dtype.str, value.shape, np.ascontiguousarray(value).tobytes())
+    if isinstance(value, (list, tuple)):
+        items = tuple(content_key(v) for v in value)
+        return None if any(k is None for k in items) else (type(value).__name__, items)
+    if isinstance(value, dict):
+        pairs = tuple((k, content_key(v)) for k, v in value.items())
+        return None if any(k is None for _, k in pairs) else ("kwargs", pairs)
+    return None
+
+
+def _own(value: Any) -> Any:
+    if not isinstance(value, np.ndarray):
+        return value
+    copy = value.copy()
+    _OWNED[id(copy)] = copy
+    return copy
+
+
+def _forget_all() -> None:
+    _CHECKED.clear()
+    _OWNED.clear()
+    _DERIVED.clear()
+    _COPIES.clear()
+
+
+def checked(name: str, arguments: dict, check: Callable[[], tuple]) -> tuple:
+    """`check()` (a flat tuple of the checked arguments of loss `name`), once per distinct
+    `arguments`; its arrays are owned copies."""
+    key = content_key(arguments)
+    if key is None:
+        return check()
+    hit = _CHECKED.get((name, key))
+    if hit is not None:
+        return hit
+    flat = check()
+    if len(_CHECKED) >= LIMIT:  # many distinct sets: start again
+        _forget_all()
+    flat = tuple(_own(v) for v in flat)
+    _CHECKED[(name, key)] = flat
+    return flat
+
+
+def owned(value: Any) -> bool:
+    """Whether `value` is an array owned here (one of `checked`'s or `derived`'s)."""
+    return isinstance(value, np.ndarray) and _OWNED.get(id(value)) is value
+
+
+def derived(value: Any, tag: Hashable, fn: Callable[[Any], Any]) -> Any:
+    """`fn(value)`, once per owned array and `tag` (which names `fn` and its parameters);
+    computed every time for any other value."""
+    if not owned(value):
+        return fn(value)
+    key = (id(value), tag)
+    hit = _DERIVED.get(key)
+    if hit is None:
+        hit = _DERIVED[key] = _own(np.asarray(fn(value)))
+    return hit
+
+
+def framework_copy(value: Any, key: Hashable, make: Callable[[], Any]) -> Any:
+    """`make()` (a framework's tensor of `value`), once per owned array and `key` (its dtype
+    and device); made every time for any other value."""
+    if not owned(value):
+        return make()
+    slot = (id(value), key)
+    hit = _COPIES.get(slot)
+    if hit is None or hit[0] is not value:
+        hit = _COPIES[slot] = (value, make())
+    return hit[1]
