@@ -72,14 +72,37 @@ def log_prior_shift(priors: Any, tau: float, like):
 
 
 def take_classes(vector, indices):
-    """`vector[indices]` for class indices already in range: `tf.gather` on TensorFlow
-    (`keras.ops.take` also wraps negative indices, three more ops per call in eager mode),
-    `keras.ops.take` on the other backends."""
+    """`vector[indices]` for a per-class vector and class indices already in range (a 0-d value
+    is the same for every class): `tf.gather` on TensorFlow (`keras.ops.take` also wraps
+    negative indices, three more ops per call in eager mode), `keras.ops.take` on the other
+    backends."""
+    if len(vector.shape) == 0:
+        return ops.broadcast_to(vector, ops.shape(indices))
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
         return tf.gather(vector, indices)
     return ops.take(vector, indices)
+
+
+def take_target_class(values, indices):
+    """values[..., indices] along the class axis (last): one value per sample."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.gather(values, indices, batch_dims=len(indices.shape))
+    return ops.squeeze(ops.take_along_axis(values, ops.expand_dims(indices, -1), axis=-1), -1)
+
+
+def target_log_probs(target, logp, *, ignore_index, validate_args, target_name: str = "y_true",
+                     input_name: str = "y_pred"):
+    """For class-index targets: (log p_t, valid or None when every sample counts, the safe
+    indices); None for probability rows (the logits' shape)."""
+    kind, target = _target_kind(target, logp, target_name, input_name)
+    if kind == "probabilities":
+        return None
+    _, keep, safe = _class_indices(target, logp.shape[-1], ignore_index, validate_args, target_name, need_keep=False)
+    return take_target_class(logp, safe), None if keep is None else ops.cast(keep, dtype_of(logp)), safe
 
 
 def sparse_cross_entropy(indices, logits):

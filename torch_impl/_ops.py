@@ -546,6 +546,26 @@ def softmax_targets(target: torch.Tensor, logits: torch.Tensor, *, ignore_index:
     return q, valid, norm
 
 
+def take_classes(vector: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+    """`vector[indices]` for a per-class vector (a 0-d value is the same for every class)."""
+    return vector.expand(indices.shape) if vector.ndim == 0 else vector[indices]
+
+
+def take_target_class(values: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+    """values[..., indices] along the class axis (last): one value per sample."""
+    return values.gather(-1, indices.unsqueeze(-1)).squeeze(-1)
+
+
+def target_log_probs(target: torch.Tensor, logp: torch.Tensor, *, ignore_index: int | None, validate_args: bool,
+                     target_name: str = "target", input_name: str = "input"):
+    """For class-index targets: (log p_t, valid or None when every sample counts, the safe
+    indices); None for probability rows (the logits' shape)."""
+    if _target_kind(target, logp, target_name, input_name) == "probabilities":
+        return None
+    _, keep, safe = _class_indices(target, logp.shape[-1], ignore_index, validate_args, target_name, need_keep=False)
+    return take_target_class(logp, safe), None if keep is None else keep.to(logp.dtype), safe
+
+
 def cross_entropy(logits: torch.Tensor, target: torch.Tensor, *, ignore_index: int | None,
                   label_smoothing: float, class_weight: torch.Tensor | None, validate_args: bool,
                   target_name: str = "target", input_name: str = "input"):

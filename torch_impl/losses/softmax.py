@@ -67,6 +67,10 @@ def _softmax_core(xc: torch.Tensor, target: torch.Tensor, out_dtype: torch.dtype
                                                class_weight=w, validate_args=validate_args)
         return loss.to(out_dtype), valid, norm
     logp = _ops.log_softmax_from(xc, from_logits)
+    picked = None if label_smoothing else _ops.target_log_probs(target, logp, ignore_index=ignore_index,
+                                                                validate_args=validate_args)
+    if picked is not None:  # class indices, one-hot q: only the target class's term is not zero
+        return _target_class_loss(logp, *picked, out_dtype, w=w, a=a, gamma=gamma)
     q, valid, norm = _ops.softmax_targets(
         target, xc, ignore_index=ignore_index, label_smoothing=label_smoothing,
         class_weight=w if w is not None else a, validate_args=validate_args,
@@ -80,6 +84,27 @@ def _softmax_core(xc: torch.Tensor, target: torch.Tensor, out_dtype: torch.dtype
     if a is not None:
         term = term * a
     return (-term.sum(dim=-1)).to(out_dtype), valid, norm
+
+
+def _target_class_loss(logp: torch.Tensor, logp_t: torch.Tensor, valid: torch.Tensor | None, safe: torch.Tensor,
+                       out_dtype: torch.dtype, *, w: torch.Tensor | None, a: torch.Tensor | None,
+                       gamma: float) -> _base.LossAndNorms:
+    """_softmax_core's sum for one-hot q, on the target class alone: -w_t a_t (1 - p_t)^gamma
+    log p_t, per-sample work instead of per-class work (the same terms, the others are 0).
+    `valid` is None when every sample counts."""
+    term = logp_t
+    if gamma:
+        term = term * _ops.focal_factor(lambda: -torch.expm1(logp_t),
+                                        lambda: _ops.take_target_class(_ops.log1m_softmax(logp), safe), gamma)
+    weight = w if w is not None else a  # the normalisation weight, as softmax_targets's
+    w_t = None if w is None else _ops.take_classes(w, safe)
+    a_t = None if a is None else _ops.take_classes(a, safe)
+    for factor in (w_t, a_t, valid):
+        if factor is not None:
+            term = term * factor
+    ones = torch.ones_like(logp_t) if valid is None else valid
+    norm = ones if weight is None else (w_t if w is not None else a_t) * ones
+    return (-term).to(out_dtype), ones, norm
 
 
 def _softmax_loss(x: torch.Tensor, target: torch.Tensor, **kw: Any) -> _base.LossAndNorms:
