@@ -555,8 +555,8 @@ def bench_tf(entry, x_np, y_np, repeats):
             grad = tf.function(grad, jit_compile=(mode == "xla"))
         return lambda: grad(x, y).numpy()
 
-    rows = _eager_rows(make_step(anchor(), "eager"), make_step(ours(), "eager"), make_step(ours(validate=True), "eager"),
-                       repeats, "tf", anchor_name)
+    rows = _eager_rows(make_step(anchor(), "eager"), make_step(ours(), "eager"),
+                       make_step(ours(validate=True), "eager"), repeats, "tf", anchor_name)
     rows.append(("tf.function(jit_compile=True)", anchor_name,
                  _paired_times(make_step(anchor(), "xla"), make_step(ours(), "xla"), repeats)))
     return rows

@@ -7,8 +7,6 @@ more than the loss itself on small batches, so each is done once per distinct va
 - `checked` remembers an accepted argument set by its contents (`content_key`: the bytes of
   each array, the value of each number), as copies owned here, so that changing the caller's
   array in place cannot reach them. A rejected set is not remembered and raises every time.
-- `derived` remembers a NumPy function of an owned array (the log-priors of logit
-  adjustment), itself owned.
 - `framework_copy` remembers the tensor that a framework made of an owned array, per dtype
   and device. An owned array is never changed, so its identity stands for its contents.
 
@@ -25,7 +23,6 @@ import numpy as np
 LIMIT = 256
 _CHECKED: dict[tuple, tuple] = {}  # (loss name, content key) -> the flat checked arguments
 _OWNED: dict[int, np.ndarray] = {}  # id -> an array owned here (kept alive, so the id is unique)
-_DERIVED: dict[tuple, np.ndarray] = {}  # (id of an owned array, tag) -> owned result
 _COPIES: dict[tuple, tuple[np.ndarray, Any]] = {}  # (id of an owned array, key) -> (the array, tensor)
 
 
@@ -59,7 +56,6 @@ def _own(value: Any) -> Any:
 def _forget_all() -> None:
     _CHECKED.clear()
     _OWNED.clear()
-    _DERIVED.clear()
     _COPIES.clear()
 
 
@@ -81,20 +77,8 @@ def checked(name: str, arguments: dict, check: Callable[[], tuple]) -> tuple:
 
 
 def owned(value: Any) -> bool:
-    """Whether `value` is an array owned here (one of `checked`'s or `derived`'s)."""
+    """Whether `value` is an array owned here (one of `checked`'s)."""
     return isinstance(value, np.ndarray) and _OWNED.get(id(value)) is value
-
-
-def derived(value: Any, tag: Hashable, fn: Callable[[Any], Any]) -> Any:
-    """`fn(value)`, once per owned array and `tag` (which names `fn` and its parameters);
-    computed every time for any other value."""
-    if not owned(value):
-        return fn(value)
-    key = (id(value), tag)
-    hit = _DERIVED.get(key)
-    if hit is None:
-        hit = _DERIVED[key] = _own(np.asarray(fn(value)))
-    return hit
 
 
 def framework_copy(value: Any, key: Hashable, make: Callable[[], Any]) -> Any:

@@ -315,7 +315,8 @@ register(LossSpec(
     args=(Arg("class_priors", loss_args.priors, doc="pi, K positive priors (normalised)", example=[0.6, 0.25, 0.15]),
           Arg("tau", loss_args.non_negative, 1.0, "tau >= 0 (0 gives CE)"),
           _ignore_index()),
-    buffers=("class_priors",), paper="Menon et al. 2021",
+    derive=lambda c: dict(logit_shift=c["tau"] * np.log(c["class_priors"]), ignore_index=c["ignore_index"]),
+    buffers=("logit_shift",), paper="Menon et al. 2021",
     anchor="cross-entropy on shifted logits; google-research `logit_adjustment` (priors >= 1e-6)",
 ))
 register(LossSpec(
@@ -354,9 +355,9 @@ register(LossSpec(
     "CE(x + log n_c, t)", loss_reference.balanced_softmax_crossentropy,
     args=(_samples_per_class(loss_args.counts),
           _ignore_index()),
-    derive=lambda c: dict(class_priors=c["samples_per_class"] / c["samples_per_class"].sum(),
+    derive=lambda c: dict(logit_shift=np.log(c["samples_per_class"] / c["samples_per_class"].sum()),
                           ignore_index=c["ignore_index"]),
-    buffers=("class_priors",), paper="Ren et al. 2020",
+    buffers=("logit_shift",), paper="Ren et al. 2020",
     anchor="jiawei-ren/BalancedMetaSoftmax `balanced_softmax_loss`, every reduction; logit adjustment with tau 1",
 ))
 register(LossSpec(

@@ -65,10 +65,8 @@ def as_tensor_like(value: Any, like, dtype: str | None = None):
 
 
 def log_prior_shift(priors: Any, tau: float, like):
-    """tau log(priors), the logit adjustment, in `like`'s dtype, computed in float64 NumPy
-    once per checked value (`imbalance_core._memo.derived`)."""
-    shift = _memo.derived(np.asarray(priors, dtype=np.float64), ("tau log", tau), lambda p: tau * np.log(p))
-    return as_tensor_like(shift, like)
+    """tau log(priors), the logit adjustment, in `like`'s dtype, computed in float64 NumPy."""
+    return as_tensor_like(tau * np.log(np.asarray(priors, dtype=np.float64)), like)
 
 
 def take_classes(vector, indices):

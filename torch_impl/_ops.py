@@ -266,10 +266,12 @@ def as_tensor_like(value: Any, like: torch.Tensor, dtype: torch.dtype | None = N
         return None
     dtype = dtype or like.dtype
     if isinstance(value, torch.Tensor):
+        if value.dtype != dtype and cached and torch.compiler.is_compiling() and _CAST_OP is not None:
+            return _CAST_OP(value.detach(), dtype, like.device)  # a module's float64 buffer, see _cast_impl
         return value.to(device=like.device, dtype=dtype)
     if not cached:  # per-batch values: nothing to reuse
         return torch.as_tensor(np.asarray(value), dtype=dtype, device=like.device)
-    if _memo.owned(value) and not torch.compiler.is_compiling():  # a checked functional argument
+    if not torch.compiler.is_compiling() and _memo.owned(value):  # a checked functional argument
         return _memo.framework_copy(value, ("torch", dtype, str(like.device)),
                                     lambda: _constant_tensor(value, dtype, like.device))
     if like.device.type == "cpu":  # no upload to save
@@ -289,15 +291,32 @@ def as_tensor_like(value: Any, like: torch.Tensor, dtype: torch.dtype | None = N
 
 def log_prior_shift(priors: Any, tau: float, like: torch.Tensor) -> torch.Tensor:
     """tau log(priors), the logit adjustment, in `like`'s dtype on its device, computed in
-    float64: for NumPy priors once per checked value (`imbalance_core._memo.derived`, then a
-    tensor made once), for tensor priors (a module's buffer, a compiled graph's input) by
-    torch ops at every call."""
+    float64 (NumPy priors in NumPy; tensor priors, a compiled graph's input, by torch ops)."""
     if isinstance(priors, torch.Tensor):
         return (tau * torch.log(priors.to(device=like.device, dtype=torch.float64))).to(like.dtype)
-    shift = _memo.derived(np.asarray(priors, dtype=np.float64), ("tau log", tau), lambda p: tau * np.log(p))
-    out = as_tensor_like(shift, like)
+    out = as_tensor_like(tau * np.log(np.asarray(priors, dtype=np.float64)), like)
     assert out is not None  # an array in, a tensor out
     return out
+
+
+# A float64 buffer (or array argument) cast to the logits' dtype while compiling. Written as
+# `.to(dtype)`, Inductor fuses the cast into every kernel that reads the vector, and on the CPU
+# a float64 load in the loop over the logits turns its vectorised code into a far slower form
+# (a logit-adjusted cross-entropy module compiled took 2.3x the anchor, 1.0x with a float32
+# buffer). As an operator of its own, the cast is one small kernel whose float32 result the
+# big kernels read.
+def _cast_impl(value: torch.Tensor, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    return value.to(device=device, dtype=dtype, copy=True)
+
+
+def _cast_fake(value: torch.Tensor, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    return torch.empty(value.shape, dtype=dtype, device=device)
+
+
+_CAST_OP = None
+if hasattr(torch.library, "custom_op"):
+    _CAST_OP = torch.library.custom_op("classbalance::cast", _cast_impl, mutates_args=())
+    _CAST_OP.register_fake(_cast_fake)
 
 
 def _constant_tensor(value: np.ndarray, dtype: torch.dtype, device: torch.device) -> torch.Tensor:

@@ -180,14 +180,11 @@ class DeferredReweighting(keras.callbacks.Callback):
             self.model.make_test_function(force=True)
 
 
-def _balanced_softmax_crossentropy(target: Any, x: Any, *, class_priors: Any, ignore_index: int | None,
+def _balanced_softmax_crossentropy(target: Any, x: Any, *, logit_shift: Any, ignore_index: int | None,
                                    validate_args: bool) -> _base.LossAndNorms:
-    x = _ops.check_logits("y_pred", x)
-    if len(x.shape):
-        validation.check_vector_length("samples_per_class", class_priors, x.shape[-1])
     # log n_c and log(n_c / n) differ by a constant per row: logit adjustment with tau 1
-    return _logit_adjusted_crossentropy(target, x, class_priors=class_priors, tau=1.0, ignore_index=ignore_index,
-                                        validate_args=validate_args)
+    return _logit_adjusted_crossentropy(target, x, logit_shift=logit_shift, ignore_index=ignore_index,
+                                        validate_args=validate_args, vector_name="samples_per_class")
 
 
 def balanced_softmax_crossentropy(y_true: Any, y_pred: Any, *, samples_per_class: Any, ignore_index: int | None = None,

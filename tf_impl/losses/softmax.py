@@ -346,12 +346,14 @@ def adjust_logits(y_pred: Any, class_priors: Any, *, tau: float = 1.0) -> Any:
     return x - _ops.log_prior_shift(priors, tau, x)
 
 
-def _logit_adjusted_crossentropy(target: Any, x: Any, *, class_priors: Any, tau: float, ignore_index: int | None,
-                                 validate_args: bool) -> _base.LossAndNorms:
+def _logit_adjusted_crossentropy(target: Any, x: Any, *, logit_shift: Any, ignore_index: int | None,
+                                 validate_args: bool, vector_name: str = "class_priors") -> _base.LossAndNorms:
+    """CE(x + logit_shift, t); the declaration derives logit_shift = tau log pi once, in
+    float64."""
     x = _ops.check_logits("y_pred", x)
-    validation.check_vector_length("class_priors", class_priors, x.shape[-1])
+    validation.check_vector_length(vector_name, logit_shift, x.shape[-1])
     xc = ops.cast(x, _ops.compute_dtype(x))
-    shifted = xc + _ops.log_prior_shift(class_priors, tau, xc)
+    shifted = xc + _ops.as_tensor_like(logit_shift, xc)
     loss, valid, _ = _softmax_loss(target, shifted, class_weight=None, alpha=None, gamma=0.0, label_smoothing=0.0,
                                    ignore_index=ignore_index, from_logits=True, validate_args=validate_args)
     return ops.cast(loss, _ops.dtype_of(x)), valid, valid

@@ -149,14 +149,11 @@ class DeferredReweighting:
             self.loss.class_weight.copy_(torch.as_tensor(self.class_weight if deferred else self.initial_class_weight))
 
 
-def _balanced_softmax_crossentropy(x: torch.Tensor, target: torch.Tensor, *, class_priors: Any,
+def _balanced_softmax_crossentropy(x: torch.Tensor, target: torch.Tensor, *, logit_shift: Any,
                                    ignore_index: int | None, validate_args: bool) -> _base.LossAndNorms:
-    x = _ops.check_logits("input", x)
-    if x.ndim:
-        validation.check_vector_length("samples_per_class", class_priors, x.shape[1 if x.ndim > 2 else -1])
     # log n_c and log(n_c / n) differ by a constant per row: logit adjustment with tau 1
-    return _logit_adjusted_crossentropy(x, target, class_priors=class_priors, tau=1.0, ignore_index=ignore_index,
-                                        validate_args=validate_args)
+    return _logit_adjusted_crossentropy(x, target, logit_shift=logit_shift, ignore_index=ignore_index,
+                                        validate_args=validate_args, vector_name="samples_per_class")
 
 
 def balanced_softmax_crossentropy(input: torch.Tensor, target: torch.Tensor, *, samples_per_class: Any,

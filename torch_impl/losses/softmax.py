@@ -331,12 +331,13 @@ def adjust_logits(input: torch.Tensor, class_priors: Any, *, tau: float = 1.0) -
     return x - (shift.reshape((-1,) + (1,) * (x.ndim - 2)) if class_dim == 1 else shift)
 
 
-def _logit_adjusted_crossentropy(x: torch.Tensor, target: torch.Tensor, *, class_priors: Any, tau: float,
-                                 ignore_index: int | None, validate_args: bool) -> _base.LossAndNorms:
+def _logit_adjusted_crossentropy(x: torch.Tensor, target: torch.Tensor, *, logit_shift: Any, ignore_index: int | None,
+                                 validate_args: bool, vector_name: str = "class_priors") -> _base.LossAndNorms:
+    """CE(x + logit_shift, t); the declaration derives logit_shift = tau log pi once, in
+    float64 (a constant of the compiled graph, not a log computed per element of the logits)."""
     x, xc, target = _softmax_inputs(x, target, True, validate_args)
-    validation.check_vector_length("class_priors", class_priors, xc.shape[-1])
-    shift = _ops.log_prior_shift(class_priors, tau, xc)  # on the device: no host sync per call
-    shifted = xc + shift
+    validation.check_vector_length(vector_name, logit_shift, xc.shape[-1])
+    shifted = xc + _ops.as_tensor_like(logit_shift, xc)  # on the device: no host sync per call
     loss, valid, _ = _softmax_core(shifted, target, _ops.output_dtype(x), class_weight=None, alpha=None, gamma=0.0,
                                    label_smoothing=0.0, ignore_index=ignore_index, from_logits=True,
                                    validate_args=validate_args)
