@@ -606,6 +606,48 @@ def torch_profile(fn, x_np, y_np) -> tuple[int, str]:
     return kernels, ", ".join(f"{e.key[6:]} {100 * e.self_cpu_time_total / total:.0f}%" for e in top)
 
 
+OVERHEAD_ROWS = 10  # rows of the per-call probe: the kernels cost next to nothing, the call is what is left
+
+
+def per_call_us(entry, framework: str, cols: int, calls: int = 200) -> dict[str, tuple[float, float]]:
+    """Forward + backward time per call at OVERHEAD_ROWS x cols, {mode: (anchor us, ours us)},
+    the medians of `calls` calls timed alternately: what a call costs beside its kernels (the
+    difference between ours and the anchor at the full size is this difference when the kernels
+    are the same)."""
+    rng = np.random.default_rng(1)
+    x_np, y_np = entry["inputs"](OVERHEAD_ROWS, cols, rng)
+    ours, anchor, _ = entry[framework]
+    out = {}
+    if framework == "torch":
+        import torch
+
+        x = torch.tensor(x_np, requires_grad=True)
+        y = torch.tensor(y_np)
+        modes = {"eager": (anchor(), ours())}
+        torch._dynamo.reset()
+        modes["compiled"] = (torch.compile(anchor()), torch.compile(ours()))
+        steps = {m: (_torch_step(a, x, y), _torch_step(o, x, y)) for m, (a, o) in modes.items()}
+    else:
+        import tensorflow as tf
+
+        x, y = tf.constant(x_np), tf.constant(y_np)
+
+        def make_step(fn):
+            def step():
+                with tf.GradientTape() as tape:
+                    tape.watch(x)
+                    loss = fn(x, y)
+                return tape.gradient(loss, x).numpy()
+
+            return step
+
+        steps = {"eager": (make_step(anchor()), make_step(ours()))}
+    for mode, (step_anchor, step_ours) in steps.items():
+        t_a, t_o = _round_times([step_anchor, step_ours], calls, warmup=20)
+        out[mode] = (float(np.median(t_a)) * 1e6, float(np.median(t_o)) * 1e6)
+    return out
+
+
 def print_profiles(entry, x, y, frameworks) -> None:
     for framework, profiler in (("torch", torch_profile), ("tf", tf_profile)):
         if framework not in frameworks:
@@ -614,6 +656,9 @@ def print_profiles(entry, x, y, frameworks) -> None:
         for who, fn in (("anchor", anchor()), ("ours", ours())):
             n, top = profiler(fn, x, y)
             print(f"  profile {framework:<5} {who:<6} {n:>3} kernels  ({top})")
+        for mode, (us_a, us_o) in per_call_us(entry, framework, x.shape[-1]).items():
+            print(f"  per call {framework:<5} {mode:<8} at {OVERHEAD_ROWS} x {x.shape[-1]}: anchor {us_a:,.0f} us, "
+                  f"ours {us_o:,.0f} us (+{us_o - us_a:,.0f} us)")
 
 
 def main(argv=None):

@@ -11,7 +11,7 @@
 The compile tests change no Dynamo setting: torchmetrics's `Metric.update` wrapper counts
 calls in `self._update_count`, an int attribute of the module, which Dynamo treats as a
 constant by default (a recompile per call, torchmetrics issue #1780); the metrics let Dynamo
-trace it as a symbolic int themselves (`torch_impl._ops.DynamicUpdateCount`).
+trace it as a symbolic int themselves (`torch_impl._update_count.DynamicUpdateCount`).
 """
 
 import json

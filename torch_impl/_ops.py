@@ -11,7 +11,6 @@ compiling), device_check (content checks deferred on CUDA: no host sync per call
 from __future__ import annotations
 
 import collections
-import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -183,62 +182,6 @@ def _array_args(fn: Callable, args: tuple, kwargs: dict, slots: list, names: lis
     if not isinstance(rest, tuple):
         return next(results) if rest == _ARRAY_RESULT else rest
     return tuple(next(results) if isinstance(r, str) and r == _ARRAY_RESULT else r for r in rest)
-
-
-class DynamicUpdateCount:
-    """Mixin for a `torchmetrics.Metric` (listed before it): `torch.compile` of its `update`
-    and `compute` compiles at most twice over changing batch sizes, with no user setting.
-
-    torchmetrics's `update` wrapper counts calls in `self._update_count`, an int attribute of
-    the module, and `compute`'s wrapper reads it; Dynamo treats a module's int attributes as
-    constants, so each call would recompile (torchmetrics issue #1780; the global switch is
-    `torch._dynamo.config.allow_unspec_int_on_nn_module`). The mixin turns that switch on for
-    the traced wrapper only, while Dynamo traces it (`torch._dynamo.patch_dynamo_config`, a
-    config patch Dynamo applies during tracing): the counter turns symbolic at its first
-    change, in the same recompile that makes the batch dimension dynamic. Run eagerly, the
-    wrappers are torchmetrics's own. On a torch without `patch_dynamo_config` the wrappers are
-    left as they are (set the global switch)."""
-
-    def _wrap_update(self, update: Callable) -> Callable:
-        return _traced_update(super()._wrap_update(update))  # type: ignore[misc]
-
-    def _wrap_compute(self, compute: Callable) -> Callable:
-        return _traced_compute(super()._wrap_compute(compute))  # type: ignore[misc]
-
-
-def _dynamic_int_patched(wrapped: Callable) -> Callable | None:
-    """`wrapped` under `allow_unspec_int_on_nn_module`, or None on a torch without the patch."""
-    import torch._dynamo
-
-    patch = getattr(torch._dynamo, "patch_dynamo_config", None)
-    return None if patch is None else patch(allow_unspec_int_on_nn_module=True)(wrapped)
-
-
-def _call_traced(patched: Callable | None, wrapped: Callable, args: tuple, kwargs: dict) -> Any:
-    """The patched wrapper while Dynamo traces, torchmetrics's own when run eagerly."""
-    if patched is not None and torch.compiler.is_compiling():
-        return patched(*args, **kwargs)
-    return wrapped(*args, **kwargs)
-
-
-# Two functions, not one factory: Dynamo caches compiled code per code object (and limits its
-# recompiles per code object), so update and compute each need a frame of their own.
-def _traced_update(wrapped: Callable) -> Callable:
-    patched = _dynamic_int_patched(wrapped)
-
-    def update(*args: Any, **kwargs: Any) -> Any:
-        return _call_traced(patched, wrapped, args, kwargs)
-
-    return wrapped if patched is None else functools.wraps(wrapped)(update)
-
-
-def _traced_compute(wrapped: Callable) -> Callable:
-    patched = _dynamic_int_patched(wrapped)
-
-    def compute(*args: Any, **kwargs: Any) -> Any:
-        return _call_traced(patched, wrapped, args, kwargs)
-
-    return wrapped if patched is None else functools.wraps(wrapped)(compute)
 
 
 def check_logits(name: str, x: Any) -> torch.Tensor:
@@ -576,7 +519,8 @@ def take_target_class(values: torch.Tensor, indices: torch.Tensor) -> torch.Tens
 
 
 def target_log_probs(target: torch.Tensor, logp: torch.Tensor, *, ignore_index: int | None, validate_args: bool,
-                     target_name: str = "target", input_name: str = "input"):
+                     target_name: str = "target", input_name: str = "input"
+                     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor] | None:
     """For class-index targets: (log p_t, valid or None when every sample counts, the safe
     indices); None for probability rows (the logits' shape)."""
     if _target_kind(target, logp, target_name, input_name) == "probabilities":

@@ -27,7 +27,7 @@ from torchmetrics import Metric
 from imbalance_core import decisions, metrics, validation
 from imbalance_core.decisions import ThresholdResult, training_prior
 
-from . import _ops
+from . import _ops, _update_count
 from .metrics import _confusion
 
 __all__ = [
@@ -187,7 +187,7 @@ def tune_threshold(y_true: Any, scores: Any, *, objective: str = "balanced_accur
                            torch.tensor(found.score, dtype=torch.get_default_dtype(), device=device))
 
 
-class ThresholdTuner(_ops.DynamicUpdateCount, Metric):
+class ThresholdTuner(_update_count.DynamicUpdateCount, Metric):
     """The streaming form of `tune_threshold`, for validation sets that do not fit in memory.
 
     State: two float64 histograms of summed sample weights over `num_bins + 1` bins of the

@@ -64,7 +64,8 @@ def _softmax_loss(target: Any, x: Any, *, class_weight: Any, alpha: Any | None, 
     picked = None if label_smoothing else _ops.target_log_probs(target, logp, ignore_index=ignore_index,
                                                                 validate_args=validate_args)
     if picked is not None:  # class indices, one-hot q: only the target class's term is not zero
-        return _target_class_loss(logp, *picked, _ops.dtype_of(x), w=w, a=a, gamma=gamma)
+        logp_t, valid_t, safe = picked
+        return _target_class_loss(logp, logp_t, valid_t, safe, _ops.dtype_of(x), w=w, a=a, gamma=gamma)
     q, valid, norm = _ops.softmax_targets(
         target, xc, ignore_index=ignore_index, label_smoothing=label_smoothing,
         class_weight=w if w is not None else a, validate_args=validate_args,
@@ -85,13 +86,12 @@ def _target_class_loss(logp: Any, logp_t: Any, valid: Any | None, safe: Any, out
     """_softmax_loss's sum for one-hot q, on the target class alone: -w_t a_t (1 - p_t)^gamma
     log p_t, per-sample work instead of per-class work (the same terms, the others are 0).
     `valid` is None when every sample counts."""
-    term = logp_t
-    if gamma:
-        term = term * _ops.focal_factor(lambda: -ops.expm1(logp_t),
-                                        lambda: _ops.take_target_class(_ops.log1m_softmax(logp), safe), gamma)
     w_t = None if w is None else _ops.take_classes(w, safe)
     a_t = None if a is None else _ops.take_classes(a, safe)
-    for factor in (w_t, a_t, valid):
+    focal = _ops.focal_factor(lambda: -ops.expm1(logp_t),
+                              lambda: _ops.take_target_class(_ops.log1m_softmax(logp), safe), gamma)
+    term = logp_t
+    for factor in (focal, w_t, a_t, valid):
         if factor is not None:
             term = term * factor
     ones = ops.ones_like(logp_t) if valid is None else valid

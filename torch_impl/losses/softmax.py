@@ -70,7 +70,8 @@ def _softmax_core(xc: torch.Tensor, target: torch.Tensor, out_dtype: torch.dtype
     picked = None if label_smoothing else _ops.target_log_probs(target, logp, ignore_index=ignore_index,
                                                                 validate_args=validate_args)
     if picked is not None:  # class indices, one-hot q: only the target class's term is not zero
-        return _target_class_loss(logp, *picked, out_dtype, w=w, a=a, gamma=gamma)
+        logp_t, valid_t, safe = picked
+        return _target_class_loss(logp, logp_t, valid_t, safe, out_dtype, w=w, a=a, gamma=gamma)
     q, valid, norm = _ops.softmax_targets(
         target, xc, ignore_index=ignore_index, label_smoothing=label_smoothing,
         class_weight=w if w is not None else a, validate_args=validate_args,
@@ -92,18 +93,17 @@ def _target_class_loss(logp: torch.Tensor, logp_t: torch.Tensor, valid: torch.Te
     """_softmax_core's sum for one-hot q, on the target class alone: -w_t a_t (1 - p_t)^gamma
     log p_t, per-sample work instead of per-class work (the same terms, the others are 0).
     `valid` is None when every sample counts."""
-    term = logp_t
-    if gamma:
-        term = term * _ops.focal_factor(lambda: -torch.expm1(logp_t),
-                                        lambda: _ops.take_target_class(_ops.log1m_softmax(logp), safe), gamma)
-    weight = w if w is not None else a  # the normalisation weight, as softmax_targets's
     w_t = None if w is None else _ops.take_classes(w, safe)
     a_t = None if a is None else _ops.take_classes(a, safe)
-    for factor in (w_t, a_t, valid):
+    focal = _ops.focal_factor(lambda: -torch.expm1(logp_t),
+                              lambda: _ops.take_target_class(_ops.log1m_softmax(logp), safe), gamma)
+    term = logp_t
+    for factor in (focal, w_t, a_t, valid):
         if factor is not None:
             term = term * factor
     ones = torch.ones_like(logp_t) if valid is None else valid
-    norm = ones if weight is None else (w_t if w is not None else a_t) * ones
+    weight_t = w_t if w_t is not None else a_t  # the normalisation weight, as softmax_targets's
+    norm = ones if weight_t is None else weight_t * ones
     return (-term).to(out_dtype), ones, norm
 
 
@@ -337,7 +337,9 @@ def _logit_adjusted_crossentropy(x: torch.Tensor, target: torch.Tensor, *, logit
     float64 (a constant of the compiled graph, not a log computed per element of the logits)."""
     x, xc, target = _softmax_inputs(x, target, True, validate_args)
     validation.check_vector_length(vector_name, logit_shift, xc.shape[-1])
-    shifted = xc + _ops.as_tensor_like(logit_shift, xc)  # on the device: no host sync per call
+    shift = _ops.as_tensor_like(logit_shift, xc)  # on the device: no host sync per call
+    assert shift is not None  # a required argument
+    shifted = xc + shift
     loss, valid, _ = _softmax_core(shifted, target, _ops.output_dtype(x), class_weight=None, alpha=None, gamma=0.0,
                                    label_smoothing=0.0, ignore_index=ignore_index, from_logits=True,
                                    validate_args=validate_args)

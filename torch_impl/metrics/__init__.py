@@ -40,7 +40,7 @@ torch.compile: `torch.compile(metric.update, fullgraph=True)` and
 sizes 32, 17, 9, compile at most twice each (the second call makes the batch dimension and
 torchmetrics's update counter dynamic), with no Dynamo setting to change: torchmetrics counts
 calls in an int module attribute (`_update_count`), which Dynamo would treat as a constant
-(a recompile per call, torchmetrics issue #1780), so `_ops.DynamicUpdateCount` lets Dynamo
+(a recompile per call, torchmetrics issue #1780), so `_update_count.DynamicUpdateCount` lets Dynamo
 trace that counter as a symbolic int, in these metrics' wrappers only.
 
 Files: `_confusion` (decisions, checks, state, and the base classes the metrics configure),

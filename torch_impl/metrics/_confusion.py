@@ -13,7 +13,7 @@ from torchmetrics import Metric
 from imbalance_core import metrics, validation
 from imbalance_core.validation import check_float_dtype
 
-from .. import _ops
+from .. import _ops, _update_count
 
 
 def _scatter_confusion(t: torch.Tensor, p: torch.Tensor, w: torch.Tensor, k: int) -> torch.Tensor:
@@ -125,7 +125,7 @@ def default_float(x: torch.Tensor) -> torch.Tensor:
     return x.to(torch.get_default_dtype())
 
 
-class ConfusionMetric(_ops.DynamicUpdateCount, Metric):
+class ConfusionMetric(_update_count.DynamicUpdateCount, Metric):
     """A metric of the float64 confusion matrix, accumulated over batches and summed across
     processes under DDP.
 
