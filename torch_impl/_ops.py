@@ -200,16 +200,18 @@ _DEVICE_COPIES_LIMIT = 64
 
 
 def as_tensor_like(value: Any, like: torch.Tensor, dtype: torch.dtype | None = None, *,
-                   cached: bool = True) -> torch.Tensor | None:
+                   cached: bool = True, own_kernel: bool = False) -> torch.Tensor | None:
     """Puts a weight/prior (NumPy, sequence or tensor) on `like`'s device in `dtype`. A checked
     functional argument's tensor is made once (`imbalance_core._memo.framework_copy`); other
     host values off the CPU come from a cache of device copies (see _DEVICE_COPIES) unless
-    `cached=False` (per-batch values such as sample weights)."""
+    `cached=False` (per-batch values such as sample weights). `own_kernel=True`: under
+    torch.compile a tensor of another dtype is cast by an operator of its own (see _cast_impl),
+    for a vector added to every logit of a softmax."""
     if value is None:
         return None
     dtype = dtype or like.dtype
     if isinstance(value, torch.Tensor):
-        if value.dtype != dtype and cached and torch.compiler.is_compiling() and _CAST_OP is not None:
+        if own_kernel and value.dtype != dtype and torch.compiler.is_compiling() and _CAST_OP is not None:
             return _CAST_OP(value.detach(), dtype, like.device)  # a module's float64 buffer, see _cast_impl
         return value.to(device=like.device, dtype=dtype)
     if not cached:  # per-batch values: nothing to reuse
@@ -243,11 +245,12 @@ def log_prior_shift(priors: Any, tau: float, like: torch.Tensor) -> torch.Tensor
 
 
 # A float64 buffer (or array argument) cast to the logits' dtype while compiling. Written as
-# `.to(dtype)`, Inductor fuses the cast into every kernel that reads the vector, and on the CPU
-# a float64 load in the loop over the logits turns its vectorised code into a far slower form
-# (a logit-adjusted cross-entropy module compiled took 2.3x the anchor, 1.0x with a float32
-# buffer). As an operator of its own, the cast is one small kernel whose float32 result the
-# big kernels read.
+# `.to(dtype)`, Inductor fuses the cast into every kernel that reads the vector; for a shift
+# added to the logits before a softmax, the float64 load in the loop over the logits turns its
+# vectorised CPU code into a far slower form (a logit-adjusted cross-entropy module compiled
+# took 2.3x the anchor, 1.0x with a float32 buffer). As an operator of its own, the cast is one
+# small kernel whose result the big kernels read; the operator's call costs tens of
+# microseconds, more than the fused cast of the sigmoid family's weights, which keep `.to`.
 def _cast_impl(value: torch.Tensor, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     return value.to(device=device, dtype=dtype, copy=True)
 

@@ -337,7 +337,7 @@ def _logit_adjusted_crossentropy(x: torch.Tensor, target: torch.Tensor, *, logit
     float64 (a constant of the compiled graph, not a log computed per element of the logits)."""
     x, xc, target = _softmax_inputs(x, target, True, validate_args)
     validation.check_vector_length(vector_name, logit_shift, xc.shape[-1])
-    shift = _ops.as_tensor_like(logit_shift, xc)  # on the device: no host sync per call
+    shift = _ops.as_tensor_like(logit_shift, xc, own_kernel=True)  # on the device: no host sync per call
     assert shift is not None  # a required argument
     shifted = xc + shift
     loss, valid, _ = _softmax_core(shifted, target, _ops.output_dtype(x), class_weight=None, alpha=None, gamma=0.0,
