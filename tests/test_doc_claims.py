@@ -199,3 +199,22 @@ def test_readme_ray_figures_are_the_ray_pages_table():
     assert f"`count_classes` at {rows['count_classes'][5]} the rows/s" in readme
     assert f"`balance` plus a full iteration at {rows['balance + iter_batches'][5]}" in readme
     assert f"({rows['balance + iter_batches'][6].split(' (')[0]} at 2 million rows" in readme
+
+
+def test_readme_performance_figures_are_the_performance_pages():
+    """Every ratio in the README's performance summary is a cell of docs/performance.md's loss
+    table, and every "A against B us" per-call pair is a row of its per-call table, so that
+    rerunning the benchmark means updating both."""
+    page = (DOCS / "performance.md").read_text()
+    cells = set(re.findall(r"\| (\d+\.\d\dx) \(", page))
+    pairs = set(re.findall(r"\| ([\d,]+) / ([\d,]+) us", page))
+    readme = " ".join(_section(README, "## Performance").split())
+    ratios = re.findall(r"(\d+\.\d\d)(?:-(\d+\.\d\d))?x", readme)
+    assert ratios, "no ratio in the README's performance section"
+    for low, high in ratios:
+        for value in (low, high):
+            assert not value or f"{value}x" in cells, f"README ratio {value}x is not a cell of docs/performance.md"
+    quoted = re.findall(r"([\d,]+) against ([\d,]+) us", readme)
+    assert quoted, "no per-call figure in the README's performance section"
+    for ours, anchor in quoted:
+        assert (anchor, ours) in pairs, f"README's {ours} against {anchor} us is not in docs/performance.md"
