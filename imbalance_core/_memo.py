@@ -26,22 +26,34 @@ _OWNED: dict[int, np.ndarray] = {}  # id -> an array owned here (kept alive, so 
 _COPIES: dict[tuple, tuple[np.ndarray, Any]] = {}  # (id of an owned array, key) -> (the array, tensor)
 
 
+_PLAIN = frozenset((bool, int, float, str))
+
+
 def content_key(value: Any) -> Hashable | None:
     """A hashable key that equals another's exactly when the two values check alike: NumPy
     arrays by dtype, shape and bytes, numbers and strings by type and value, sequences and
-    keyword dicts item by item; None (not remembered) for anything else, such as a tensor."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return (type(value).__name__, value)
+    keyword dicts item by item; None (not remembered) for anything else, such as a tensor.
+    (Called at every functional call: the common types are tested first, by type.)"""
+    kind = type(value)
+    if value is None or kind in _PLAIN:
+        return (kind, value)
+    if kind is dict:
+        pairs = []
+        for name, item in value.items():
+            key = content_key(item)
+            if key is None:
+                return None
+            pairs.append((name, key))
+        return (dict, tuple(pairs))
     if isinstance(value, (np.ndarray, np.generic)):
         if value.dtype.kind not in "biuf":  # object arrays' bytes are pointers
             return None
-        return ("array", value.dtype.str, value.shape, np.ascontiguousarray(value).tobytes())
+        return (np.ndarray, value.dtype.str, value.shape, np.ascontiguousarray(value).tobytes())
     if isinstance(value, (list, tuple)):
         items = tuple(content_key(v) for v in value)
-        return None if any(k is None for k in items) else (type(value).__name__, items)
-    if isinstance(value, dict):
-        pairs = tuple((k, content_key(v)) for k, v in value.items())
-        return None if any(k is None for _, k in pairs) else ("kwargs", pairs)
+        return None if any(k is None for k in items) else (kind, items)
+    if isinstance(value, (bool, int, float, str)):  # subclasses
+        return (kind, value)
     return None
 
 

@@ -184,6 +184,12 @@ def _array_args(fn: Callable, args: tuple, kwargs: dict, slots: list, names: lis
     return tuple(next(results) if isinstance(r, str) and r == _ARRAY_RESULT else r for r in rest)
 
 
+def as_dtype(t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """`t.to(dtype)`, skipped when `t` already has it (an eager `.to` call costs microseconds
+    even when it changes nothing; the losses make several per call)."""
+    return t if t.dtype == dtype else t.to(dtype)
+
+
 def check_logits(name: str, x: Any) -> torch.Tensor:
     if not isinstance(x, torch.Tensor):
         x = torch.as_tensor(np.asarray(x))
@@ -476,7 +482,7 @@ def _class_indices(target: torch.Tensor, num_classes: int, ignore_index, validat
             # the failure is reported at a later call: until then an invalid index must not
             # reach a gather (a device-side assert on CUDA), so it reads as class 0
             target = torch.where(bad, torch.zeros_like(target), target)
-    target = target.to(torch.int64)
+    target = as_dtype(target, torch.int64)
     if ignore_index is None:
         return target, torch.ones_like(target, dtype=torch.bool) if need_keep else None, target
     keep = target != ignore_index

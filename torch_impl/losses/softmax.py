@@ -49,7 +49,7 @@ def _softmax_inputs(x: torch.Tensor, target: torch.Tensor, from_logits: bool,
     if validate_args and not from_logits:
         _ops.check_in_range("input", x, 0.0, 1.0, "probabilities (from_logits=False)")
     x_last, target = _ops.class_last(x, target)
-    return x, x_last.to(_ops.compute_dtype(x)), target
+    return x, _ops.as_dtype(x_last, _ops.compute_dtype(x)), target
 
 
 def _softmax_core(xc: torch.Tensor, target: torch.Tensor, out_dtype: torch.dtype, *, class_weight: Any,
@@ -65,7 +65,7 @@ def _softmax_core(xc: torch.Tensor, target: torch.Tensor, out_dtype: torch.dtype
     if from_logits and not gamma and a is None:  # plain weighted CE: torch's fused kernel
         loss, valid, norm = _ops.cross_entropy(xc, target, ignore_index=ignore_index, label_smoothing=label_smoothing,
                                                class_weight=w, validate_args=validate_args)
-        return loss.to(out_dtype), valid, norm
+        return _ops.as_dtype(loss, out_dtype), valid, norm
     logp = _ops.log_softmax_from(xc, from_logits)
     picked = None if label_smoothing else _ops.target_log_probs(target, logp, ignore_index=ignore_index,
                                                                 validate_args=validate_args)
