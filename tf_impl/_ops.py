@@ -79,7 +79,7 @@ def take_classes(vector, indices):
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
-        return tf.gather(vector, indices)
+        return tf.raw_ops.GatherV2(params=vector, indices=indices, axis=0)  # tf.gather's wrapper: 20 us per call
     return ops.take(vector, indices)
 
 
@@ -110,6 +110,8 @@ def sparse_cross_entropy(indices, logits):
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
+        if len(logits.shape) == 2 and indices.dtype in (tf.int32, tf.int64):  # the kernel's own layout
+            return tf.raw_ops.SparseSoftmaxCrossEntropyWithLogits(features=logits, labels=indices)[0]
         return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=indices, logits=logits)
     return ops.sparse_categorical_crossentropy(indices, logits, from_logits=True)
 
