@@ -87,7 +87,7 @@ def undisturbed(times) -> np.ndarray:
     return keep
 
 
-def _round_times(steps, repeats: int, warmup: int = 3, clock=None) -> list[np.ndarray]:
+def _round_times(steps, repeats: int, warmup: int = 10, clock=None) -> list[np.ndarray]:
     """Each step's time in each round, the steps run one after the other in every round, in a
     different order round by round (all orders in turn, so that load on the machine and cache
     effects hit every step alike)."""
@@ -665,7 +665,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--elements", type=int, default=1_000_000)
     p.add_argument("--cols", type=int, default=100, help="labels/classes per sample")
-    p.add_argument("--repeats", type=int, default=30, help="timed rounds per row (each times ours and the anchor)")
+    p.add_argument("--repeats", type=int, default=50, help="timed rounds per row (each times ours and the anchor)")
     p.add_argument("--only", default=None, help="substring of the loss names to run")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     p.add_argument("--frameworks", default=None, help="default: torch,tf on cpu; torch,keras (on torch) on cuda")

@@ -471,14 +471,21 @@ def _class_indices(target: torch.Tensor, num_classes: int, ignore_index, validat
                          validation.whole_number_message(target_name, "non-integral values"))
         target = target.to(torch.int64)
     if validate_args:
-        bad = (target < 0) | (target >= num_classes)
-        if ignore_index is not None:
-            bad &= target != ignore_index
+        deferred_check = target.device.type in deferred.DEFERRED_DEVICES
+        if ignore_index is None and not deferred_check and target.numel():
+            lo, hi = torch.aminmax(target)  # one pass over the indices, not three
+            any_bad = (lo < 0) | (hi >= num_classes)
+        else:
+            bad = (target < 0) | (target >= num_classes)
+            if ignore_index is not None:
+                bad &= target != ignore_index
+            any_bad = bad.any()
+
         def describe(t=target, i=ignore_index) -> None:
             validation.check_class_indices(target_name, t, num_classes, i)
 
-        device_check(bad.any(), describe, validation.index_message(target_name, num_classes, ignore_index))
-        if target.device.type in deferred.DEFERRED_DEVICES:
+        device_check(any_bad, describe, validation.index_message(target_name, num_classes, ignore_index))
+        if deferred_check:
             # the failure is reported at a later call: until then an invalid index must not
             # reach a gather (a device-side assert on CUDA), so it reads as class 0
             target = torch.where(bad, torch.zeros_like(target), target)
