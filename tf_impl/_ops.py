@@ -71,15 +71,15 @@ def log_prior_shift(priors: Any, tau: float, like):
 
 def take_classes(vector, indices):
     """`vector[indices]` for a per-class vector and class indices already in range (a 0-d value
-    is the same for every class): `tf.gather` on TensorFlow (`keras.ops.take` also wraps
-    negative indices, three more ops per call in eager mode), `keras.ops.take` on the other
-    backends."""
+    is the same for every class): the `GatherV2` op on TensorFlow (`keras.ops.take` also wraps
+    negative indices, three more ops per call in eager mode, and `tf.gather`'s wrapper costs
+    about 20 us per eager call), `keras.ops.take` on the other backends."""
     if len(vector.shape) == 0:
         return ops.broadcast_to(vector, ops.shape(indices))
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
-        return tf.raw_ops.GatherV2(params=vector, indices=indices, axis=0)  # tf.gather's wrapper: 20 us per call
+        return tf.raw_ops.GatherV2(params=vector, indices=indices, axis=0)
     return ops.take(vector, indices)
 
 
@@ -104,9 +104,10 @@ def target_log_probs(target, logp, *, ignore_index, validate_args, target_name: 
 
 
 def sparse_cross_entropy(indices, logits):
-    """-log softmax(logits)[indices] by the backend's fused sparse softmax cross-entropy:
-    `tf.nn.sparse_softmax_cross_entropy_with_logits` on TensorFlow, called directly (Keras's
-    wrapper adds a conversion and shape checks per call in eager mode), `keras.ops` elsewhere."""
+    """-log softmax(logits)[indices] by the backend's fused sparse softmax cross-entropy: on
+    TensorFlow its op itself for (N, C) logits (`tf.nn`'s wrapper reshapes and checks shapes,
+    and Keras's adds a conversion, per call in eager mode), `tf.nn`'s function for other ranks;
+    `keras.ops` elsewhere."""
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
