@@ -137,7 +137,14 @@ def _tf_graph_tensor(t) -> bool:
 
 
 def _concrete(t) -> np.ndarray | None:
-    """The values of `t` when they can be had without tracing errors, else None."""
+    """The values of `t` when they can be had without tracing errors, else None. A TensorFlow
+    eager tensor's through `memoryview`, TensorFlow's read-only view of a CPU tensor (numpy()
+    copies: 95 us of a 215 us check of a million targets)."""
+    if keras.backend.backend() == "tensorflow" and not _tf_graph_tensor(t):
+        try:
+            return np.asarray(memoryview(t))
+        except (TypeError, ValueError, NotImplementedError):  # not a buffer (a list), or a dtype it refuses
+            pass
     try:
         return np.asarray(ops.convert_to_numpy(t))
     except Exception:  # jax tracers, torch dynamo fakes: not checkable here
