@@ -658,7 +658,7 @@ def print_profiles(entry, x, y, frameworks) -> None:
             print(f"  profile {framework:<5} {who:<6} {n:>3} kernels  ({top})")
         for mode, (us_a, us_o) in per_call_us(entry, framework, x.shape[-1]).items():
             print(f"  per call {framework:<5} {mode:<8} at {OVERHEAD_ROWS} x {x.shape[-1]}: anchor {us_a:,.0f} us, "
-                  f"ours {us_o:,.0f} us (+{us_o - us_a:,.0f} us)")
+                  f"ours {us_o:,.0f} us ({us_o - us_a:+,.0f} us)")
 
 
 def main(argv=None):
