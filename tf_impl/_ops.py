@@ -508,7 +508,9 @@ def cross_entropy(logits, target, *, ignore_index, label_smoothing, class_weight
                   target_name: str = "y_true", input_name: str = "y_pred"):
     """The plain weighted softmax cross-entropy from the backend's sparse cross-entropy instead
     of one-hot rows (the same formula: -(1-e) w_t log p_t - (e/K) sum_c w_c log p_c),
-    with the (valid, sample_norm_weight) of softmax_targets."""
+    with the (valid, sample_norm_weight) of softmax_targets; with class indices and no
+    ignore_index, valid is None (every sample counts) and so is the norm weight without class
+    weights (the count)."""
     kind, target = _target_kind(target, logits, target_name, input_name)
     if kind == "probabilities":
         q, valid, norm = softmax_targets(target, logits, ignore_index=ignore_index, label_smoothing=label_smoothing,
@@ -526,9 +528,8 @@ def cross_entropy(logits, target, *, ignore_index, label_smoothing, class_weight
         logp = ops.log_softmax(logits, axis=-1)
         loss = loss * (1.0 - label_smoothing) - (label_smoothing / num_classes) * ops.sum(
             logp if class_weight is None else logp * class_weight, axis=-1)
-    if ignore_index is None:  # every sample counts: no masking passes (each one an op in eager mode)
-        valid = ops.ones_like(nll)
-        return loss, valid, valid if w_t is None else w_t
+    if ignore_index is None:  # every sample counts: no mask, no masking pass (each an op in eager mode)
+        return loss, None, w_t
     valid = ops.cast(keep, dtype_of(logits))
     return loss * valid, valid, valid if w_t is None else w_t * valid
 

@@ -525,8 +525,11 @@ def softmax_targets(target: torch.Tensor, logits: torch.Tensor, *, ignore_index:
 
 
 def take_classes(vector: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
-    """`vector[indices]` for a per-class vector (a 0-d value is the same for every class)."""
-    return vector.expand(indices.shape) if vector.ndim == 0 else vector[indices]
+    """`vector[indices]` for a per-class vector (a 0-d value is the same for every class), by
+    `index_select` (advanced indexing costs four times as much: 24 against 6 us for 10,000)."""
+    if vector.ndim == 0:
+        return vector.expand(indices.shape)
+    return vector.index_select(0, indices.reshape(-1)).reshape(indices.shape)
 
 
 def take_target_class(values: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
@@ -549,7 +552,9 @@ def cross_entropy(logits: torch.Tensor, target: torch.Tensor, *, ignore_index: i
                   label_smoothing: float, class_weight: torch.Tensor | None, validate_args: bool,
                   target_name: str = "target", input_name: str = "input"):
     """The plain weighted softmax cross-entropy through torch's fused `F.cross_entropy` (the
-    same formula, smoothing included), with the (valid, sample_norm_weight) of softmax_targets."""
+    same formula, smoothing included), with the (valid, sample_norm_weight) of softmax_targets;
+    with class indices and no ignore_index, valid is None (every sample counts) and so is the
+    norm weight without class weights (the count)."""
     num_classes = logits.shape[-1]
     dtype = logits.dtype
     channels_first = (lambda t: t.movedim(-1, 1)) if logits.ndim > 2 else (lambda t: t)  # noqa: E731
@@ -566,9 +571,8 @@ def cross_entropy(logits: torch.Tensor, target: torch.Tensor, *, ignore_index: i
         channels_first(logits), t, weight=class_weight, label_smoothing=label_smoothing, reduction="none",
         ignore_index=-100 if ignore_index is None else ignore_index,
     )
-    if keep is None:  # every sample counts: no mask to build
-        valid = torch.ones_like(loss)
-        return loss, valid, valid if class_weight is None else class_weight[safe]
+    if keep is None:  # every sample counts: no mask to build (the functional forms discard it)
+        return loss, None, None if class_weight is None else take_classes(class_weight, safe)
     valid = keep.to(dtype)
-    norm = valid if class_weight is None else class_weight[safe] * valid
+    norm = valid if class_weight is None else take_classes(class_weight, safe) * valid
     return loss, valid, norm

@@ -13,13 +13,15 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 import keras
+from keras import ops
 
 from imbalance_core import loss_specs, validation
 
 from .. import _ops
 
 # What a softmax-family core returns: the per-sample loss, which samples count (not ignored)
-# and each sample's normalisation weight, for the class's mean.
+# and each sample's normalisation weight, for the class's mean; None for either when every
+# sample counts with weight 1 (no all-ones tensor made for the functional forms to discard).
 LossAndNorms = tuple[Any, Any, Any]
 
 
@@ -59,7 +61,9 @@ class DeclaredLoss(keras.losses.Loss):
         loss, valid, norm = self.core_call(y_true, y_pred)
         if self.reduction == "sum_over_batch_size":
             weighted = self.arguments.get("normalization") == "weight"
-            loss = _ops.scale_for_normalized_mean(loss, norm if weighted else valid)
+            per_sample = norm if weighted and norm is not None else valid
+            # None: every sample counts with weight 1 (the cores skip the all-ones tensor)
+            loss = _ops.scale_for_normalized_mean(loss, ops.ones_like(loss) if per_sample is None else per_sample)
         return loss
 
     def get_config(self) -> dict:

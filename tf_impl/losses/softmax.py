@@ -85,7 +85,7 @@ def _target_class_loss(logp: Any, logp_t: Any, valid: Any | None, safe: Any, out
                        a: Any | None, gamma: float) -> _base.LossAndNorms:
     """_softmax_loss's sum for one-hot q, on the target class alone: -w_t a_t (1 - p_t)^gamma
     log p_t, per-sample work instead of per-class work (the same terms, the others are 0).
-    `valid` is None when every sample counts."""
+    `valid` (and the norm weight, without weights) is None when every sample counts."""
     w_t = None if w is None else _ops.take_classes(w, safe)
     a_t = None if a is None else _ops.take_classes(a, safe)
     focal = _ops.focal_factor(lambda: -ops.expm1(logp_t),
@@ -94,10 +94,9 @@ def _target_class_loss(logp: Any, logp_t: Any, valid: Any | None, safe: Any, out
     for factor in (focal, w_t, a_t, valid):
         if factor is not None:
             term = term * factor
-    ones = ops.ones_like(logp_t) if valid is None else valid
     weight = w_t if w_t is not None else a_t  # the normalisation weight, as softmax_targets's
-    norm = ones if weight is None else weight * ones
-    return ops.cast(-term, out_dtype), ones, norm
+    norm = valid if weight is None else weight if valid is None else weight * valid
+    return ops.cast(-term, out_dtype), valid, norm
 
 
 def _weighted_categorical_crossentropy(target: Any, x: Any, *, class_weight: Any, label_smoothing: float,

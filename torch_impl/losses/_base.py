@@ -19,8 +19,9 @@ from imbalance_core import loss_specs, validation
 from .. import _ops
 
 # What a softmax-family core returns: the per-sample loss, which samples count (not ignored)
-# and each sample's normalisation weight, for the class's mean.
-LossAndNorms = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+# and each sample's normalisation weight, for the class's mean; None for either when every
+# sample counts with weight 1 (no all-ones tensor made for the functional forms to discard).
+LossAndNorms = tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]
 
 
 class DeclaredLoss(nn.Module):
@@ -61,10 +62,10 @@ class DeclaredLoss(nn.Module):
         out = self.core_call(input, target)
         if self.spec.family == "sigmoid":
             return _ops.reduce(out, self.reduction, sample_weight, per_sample_ndim=max(out.ndim - 1, 1))
-        loss, valid, norm = out
-        if self.arguments.get("normalization") == "weight":
+        loss, valid, norm = out  # None: every sample counts with weight 1
+        if self.arguments.get("normalization") == "weight" and norm is not None:
             denominator = norm.sum()
-        elif self.arguments.get("ignore_index") is None:
+        elif valid is None or self.arguments.get("ignore_index") is None:
             # every sample counts: the count is the number of losses, a constant of a compiled
             # graph (summing the all-ones mask instead made the compiled module 1.17x slower)
             denominator = torch.full((), loss.numel(), dtype=loss.dtype, device=loss.device)

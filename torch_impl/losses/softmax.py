@@ -92,7 +92,7 @@ def _target_class_loss(logp: torch.Tensor, logp_t: torch.Tensor, valid: torch.Te
                        gamma: float) -> _base.LossAndNorms:
     """_softmax_core's sum for one-hot q, on the target class alone: -w_t a_t (1 - p_t)^gamma
     log p_t, per-sample work instead of per-class work (the same terms, the others are 0).
-    `valid` is None when every sample counts."""
+    `valid` (and the norm weight, without weights) is None when every sample counts."""
     w_t = None if w is None else _ops.take_classes(w, safe)
     a_t = None if a is None else _ops.take_classes(a, safe)
     focal = _ops.focal_factor(lambda: -torch.expm1(logp_t),
@@ -101,10 +101,9 @@ def _target_class_loss(logp: torch.Tensor, logp_t: torch.Tensor, valid: torch.Te
     for factor in (focal, w_t, a_t, valid):
         if factor is not None:
             term = term * factor
-    ones = torch.ones_like(logp_t) if valid is None else valid
     weight_t = w_t if w_t is not None else a_t  # the normalisation weight, as softmax_targets's
-    norm = ones if weight_t is None else weight_t * ones
-    return (-term).to(out_dtype), ones, norm
+    norm = valid if weight_t is None else weight_t if valid is None else weight_t * valid
+    return (-term).to(out_dtype), valid, norm
 
 
 def _softmax_loss(x: torch.Tensor, target: torch.Tensor, **kw: Any) -> _base.LossAndNorms:
