@@ -160,11 +160,24 @@ def _array_args_fake(arrays: list[torch.Tensor], key: int) -> list[torch.Tensor]
     return [torch.empty(shape, dtype=torch.from_numpy(np.zeros(0, dtype)).dtype) for shape, dtype in spec]
 
 
-# torch.library.custom_op: torch >= 2.4; before it, NumPy hyperparameters break the graph
-_ARRAY_OP = None
-if hasattr(torch.library, "custom_op"):
-    _ARRAY_OP = torch.library.custom_op("classbalance::array_args", _array_args_impl, mutates_args=())
-    _ARRAY_OP.register_fake(_array_args_fake)
+# The operators of the `classbalance` namespace are defined at the dispatcher's level, a schema
+# and one kernel for every device: `torch.library.custom_op` wraps each call in Python autograd
+# and dispatch layers, which cost about 20 us per call of a compiled graph. Their inputs are
+# constants (no gradient). torch.library.register_fake: torch >= 2.4; before it, NumPy
+# hyperparameters break the graph.
+_LIB = torch.library.Library("classbalance", "DEF") if hasattr(torch.library, "register_fake") else None
+
+
+def _define_op(name: str, schema: str, impl: Callable, fake: Callable) -> Any:
+    if _LIB is None:
+        return None
+    _LIB.define(name + schema)
+    _LIB.impl(name, impl, "CompositeExplicitAutograd")
+    torch.library.register_fake(f"classbalance::{name}", fake, lib=_LIB)
+    return getattr(torch.ops.classbalance, name).default
+
+
+_ARRAY_OP = _define_op("array_args", "(Tensor[] arrays, int key) -> Tensor[]", _array_args_impl, _array_args_fake)
 
 
 def _array_args(fn: Callable, args: tuple, kwargs: dict, slots: list, names: list) -> Any:
@@ -255,8 +268,8 @@ def log_prior_shift(priors: Any, tau: float, like: torch.Tensor) -> torch.Tensor
 # added to the logits before a softmax, the float64 load in the loop over the logits turns its
 # vectorised CPU code into a far slower form (a logit-adjusted cross-entropy module compiled
 # took 2.3x the anchor, 1.0x with a float32 buffer). As an operator of its own, the cast is one
-# small kernel whose result the big kernels read; the operator's call costs tens of
-# microseconds, more than the fused cast of the sigmoid family's weights, which keep `.to`.
+# small kernel whose result the big kernels read; the operator's call (about 6 us, a Python
+# kernel) costs more than the fused cast of the sigmoid family's weights, which keep `.to`.
 def _cast_impl(value: torch.Tensor, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     return value.to(device=device, dtype=dtype, copy=True)
 
@@ -265,10 +278,7 @@ def _cast_fake(value: torch.Tensor, dtype: torch.dtype, device: torch.device) ->
     return torch.empty(value.shape, dtype=dtype, device=device)
 
 
-_CAST_OP = None
-if hasattr(torch.library, "custom_op"):
-    _CAST_OP = torch.library.custom_op("classbalance::cast", _cast_impl, mutates_args=())
-    _CAST_OP.register_fake(_cast_fake)
+_CAST_OP = _define_op("cast", "(Tensor value, ScalarType dtype, Device device) -> Tensor", _cast_impl, _cast_fake)
 
 
 def _constant_tensor(value: np.ndarray, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
