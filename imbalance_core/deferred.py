@@ -91,7 +91,8 @@ def _async_flag(bad: Any) -> tuple[Any, Callable[[], bool], Callable[[], None]]:
 
 
 def device_check(bad: Any, describe: Callable[[], None], message: str) -> None:
-    """Raises ValueError when the 0-d bool torch tensor `bad` is true.
+    """Raises ValueError when the 0-d bool torch tensor `bad` (or a Python bool, a check already
+    read on the host) is true.
 
     `describe()` raises the detailed message (it reads the offending values back, only on a
     failure); `message` is the fallback when the values changed before a deferred read. On the
@@ -100,6 +101,10 @@ def device_check(bad: Any, describe: Callable[[], None], message: str) -> None:
     Every check polls the pending ones first.
     """
     PENDING.poll()
+    if isinstance(bad, bool):
+        if bad:
+            _raise(describe, message)
+        return
     if bad.device.type == "meta":
         return
     if bad.device.type not in DEFERRED_DEVICES:
