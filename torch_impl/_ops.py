@@ -162,7 +162,7 @@ def _array_args_fake(arrays: list[torch.Tensor], key: int) -> list[torch.Tensor]
 
 # The operators of the `classbalance` namespace are defined at the dispatcher's level, a schema
 # and one kernel for every device: `torch.library.custom_op` wraps each call in Python autograd
-# and dispatch layers, which cost about 20 us per call of a compiled graph. Their inputs are
+# and dispatch layers (the cast: 13.7 us per call through them, 5.8 us without). Their inputs are
 # constants (no gradient). torch.library.register_fake: torch >= 2.4; before it, NumPy
 # hyperparameters break the graph.
 _LIB = torch.library.Library("classbalance", "DEF") if hasattr(torch.library, "register_fake") else None
