@@ -487,12 +487,12 @@ def _class_indices(target: torch.Tensor, num_classes: int, ignore_index, validat
     if validate_args:
         deferred_check = target.device.type in deferred.DEFERRED_DEVICES
         any_bad: torch.Tensor | bool
-        if ignore_index is None and not deferred_check and target.device.type == "cpu" and target.numel():
-            lo, hi = torch.aminmax(target)  # one pass over the indices, read on the host (no mask ops)
-            any_bad = lo.item() < 0 or hi.item() >= num_classes
-        elif ignore_index is None and not deferred_check and target.numel():
+        if ignore_index is None and not deferred_check and target.numel():
             lo, hi = torch.aminmax(target)  # one pass over the indices, not three
-            any_bad = (lo < 0) | (hi >= num_classes)
+            if target.device.type == "cpu":  # read on the host: no mask ops
+                any_bad = lo.item() < 0 or hi.item() >= num_classes
+            else:
+                any_bad = (lo < 0) | (hi >= num_classes)
         else:
             bad = (target < 0) | (target >= num_classes)
             if ignore_index is not None:
