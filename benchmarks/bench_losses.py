@@ -648,6 +648,24 @@ def per_call_us(entry, framework: str, cols: int, calls: int = 200) -> dict[str,
     return out
 
 
+def call_between_kernels_us(entry, x_np, y_np, rounds: int = 200) -> float:
+    """How much more our eager torch call at OVERHEAD_ROWS rows costs than the anchor's where it
+    runs between full-size steps (caches and branch predictors cold from the big kernels), not
+    in a tight loop: rounds of the anchor's small call then its full-size step, and of our small
+    call then the same full-size step; the median over the rounds of the difference, in us."""
+    import torch
+
+    ours, anchor, _ = entry["torch"]
+    rng = np.random.default_rng(1)
+    xs_np, ys_np = entry["inputs"](OVERHEAD_ROWS, x_np.shape[-1], rng)
+    x, y = torch.tensor(x_np, requires_grad=True), torch.tensor(y_np)
+    xs, ys = torch.tensor(xs_np, requires_grad=True), torch.tensor(ys_np)
+    big = _torch_step(anchor(), x, y)
+    small_anchor, small_ours = _torch_step(anchor(), xs, ys), _torch_step(ours(), xs, ys)
+    t_anchor, t_ours = _round_times([lambda: (small_anchor(), big()), lambda: (small_ours(), big())], rounds)
+    return float(np.median(t_ours - t_anchor)) * 1e6
+
+
 def print_profiles(entry, x, y, frameworks) -> None:
     for framework, profiler in (("torch", torch_profile), ("tf", tf_profile)):
         if framework not in frameworks:
@@ -659,6 +677,9 @@ def print_profiles(entry, x, y, frameworks) -> None:
         for mode, (us_a, us_o) in per_call_us(entry, framework, x.shape[-1]).items():
             print(f"  per call {framework:<5} {mode:<8} at {OVERHEAD_ROWS} x {x.shape[-1]}: anchor {us_a:,.0f} us, "
                   f"ours {us_o:,.0f} us ({us_o - us_a:+,.0f} us)")
+        if framework == "torch":
+            print(f"  per call torch eager   at {OVERHEAD_ROWS} x {x.shape[-1]}, each followed by the anchor's "
+                  f"full-size step: ours {call_between_kernels_us(entry, x, y):+,.0f} us")
 
 
 def main(argv=None):
