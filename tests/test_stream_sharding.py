@@ -87,6 +87,31 @@ def test_torch_ranks_and_workers_split_the_epoch(stream, replicas, workers):
     assert np.unique(majority).size == majority.size  # across ranks and workers: once each
 
 
+def test_torch_persistent_workers_take_set_epoch_and_advance_without_it(stream):
+    """Persistent DataLoader workers keep their copies of the dataset between passes: a pass
+    without set_epoch is the next epoch, and set_epoch in the main process still reaches them."""
+    from torch.utils.data import DataLoader
+
+    from torch_impl.data import balance_dataset
+
+    y, source = stream
+    kw = dict(class_fractions=[0.5, 0.5], seed=6, buffer_size=200)
+
+    def epoch_rows(epoch):  # the epoch's batches, read in the main process
+        ds = balance_dataset(source, lambda item: item["label"], 8, **kw)
+        ds.set_epoch(epoch)
+        return np.stack(_ids(ds))
+
+    ds = balance_dataset(source, lambda item: item["label"], 8, **kw)
+    loader = DataLoader(ds, batch_size=None, num_workers=2, persistent_workers=True)
+    passes = [np.stack(_ids(loader)), np.stack(_ids(loader))]
+    ds.set_epoch(5)
+    passes += [np.stack(_ids(loader)), np.stack(_ids(loader))]
+    for rows, epoch in zip(passes, (0, 1, 5, 6)):
+        np.testing.assert_array_equal(rows, epoch_rows(epoch))
+    assert not np.array_equal(passes[0], passes[1])  # the epochs differ, so the comparison can fail
+
+
 def test_tf_global_and_rank_batches_equal_torch(stream):
     tf = pytest.importorskip("tensorflow")
     from tf_impl._stream import _distribution_options

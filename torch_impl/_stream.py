@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import torch
 from torch.utils.data import IterableDataset, default_collate, get_worker_info
 
 from imbalance_core import validation
@@ -30,15 +31,32 @@ class _BalancedStream(IterableDataset):
         self.rank = rank
         self.sharded_source = sharded_source
         self.epoch = 0
+        # set_epoch's last request, (number of requests, epoch), in shared memory: DataLoader
+        # workers iterate copies of this dataset, and persistent workers keep theirs between
+        # passes, so a request made in the main process reaches them only through it.
+        self._requested = torch.zeros(2, dtype=torch.int64).share_memory_()
+        self._requests_seen = 0
         # Progress of the pass under way in this process: its epoch, the batches it has yielded
         # and where the source stood when the last of them was emitted.
         self._progress: dict[str, Any] | None = None
         self._resume: dict[str, Any] | None = None
 
     def set_epoch(self, epoch: int) -> None:
-        """The epoch of the next pass (a non-negative integer)."""
+        """The epoch of the next pass (a non-negative integer), in this process and in the
+        DataLoader workers' copies, persistent ones included."""
         self.epoch = check_integer("epoch", epoch, low=0)
+        self._requested[1] = self.epoch
+        self._requested[0] += 1
         self._resume = None
+
+    def _next_epoch(self) -> int:
+        """The epoch of the pass that starts: set_epoch's request if one came since this copy's
+        last pass, else the one after it."""
+        requests, epoch = (int(v) for v in self._requested)
+        if requests != self._requests_seen:
+            self._requests_seen = requests
+            self.epoch = epoch
+        return self.epoch
 
     def _config(self) -> dict[str, Any]:
         b = self.balancer
@@ -82,6 +100,7 @@ class _BalancedStream(IterableDataset):
         if state_dict["yielded"] > 0 and iter(self.dataset) is self.dataset:
             raise ValueError(validation.stream_source_not_resumable_message(self.dataset))
         self.epoch = check_integer("epoch", state_dict["epoch"], low=0)
+        self._requests_seen = int(self._requested[0])  # the loaded epoch wins over earlier requests
         self._resume = dict(state_dict)
         self._progress = None
 
@@ -97,7 +116,7 @@ class _BalancedStream(IterableDataset):
         info = get_worker_info()
         worker, num_workers = (info.id, info.num_workers) if info else (0, 1)
         resume, self._resume = self._resume, None
-        epoch = self.epoch
+        epoch = self._next_epoch()
         self.epoch += 1
         skip = resume["yielded"] if resume else 0
         # A sharded source gives each process its own stream: its own random draws too.
@@ -174,9 +193,12 @@ def balance_dataset(dataset: Any, class_fn: Callable[[Any], Any], batch_size: in
     different lengths give different numbers of batches, so the ranks must agree on when to
     stop (e.g. torch.distributed.algorithms.Join, or a step count they all reach).
 
-    Epochs: each pass advances the epoch in the process that iterates it, so with
-    `num_workers > 0` call `set_epoch` before each epoch. A source with `set_epoch` has it
-    called with the epoch before each pass.
+    Epochs: each pass advances the epoch in the process that iterates it. With
+    `num_workers > 0` each worker iterates its own copy of the dataset, made from the main
+    process's at the start of a pass, so call `set_epoch` before each epoch; persistent workers
+    (`persistent_workers=True`) keep their copies, which advance by one epoch per pass and
+    still take the epoch that `set_epoch` asks for (the request is kept in shared memory). A
+    source with `set_epoch` has it called with the epoch before each pass.
 
     Resume: `state_dict()` / `load_state_dict()` save and restore the epoch and the number of
     batches this process has yielded in it (with `StatefulDataLoader`, per worker). Restoring
