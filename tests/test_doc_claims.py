@@ -218,3 +218,18 @@ def test_readme_performance_figures_are_the_performance_pages():
     assert quoted, "no per-call figure in the README's performance section"
     for ours, anchor in quoted:
         assert (anchor, ours) in pairs, f"README's {ours} against {anchor} us is not in docs/performance.md"
+
+
+def test_repository_paths_named_by_the_docs_exist():
+    """A path the README or a docs page names from the repository root (`tests/...`,
+    `examples/...`, a package folder) is a file or folder of the repository, apart from the
+    examples' output folder."""
+    root = README.parent
+    roots = ("tests/", "examples/", "benchmarks/", "docs/", "parity_tests/", "imbalance_core/", "tf_impl/",
+             "torch_impl/", ".ci/")
+    named = {(page.name, path) for page in [README, *sorted(DOCS.glob("*.md"))]
+             for path in re.findall(r"`([\w./-]+)`", page.read_text())
+             if path.startswith(roots) and "*" not in path
+             and not path.startswith("examples/out/")}  # what the examples write when they run
+    missing = sorted(f"{page}: {path}" for page, path in named if not (root / path).exists())
+    assert not missing, f"the docs name paths that are not in the repository: {missing}"
